@@ -1,0 +1,216 @@
+//! Python objects <-> owned core inputs and outputs. Only conversion lives here.
+
+use numpy::ndarray::{Array1, Array2, ShapeBuilder};
+use numpy::IntoPyArray;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use sa1b_rle::{Error, Rle};
+
+use crate::errors::{to_pyerr, RleError};
+
+/// The counts of one RLE dict, copied out of Python so parsing can run detached.
+pub enum RawCounts {
+    /// A compressed counts string (`str` or `bytes`).
+    Compressed(Vec<u8>),
+    /// An uncompressed list of run lengths.
+    Uncompressed(Vec<u32>),
+}
+
+/// One RLE dict as owned data.
+pub struct RawRle {
+    pub height: u64,
+    pub width: u64,
+    pub counts: RawCounts,
+}
+
+impl RawRle {
+    /// Parses and validates (run it detached).
+    pub fn parse(self) -> Result<Rle, Error> {
+        match self.counts {
+            RawCounts::Compressed(s) => Rle::from_counts_str(self.height, self.width, &s),
+            RawCounts::Uncompressed(c) => Rle::new(self.height, self.width, c),
+        }
+    }
+}
+
+fn value_error(index: usize, msg: &str) -> PyErr {
+    RleError::new_err(format!("annotation {index}: {msg}"))
+}
+
+fn type_error(index: usize, msg: &str) -> PyErr {
+    PyTypeError::new_err(format!("annotation {index}: {msg}"))
+}
+
+/// A non-negative size value (Python int or numpy integer).
+fn extract_dim(v: &Bound<'_, PyAny>, index: usize, what: &str) -> PyResult<u64> {
+    let n: i128 = v
+        .extract()
+        .map_err(|_| type_error(index, &format!("{what} must be an integer")))?;
+    u64::try_from(n).map_err(|_| value_error(index, &format!("{what} is negative ({n})")))
+}
+
+/// `[height, width]` from a `size` entry.
+pub fn extract_size(size: &Bound<'_, PyAny>, index: usize) -> PyResult<(u64, u64)> {
+    if size.is_instance_of::<PyString>() || size.is_instance_of::<PyBytes>() {
+        return Err(type_error(index, "'size' must be [height, width]"));
+    }
+    let len = size
+        .len()
+        .map_err(|_| type_error(index, "'size' must be [height, width]"))?;
+    if len != 2 {
+        return Err(value_error(
+            index,
+            &format!("'size' must have 2 entries [height, width], not {len}"),
+        ));
+    }
+    Ok((
+        extract_dim(&size.get_item(0)?, index, "height")?,
+        extract_dim(&size.get_item(1)?, index, "width")?,
+    ))
+}
+
+/// Uncompressed run lengths: integers (or integral floats, as numpy's uint32 cast accepts)
+/// in 0..=2**32-1.
+pub fn extract_run_list(counts: &Bound<'_, PyAny>, index: usize) -> PyResult<Vec<u32>> {
+    let mut out = Vec::with_capacity(counts.len().unwrap_or(0));
+    for (run, item) in counts.try_iter()?.enumerate() {
+        let item = item?;
+        let v: i128 = if let Ok(v) = item.extract::<i128>() {
+            v
+        } else if let Ok(f) = item.extract::<f64>() {
+            if !f.is_finite() || f.fract() != 0.0 {
+                return Err(value_error(
+                    index,
+                    &format!("run {run} of counts is not an integer ({f})"),
+                ));
+            }
+            f as i128
+        } else {
+            return Err(type_error(
+                index,
+                &format!("run {run} of counts must be an integer"),
+            ));
+        };
+        let v64 = i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX });
+        if v < 0 {
+            return Err(to_pyerr(
+                &Error::NegativeRun {
+                    run,
+                    offset: 0,
+                    value: v64,
+                }
+                .at(index),
+            ));
+        }
+        let Ok(v) = u32::try_from(v) else {
+            return Err(to_pyerr(
+                &Error::RunOverflow {
+                    run,
+                    offset: 0,
+                    value: v64,
+                }
+                .at(index),
+            ));
+        };
+        out.push(v);
+    }
+    Ok(out)
+}
+
+fn get_key<'py>(obj: &Bound<'py, PyAny>, key: &str, index: usize) -> PyResult<Bound<'py, PyAny>> {
+    if let Ok(d) = obj.cast::<PyDict>() {
+        return d
+            .get_item(key)?
+            .ok_or_else(|| value_error(index, &format!("missing '{key}'")));
+    }
+    obj.get_item(key)
+        .map_err(|_| type_error(index, &format!("expected an RLE dict with '{key}'")))
+}
+
+/// One COCO RLE dict (`{'size': [h, w], 'counts': str | bytes | list}`) as owned data.
+pub fn extract_rle(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<RawRle> {
+    let (height, width) = extract_size(&get_key(obj, "size", index)?, index)?;
+    let counts = get_key(obj, "counts", index)?;
+    let counts = if let Ok(b) = counts.cast::<PyBytes>() {
+        RawCounts::Compressed(b.as_bytes().to_vec())
+    } else if let Ok(s) = counts.cast::<PyString>() {
+        RawCounts::Compressed(s.to_str()?.as_bytes().to_vec())
+    } else if counts.hasattr("__len__")? {
+        // The size is checked first so that a huge declared size fails before any work.
+        sa1b_rle::pixel_count(height, width).map_err(|e| to_pyerr(&e.at(index)))?;
+        RawCounts::Uncompressed(extract_run_list(&counts, index)?)
+    } else {
+        return Err(type_error(
+            index,
+            "'counts' must be str, bytes or a list of run lengths",
+        ));
+    };
+    Ok(RawRle {
+        height,
+        width,
+        counts,
+    })
+}
+
+/// A list (or other sequence) of RLE dicts as owned data.
+pub fn extract_rles(objs: &Bound<'_, PyAny>) -> PyResult<Vec<RawRle>> {
+    if objs.is_instance_of::<PyDict>() || objs.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err("expected a list of RLE dicts"));
+    }
+    let mut out = Vec::with_capacity(objs.len().unwrap_or(0));
+    for (i, o) in objs.try_iter()?.enumerate() {
+        out.push(extract_rle(&o?, i)?);
+    }
+    Ok(out)
+}
+
+/// Parses owned RLEs (call detached), naming the index of the first bad one.
+pub fn parse_all(raw: Vec<RawRle>) -> Result<Vec<Rle>, Error> {
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, r)| r.parse().map_err(|e| e.at(i)))
+        .collect()
+}
+
+/// `{'size': [h, w], 'counts': b'...'}` as pycocotools returns it.
+pub fn rle_dict<'py>(
+    py: Python<'py>,
+    height: u64,
+    width: u64,
+    counts: &[u8],
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("size", PyList::new(py, [height, width])?)?;
+    d.set_item("counts", PyBytes::new(py, counts))?;
+    Ok(d)
+}
+
+/// A list of RLE dicts from (height, width, counts string) triples.
+pub fn rle_dicts<'py>(
+    py: Python<'py>,
+    encoded: &[(u64, u64, Vec<u8>)],
+) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for (h, w, s) in encoded {
+        list.append(rle_dict(py, *h, *w, s)?)?;
+    }
+    Ok(list)
+}
+
+/// A Fortran-ordered `(rows, cols)` float64 array from column-major data.
+pub fn f_order_2d(
+    py: Python<'_>,
+    data: Vec<f64>,
+    rows: usize,
+    cols: usize,
+) -> PyResult<Bound<'_, PyAny>> {
+    let a = Array2::from_shape_vec((rows, cols).f(), data)
+        .map_err(|e| RleError::new_err(e.to_string()))?;
+    Ok(a.into_pyarray(py).into_any())
+}
+
+/// A 1-D array owning `data`.
+pub fn array_1d<T: numpy::Element>(py: Python<'_>, data: Vec<T>) -> Bound<'_, PyAny> {
+    Array1::from_vec(data).into_pyarray(py).into_any()
+}

@@ -1,0 +1,30 @@
+//! `sa1b_rle._core`: the thin `PyO3` binding of the `sa1b-rle` core crate.
+//!
+//! Every function converts its Python input into owned core values, runs the core with
+//! the interpreter detached, and wraps the result; the logic lives in `sa1b-rle`.
+
+// #[pyfunction] arguments must be owned extractable types (arrays, Vecs).
+#![allow(clippy::needless_pass_by_value)]
+
+mod convert;
+mod errors;
+mod mask;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("RleError", m.py().get_type::<errors::RleError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(mask::encode_masks, m)?)?;
+    m.add_function(wrap_pyfunction!(mask::decode, m)?)?;
+    m.add_function(wrap_pyfunction!(mask::area, m)?)?;
+    m.add_function(wrap_pyfunction!(mask::to_bbox, m)?)?;
+    m.add_function(wrap_pyfunction!(mask::merge, m)?)?;
+    m.add_function(wrap_pyfunction!(mask::iou_rle, m)?)?;
+    m.add_function(wrap_pyfunction!(mask::iou_bbox, m)?)?;
+    m.add_function(wrap_pyfunction!(mask::fr_bbox, m)?)?;
+    m.add_function(wrap_pyfunction!(mask::fr_poly, m)?)?;
+    m.add_function(wrap_pyfunction!(mask::fr_uncompressed, m)?)?;
+    Ok(())
+}

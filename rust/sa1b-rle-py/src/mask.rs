@@ -1,0 +1,264 @@
+//! `sa1b_rle._core` functions behind `sa1b_rle.mask` (the pycocotools.mask API).
+
+use numpy::ndarray::{Array2, Array3, ShapeBuilder};
+use numpy::{IntoPyArray, PyReadonlyArray2, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use sa1b_rle::{Error, Order, Rle};
+
+use crate::convert::{array_1d, extract_rles, f_order_2d, parse_all, rle_dict, rle_dicts, RawRle};
+use crate::errors::{to_pyerr, RleError};
+
+fn encoded(rles: &[Rle]) -> Vec<(u64, u64, Vec<u8>)> {
+    rles.iter()
+        .map(|r| (r.height(), r.width(), r.to_counts_string()))
+        .collect()
+}
+
+fn parse_detached(py: Python<'_>, rles: &Bound<'_, PyAny>) -> PyResult<Vec<Rle>> {
+    let raw = extract_rles(rles)?;
+    py.detach(|| parse_all(raw)).map_err(|e| to_pyerr(&e))
+}
+
+/// Encodes `n` masks of `height` x `width` held contiguously in `masks`: row-major
+/// `(n, h, w)` (C order) or, with `column_major`, `(h, w, n)` Fortran order. Nonzero is
+/// foreground. Returns a list of RLE dicts with bytes counts.
+#[pyfunction]
+#[pyo3(signature = (masks, height, width, n, *, column_major))]
+pub fn encode_masks<'py>(
+    py: Python<'py>,
+    masks: PyReadonlyArrayDyn<'py, u8>,
+    height: u64,
+    width: u64,
+    n: usize,
+    column_major: bool,
+) -> PyResult<Bound<'py, PyList>> {
+    let contiguous = if column_major {
+        masks.is_fortran_contiguous()
+    } else {
+        masks.is_c_contiguous()
+    };
+    if !contiguous {
+        return Err(PyValueError::new_err(
+            "encode_masks needs a contiguous array in the stated order",
+        ));
+    }
+    let data = masks.as_slice()?;
+    let pixels = sa1b_rle::pixel_count(height, width).map_err(|e| to_pyerr(&e))? as usize;
+    if pixels.checked_mul(n) != Some(data.len()) {
+        return Err(to_pyerr(&Error::BufferSize {
+            expected: pixels.saturating_mul(n),
+            actual: data.len(),
+        }));
+    }
+    let order = if column_major {
+        Order::ColumnMajor
+    } else {
+        Order::RowMajor
+    };
+    let out = py
+        .detach(|| -> Result<Vec<(u64, u64, Vec<u8>)>, Error> {
+            (0..n)
+                .map(|i| {
+                    let r = sa1b_rle::encode(
+                        &data[i * pixels..(i + 1) * pixels],
+                        height,
+                        width,
+                        order,
+                    )?;
+                    Ok((height, width, r.to_counts_string()))
+                })
+                .collect()
+        })
+        .map_err(|e| to_pyerr(&e))?;
+    rle_dicts(py, &out)
+}
+
+/// Decodes a list of RLE dicts of one size into a Fortran-ordered `(h, w, n)` uint8 array.
+#[pyfunction]
+pub fn decode<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let parsed = parse_detached(py, rles)?;
+    let Some((h, w)) = sa1b_rle::common_size(&parsed).map_err(|e| to_pyerr(&e))? else {
+        return Err(RleError::new_err(
+            "cannot decode an empty list: the mask size is unknown",
+        ));
+    };
+    let n = parsed.len();
+    let (hu, wu) = (h as usize, w as usize);
+    let pixels = hu * wu;
+    let total = pixels
+        .checked_mul(n)
+        .ok_or_else(|| RleError::new_err("decoded masks would not fit in memory"))?;
+    let buf = py.detach(|| {
+        let mut buf = sa1b_rle::zeroed_buffer(total);
+        if pixels > 0 {
+            for (r, out) in parsed.iter().zip(buf.chunks_exact_mut(pixels)) {
+                // Sizes were checked above, so this cannot fail.
+                let _ = sa1b_rle::decode_into(r, out, true);
+            }
+        }
+        buf
+    });
+    let a = Array3::from_shape_vec((hu, wu, n).f(), buf)
+        .map_err(|e| RleError::new_err(e.to_string()))?;
+    Ok(a.into_pyarray(py).into_any())
+}
+
+/// Foreground pixel counts of a list of RLE dicts, as a uint32 array.
+#[pyfunction]
+pub fn area<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let parsed = parse_detached(py, rles)?;
+    let a: Vec<u32> = parsed.iter().map(|r| r.area() as u32).collect();
+    Ok(array_1d(py, a))
+}
+
+/// pycocotools' `toBbox`: an `(n, 4)` float64 array of `[x, y, w, h]`.
+#[pyfunction]
+pub fn to_bbox<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let parsed = parse_detached(py, rles)?;
+    let n = parsed.len();
+    let flat: Vec<f64> = parsed.iter().flat_map(Rle::bbox).collect();
+    let a = Array2::from_shape_vec((n, 4), flat).map_err(|e| RleError::new_err(e.to_string()))?;
+    Ok(a.into_pyarray(py).into_any())
+}
+
+/// Union (or intersection) of a list of RLE dicts of one size, as one RLE dict.
+#[pyfunction]
+#[pyo3(signature = (rles, *, intersect))]
+pub fn merge<'py>(
+    py: Python<'py>,
+    rles: &Bound<'py, PyAny>,
+    intersect: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let raw = extract_rles(rles)?;
+    let r = py
+        .detach(|| {
+            let parsed = parse_all(raw)?;
+            sa1b_rle::merge(&parsed, intersect)
+        })
+        .map_err(|e| to_pyerr(&e))?;
+    rle_dict(py, r.height(), r.width(), &r.to_counts_string())
+}
+
+/// IoU of RLE dicts, a Fortran-ordered `(n_dt, n_gt)` float64 array.
+#[pyfunction]
+pub fn iou_rle<'py>(
+    py: Python<'py>,
+    dt: &Bound<'py, PyAny>,
+    gt: &Bound<'py, PyAny>,
+    iscrowd: Vec<bool>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let raw_dt = extract_rles(dt)?;
+    let raw_gt = extract_rles(gt)?;
+    let (m, n) = (raw_dt.len(), raw_gt.len());
+    let o = py
+        .detach(|| -> Result<Vec<f64>, Error> {
+            let d = parse_all(raw_dt)?;
+            let g = parse_all(raw_gt).map_err(|e| match e {
+                Error::Item { index, source } => Error::Item {
+                    index: index + m,
+                    source,
+                },
+                e => e,
+            })?;
+            sa1b_rle::mask_iou(&d, &g, &iscrowd)
+        })
+        .map_err(|e| iou_error(&e, m))?;
+    f_order_2d(py, o, m, n)
+}
+
+/// Names the side of a failing iou operand: core indices count `dt` first, then `gt`.
+fn iou_error(e: &Error, n_dt: usize) -> PyErr {
+    match e {
+        Error::Item { index, source } if *index >= n_dt => {
+            RleError::new_err(format!("gt annotation {}: {source}", index - n_dt))
+        }
+        e => RleError::new_err(format!("dt {e}")),
+    }
+}
+
+/// IoU of `(n, 4)` float64 box arrays, a Fortran-ordered `(n_dt, n_gt)` float64 array.
+#[pyfunction]
+pub fn iou_bbox<'py>(
+    py: Python<'py>,
+    dt: PyReadonlyArray2<'py, f64>,
+    gt: PyReadonlyArray2<'py, f64>,
+    iscrowd: Vec<bool>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let d = boxes(&dt)?;
+    let g = boxes(&gt)?;
+    let (m, n) = (d.len(), g.len());
+    let o = py.detach(|| sa1b_rle::bbox_iou(&d, &g, &iscrowd));
+    f_order_2d(py, o, m, n)
+}
+
+fn boxes(a: &PyReadonlyArray2<'_, f64>) -> PyResult<Vec<[f64; 4]>> {
+    let v = a.as_array();
+    if v.ncols() != 4 {
+        return Err(PyValueError::new_err(format!(
+            "boxes must have shape (n, 4), not {:?}",
+            v.shape()
+        )));
+    }
+    Ok(v.rows()
+        .into_iter()
+        .map(|r| [r[0], r[1], r[2], r[3]])
+        .collect())
+}
+
+/// Rasterises boxes (an `(n, 4)` float64 array) as pycocotools' `frBbox`.
+#[pyfunction]
+pub fn fr_bbox<'py>(
+    py: Python<'py>,
+    bb: PyReadonlyArray2<'py, f64>,
+    h: u64,
+    w: u64,
+) -> PyResult<Bound<'py, PyList>> {
+    let b = boxes(&bb)?;
+    let out = py
+        .detach(|| -> Result<Vec<(u64, u64, Vec<u8>)>, Error> {
+            let rles = b
+                .iter()
+                .enumerate()
+                .map(|(i, bb)| sa1b_rle::fr_bbox(*bb, h, w).map_err(|e| e.at(i)))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(encoded(&rles))
+        })
+        .map_err(|e| to_pyerr(&e))?;
+    rle_dicts(py, &out)
+}
+
+/// Rasterises polygons (a list of flat coordinate lists) as pycocotools' `frPoly`.
+#[pyfunction]
+pub fn fr_poly(
+    py: Python<'_>,
+    polys: Vec<Vec<f64>>,
+    h: u64,
+    w: u64,
+) -> PyResult<Bound<'_, PyList>> {
+    let out = py
+        .detach(|| -> Result<Vec<(u64, u64, Vec<u8>)>, Error> {
+            let rles = polys
+                .iter()
+                .enumerate()
+                .map(|(i, p)| sa1b_rle::fr_poly(p, h, w).map_err(|e| e.at(i)))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(encoded(&rles))
+        })
+        .map_err(|e| to_pyerr(&e))?;
+    rle_dicts(py, &out)
+}
+
+/// Compresses RLE dicts with list counts (each with its own size) into bytes counts.
+#[pyfunction]
+pub fn fr_uncompressed<'py>(
+    py: Python<'py>,
+    rles: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyList>> {
+    let raw: Vec<RawRle> = extract_rles(rles)?;
+    let out = py
+        .detach(|| parse_all(raw).map(|r| encoded(&r)))
+        .map_err(|e| to_pyerr(&e))?;
+    rle_dicts(py, &out)
+}

@@ -1,0 +1,227 @@
+//! The one error type of the core crate.
+
+use std::fmt;
+
+/// Everything that can be wrong with an RLE, a polygon, a box or a mask handed to the core.
+///
+/// Every variant carries where the problem is (byte offset, run index, coordinate index)
+/// and what was expected, so that a message can point a user at the bad byte. Errors on
+/// one item of a batch are wrapped in [`Error::Item`] with the item's index.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A byte of a compressed counts string outside `'0'..='o'` (48..=111).
+    InvalidCountsByte {
+        /// Byte offset in the counts string.
+        offset: usize,
+        /// The offending byte.
+        byte: u8,
+    },
+    /// The counts string ends inside a value (its last byte has the continuation bit 0x20).
+    TruncatedCounts {
+        /// Byte offset where the unfinished value starts.
+        offset: usize,
+    },
+    /// A value of the counts string uses more than 7 groups of 5 bits.
+    CountsValueTooLong {
+        /// Byte offset where the value starts.
+        offset: usize,
+    },
+    /// A decoded run length is negative.
+    NegativeRun {
+        /// Index of the run in the counts.
+        run: usize,
+        /// Byte offset where its value starts in the counts string.
+        offset: usize,
+        /// The decoded (negative) value.
+        value: i64,
+    },
+    /// A decoded or given run length does not fit in an unsigned 32-bit integer.
+    RunOverflow {
+        /// Index of the run in the counts.
+        run: usize,
+        /// Byte offset where its value starts in the counts string (0 for uncompressed counts).
+        offset: usize,
+        /// The decoded value.
+        value: i64,
+    },
+    /// The run lengths do not add up to height * width.
+    CountsSumMismatch {
+        /// height * width.
+        expected: u64,
+        /// The sum of the run lengths.
+        actual: u64,
+    },
+    /// No run lengths at all for a mask with pixels.
+    EmptyCounts {
+        /// height * width.
+        pixels: u64,
+    },
+    /// height * width does not fit in an unsigned 32-bit integer (COCO counts are u32).
+    SizeTooLarge {
+        /// Declared height.
+        height: u64,
+        /// Declared width.
+        width: u64,
+    },
+    /// Masks of different sizes in one operation that needs one size.
+    SizeMismatch {
+        /// (height, width) of the first mask.
+        expected: (u64, u64),
+        /// (height, width) of the mask that differs.
+        actual: (u64, u64),
+    },
+    /// A polygon with an odd number of coordinates.
+    PolygonOddLength {
+        /// Number of coordinates given.
+        len: usize,
+    },
+    /// A polygon with fewer than 3 points.
+    PolygonTooFewPoints {
+        /// Number of points given.
+        points: usize,
+    },
+    /// A polygon or box coordinate that is NaN or infinite.
+    NonFiniteCoordinate {
+        /// Index of the coordinate in the flat list.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A polygon or box coordinate too large to rasterise (|5 * v| must stay below 2**30).
+    CoordinateOutOfRange {
+        /// Index of the coordinate in the flat list.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A mask buffer whose length does not match its declared shape.
+    BufferSize {
+        /// The length the shape implies.
+        expected: usize,
+        /// The length given.
+        actual: usize,
+    },
+    /// The problem is in item `index` of a batch.
+    Item {
+        /// Index of the item in the batch (annotation index).
+        index: usize,
+        /// What is wrong with it.
+        source: Box<Error>,
+    },
+}
+
+impl Error {
+    /// Wraps `self` as the error of batch item `index`.
+    ///
+    /// ```
+    /// use sa1b_rle::Error;
+    /// let e = Error::EmptyCounts { pixels: 9 }.at(4);
+    /// assert_eq!(e.to_string(), "annotation 4: empty counts for a mask of 9 pixels");
+    /// ```
+    #[must_use]
+    pub fn at(self, index: usize) -> Error {
+        Error::Item {
+            index,
+            source: Box::new(self),
+        }
+    }
+
+    /// The innermost error, past any [`Error::Item`] wrappers.
+    #[must_use]
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::Item { source, .. } => source.root(),
+            e => e,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidCountsByte { offset, byte } => {
+                if byte.is_ascii_graphic() {
+                    write!(
+                        f,
+                        "invalid byte {:?} (0x{byte:02x}) at offset {offset} of counts: \
+                         compressed counts use only the characters '0'..'o'",
+                        char::from(*byte)
+                    )
+                } else {
+                    write!(
+                        f,
+                        "invalid byte 0x{byte:02x} at offset {offset} of counts: \
+                         compressed counts use only the characters '0'..'o'"
+                    )
+                }
+            }
+            Error::TruncatedCounts { offset } => write!(
+                f,
+                "truncated counts: the value starting at offset {offset} is not terminated"
+            ),
+            Error::CountsValueTooLong { offset } => write!(
+                f,
+                "the counts value starting at offset {offset} uses more than 7 characters"
+            ),
+            Error::NegativeRun { run, offset, value } => write!(
+                f,
+                "run {run} (counts offset {offset}) has negative length {value}"
+            ),
+            Error::RunOverflow { run, offset, value } => write!(
+                f,
+                "run {run} (counts offset {offset}) has length {value}, \
+                 which does not fit in 32 bits"
+            ),
+            Error::CountsSumMismatch { expected, actual } => {
+                let how = if actual < expected {
+                    "short of"
+                } else {
+                    "past"
+                };
+                write!(
+                    f,
+                    "run lengths sum to {actual}, {how} height*width = {expected}"
+                )
+            }
+            Error::EmptyCounts { pixels } => {
+                write!(f, "empty counts for a mask of {pixels} pixels")
+            }
+            Error::SizeTooLarge { height, width } => write!(
+                f,
+                "size {height}x{width} has more than 2**32-1 pixels, \
+                 which COCO RLE (32-bit counts) cannot represent"
+            ),
+            Error::SizeMismatch { expected, actual } => write!(
+                f,
+                "size [{}, {}] differs from [{}, {}]: all masks of one call must have one size",
+                actual.0, actual.1, expected.0, expected.1
+            ),
+            Error::PolygonOddLength { len } => write!(
+                f,
+                "polygon has an odd number of coordinates ({len}); expected x0, y0, x1, y1, ..."
+            ),
+            Error::PolygonTooFewPoints { points } => {
+                write!(f, "polygon has {points} point(s); at least 3 are needed")
+            }
+            Error::NonFiniteCoordinate { index, value } => {
+                write!(f, "coordinate {index} is not finite ({value:?})")
+            }
+            Error::CoordinateOutOfRange { index, value } => write!(
+                f,
+                "coordinate {index} ({value:?}) is out of range: |v| must be below {}",
+                crate::polygon::MAX_COORDINATE
+            ),
+            Error::BufferSize { expected, actual } => write!(
+                f,
+                "mask buffer has {actual} bytes, its shape needs {expected}"
+            ),
+            Error::Item { index, source } => write!(f, "annotation {index}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// The result type of the core crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

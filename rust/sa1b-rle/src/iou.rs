@@ -1,0 +1,184 @@
+//! Intersection over union of masks and of boxes, bit-exact with cocoapi's `rleIou` /
+//! `bbIou` (including the crowd rule: against a crowd ground truth the union is the
+//! detection's own area).
+
+use crate::error::Result;
+use crate::rle::{common_size, Rle};
+
+/// IoU of boxes `[x, y, w, h]`, as cocoapi's `bbIou`.
+///
+/// The result is laid out ground-truth-major: entry `g * dt.len() + d` is the IoU of
+/// detection `d` with ground truth `g` (pycocotools returns it as a Fortran-ordered
+/// `(n_dt, n_gt)` array). `iscrowd` is empty (no crowd) or has one flag per ground truth.
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::bbox_iou;
+/// let o = bbox_iou(&[[0., 0., 10., 10.]], &[[0., 0., 5., 5.], [20., 0., 1., 1.]], &[]);
+/// assert_eq!(o, vec![0.25, 0.0]);
+/// let crowd = bbox_iou(&[[0., 0., 5., 5.]], &[[0., 0., 10., 10.]], &[true]);
+/// assert_eq!(crowd, vec![1.0]);
+/// ```
+#[must_use]
+pub fn bbox_iou(dt: &[[f64; 4]], gt: &[[f64; 4]], iscrowd: &[bool]) -> Vec<f64> {
+    let mut out = vec![0.0; dt.len() * gt.len()];
+    for (g, gb) in gt.iter().enumerate() {
+        let crowd = iscrowd.get(g).copied().unwrap_or(false);
+        let row = &mut out[g * dt.len()..(g + 1) * dt.len()];
+        for (o, db) in row.iter_mut().zip(dt) {
+            *o = box_pair_iou(db, gb, crowd);
+        }
+    }
+    out
+}
+
+fn box_pair_iou(d: &[f64; 4], g: &[f64; 4], crowd: bool) -> f64 {
+    let w = (d[2] + d[0]).min(g[2] + g[0]) - d[0].max(g[0]);
+    if w <= 0.0 {
+        return 0.0;
+    }
+    let h = (d[3] + d[1]).min(g[3] + g[1]) - d[1].max(g[1]);
+    if h <= 0.0 {
+        return 0.0;
+    }
+    let i = w * h;
+    let da = d[2] * d[3];
+    let u = if crowd { da } else { da + g[2] * g[3] - i };
+    i / u
+}
+
+/// A mask prepared for repeated IoU: its area, box and foreground intervals.
+#[derive(Debug, Clone)]
+pub struct IouMask {
+    area: u64,
+    bbox: [f64; 4],
+    intervals: Vec<(u32, u32)>,
+}
+
+impl IouMask {
+    /// Prepares `rle` for [`IouMask::intersection`].
+    ///
+    /// # Examples
+    /// ```
+    /// use sa1b_rle::{IouMask, Rle};
+    /// let m = IouMask::new(&Rle::new(3, 3, vec![1, 2, 6]).unwrap());
+    /// assert_eq!(m.area(), 2);
+    /// ```
+    #[must_use]
+    pub fn new(rle: &Rle) -> IouMask {
+        IouMask {
+            area: rle.area(),
+            bbox: rle.bbox(),
+            intervals: rle.foreground_intervals().collect(),
+        }
+    }
+
+    /// Number of foreground pixels.
+    #[must_use]
+    pub fn area(&self) -> u64 {
+        self.area
+    }
+
+    /// pycocotools' `toBbox` of the mask.
+    #[must_use]
+    pub fn bbox(&self) -> [f64; 4] {
+        self.bbox
+    }
+
+    /// Pixels in both masks (same size assumed), walking only the columns where both
+    /// boxes lie.
+    ///
+    /// # Examples
+    /// ```
+    /// use sa1b_rle::{IouMask, Rle};
+    /// let a = IouMask::new(&Rle::new(3, 3, vec![0, 5, 4]).unwrap());
+    /// let b = IouMask::new(&Rle::new(3, 3, vec![3, 6]).unwrap());
+    /// assert_eq!(a.intersection(&b, 3), 2);
+    /// ```
+    #[must_use]
+    pub fn intersection(&self, other: &IouMask, height: u64) -> u64 {
+        let c0 = self.bbox[0].max(other.bbox[0]) as u64;
+        let c1 = (self.bbox[0] + self.bbox[2]).min(other.bbox[0] + other.bbox[2]) as u64;
+        if c1 <= c0 {
+            return 0;
+        }
+        let (p0, p1) = (c0 * height, c1 * height);
+        let a = &self.intervals;
+        let b = &other.intervals;
+        let mut i = a.partition_point(|&(_, e)| u64::from(e) <= p0);
+        let mut j = b.partition_point(|&(_, e)| u64::from(e) <= p0);
+        let mut total = 0u64;
+        while i < a.len() && j < b.len() {
+            let (sa, ea) = a[i];
+            let (sb, eb) = b[j];
+            if u64::from(sa.max(sb)) >= p1 {
+                break;
+            }
+            let lo = sa.max(sb);
+            let hi = ea.min(eb);
+            if hi > lo {
+                total += u64::from(hi - lo);
+            }
+            if ea <= eb {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        total
+    }
+}
+
+/// IoU of one prepared pair given that their boxes overlap (cocoapi's exact branch).
+fn mask_pair_iou(d: &IouMask, g: &IouMask, height: u64, crowd: bool) -> f64 {
+    let i = d.intersection(g, height);
+    if i == 0 {
+        return 0.0;
+    }
+    let u = if crowd { d.area } else { d.area + g.area - i };
+    i as f64 / u as f64
+}
+
+/// IoU of every detection mask with every ground-truth mask, as pycocotools' `iou`.
+///
+/// Layout as in [`bbox_iou`]: entry `g * dt.len() + d`. Pairs whose boxes do not overlap
+/// are exactly 0.0 without looking at their runs.
+///
+/// # Errors
+/// [`crate::Error::SizeMismatch`] when the masks do not all have one size (pycocotools
+/// returns -1 for such pairs), wrapped in [`crate::Error::Item`] whose index counts `dt`
+/// first, then `gt` (index `dt.len() + j` is `gt[j]`).
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::{mask_iou, Rle};
+/// let dt = [Rle::new(10, 10, vec![0, 50, 50]).unwrap()];
+/// let gt = [Rle::new(10, 10, vec![0, 100]).unwrap()];
+/// assert_eq!(mask_iou(&dt, &gt, &[]).unwrap(), vec![0.5]);
+/// assert_eq!(mask_iou(&dt, &gt, &[true]).unwrap(), vec![1.0]);
+/// ```
+pub fn mask_iou(dt: &[Rle], gt: &[Rle], iscrowd: &[bool]) -> Result<Vec<f64>> {
+    let all: Vec<Rle> = dt.iter().chain(gt).cloned().collect();
+    let Some((height, _)) = common_size(&all)? else {
+        return Ok(Vec::new());
+    };
+    let d: Vec<IouMask> = dt.iter().map(IouMask::new).collect();
+    let g: Vec<IouMask> = gt.iter().map(IouMask::new).collect();
+    Ok(prepared_iou(&d, &g, height, iscrowd))
+}
+
+/// [`mask_iou`] on prepared masks of one size (`height` rows).
+#[must_use]
+pub fn prepared_iou(dt: &[IouMask], gt: &[IouMask], height: u64, iscrowd: &[bool]) -> Vec<f64> {
+    let mut out = vec![0.0; dt.len() * gt.len()];
+    for (gi, g) in gt.iter().enumerate() {
+        let crowd = iscrowd.get(gi).copied().unwrap_or(false);
+        let row = &mut out[gi * dt.len()..(gi + 1) * dt.len()];
+        for (o, d) in row.iter_mut().zip(dt) {
+            if box_pair_iou(&d.bbox, &g.bbox, crowd) > 0.0 {
+                *o = mask_pair_iou(d, g, height, crowd);
+            }
+        }
+    }
+    out
+}
