@@ -32,56 +32,113 @@ const MAX_GROUPS: u32 = 7;
 /// assert!(parse_counts(b"5 2").is_err());
 /// ```
 pub fn parse_counts(s: &[u8]) -> Result<Vec<u32>> {
-    // Most SA-1B runs take 1-2 characters; reserving half the length avoids regrowth
-    // without over-allocating much.
-    let mut counts: Vec<u32> = Vec::with_capacity(s.len() / 2 + 1);
-    let mut p = 0usize;
-    while p < s.len() {
-        let start = p;
-        let mut x: i64 = 0;
-        let mut k: u32 = 0;
-        loop {
-            let Some(&byte) = s.get(p) else {
-                return Err(Error::TruncatedCounts { offset: start });
+    // Validate every byte up front in one vectorised pass, so the decoding loop below
+    // can trust its input.
+    if s.iter()
+        .fold(0u8, |acc, &b| acc | (b.wrapping_sub(48) >> 6))
+        != 0
+    {
+        let offset = s
+            .iter()
+            .position(|&b| b.wrapping_sub(48) >= 64)
+            .unwrap_or(0);
+        return Err(Error::InvalidCountsByte {
+            offset,
+            byte: s[offset],
+        });
+    }
+    // At most one value per byte; reserving that avoids any regrowth in the hot loop.
+    let mut counts: Vec<u32> = Vec::with_capacity(s.len());
+    // The value two places back (deltas apply from index 3 on) and the one before it.
+    let (mut back2, mut back1) = (0i64, 0i64);
+    // Where values end is found 64 bytes at a time as a bit mask (a byte below 'P' has no
+    // continuation bit), so finding the next value never waits on decoding this one.
+    let mut start = 0usize;
+    for (block, bytes) in s.chunks(64).enumerate() {
+        let mut ends = value_ends(bytes);
+        while ends != 0 {
+            let end = block * 64 + ends.trailing_zeros() as usize;
+            ends &= ends - 1;
+            let len = end + 1 - start;
+            let mut x = match s.get(start..start + 4) {
+                Some(four) if len <= 4 => decode_short(four, len),
+                _ => decode_long(&s[start..=end], start)?,
             };
-            if !(48..=111).contains(&byte) {
-                return Err(Error::InvalidCountsByte { offset: p, byte });
+            let m = counts.len();
+            if m > 2 {
+                x += back2;
             }
-            if k == MAX_GROUPS {
-                return Err(Error::CountsValueTooLong { offset: start });
+            if !(0..=i64::from(u32::MAX)).contains(&x) {
+                return Err(if x < 0 {
+                    Error::NegativeRun {
+                        run: m,
+                        offset: start,
+                        value: x,
+                    }
+                } else {
+                    Error::RunOverflow {
+                        run: m,
+                        offset: start,
+                        value: x,
+                    }
+                });
             }
-            let c = i64::from(byte - 48);
-            x |= (c & 0x1f) << (5 * k);
-            p += 1;
-            k += 1;
-            if c & 0x20 == 0 {
-                if c & 0x10 != 0 {
-                    x |= -1i64 << (5 * k);
-                }
-                break;
-            }
+            counts.push(x as u32);
+            back2 = back1;
+            back1 = x;
+            start = end + 1;
         }
-        let m = counts.len();
-        if m > 2 {
-            x += i64::from(counts[m - 2]);
-        }
-        if x < 0 {
-            return Err(Error::NegativeRun {
-                run: m,
-                offset: start,
-                value: x,
-            });
-        }
-        let Ok(v) = u32::try_from(x) else {
-            return Err(Error::RunOverflow {
-                run: m,
-                offset: start,
-                value: x,
-            });
-        };
-        counts.push(v);
+    }
+    if start < s.len() {
+        return Err(Error::TruncatedCounts { offset: start });
     }
     Ok(counts)
+}
+
+/// Bit `j` set when byte `j` (of at most 64 valid bytes) ends a value: its continuation
+/// bit 0x20 (of `byte - 48`) is clear, i.e. the byte is below `'P'`.
+#[inline]
+fn value_ends(bytes: &[u8]) -> u64 {
+    let mut mask = 0u64;
+    let mut words = bytes.chunks_exact(8);
+    for (k, w) in (&mut words).enumerate() {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        // 0x01 in each byte that ends a value, then the eight flags gathered into a byte.
+        let flags = !((w - 0x3030_3030_3030_3030) >> 5) & 0x0101_0101_0101_0101;
+        mask |= (flags.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+    }
+    let done = bytes.len() - words.remainder().len();
+    for (j, &b) in words.remainder().iter().enumerate() {
+        mask |= u64::from(b < b'P') << (done + j);
+    }
+    mask
+}
+
+/// Decodes a value of `len` (1 to 4) characters from the 4 valid bytes at its start.
+#[inline]
+fn decode_short(four: &[u8], len: usize) -> i64 {
+    let w = u32::from_le_bytes([four[0], four[1], four[2], four[3]]) - 0x3030_3030;
+    let g = w & 0x1f1f_1f1f;
+    let v = i64::from((g & 0x1f) | (g >> 3) & 0x3e0 | (g >> 6) & 0x7c00 | (g >> 9) & 0xf_8000);
+    let unused = 64 - 5 * len as u32;
+    (v << unused) >> unused
+}
+
+/// Decodes one complete value (`chars` ends with its terminating character) of any
+/// length; `offset` is where it starts in the string, for errors.
+fn decode_long(chars: &[u8], offset: usize) -> Result<i64> {
+    if chars.len() > MAX_GROUPS as usize {
+        return Err(Error::CountsValueTooLong { offset });
+    }
+    let mut x = 0i64;
+    for (k, &b) in chars.iter().enumerate() {
+        x |= i64::from((b - 48) & 0x1f) << (5 * k);
+    }
+    let shift = 5 * chars.len() as u32;
+    if (chars[chars.len() - 1] - 48) & 0x10 != 0 {
+        x |= -1i64 << shift;
+    }
+    Ok(x)
 }
 
 /// Writes run lengths as a compressed counts string, byte for byte as pycocotools does.
@@ -112,10 +169,28 @@ pub fn write_counts(counts: &[u32]) -> Vec<u8> {
 /// assert_eq!(s, b"counts: 324");
 /// ```
 pub fn append_counts(counts: &[u32], out: &mut Vec<u8>) {
+    // Continuation bits (0x20) for every character but the last of an n-character value.
+    const CONTINUE: [u32; 5] = [0, 0, 0x20, 0x2020, 0x0020_2020];
+    let base = out.len();
+    // Worst case 7 characters a value; written in place, then cut to length.
+    out.resize(base + counts.len() * 7 + 4, 0);
+    let buf = &mut out[base..];
+    let mut len = 0usize;
     for (i, &c) in counts.iter().enumerate() {
         let mut x = i64::from(c);
         if i > 2 {
             x -= i64::from(counts[i - 2]);
+        }
+        // Significant bits including the sign: n characters hold 5n of them.
+        let bits = 65 - (x ^ (x >> 63)).leading_zeros();
+        let n = bits.div_ceil(5) as usize;
+        if n <= 4 {
+            // Write four characters, keep n: no branch on the length.
+            let g = (x & 0x1f) | (x << 3) & 0x1f00 | (x << 6) & 0x1f_0000 | (x << 9) & 0x1f00_0000;
+            let word = (g as u32 | CONTINUE[n]) + 0x3030_3030;
+            buf[len..len + 4].copy_from_slice(&word.to_le_bytes());
+            len += n;
+            continue;
         }
         loop {
             let mut c = (x & 0x1f) as u8;
@@ -124,12 +199,14 @@ pub fn append_counts(counts: &[u32], out: &mut Vec<u8>) {
             if more {
                 c |= 0x20;
             }
-            out.push(c + 48);
+            buf[len] = c + 48;
+            len += 1;
             if !more {
                 break;
             }
         }
     }
+    out.truncate(base + len);
 }
 
 #[cfg(test)]
@@ -150,6 +227,19 @@ mod tests {
     fn negative_delta_round_trips() {
         let runs = [100, 50, 3, 1, 1000, 7];
         assert_eq!(parse_counts(&write_counts(&runs)).unwrap(), runs);
+    }
+
+    #[test]
+    fn every_small_delta_round_trips() {
+        // Values around the 1/2/3-character boundaries, as raw values and as deltas.
+        let mut runs = vec![0u32, 0, 0];
+        for v in 0..2000u32 {
+            runs.push(v);
+            runs.push(2000 - v);
+        }
+        runs.extend([1 << 24, 0, (1 << 24) + 1, u32::MAX, 5, 0]);
+        let s = write_counts(&runs);
+        assert_eq!(parse_counts(&s).unwrap(), runs);
     }
 
     #[test]

@@ -12,9 +12,9 @@ pub enum Order {
     ColumnMajor,
 }
 
-/// Width of the chunks scanned before looking at single bytes; 32 bytes is one AVX2
-/// register and lets the compiler vectorise the OR-reductions below.
-const CHUNK: usize = 32;
+/// Width of the blocks scanned before looking at single bytes: a cache line, which the
+/// compiler reads as a few vector registers OR-ed together.
+const BLOCK: usize = 64;
 
 /// Encodes one dense mask of `height` x `width` bytes (any nonzero byte is foreground).
 ///
@@ -49,22 +49,38 @@ pub fn encode(data: &[u8], height: u64, width: u64, order: Order) -> Result<Rle>
     Ok(Rle::from_parts_unchecked(height, width, counts))
 }
 
+fn word(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(w)
+}
+
+/// Whether two `BLOCK`-byte slices are identical (word-wise, vectorised).
+fn blocks_equal(a: &[u8], b: &[u8]) -> bool {
+    (0..BLOCK / 8).fold(0u64, |acc, k| acc | (word(&a[k * 8..]) ^ word(&b[k * 8..]))) == 0
+}
+
 /// Index of the first nonzero byte at or after `from`, or `data.len()`.
 fn next_nonzero(data: &[u8], from: usize) -> usize {
-    let rest = &data[from..];
-    let mut chunks = rest.chunks_exact(CHUNK);
-    let mut base = from;
-    for chunk in &mut chunks {
-        if chunk.iter().fold(0u8, |a, &b| a | b) != 0 {
-            return base + chunk.iter().position(|&b| b != 0).unwrap_or(0);
+    let n = data.len();
+    let mut i = from;
+    // 64 bytes a step: eight words OR-ed together (vectorised), one branch.
+    while i + BLOCK <= n {
+        let b = &data[i..i + BLOCK];
+        let acc = (0..BLOCK / 8).fold(0u64, |a, k| a | word(&b[k * 8..]));
+        if acc != 0 {
+            break;
         }
-        base += CHUNK;
+        i += BLOCK;
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b != 0)
-        .map_or(data.len(), |p| base + p)
+    while i + 8 <= n {
+        let w = word(&data[i..]);
+        if w != 0 {
+            return i + (w.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    data[i..].iter().position(|&b| b != 0).map_or(n, |p| i + p)
 }
 
 /// Index of the first zero byte at or after `from`, or `data.len()`.
@@ -105,16 +121,14 @@ fn runs_row_major(data: &[u8], h: usize, w: usize) -> Vec<u32> {
     for y in 1..h {
         let above = &data[(y - 1) * w..y * w];
         let row = &data[y * w..(y + 1) * w];
-        for (c, (a, b)) in above.chunks(CHUNK).zip(row.chunks(CHUNK)).enumerate() {
-            let any = a.iter().zip(b).fold(0u8, |acc, (&p, &q)| {
-                acc | (u8::from(p != 0) ^ u8::from(q != 0))
-            });
-            if any == 0 {
+        for (c, (a, b)) in above.chunks(BLOCK).zip(row.chunks(BLOCK)).enumerate() {
+            // Identical bytes cannot flip; only blocks that differ are looked at closely.
+            if a.len() == BLOCK && blocks_equal(a, b) {
                 continue;
             }
             for (k, (&p, &q)) in a.iter().zip(b).enumerate() {
                 if (p != 0) != (q != 0) {
-                    let x = c * CHUNK + k;
+                    let x = c * BLOCK + k;
                     flips.push((x as u32, y as u32));
                     per_column[x] += 1;
                 }

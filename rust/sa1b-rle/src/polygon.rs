@@ -76,53 +76,162 @@ impl Edge {
         }
     }
 
-    fn u(&self, d: i64) -> i64 {
-        self.point(d).0
+    /// The minor-axis coordinate at walk parameter `t` (cocoapi's rounding).
+    #[inline]
+    fn minor(&self, t: i64) -> i64 {
+        let start = if self.x_major { self.ys } else { self.xs };
+        c_int(start as f64 + self.slope * t as f64 + 0.5)
     }
 
-    /// First `d` in `lo..=hi` with `pred(u(d))`, for a predicate that is monotone along the
-    /// walk; `hi + 1` if there is none.
-    fn first(&self, mut lo: i64, hi: i64, pred: impl Fn(i64) -> bool) -> i64 {
-        let mut end = hi + 1;
-        while lo < end {
-            let mid = lo + (end - lo) / 2;
-            if pred(self.u(mid)) {
-                end = mid;
-            } else {
-                lo = mid + 1;
+    /// The walk's x at step `d` (the major axis needs no floating point).
+    fn u(&self, d: i64) -> i64 {
+        let t = if self.flip { self.steps - d } else { d };
+        if self.x_major {
+            t + self.xs
+        } else {
+            c_int(self.xs as f64 + self.slope * t as f64 + 0.5)
+        }
+    }
+
+    /// First `d` in `lo..=hi` with `pred(u(d))` (`hi + 1` if none), for a predicate that
+    /// is monotone along the walk (false, then true). Gallops out from `guess`, so a good
+    /// guess costs O(1) evaluations and a bad one O(log steps).
+    fn first(&self, lo: i64, hi: i64, guess: i64, pred: impl Fn(i64) -> bool) -> i64 {
+        let g = guess.clamp(lo, hi);
+        // Bracket: pred false at `below` (or below == lo - 1), true at `above` (or hi + 1).
+        let (mut below, mut above);
+        if pred(self.u(g)) {
+            above = g;
+            let mut step = 1;
+            loop {
+                let probe = above - step;
+                if probe < lo {
+                    below = lo - 1;
+                    break;
+                }
+                if !pred(self.u(probe)) {
+                    below = probe;
+                    break;
+                }
+                above = probe;
+                step *= 2;
+            }
+        } else {
+            below = g;
+            let mut step = 1;
+            loop {
+                let probe = below + step;
+                if probe > hi {
+                    above = hi + 1;
+                    break;
+                }
+                if pred(self.u(probe)) {
+                    above = probe;
+                    break;
+                }
+                below = probe;
+                step *= 2;
             }
         }
-        lo
+        while above - below > 1 {
+            let mid = below + (above - below) / 2;
+            if pred(self.u(mid)) {
+                above = mid;
+            } else {
+                below = mid;
+            }
+        }
+        above
     }
 }
 
 /// Collects cocoapi's kept boundary points as pixel indices `x * h + y`.
 struct Crossings {
-    h: u64,
-    w: f64,
-    out: Vec<u64>,
+    h: i64,
+    w: i64,
+    out: Vec<u32>,
 }
 
 impl Crossings {
-    /// cocoapi's downsampling of one step of the walk from `(u1, v1)` to `(u2, v2)`.
+    /// cocoapi's downsampling of one step of the walk from `(u1, v1)` to `(u2, v2)`, in
+    /// exact integer arithmetic. cocoapi computes `xd = (x + .5) / 5 - .5` and keeps the
+    /// step only if `xd` is an integer in `[0, w - 1]`, i.e. `x = 5k + 2`; and it takes
+    /// `ceil(clamp((y + .5) / 5 - .5, 0, h))`, i.e. `clamp(ceil((y - 2) / 5), 0, h)`. In
+    /// doubles both are exact for |x|, |y| < 2**31 (the fractions are multiples of 1/5, far
+    /// from the rounding error), so this is bit-for-bit the same selection.
     fn step(&mut self, (u1, v1): (i64, i64), (u2, v2): (i64, i64)) {
         if u2 == u1 {
             return;
         }
-        let xd = if u2 < u1 { u2 } else { u2 - 1 };
-        let xd = (xd as f64 + 0.5) / SCALE - 0.5;
-        if xd.floor() != xd || xd < 0.0 || xd > self.w - 1.0 {
+        let xd = if u2 < u1 { u2 } else { u2 - 1 } - 2;
+        if xd < 0 || xd % 5 != 0 || xd / 5 > self.w - 1 {
             return;
         }
-        let mut yd = (v1.min(v2) as f64 + 0.5) / SCALE - 0.5;
-        let h = self.h as f64;
-        if yd < 0.0 {
-            yd = 0.0;
-        } else if yd > h {
-            yd = h;
+        self.push(xd / 5, v1.min(v2));
+    }
+
+    /// Keeps the crossing of column `k` whose lower walk y is `v`.
+    #[inline]
+    fn push(&mut self, k: i64, v: i64) {
+        let a = v - 2;
+        let y = if a <= 0 { 0 } else { ((a + 4) / 5).min(self.h) };
+        // k <= w - 1 and y <= h, so k * h + y <= h * w, which fits in u32.
+        self.out.push((k * self.h + y) as u32);
+    }
+}
+
+/// The steps of one edge that cocoapi keeps: only where the walk's x passes the centre
+/// of a column, upsampled x = 5n + 2 for column n (cocoapi's downsampling keeps exactly
+/// those). x is monotone along an edge, so each column's step is found by a galloping
+/// search from a linear-interpolation guess, in O(1) evaluations on normal edges.
+fn column_crossings(edge: &Edge, width: u64, out: &mut Crossings) {
+    let n = edge.steps;
+    if edge.x_major {
+        // x = xs + t exactly, one column step per walk step, so the kept steps are at
+        // t = 5k + 3 - xs; the pair (t - 1, t) is the same whichever way the walk runs.
+        let first_k = (edge.xs + 2).div_euclid(5); // ceil((xs - 2) / 5): t >= 1
+        let last_k = (n + edge.xs - 3).div_euclid(5).min(width as i64 - 1);
+        for k in first_k.max(0)..=last_k {
+            let t = 5 * k + 3 - edge.xs;
+            let v = edge.minor(t - 1).min(edge.minor(t));
+            out.push(k, v);
         }
-        let yd = yd.ceil();
-        self.out.push(xd as u64 * self.h + yd as u64);
+        return;
+    }
+    let (u0, un) = (edge.u(0), edge.u(n));
+    if u0 == un {
+        return;
+    }
+    let increasing = un > u0;
+    // Kept steps have xd = min of the pair's x (rising: x(d) - 1, falling: x(d)) in
+    // [u_lo, u_hi], column targets c = 5k + 2 inside the image.
+    let (u_lo, u_hi) = if increasing {
+        (u0, un - 1)
+    } else {
+        (un, u0 - 1)
+    };
+    let k_first = (u_lo - 2).div_euclid(5) + i64::from((u_lo - 2).rem_euclid(5) != 0);
+    let k_first = k_first.max(0);
+    let k_last = (u_hi - 2).div_euclid(5).min(width as i64 - 1);
+    let span = un - u0;
+    for k in k_first..=k_last {
+        let c = 5 * k + 2;
+        // The first step whose x reaches past c; linear interpolation guesses it.
+        let (target, guess) = if increasing {
+            (c + 1, (c + 1 - u0) * n / span)
+        } else {
+            (c, (c - u0) * n / span)
+        };
+        let d = if increasing {
+            edge.first(1, n, guess, |u| u >= target)
+        } else {
+            edge.first(1, n, guess, |u| u <= target)
+        };
+        if d > n || edge.u(d) != target {
+            // x jumped over this column centre (steep rounding): cocoapi keeps no point.
+            continue;
+        }
+        out.step(edge.point(d - 1), edge.point(d));
     }
 }
 
@@ -166,12 +275,10 @@ pub fn fr_poly(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
     pts.push(pts[0]);
 
     let mut crossings = Crossings {
-        h: height,
-        w: width as f64,
+        h: height as i64,
+        w: width as i64,
         out: Vec::new(),
     };
-    // Crossings can only be kept where the walk's x lies in [2, 5w - 2].
-    let (lo_u, hi_u) = (2i64, 5 * width as i64 - 2);
     let mut last: Option<(i64, i64)> = None;
     for pair in pts.windows(2) {
         let edge = Edge::new(pair[0].0, pair[0].1, pair[1].0, pair[1].1);
@@ -180,55 +287,18 @@ pub fn fr_poly(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
             crossings.step(prev, first);
         }
         last = Some(edge.point(edge.steps));
-        if edge.steps == 0 || hi_u < lo_u {
-            continue;
-        }
-        let n = edge.steps;
-        let (d_lo, d_hi) = if edge.u(n) >= edge.u(0) {
-            (
-                edge.first(1, n, |u| u >= lo_u),
-                edge.first(1, n, |u| u > hi_u) - 1,
-            )
-        } else {
-            (
-                edge.first(1, n, |u| u <= hi_u),
-                edge.first(1, n, |u| u < lo_u) - 1,
-            )
-        };
-        if d_lo > d_hi {
-            continue;
-        }
-        if edge.x_major || d_hi - d_lo < 256 {
-            let mut prev = edge.point(d_lo - 1);
-            for d in d_lo..=d_hi {
-                let p = edge.point(d);
-                crossings.step(prev, p);
-                prev = p;
-            }
-        } else {
-            // Steep edge: x changes at most once per step, and rarely; jump from change
-            // to change instead of visiting every step.
-            let mut d = d_lo;
-            loop {
-                crossings.step(edge.point(d - 1), edge.point(d));
-                let u = edge.u(d);
-                let next = if edge.u(n) >= edge.u(0) {
-                    edge.first(d + 1, d_hi, |v| v > u)
-                } else {
-                    edge.first(d + 1, d_hi, |v| v < u)
-                };
-                if next > d_hi {
-                    break;
-                }
-                d = next;
-            }
+        if edge.steps > 0 && width > 0 {
+            column_crossings(&edge, width, &mut crossings);
         }
     }
 
     let mut a = crossings.out;
-    a.push(pixels);
-    a.sort_unstable();
-    let mut prev = 0u64;
+    a.push(pixels as u32);
+    // Each edge contributes an ascending or descending run (x is monotone along it): the
+    // stable sort detects and merges runs, far faster here than a quicksort.
+    #[allow(clippy::stable_sort_primitive)]
+    a.sort();
+    let mut prev = 0u32;
     for v in &mut a {
         let t = *v;
         *v -= prev;
@@ -236,17 +306,17 @@ pub fn fr_poly(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
     }
     // cocoapi's coalescing: a zero difference swallows the one after it.
     let mut counts: Vec<u32> = Vec::with_capacity(a.len());
-    counts.push(a[0] as u32);
+    counts.push(a[0]);
     let mut j = 1;
     while j < a.len() {
         if a[j] > 0 {
-            counts.push(a[j] as u32);
+            counts.push(a[j]);
             j += 1;
         } else {
             j += 1;
             if j < a.len() {
                 if let Some(l) = counts.last_mut() {
-                    *l += a[j] as u32;
+                    *l += a[j];
                 }
                 j += 1;
             }
