@@ -20,8 +20,8 @@ import json
 import platform
 import statistics
 import time
-from importlib.metadata import version
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ def main() -> None:
     fortran = [np.asfortranarray(m.transpose(1, 2, 0)).view(np.uint8) for m in images]
     c_order = [np.ascontiguousarray(m).view(np.uint8) for m in images]
     rles = [pm.encode(f) for f in fortran]
-    assert all(sm.encode(f) == r for f, r in zip(fortran, rles))
+    assert all(sm.encode(f) == r for f, r in zip(fortran, rles, strict=True))
     n_masks = sum(len(r) for r in rles)
     mean_chars = np.mean([len(x["counts"]) for r in rles for x in r])
     a, b = rles[0], rles[1 % len(rles)]

@@ -3,6 +3,7 @@
 use numpy::ndarray::{Array1, Array2, ShapeBuilder};
 use numpy::IntoPyArray;
 use pyo3::exceptions::PyTypeError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use sa1b_rle::{Error, Rle};
@@ -44,14 +45,26 @@ fn type_error(index: usize, msg: &str) -> PyErr {
 
 /// A non-negative size value (Python int or numpy integer).
 fn extract_dim(v: &Bound<'_, PyAny>, index: usize, what: &str) -> PyResult<u64> {
-    let n: i128 = v
-        .extract()
-        .map_err(|_| type_error(index, &format!("{what} must be an integer")))?;
-    u64::try_from(n).map_err(|_| value_error(index, &format!("{what} is negative ({n})")))
+    if let Ok(n) = v.extract::<u64>() {
+        return Ok(n);
+    }
+    match v.extract::<i128>() {
+        Ok(n) if n < 0 => Err(value_error(index, &format!("{what} is negative ({n})"))),
+        Ok(n) => Err(value_error(index, &format!("{what} is too large ({n})"))),
+        Err(_) => Err(type_error(index, &format!("{what} must be an integer"))),
+    }
 }
 
 /// `[height, width]` from a `size` entry.
 pub fn extract_size(size: &Bound<'_, PyAny>, index: usize) -> PyResult<(u64, u64)> {
+    if let Ok(list) = size.cast::<PyList>() {
+        if list.len() == 2 {
+            return Ok((
+                extract_dim(&list.get_item(0)?, index, "height")?,
+                extract_dim(&list.get_item(1)?, index, "width")?,
+            ));
+        }
+    }
     if size.is_instance_of::<PyString>() || size.is_instance_of::<PyBytes>() {
         return Err(type_error(index, "'size' must be [height, width]"));
     }
@@ -118,7 +131,11 @@ pub fn extract_run_list(counts: &Bound<'_, PyAny>, index: usize) -> PyResult<Vec
     Ok(out)
 }
 
-fn get_key<'py>(obj: &Bound<'py, PyAny>, key: &str, index: usize) -> PyResult<Bound<'py, PyAny>> {
+fn get_key<'py>(
+    obj: &Bound<'py, PyAny>,
+    key: &Bound<'py, PyString>,
+    index: usize,
+) -> PyResult<Bound<'py, PyAny>> {
     if let Ok(d) = obj.cast::<PyDict>() {
         return d
             .get_item(key)?
@@ -130,8 +147,9 @@ fn get_key<'py>(obj: &Bound<'py, PyAny>, key: &str, index: usize) -> PyResult<Bo
 
 /// One COCO RLE dict (`{'size': [h, w], 'counts': str | bytes | list}`) as owned data.
 pub fn extract_rle(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<RawRle> {
-    let (height, width) = extract_size(&get_key(obj, "size", index)?, index)?;
-    let counts = get_key(obj, "counts", index)?;
+    let py = obj.py();
+    let (height, width) = extract_size(&get_key(obj, intern!(py, "size"), index)?, index)?;
+    let counts = get_key(obj, intern!(py, "counts"), index)?;
     let counts = if let Ok(b) = counts.cast::<PyBytes>() {
         RawCounts::Compressed(b.as_bytes().to_vec())
     } else if let Ok(s) = counts.cast::<PyString>() {
@@ -181,8 +199,8 @@ pub fn rle_dict<'py>(
     counts: &[u8],
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("size", PyList::new(py, [height, width])?)?;
-    d.set_item("counts", PyBytes::new(py, counts))?;
+    d.set_item(intern!(py, "size"), PyList::new(py, [height, width])?)?;
+    d.set_item(intern!(py, "counts"), PyBytes::new(py, counts))?;
     Ok(d)
 }
 

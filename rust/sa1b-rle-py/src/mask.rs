@@ -5,7 +5,7 @@ use numpy::{IntoPyArray, PyReadonlyArray2, PyReadonlyArrayDyn, PyUntypedArrayMet
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use sa1b_rle::{Error, Order, Rle};
+use sa1b_rle::{Error, IouMask, Order, Rle};
 
 use crate::convert::{array_1d, extract_rles, f_order_2d, parse_all, rle_dict, rle_dicts, RawRle};
 use crate::errors::{to_pyerr, RleError};
@@ -149,12 +149,22 @@ pub fn iou_rle<'py>(
     gt: &Bound<'py, PyAny>,
     iscrowd: Vec<bool>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    // The same list on both sides without crowd: parse once, compute one triangle.
+    let same = dt.is(gt) && !iscrowd.contains(&true);
     let raw_dt = extract_rles(dt)?;
-    let raw_gt = extract_rles(gt)?;
-    let (m, n) = (raw_dt.len(), raw_gt.len());
+    let raw_gt = if same { Vec::new() } else { extract_rles(gt)? };
+    let m = raw_dt.len();
+    let n = if same { m } else { raw_gt.len() };
     let o = py
         .detach(|| -> Result<Vec<f64>, Error> {
             let d = parse_all(raw_dt)?;
+            if same {
+                let Some((h, _)) = sa1b_rle::common_size(&d)? else {
+                    return Ok(Vec::new());
+                };
+                let prepared: Vec<IouMask> = d.iter().map(IouMask::new).collect();
+                return Ok(sa1b_rle::prepared_iou_symmetric(&prepared, h));
+            }
             let g = parse_all(raw_gt).map_err(|e| match e {
                 Error::Item { index, source } => Error::Item {
                     index: index + m,

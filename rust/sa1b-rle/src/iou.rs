@@ -103,6 +103,7 @@ impl IouMask {
             return 0;
         }
         let (p0, p1) = (c0 * height, c1 * height);
+        let p1 = u32::try_from(p1).unwrap_or(u32::MAX);
         let a = &self.intervals;
         let b = &other.intervals;
         let mut i = a.partition_point(|&(_, e)| u64::from(e) <= p0);
@@ -111,22 +112,40 @@ impl IouMask {
         while i < a.len() && j < b.len() {
             let (sa, ea) = a[i];
             let (sb, eb) = b[j];
-            if u64::from(sa.max(sb)) >= p1 {
+            if sa.max(sb) >= p1 {
                 break;
             }
-            let lo = sa.max(sb);
-            let hi = ea.min(eb);
-            if hi > lo {
-                total += u64::from(hi - lo);
-            }
-            if ea <= eb {
-                i += 1;
+            if ea <= sb {
+                // a's interval ends before b's starts: skip a ahead (galloping, so a
+                // stretch where only a has foreground costs a logarithm, not a walk).
+                i = gallop(a, i + 1, sb);
+            } else if eb <= sa {
+                j = gallop(b, j + 1, sa);
             } else {
-                j += 1;
+                total += u64::from(ea.min(eb) - sa.max(sb));
+                if ea <= eb {
+                    i += 1;
+                } else {
+                    j += 1;
+                }
             }
         }
         total
     }
+}
+
+/// First index `k >= from` with `v[k].1 > x` (or `v.len()`): exponential then binary search.
+fn gallop(v: &[(u32, u32)], from: usize, x: u32) -> usize {
+    let mut lo = from;
+    let mut step = 1;
+    let mut hi = from;
+    while hi < v.len() && v[hi].1 <= x {
+        lo = hi + 1;
+        hi += step;
+        step *= 2;
+    }
+    let hi = hi.min(v.len());
+    lo + v[lo..hi].partition_point(|&(_, e)| e <= x)
 }
 
 /// IoU of one prepared pair given that their boxes overlap (cocoapi's exact branch).
@@ -177,6 +196,36 @@ pub fn prepared_iou(dt: &[IouMask], gt: &[IouMask], height: u64, iscrowd: &[bool
         for (o, d) in row.iter_mut().zip(dt) {
             if box_pair_iou(&d.bbox, &g.bbox, crowd) > 0.0 {
                 *o = mask_pair_iou(d, g, height, crowd);
+            }
+        }
+    }
+    out
+}
+
+/// [`prepared_iou`] of a set of masks with itself, no crowd: the matrix is symmetric
+/// (intersection and union do not depend on the order, and neither does the box
+/// pre-filter), so only one triangle is computed and mirrored. Bit-identical to
+/// `prepared_iou(masks, masks, height, &[])`.
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::{prepared_iou, prepared_iou_symmetric, IouMask, Rle};
+/// let m: Vec<IouMask> = [vec![0, 5, 4], vec![3, 6], vec![9]]
+///     .into_iter()
+///     .map(|c| IouMask::new(&Rle::new(3, 3, c).unwrap()))
+///     .collect();
+/// assert_eq!(prepared_iou_symmetric(&m, 3), prepared_iou(&m, &m, 3, &[]));
+/// ```
+#[must_use]
+pub fn prepared_iou_symmetric(masks: &[IouMask], height: u64) -> Vec<f64> {
+    let n = masks.len();
+    let mut out = vec![0.0; n * n];
+    for (gi, g) in masks.iter().enumerate() {
+        for (di, d) in masks.iter().enumerate().take(gi + 1) {
+            if box_pair_iou(&d.bbox, &g.bbox, false) > 0.0 {
+                let v = mask_pair_iou(d, g, height, false);
+                out[gi * n + di] = v;
+                out[di * n + gi] = v;
             }
         }
     }

@@ -36,7 +36,7 @@ mod rle;
 pub use decode::{decode_into, zeroed_buffer};
 pub use encode::{encode, Order};
 pub use error::{Error, Result};
-pub use iou::{bbox_iou, mask_iou, prepared_iou, IouMask};
+pub use iou::{bbox_iou, mask_iou, prepared_iou, prepared_iou_symmetric, IouMask};
 pub use merge::merge;
 pub use polygon::{fr_bbox, fr_poly};
 pub use rle::{common_size, pixel_count, Rle};

@@ -195,6 +195,9 @@ impl Rle {
         let h = self.height;
         let m = self.counts.len() / 2 * 2;
         let (mut xs, mut ys, mut xe, mut ye) = (u64::MAX, u64::MAX, 0u64, 0u64);
+        // Column of the current position, tracked incrementally (no division per run):
+        // `col` is the column containing `col_start..col_start + h`.
+        let (mut col, mut col_start) = (0u64, 0u64);
         let mut cc = 0u64;
         let mut any = false;
         for (j, &c) in self.counts[..m].iter().enumerate() {
@@ -204,8 +207,19 @@ impl Rle {
                 continue;
             }
             any = true;
-            let (x_start, y_start) = (start / h, start % h);
-            let (x_end, y_end) = ((cc - 1) / h, (cc - 1) % h);
+            // Foreground run [start, cc): a non-empty run implies h > 0.
+            if start >= col_start + h {
+                let skip = (start - col_start) / h;
+                col += skip;
+                col_start += skip * h;
+            }
+            let (x_start, y_start) = (col, start - col_start);
+            let last = cc - 1;
+            let (x_end, y_end) = if last < col_start + h {
+                (col, last - col_start)
+            } else {
+                ((last / h), last % h)
+            };
             xs = xs.min(x_start);
             xe = xe.max(x_end);
             if x_start < x_end {
