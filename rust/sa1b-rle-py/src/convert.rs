@@ -18,6 +18,15 @@ pub enum RawCounts {
     Uncompressed(Vec<u32>),
 }
 
+/// Area (`bbox == false`) or box of each owned RLE without storing its runs (call
+/// detached), naming the index of the first bad one. Areas come back as `[area, 0, 0, 0]`.
+pub fn summarize_all(raw: Vec<RawRle>, bbox: bool) -> Result<Vec<[f64; 4]>, Error> {
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, r)| r.summarize(bbox).map_err(|e| e.at(i)))
+        .collect()
+}
+
 /// One RLE dict as owned data.
 pub struct RawRle {
     pub height: u64,
@@ -26,6 +35,25 @@ pub struct RawRle {
 }
 
 impl RawRle {
+    /// Area (as `[area, 0, 0, 0]`) or box, validated as [`RawRle::parse`] validates.
+    pub fn summarize(self, bbox: bool) -> Result<[f64; 4], Error> {
+        let (h, w) = (self.height, self.width);
+        match self.counts {
+            RawCounts::Compressed(s) if bbox => sa1b_rle::bbox_of_counts_str(h, w, &s),
+            RawCounts::Compressed(s) => {
+                sa1b_rle::area_of_counts_str(h, w, &s).map(|a| [a as f64, 0.0, 0.0, 0.0])
+            }
+            RawCounts::Uncompressed(c) => {
+                let r = Rle::new(h, w, c)?;
+                Ok(if bbox {
+                    r.bbox()
+                } else {
+                    [r.area() as f64, 0.0, 0.0, 0.0]
+                })
+            }
+        }
+    }
+
     /// Parses and validates (run it detached).
     pub fn parse(self) -> Result<Rle, Error> {
         match self.counts {

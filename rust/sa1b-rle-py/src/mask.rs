@@ -7,7 +7,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use sa1b_rle::{Error, IouMask, Order, Rle};
 
-use crate::convert::{array_1d, extract_rles, f_order_2d, parse_all, rle_dict, rle_dicts, RawRle};
+use crate::convert::{
+    array_1d, extract_rles, f_order_2d, parse_all, rle_dict, rle_dicts, summarize_all, RawRle,
+};
 use crate::errors::{to_pyerr, RleError};
 
 fn encoded(rles: &[Rle]) -> Vec<(u64, u64, Vec<u8>)> {
@@ -108,17 +110,24 @@ pub fn decode<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<
 /// Foreground pixel counts of a list of RLE dicts, as a uint32 array.
 #[pyfunction]
 pub fn area<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let parsed = parse_detached(py, rles)?;
-    let a: Vec<u32> = parsed.iter().map(|r| r.area() as u32).collect();
+    let raw = extract_rles(rles)?;
+    let sums = py
+        .detach(|| summarize_all(raw, false))
+        .map_err(|e| to_pyerr(&e))?;
+    // Areas fit in u32 (height * width was checked to) and are exact in f64.
+    let a: Vec<u32> = sums.iter().map(|s| s[0] as u32).collect();
     Ok(array_1d(py, a))
 }
 
 /// pycocotools' `toBbox`: an `(n, 4)` float64 array of `[x, y, w, h]`.
 #[pyfunction]
 pub fn to_bbox<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let parsed = parse_detached(py, rles)?;
-    let n = parsed.len();
-    let flat: Vec<f64> = parsed.iter().flat_map(Rle::bbox).collect();
+    let raw = extract_rles(rles)?;
+    let sums = py
+        .detach(|| summarize_all(raw, true))
+        .map_err(|e| to_pyerr(&e))?;
+    let n = sums.len();
+    let flat: Vec<f64> = sums.into_iter().flatten().collect();
     let a = Array2::from_shape_vec((n, 4), flat).map_err(|e| RleError::new_err(e.to_string()))?;
     Ok(a.into_pyarray(py).into_any())
 }

@@ -192,53 +192,12 @@ impl Rle {
     /// ```
     #[must_use]
     pub fn bbox(&self) -> [f64; 4] {
-        let h = self.height;
+        let mut acc = BboxAccumulator::new(self.height);
         let m = self.counts.len() / 2 * 2;
-        let (mut xs, mut ys, mut xe, mut ye) = (u64::MAX, u64::MAX, 0u64, 0u64);
-        // Column of the current position, tracked incrementally (no division per run):
-        // `col` is the column containing `col_start..col_start + h`.
-        let (mut col, mut col_start) = (0u64, 0u64);
-        let mut cc = 0u64;
-        let mut any = false;
-        for (j, &c) in self.counts[..m].iter().enumerate() {
-            let start = cc;
-            cc += u64::from(c);
-            if j % 2 == 0 || c == 0 {
-                continue;
-            }
-            any = true;
-            // Foreground run [start, cc): a non-empty run implies h > 0.
-            if start >= col_start + h {
-                let skip = (start - col_start) / h;
-                col += skip;
-                col_start += skip * h;
-            }
-            let (x_start, y_start) = (col, start - col_start);
-            let last = cc - 1;
-            let (x_end, y_end) = if last < col_start + h {
-                (col, last - col_start)
-            } else {
-                ((last / h), last % h)
-            };
-            xs = xs.min(x_start);
-            xe = xe.max(x_end);
-            if x_start < x_end {
-                ys = 0;
-                ye = h - 1;
-            } else {
-                ys = ys.min(y_start);
-                ye = ye.max(y_end);
-            }
+        for &c in &self.counts[..m] {
+            acc.push(c);
         }
-        if !any {
-            return [0.0; 4];
-        }
-        [
-            xs as f64,
-            ys as f64,
-            (xe - xs + 1) as f64,
-            (ye - ys + 1) as f64,
-        ]
+        acc.finish()
     }
 
     /// The foreground as half-open intervals `[start, end)` of column-major pixel indices,
@@ -258,6 +217,162 @@ impl Rle {
             (j % 2 == 1 && c > 0).then_some((start, pos))
         })
     }
+}
+
+/// pycocotools' fixed `rleToBbox`, fed one run at a time (so a box can be computed while
+/// a counts string is parsed, without storing the runs).
+struct BboxAccumulator {
+    h: u64,
+    /// Runs seen so far, and the position where the next one starts.
+    runs: usize,
+    pos: u64,
+    /// The column containing `col_start..col_start + h`, tracked incrementally (no
+    /// division per run).
+    col: u64,
+    col_start: u64,
+    xs: u64,
+    ys: u64,
+    xe: u64,
+    ye: u64,
+    any: bool,
+}
+
+impl BboxAccumulator {
+    fn new(h: u64) -> BboxAccumulator {
+        BboxAccumulator {
+            h,
+            runs: 0,
+            pos: 0,
+            col: 0,
+            col_start: 0,
+            xs: u64::MAX,
+            ys: u64::MAX,
+            xe: 0,
+            ye: 0,
+            any: false,
+        }
+    }
+
+    /// Feeds the next run (background and foreground alternate, background first). The
+    /// caller drops a trailing unpaired run, as cocoapi does.
+    #[inline]
+    fn push(&mut self, c: u32) {
+        let start = self.pos;
+        self.pos += u64::from(c);
+        let foreground = self.runs % 2 == 1;
+        self.runs += 1;
+        if !foreground || c == 0 {
+            return;
+        }
+        // A non-empty foreground run implies h > 0.
+        let h = self.h;
+        self.any = true;
+        if start >= self.col_start + h {
+            let skip = (start - self.col_start) / h;
+            self.col += skip;
+            self.col_start += skip * h;
+        }
+        let (x_start, y_start) = (self.col, start - self.col_start);
+        let last = self.pos - 1;
+        let (x_end, y_end) = if last < self.col_start + h {
+            (self.col, last - self.col_start)
+        } else {
+            (last / h, last % h)
+        };
+        self.xs = self.xs.min(x_start);
+        self.xe = self.xe.max(x_end);
+        if x_start < x_end {
+            self.ys = 0;
+            self.ye = h - 1;
+        } else {
+            self.ys = self.ys.min(y_start);
+            self.ye = self.ye.max(y_end);
+        }
+    }
+
+    fn finish(&self) -> [f64; 4] {
+        if !self.any {
+            return [0.0; 4];
+        }
+        [
+            self.xs as f64,
+            self.ys as f64,
+            (self.xe - self.xs + 1) as f64,
+            (self.ye - self.ys + 1) as f64,
+        ]
+    }
+}
+
+/// Checks parsed run totals against the size, with [`Rle::new`]'s errors.
+fn check_total(pixels: u64, runs: usize, total: u64) -> Result<()> {
+    if runs == 0 && pixels > 0 {
+        return Err(Error::EmptyCounts { pixels });
+    }
+    if total != pixels {
+        return Err(Error::CountsSumMismatch {
+            expected: pixels,
+            actual: total,
+        });
+    }
+    Ok(())
+}
+
+/// Area of the mask a compressed counts string describes, validated as
+/// [`Rle::from_counts_str`] validates (same errors), in one pass without storing runs.
+///
+/// # Errors
+/// As [`Rle::from_counts_str`].
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::{area_of_counts_str, Rle};
+/// assert_eq!(area_of_counts_str(4, 5, b"=220O").unwrap(), 4);
+/// assert!(area_of_counts_str(4, 5, b"=220").is_err());
+/// ```
+pub fn area_of_counts_str(height: u64, width: u64, s: &[u8]) -> Result<u64> {
+    let pixels = pixel_count(height, width)?;
+    let (mut total, mut area, mut foreground) = (0u64, 0u64, false);
+    let runs = crate::counts::for_each_run(s, |c| {
+        total += u64::from(c);
+        if foreground {
+            area += u64::from(c);
+        }
+        foreground = !foreground;
+    })?;
+    check_total(pixels, runs, total)?;
+    Ok(area)
+}
+
+/// pycocotools' `toBbox` of the mask a compressed counts string describes, validated as
+/// [`Rle::from_counts_str`] validates (same errors), in one pass without storing runs.
+///
+/// # Errors
+/// As [`Rle::from_counts_str`].
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::{bbox_of_counts_str, Rle};
+/// let r = Rle::from_counts_str(4, 5, b"=220O").unwrap();
+/// assert_eq!(bbox_of_counts_str(4, 5, b"=220O").unwrap(), r.bbox());
+/// ```
+pub fn bbox_of_counts_str(height: u64, width: u64, s: &[u8]) -> Result<[f64; 4]> {
+    let pixels = pixel_count(height, width)?;
+    let mut acc = BboxAccumulator::new(height);
+    let mut total = 0u64;
+    // cocoapi ignores a trailing unpaired run: feed runs in (background, foreground) pairs.
+    let mut pending: Option<u32> = None;
+    let runs = crate::counts::for_each_run(s, |c| {
+        total += u64::from(c);
+        match pending.take() {
+            None => pending = Some(c),
+            Some(background) => {
+                acc.push(background);
+                acc.push(c);
+            }
+        }
+    })?;
+    check_total(pixels, runs, total)?;
+    Ok(acc.finish())
 }
 
 /// Checks that all masks share one size, returning it (`None` for an empty slice).

@@ -3,7 +3,8 @@
 use proptest::prelude::*;
 use sa1b_rle::counts::{parse_counts, write_counts};
 use sa1b_rle::{
-    bbox_iou, decode_into, encode, fr_bbox, fr_poly, mask_iou, merge, Error, Order, Rle,
+    area_of_counts_str, bbox_iou, bbox_of_counts_str, decode_into, encode, fr_bbox, fr_poly,
+    mask_iou, merge, Error, Order, Rle,
 };
 
 /// Naive run lengths of a column-major 0/1 buffer.
@@ -111,6 +112,32 @@ proptest! {
             let y0 = fg.iter().map(|p| p.0).min().unwrap();
             let y1 = fg.iter().map(|p| p.0).max().unwrap();
             prop_assert!(bb[1] <= y0 as f64 && bb[1] + bb[3] >= (y1 + 1) as f64);
+        }
+    }
+
+    #[test]
+    fn summary_matches_parsed_rle(
+        runs in prop::collection::vec(0u32..50, 0..30),
+        extra in 0u64..3,
+        h in 1u64..8,
+    ) {
+        let s = write_counts(&runs);
+        let total: u64 = runs.iter().map(|&c| u64::from(c)).sum();
+        // the right size when h divides the total, otherwise a wrong one on purpose
+        let w = total / h + extra * u64::from(total % h == 0);
+        let full = Rle::from_counts_str(h, w, &s);
+        let area = area_of_counts_str(h, w, &s);
+        let bbox = bbox_of_counts_str(h, w, &s);
+        match (full, area, bbox) {
+            (Ok(r), Ok(a), Ok(b)) => {
+                prop_assert_eq!(a, r.area());
+                prop_assert_eq!(b, r.bbox());
+            }
+            (Err(e), Err(a), Err(b)) => {
+                prop_assert_eq!(&e, &a);
+                prop_assert_eq!(&e, &b);
+            }
+            (f, a, b) => prop_assert!(false, "{:?} vs {:?} vs {:?}", f, a, b),
         }
     }
 
