@@ -299,5 +299,8 @@ def frPyObjects(pyobj: Any, h: int, w: int) -> RLE | list[RLE]:
             ) from None
         if n == 4:
             return frBbox(pyobj, h, w)
+        if type(first) is list and type(h) is int and type(w) is int and h >= 0 and w >= 0:
+            # The common COCO case (lists of float lists, int sizes): straight to Rust.
+            return _core.fr_poly(pyobj, h, w)
         return frPoly(pyobj, h, w)
     raise TypeError(f"input type is not supported: {type(pyobj).__name__}")

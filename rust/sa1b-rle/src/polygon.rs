@@ -76,20 +76,24 @@ impl Edge {
         }
     }
 
-    /// The minor-axis coordinate at walk parameter `t` (cocoapi's rounding).
+    /// The minor-axis coordinate at walk parameter `t` (cocoapi's rounding), for an edge
+    /// with `steps > 0`: the slope is then finite and the value lies between the two
+    /// vertices' coordinates (|v| < 2**30), where Rust's truncating cast is C's `(int)`.
     #[inline]
     fn minor(&self, t: i64) -> i64 {
         let start = if self.x_major { self.ys } else { self.xs };
-        c_int(start as f64 + self.slope * t as f64 + 0.5)
+        (start as f64 + self.slope * t as f64 + 0.5) as i64
     }
 
-    /// The walk's x at step `d` (the major axis needs no floating point).
+    /// The walk's x at step `d` of an edge with `steps > 0` (the major axis needs no
+    /// floating point).
+    #[inline]
     fn u(&self, d: i64) -> i64 {
         let t = if self.flip { self.steps - d } else { d };
         if self.x_major {
             t + self.xs
         } else {
-            c_int(self.xs as f64 + self.slope * t as f64 + 0.5)
+            self.minor(t)
         }
     }
 
@@ -213,25 +217,30 @@ fn column_crossings(edge: &Edge, width: u64, out: &mut Crossings) {
     let k_first = (u_lo - 2).div_euclid(5) + i64::from((u_lo - 2).rem_euclid(5) != 0);
     let k_first = k_first.max(0);
     let k_last = (u_hi - 2).div_euclid(5).min(width as i64 - 1);
-    let span = un - u0;
+    // On a steep edge y is the exact major axis: y = ys + t.
+    let y = |d: i64| edge.ys + if edge.flip { n - d } else { d };
+    let per_x = 1.0 / edge.slope;
     for k in k_first..=k_last {
         let c = 5 * k + 2;
-        // The first step whose x reaches past c; linear interpolation guesses it.
-        let (target, guess) = if increasing {
-            (c + 1, (c + 1 - u0) * n / span)
-        } else {
-            (c, (c - u0) * n / span)
-        };
+        // The first step whose x reaches past c: solving x = xs + slope * t + 0.5 guesses
+        // it to within a step, and the search checks it exactly.
+        let target = if increasing { c + 1 } else { c };
+        let t = (target as f64 - 0.5 - edge.xs as f64) * per_x;
+        let guess = (if edge.flip { n as f64 - t } else { t }) as i64;
         let d = if increasing {
             edge.first(1, n, guess, |u| u >= target)
         } else {
             edge.first(1, n, guess, |u| u <= target)
         };
-        if d > n || edge.u(d) != target {
+        if d > n {
+            continue;
+        }
+        let ud = edge.u(d);
+        if ud != target {
             // x jumped over this column centre (steep rounding): cocoapi keeps no point.
             continue;
         }
-        out.step(edge.point(d - 1), edge.point(d));
+        out.step((edge.u(d - 1), y(d - 1)), (ud, y(d)));
     }
 }
 
