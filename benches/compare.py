@@ -140,7 +140,13 @@ def main() -> None:
             args.repeat,
         ),
         compare(
-            f"frPyObjects + merge, {len(polys)} real COCO polygon annotations",
+            f"frPyObjects, {len(polys)} real COCO polygon annotations",
+            lambda: [pm.frPyObjects(p, h, w) for p, h, w in polys],
+            lambda: [sm.frPyObjects(p, h, w) for p, h, w in polys],
+            args.repeat,
+        ),
+        compare(
+            f"frPyObjects + merge (COCO annToRLE), {len(polys)} annotations",
             poly_run(pm),
             poly_run(sm),
             args.repeat,

@@ -219,8 +219,7 @@ impl Rle {
     }
 }
 
-/// pycocotools' fixed `rleToBbox`, fed one run at a time (so a box can be computed while
-/// a counts string is parsed, without storing the runs).
+/// pycocotools' fixed `rleToBbox`, fed one run at a time (column tracked incrementally).
 struct BboxAccumulator {
     h: u64,
     /// Runs seen so far, and the position where the next one starts.
@@ -318,7 +317,7 @@ fn check_total(pixels: u64, runs: usize, total: u64) -> Result<()> {
 }
 
 /// Area of the mask a compressed counts string describes, validated as
-/// [`Rle::from_counts_str`] validates (same errors), in one pass without storing runs.
+/// [`Rle::from_counts_str`] validates (same errors), without building an [`Rle`].
 ///
 /// # Errors
 /// As [`Rle::from_counts_str`].
@@ -331,20 +330,14 @@ fn check_total(pixels: u64, runs: usize, total: u64) -> Result<()> {
 /// ```
 pub fn area_of_counts_str(height: u64, width: u64, s: &[u8]) -> Result<u64> {
     let pixels = pixel_count(height, width)?;
-    let (mut total, mut area, mut foreground) = (0u64, 0u64, false);
-    let runs = crate::counts::for_each_run(s, |c| {
-        total += u64::from(c);
-        if foreground {
-            area += u64::from(c);
-        }
-        foreground = !foreground;
-    })?;
-    check_total(pixels, runs, total)?;
-    Ok(area)
+    let runs = parse_counts(s)?;
+    let total = runs.iter().map(|&c| u64::from(c)).sum();
+    check_total(pixels, runs.len(), total)?;
+    Ok(runs.iter().skip(1).step_by(2).map(|&c| u64::from(c)).sum())
 }
 
 /// pycocotools' `toBbox` of the mask a compressed counts string describes, validated as
-/// [`Rle::from_counts_str`] validates (same errors), in one pass without storing runs.
+/// [`Rle::from_counts_str`] validates (same errors), without building an [`Rle`].
 ///
 /// # Errors
 /// As [`Rle::from_counts_str`].
@@ -357,21 +350,14 @@ pub fn area_of_counts_str(height: u64, width: u64, s: &[u8]) -> Result<u64> {
 /// ```
 pub fn bbox_of_counts_str(height: u64, width: u64, s: &[u8]) -> Result<[f64; 4]> {
     let pixels = pixel_count(height, width)?;
+    let runs = parse_counts(s)?;
+    let total = runs.iter().map(|&c| u64::from(c)).sum();
+    check_total(pixels, runs.len(), total)?;
     let mut acc = BboxAccumulator::new(height);
-    let mut total = 0u64;
-    // cocoapi ignores a trailing unpaired run: feed runs in (background, foreground) pairs.
-    let mut pending: Option<u32> = None;
-    let runs = crate::counts::for_each_run(s, |c| {
-        total += u64::from(c);
-        match pending.take() {
-            None => pending = Some(c),
-            Some(background) => {
-                acc.push(background);
-                acc.push(c);
-            }
-        }
-    })?;
-    check_total(pixels, runs, total)?;
+    // cocoapi ignores a trailing unpaired run.
+    for &c in &runs[..runs.len() / 2 * 2] {
+        acc.push(c);
+    }
     Ok(acc.finish())
 }
 
