@@ -5,9 +5,10 @@ photographs (scikit-image's sample images, segmented with SLIC at three scales s
 sizes range from a few hundred pixels to a third of the image), plus the 830 real COCO
 polygon annotations shipped in tests/data for the polygon path.
 
-Every timing is the median of several runs, the two libraries interleaved in one process,
-single-threaded. Decode figures include a full read of the output (np.count_nonzero),
-since a decoder that returns lazily zeroed pages defers cost to its reader.
+Every timing is the median of several samples (short operations looped to >= 50 ms a
+sample), the two libraries interleaved in one process, single-threaded. Decode figures
+include a full read of the output (np.count_nonzero), since a decoder that returns lazily
+zeroed pages defers cost to its reader.
 
     python benches/compare.py [--images 2] [--repeat 7] [--markdown benches/out/table.md]
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import platform
 import statistics
 import time
@@ -53,24 +55,25 @@ def sa1b_like_masks(image_index: int, n_masks: int = 100) -> np.ndarray:
     return out
 
 
-def timeit(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        t = time.perf_counter()
+def sample(fn: Callable[[], Any], loops: int) -> float:
+    """Seconds per call of ``fn`` over ``loops`` back-to-back calls."""
+    gc.collect()
+    t = time.perf_counter()
+    for _ in range(loops):
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return (time.perf_counter() - t) / loops
 
 
 def compare(
     name: str, ref: Callable[[], Any], ours: Callable[[], Any], repeat: int
 ) -> tuple[str, float, float]:
-    # Interleave: ref, ours, ref, ours, ... so drift on a noisy machine hits both.
+    """Median seconds per call of each, samples interleaved (ref, ours, ref, ...) so drift
+    on a noisy machine hits both; short operations are looped to >= 50 ms a sample."""
+    loops = max(1, math.ceil(0.05 / max(sample(ref, 1), 1e-6)))
     tr, to = [], []
     for _ in range(repeat):
-        tr.append(timeit(ref, 1))
-        to.append(timeit(ours, 1))
+        tr.append(sample(ref, loops))
+        to.append(sample(ours, loops))
     return name, statistics.median(tr), statistics.median(to)
 
 

@@ -133,11 +133,14 @@ fn decode_value(chars: &[u8], offset: usize) -> Result<i64> {
 #[cfg(target_arch = "x86_64")]
 mod simd {
     use std::arch::x86_64::{
-        __m128i, _mm256_and_si256, _mm256_blendv_epi8, _mm256_castsi256_si128,
-        _mm256_cvtepi8_epi16, _mm256_cvtepu8_epi16, _mm256_extracti128_si256, _mm256_or_si256,
-        _mm256_set1_epi16, _mm256_slli_epi16, _mm256_srai_epi16, _mm256_xor_si256, _mm_and_si128,
-        _mm_andnot_si128, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        _mm_shuffle_epi8, _mm_storeu_si128,
+        __m128i, _mm256_add_epi64, _mm256_and_si256, _mm256_blend_epi32, _mm256_blendv_epi8,
+        _mm256_castsi256_si128, _mm256_cmpgt_epi64, _mm256_cvtepi8_epi16, _mm256_cvtepu8_epi16,
+        _mm256_extract_epi64, _mm256_extracti128_si256, _mm256_movemask_epi8, _mm256_or_si256,
+        _mm256_permute4x64_epi64, _mm256_permutevar8x32_epi32, _mm256_set1_epi16,
+        _mm256_set1_epi64x, _mm256_setr_epi32, _mm256_setr_epi64x, _mm256_setzero_si256,
+        _mm256_slli_epi16, _mm256_srai_epi16, _mm256_xor_si256, _mm_and_si128, _mm_andnot_si128,
+        _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8, _mm_shuffle_epi8,
+        _mm_storeu_si128,
     };
 
     /// For each 8-bit mask, the `pshufb` control moving the 16-bit lanes it selects to the
@@ -209,7 +212,8 @@ mod simd {
         padded.extend_from_slice(b"000");
         padded.extend_from_slice(s);
         padded.extend_from_slice(&[b'0'; 16]);
-        let mut deltas = vec![0i16; n + 16];
+        // Written by 16-byte stores below; never read past what they wrote.
+        let mut deltas: Vec<i16> = Vec::with_capacity(n + 16);
         let mut long_values: Vec<(usize, usize)> = Vec::new();
         let mut m = 0usize;
         let last_terminator = _mm_set1_epi8(b'P' as i8 - 1);
@@ -259,8 +263,9 @@ mod simd {
             ] {
                 let control = load16(&PACK[mask as usize], 0);
                 let packed = _mm_shuffle_epi8(half, control);
-                let dst = &mut deltas[m..m + 8];
-                // SAFETY: `dst` is 8 writable i16s (16 bytes); unaligned store.
+                let dst = &mut deltas.spare_capacity_mut()[m..m + 8];
+                // SAFETY: `dst` is 8 writable (uninitialised) i16s, 16 bytes; unaligned
+                // store.
                 unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast(), packed) };
                 m += mask.count_ones() as usize;
             }
@@ -268,37 +273,98 @@ mod simd {
         }
         // Patch the long values, undo the differences (from index 3 on, a value is stored
         // relative to the one two places back) and check each run's range.
+        // SAFETY: every element below m was written by a store above (each store covers
+        // the 8 elements from the then-current m, and m grows by at most 8 per store).
+        unsafe { deltas.set_len(m) };
+        undo_differences(s, &deltas, &long_values)
+    }
+
+    /// Runs from stored values: from index 3 on, each is the difference to the run two
+    /// places back. The long values (`(index, end byte)`) replace their stored values.
+    /// Four runs a step in 64-bit lanes; `None` if any run is out of range.
+    #[target_feature(enable = "avx2,popcnt,bmi1")]
+    fn undo_differences(
+        s: &[u8],
+        deltas: &[i16],
+        long_values: &[(usize, usize)],
+    ) -> Option<Vec<u32>> {
+        let m = deltas.len();
         let mut runs = vec![0u32; m];
-        let mut long_values = long_values.into_iter();
-        let mut next_long = long_values.next();
-        let mut value = |k: usize, d: i16| -> Option<i64> {
-            match next_long {
-                Some((at, end)) if at == k => {
-                    next_long = long_values.next();
-                    let start = s[..end]
-                        .iter()
-                        .rposition(|&b| b < b'P')
-                        .map_or(0, |p| p + 1);
-                    super::decode_value(&s[start..=end], start).ok()
-                }
-                _ => Some(i64::from(d)),
+        let mut back = [0i64; 2]; // runs k-2 and k-1 (zero before run 3: raw values)
+        let mut k = 0;
+        let mut longs = long_values.iter().peekable();
+        let zero = _mm256_setzero_si256();
+        let max = _mm256_set1_epi64x(i64::from(u32::MAX));
+        let mut bad = zero;
+        // Lanes 0, 2, 4, 6 (the low halves of the four i64s) to the front.
+        let low_halves = _mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0);
+        while k < m {
+            let next_long = longs.peek().map_or(m, |&&(at, _)| at);
+            if k < 3 || k == next_long {
+                // The raw first runs and long values: one at a time.
+                let x = raw_value(s, deltas, &mut longs, k)? + if k > 2 { back[0] } else { 0 };
+                runs[k] = u32::try_from(x).ok()?;
+                back = [back[1], x];
+                k += 1;
+                continue;
             }
-        };
-        let (mut back2, mut back1) = (0i64, 0i64);
-        for (k, (run, &d)) in runs.iter_mut().zip(&deltas[..m]).enumerate() {
-            let mut x = value(k, d)?;
-            if k > 2 {
-                x += back2;
+            while k + 4 <= next_long {
+                let d: &[i16; 4] = deltas[k..k + 4].try_into().ok()?;
+                let d = _mm256_setr_epi64x(
+                    i64::from(d[0]),
+                    i64::from(d[1]),
+                    i64::from(d[2]),
+                    i64::from(d[3]),
+                );
+                // [d0, d1, d2 + d0, d3 + d1] + [b0, b1, b0, b1]
+                let shifted = _mm256_blend_epi32::<0b0000_1111>(
+                    _mm256_permute4x64_epi64::<0b0100_0000>(d),
+                    zero,
+                );
+                let carry = _mm256_setr_epi64x(back[0], back[1], back[0], back[1]);
+                let x = _mm256_add_epi64(_mm256_add_epi64(d, shifted), carry);
+                bad = _mm256_or_si256(
+                    bad,
+                    _mm256_or_si256(_mm256_cmpgt_epi64(zero, x), _mm256_cmpgt_epi64(x, max)),
+                );
+                let packed = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(x, low_halves));
+                let dst = &mut runs[k..k + 4];
+                // SAFETY: `dst` is 4 writable u32s (16 bytes); unaligned store.
+                unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast(), packed) };
+                back = [_mm256_extract_epi64::<2>(x), _mm256_extract_epi64::<3>(x)];
+                k += 4;
             }
-            // Negative values wrap to above u32::MAX.
-            if x as u64 > u64::from(u32::MAX) {
-                return None;
+            while k < next_long {
+                let x = i64::from(deltas[k]) + back[0];
+                runs[k] = u32::try_from(x).ok()?;
+                back = [back[1], x];
+                k += 1;
             }
-            *run = x as u32;
-            back2 = back1;
-            back1 = x;
+        }
+        if _mm256_movemask_epi8(bad) != 0 {
+            return None;
         }
         Some(runs)
+    }
+
+    /// The stored value of run `k`: its long value if it has one (advancing `longs`).
+    fn raw_value(
+        s: &[u8],
+        deltas: &[i16],
+        longs: &mut std::iter::Peekable<std::slice::Iter<'_, (usize, usize)>>,
+        k: usize,
+    ) -> Option<i64> {
+        match longs.peek() {
+            Some(&&(at, end)) if at == k => {
+                longs.next();
+                let start = s[..end]
+                    .iter()
+                    .rposition(|&b| b < b'P')
+                    .map_or(0, |p| p + 1);
+                super::decode_value(&s[start..=end], start).ok()
+            }
+            _ => Some(i64::from(deltas[k])),
+        }
     }
 }
 
