@@ -197,7 +197,9 @@ fn column_crossings(edge: &Edge, width: u64, out: &mut Crossings) {
         let last_k = (n + edge.xs - 3).div_euclid(5).min(width as i64 - 1);
         for k in first_k.max(0)..=last_k {
             let t = 5 * k + 3 - edge.xs;
-            let v = edge.minor(t - 1).min(edge.minor(t));
+            // y is monotone along the edge (IEEE products are monotone in t), so the
+            // lower of the pair is known without evaluating both.
+            let v = edge.minor(if edge.slope >= 0.0 { t - 1 } else { t });
             out.push(k, v);
         }
         return;
