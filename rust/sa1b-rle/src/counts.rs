@@ -563,6 +563,36 @@ mod tests {
     }
 
     #[test]
+    fn writer_round_trips_every_size_class() {
+        let mut seed = 0x0fed_cba9_8765_4321u64;
+        let mut rnd = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for round in 0..3000 {
+            let len = rnd(200) as usize;
+            let runs: Vec<u32> = (0..len)
+                .map(|i| match (round + i) % 7 {
+                    0 => rnd(16) as u32,
+                    1 => rnd(600) as u32,
+                    2 => rnd(20_000) as u32,
+                    3 => (1 << 18) - 2 + rnd(5) as u32,
+                    4 => rnd(1 << 24) as u32,
+                    5 => u32::MAX - rnd(1 << 20) as u32,
+                    _ => rnd(1 << 32) as u32,
+                })
+                .collect();
+            let mut s = b"prefix".to_vec();
+            append_counts(&runs, &mut s);
+            assert_eq!(&s[..6], b"prefix");
+            assert_eq!(parse_counts(&s[6..]).unwrap(), runs, "{runs:?}");
+            assert_eq!(parse_counts_scalar(&s[6..]).unwrap(), runs);
+        }
+    }
+
+    #[test]
     fn every_small_delta_round_trips() {
         // Values around the 1/2/3-character boundaries, as raw values and as deltas.
         let mut runs = vec![0u32, 0, 0];
