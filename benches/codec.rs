@@ -115,7 +115,7 @@ fn bench_codec(c: &mut Criterion) {
     g.bench_function("decode_fresh_zeroed_with_read", |b| {
         b.iter(|| {
             for r in &rles {
-                let mut out = zeroed_buffer(H * W);
+                let mut out = zeroed_buffer(H * W).unwrap();
                 decode_into(r, &mut out, true).unwrap();
                 black_box(out.iter().map(|&v| u32::from(v)).sum::<u32>());
             }

@@ -183,3 +183,11 @@ def test_arbitrary_bytes_never_crash(counts: bytes, h: int, w: int) -> None:
 
 def test_exception_is_exported() -> None:
     assert issubclass(sa1b_rle.RleError, ValueError)
+
+
+def test_impossible_decode_is_a_memory_error_not_an_abort() -> None:
+    # A valid 60000x60000 RLE (one 7-character run) a thousand times: 3.6 TB.
+    r = sm.frPyObjects({"size": [60000, 60000], "counts": [3_600_000_000]}, 1, 1)
+    assert r["counts"] == b"PPYWY[3"
+    with pytest.raises(MemoryError, match="cannot allocate"):
+        sm.decode([r] * 1000)

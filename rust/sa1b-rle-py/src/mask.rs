@@ -2,7 +2,7 @@
 
 use numpy::ndarray::{Array2, Array3, ShapeBuilder};
 use numpy::{IntoPyArray, PyReadonlyArray2, PyReadonlyArrayDyn, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use sa1b_rle::{Error, IouMask, Order, Rle};
@@ -92,16 +92,22 @@ pub fn decode<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<
     let total = pixels
         .checked_mul(n)
         .ok_or_else(|| RleError::new_err("decoded masks would not fit in memory"))?;
-    let buf = py.detach(|| {
-        let mut buf = sa1b_rle::zeroed_buffer(total);
-        if pixels > 0 {
-            for (r, out) in parsed.iter().zip(buf.chunks_exact_mut(pixels)) {
-                // Sizes were checked above, so this cannot fail.
-                let _ = sa1b_rle::decode_into(r, out, true);
+    let buf = py
+        .detach(|| {
+            let mut buf = sa1b_rle::zeroed_buffer(total)?;
+            if pixels > 0 {
+                for (r, out) in parsed.iter().zip(buf.chunks_exact_mut(pixels)) {
+                    // Sizes were checked above, so this cannot fail.
+                    let _ = sa1b_rle::decode_into(r, out, true);
+                }
             }
-        }
-        buf
-    });
+            Some(buf)
+        })
+        .ok_or_else(|| {
+            PyMemoryError::new_err(format!(
+                "cannot allocate {total} bytes for {n} decoded {h}x{w} masks"
+            ))
+        })?;
     let a = Array3::from_shape_vec((hu, wu, n).f(), buf)
         .map_err(|e| RleError::new_err(e.to_string()))?;
     Ok(a.into_pyarray(py).into_any())

@@ -519,18 +519,22 @@ mod tests {
         }
     }
 
+    /// A small deterministic generator: `rnd(n)` is uniform-ish in `0..n`.
+    fn xorshift(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |n| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        }
+    }
+
     #[test]
     fn vector_and_scalar_parsers_agree() {
         // Strings long enough for the vector path: encoded random runs of every size
         // class, random valid characters, and corrupted variants. Same runs, or the same
         // error.
-        let mut seed = 0x1234_5678_9abc_def0u64;
-        let mut rnd = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rnd = xorshift(0x1234_5678_9abc_def0u64);
         for round in 0..4000 {
             let len = 16 + rnd(300) as usize;
             let s: Vec<u8> = if round % 3 == 2 {
@@ -564,13 +568,7 @@ mod tests {
 
     #[test]
     fn writer_round_trips_every_size_class() {
-        let mut seed = 0x0fed_cba9_8765_4321u64;
-        let mut rnd = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rnd = xorshift(0x0fed_cba9_8765_4321u64);
         for round in 0..3000 {
             let len = rnd(200) as usize;
             let runs: Vec<u32> = (0..len)

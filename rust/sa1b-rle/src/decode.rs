@@ -41,7 +41,8 @@ pub fn decode_into(rle: &Rle, out: &mut [u8], out_is_zeroed: bool) -> Result<()>
     Ok(())
 }
 
-/// A zero-filled buffer of `len` bytes for decoding into.
+/// A zero-filled buffer of `len` bytes for decoding into, or `None` when the memory
+/// cannot be had (so a huge request is an error for the caller to report, not an abort).
 ///
 /// Large zeroed allocations come from the kernel as untouched pages, so only the pages a
 /// decode writes (and the reader later reads) are ever faulted in. On Linux the buffer's
@@ -50,14 +51,27 @@ pub fn decode_into(rle: &Rle, out: &mut [u8], out_is_zeroed: bool) -> Result<()>
 ///
 /// # Examples
 /// ```
-/// let buf = sa1b_rle::zeroed_buffer(10);
+/// let buf = sa1b_rle::zeroed_buffer(10).unwrap();
 /// assert_eq!(buf, vec![0u8; 10]);
+/// assert!(sa1b_rle::zeroed_buffer(usize::MAX).is_none());
 /// ```
 #[must_use]
-pub fn zeroed_buffer(len: usize) -> Vec<u8> {
-    let buf = vec![0u8; len];
+pub fn zeroed_buffer(len: usize) -> Option<Vec<u8>> {
+    if len == 0 {
+        return Some(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<u8>(len).ok()?;
+    // SAFETY: `layout` has a non-zero size.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` was just allocated by the global allocator with the layout of a
+    // `[u8]` of `len` bytes (as `Box<[u8]>` uses), and `alloc_zeroed` initialised them all.
+    let boxed: Box<[u8]> = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) };
+    let buf = boxed.into_vec();
     advise_huge_pages(&buf);
-    buf
+    Some(buf)
 }
 
 #[cfg(target_os = "linux")]
@@ -92,7 +106,7 @@ mod tests {
         let r = Rle::new(3, 3, vec![0, 2, 0, 3, 4]).unwrap();
         let mut a = vec![7u8; 9];
         decode_into(&r, &mut a, false).unwrap();
-        let mut b = zeroed_buffer(9);
+        let mut b = zeroed_buffer(9).unwrap();
         decode_into(&r, &mut b, true).unwrap();
         assert_eq!(a, b);
         assert_eq!(a, [1, 1, 1, 1, 1, 0, 0, 0, 0]);
@@ -102,7 +116,7 @@ mod tests {
 
     #[test]
     fn huge_buffer_is_zero() {
-        let b = zeroed_buffer(5 << 20);
+        let b = zeroed_buffer(5 << 20).unwrap();
         assert!(b.iter().all(|&v| v == 0));
     }
 }

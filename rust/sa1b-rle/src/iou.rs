@@ -3,7 +3,7 @@
 //! detection's own area).
 
 use crate::error::Result;
-use crate::rle::{common_size, Rle};
+use crate::rle::{common_size_of, Rle};
 
 /// IoU of boxes `[x, y, w, h]`, as cocoapi's `bbIou`.
 ///
@@ -177,8 +177,7 @@ fn mask_pair_iou(d: &IouMask, g: &IouMask, height: u64, crowd: bool) -> f64 {
 /// assert_eq!(mask_iou(&dt, &gt, &[true]).unwrap(), vec![1.0]);
 /// ```
 pub fn mask_iou(dt: &[Rle], gt: &[Rle], iscrowd: &[bool]) -> Result<Vec<f64>> {
-    let all: Vec<Rle> = dt.iter().chain(gt).cloned().collect();
-    let Some((height, _)) = common_size(&all)? else {
+    let Some((height, _)) = common_size_of(dt.iter().chain(gt).map(Rle::size))? else {
         return Ok(Vec::new());
     };
     let d: Vec<IouMask> = dt.iter().map(IouMask::new).collect();

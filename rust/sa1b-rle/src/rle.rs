@@ -375,17 +375,19 @@ pub fn bbox_of_counts_str(height: u64, width: u64, s: &[u8]) -> Result<[f64; 4]>
 /// assert!(common_size(&[a, b]).is_err());
 /// ```
 pub fn common_size(rles: &[Rle]) -> Result<Option<(u64, u64)>> {
-    let Some(first) = rles.first() else {
+    common_size_of(rles.iter().map(Rle::size))
+}
+
+/// [`common_size`] over a sequence of `(height, width)`.
+pub(crate) fn common_size_of(
+    mut sizes: impl Iterator<Item = (u64, u64)>,
+) -> Result<Option<(u64, u64)>> {
+    let Some(expected) = sizes.next() else {
         return Ok(None);
     };
-    let expected = first.size();
-    for (i, r) in rles.iter().enumerate().skip(1) {
-        if r.size() != expected {
-            return Err(Error::SizeMismatch {
-                expected,
-                actual: r.size(),
-            }
-            .at(i));
+    for (i, actual) in sizes.enumerate() {
+        if actual != expected {
+            return Err(Error::SizeMismatch { expected, actual }.at(i + 1));
         }
     }
     Ok(Some(expected))
