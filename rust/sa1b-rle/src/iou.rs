@@ -185,7 +185,17 @@ pub fn mask_iou(dt: &[Rle], gt: &[Rle], iscrowd: &[bool]) -> Result<Vec<f64>> {
     Ok(prepared_iou(&d, &g, height, iscrowd))
 }
 
-/// [`mask_iou`] on prepared masks of one size (`height` rows).
+/// [`mask_iou`] on prepared masks of one size (`height` rows): prepare each mask once
+/// with [`IouMask::new`] when it takes part in several IoU computations.
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::{mask_iou, prepared_iou, IouMask, Rle};
+/// let a = Rle::new(3, 3, vec![0, 5, 4]).unwrap();
+/// let b = Rle::new(3, 3, vec![3, 6]).unwrap();
+/// let (pa, pb) = (IouMask::new(&a), IouMask::new(&b));
+/// assert_eq!(prepared_iou(&[pa], &[pb], 3, &[]), mask_iou(&[a], &[b], &[]).unwrap());
+/// ```
 #[must_use]
 pub fn prepared_iou(dt: &[IouMask], gt: &[IouMask], height: u64, iscrowd: &[bool]) -> Vec<f64> {
     let mut out = vec![0.0; dt.len() * gt.len()];
