@@ -235,7 +235,7 @@ def frBbox(bb: npt.ArrayLike, h: int, w: int) -> list[RLE]:
     return _core.fr_bbox(np.ascontiguousarray(a), _dim(h, "h"), _dim(w, "w"))
 
 
-def _polygon(p: Any, index: int) -> list[float]:
+def _polygon(p: Any) -> list[float]:
     if isinstance(p, np.ndarray):
         p = p.astype(np.float64).tolist()
     if not isinstance(p, list):
@@ -251,7 +251,7 @@ def frPoly(poly: Sequence[Any], h: int, w: int) -> list[RLE]:
     RleError
         Odd number of coordinates, fewer than 3 points, non-finite or huge coordinates.
     """
-    polys = [_polygon(p, i) for i, p in enumerate(poly)]
+    polys = [_polygon(p) for p in poly]
     return _core.fr_poly(polys, _dim(h, "h"), _dim(w, "w"))
 
 

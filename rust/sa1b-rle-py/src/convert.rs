@@ -18,12 +18,14 @@ pub enum RawCounts {
     Uncompressed(Vec<u32>),
 }
 
-/// Area (`bbox == false`) or box of each owned RLE without storing its runs (call
-/// detached), naming the index of the first bad one. Areas come back as `[area, 0, 0, 0]`.
-pub fn summarize_all(raw: Vec<RawRle>, bbox: bool) -> Result<Vec<[f64; 4]>, Error> {
+/// Applies `f` to each owned RLE (call detached), naming the index of the first bad one.
+pub fn map_all<T>(
+    raw: Vec<RawRle>,
+    f: impl Fn(RawRle) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
     raw.into_iter()
         .enumerate()
-        .map(|(i, r)| r.summarize(bbox).map_err(|e| e.at(i)))
+        .map(|(i, r)| f(r).map_err(|e| e.at(i)))
         .collect()
 }
 
@@ -35,22 +37,19 @@ pub struct RawRle {
 }
 
 impl RawRle {
-    /// Area (as `[area, 0, 0, 0]`) or box, validated as [`RawRle::parse`] validates.
-    pub fn summarize(self, bbox: bool) -> Result<[f64; 4], Error> {
-        let (h, w) = (self.height, self.width);
+    /// Foreground pixels, validated as [`RawRle::parse`] validates.
+    pub fn area(self) -> Result<u64, Error> {
         match self.counts {
-            RawCounts::Compressed(s) if bbox => sa1b_rle::bbox_of_counts_str(h, w, &s),
-            RawCounts::Compressed(s) => {
-                sa1b_rle::area_of_counts_str(h, w, &s).map(|a| [a as f64, 0.0, 0.0, 0.0])
-            }
-            RawCounts::Uncompressed(c) => {
-                let r = Rle::new(h, w, c)?;
-                Ok(if bbox {
-                    r.bbox()
-                } else {
-                    [r.area() as f64, 0.0, 0.0, 0.0]
-                })
-            }
+            RawCounts::Compressed(s) => sa1b_rle::area_of_counts_str(self.height, self.width, &s),
+            RawCounts::Uncompressed(c) => Ok(Rle::new(self.height, self.width, c)?.area()),
+        }
+    }
+
+    /// pycocotools' `toBbox`, validated as [`RawRle::parse`] validates.
+    pub fn bbox(self) -> Result<[f64; 4], Error> {
+        match self.counts {
+            RawCounts::Compressed(s) => sa1b_rle::bbox_of_counts_str(self.height, self.width, &s),
+            RawCounts::Uncompressed(c) => Ok(Rle::new(self.height, self.width, c)?.bbox()),
         }
     }
 
@@ -213,10 +212,7 @@ pub fn extract_rles(objs: &Bound<'_, PyAny>) -> PyResult<Vec<RawRle>> {
 
 /// Parses owned RLEs (call detached), naming the index of the first bad one.
 pub fn parse_all(raw: Vec<RawRle>) -> Result<Vec<Rle>, Error> {
-    raw.into_iter()
-        .enumerate()
-        .map(|(i, r)| r.parse().map_err(|e| e.at(i)))
-        .collect()
+    map_all(raw, RawRle::parse)
 }
 
 /// `{'size': [h, w], 'counts': b'...'}` as pycocotools returns it.

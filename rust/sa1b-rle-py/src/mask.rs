@@ -8,7 +8,7 @@ use pyo3::types::{PyDict, PyList};
 use sa1b_rle::{Error, IouMask, Order, Rle};
 
 use crate::convert::{
-    array_1d, extract_rles, f_order_2d, parse_all, rle_dict, rle_dicts, summarize_all, RawRle,
+    array_1d, extract_rles, f_order_2d, map_all, parse_all, rle_dict, rle_dicts, RawRle,
 };
 use crate::errors::{to_pyerr, RleError};
 
@@ -117,11 +117,11 @@ pub fn decode<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<
 #[pyfunction]
 pub fn area<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let raw = extract_rles(rles)?;
-    let sums = py
-        .detach(|| summarize_all(raw, false))
+    let areas = py
+        .detach(|| map_all(raw, RawRle::area))
         .map_err(|e| to_pyerr(&e))?;
-    // Areas fit in u32 (height * width was checked to) and are exact in f64.
-    let a: Vec<u32> = sums.iter().map(|s| s[0] as u32).collect();
+    // Areas fit in u32: height * width was checked to.
+    let a: Vec<u32> = areas.into_iter().map(|a| a as u32).collect();
     Ok(array_1d(py, a))
 }
 
@@ -129,11 +129,11 @@ pub fn area<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<'p
 #[pyfunction]
 pub fn to_bbox<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let raw = extract_rles(rles)?;
-    let sums = py
-        .detach(|| summarize_all(raw, true))
+    let boxes = py
+        .detach(|| map_all(raw, RawRle::bbox))
         .map_err(|e| to_pyerr(&e))?;
-    let n = sums.len();
-    let flat: Vec<f64> = sums.into_iter().flatten().collect();
+    let n = boxes.len();
+    let flat: Vec<f64> = boxes.into_iter().flatten().collect();
     let a = Array2::from_shape_vec((n, 4), flat).map_err(|e| RleError::new_err(e.to_string()))?;
     Ok(a.into_pyarray(py).into_any())
 }
