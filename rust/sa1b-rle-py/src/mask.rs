@@ -149,7 +149,11 @@ pub fn merge<'py>(
     let raw = extract_rles(rles)?;
     let r = py
         .detach(|| {
-            let parsed = parse_all(raw)?;
+            let mut parsed = parse_all(raw)?;
+            if parsed.len() == 1 {
+                // The merge of one mask is itself (its runs unchanged, as in pycocotools).
+                return Ok(parsed.swap_remove(0));
+            }
             sa1b_rle::merge(&parsed, intersect)
         })
         .map_err(|e| to_pyerr(&e))?;

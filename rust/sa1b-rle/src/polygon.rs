@@ -149,11 +149,14 @@ impl Edge {
     }
 }
 
-/// Collects cocoapi's kept boundary points as pixel indices `x * h + y`.
+/// Collects cocoapi's kept boundary points as pixel indices `x * h + y`, each with its
+/// column (`column << 32 | index`), and the range of columns seen.
 struct Crossings {
     h: i64,
     w: i64,
-    out: Vec<u32>,
+    out: Vec<u64>,
+    min_column: i64,
+    max_column: i64,
 }
 
 impl Crossings {
@@ -179,8 +182,10 @@ impl Crossings {
     fn push(&mut self, k: i64, v: i64) {
         let a = v - 2;
         let y = if a <= 0 { 0 } else { ((a + 4) / 5).min(self.h) };
-        // k <= w - 1 and y <= h, so k * h + y <= h * w, which fits in u32.
-        self.out.push((k * self.h + y) as u32);
+        // 0 <= k <= w - 1 and y <= h, so k * h + y <= h * w, which fits in u32.
+        self.out.push((k as u64) << 32 | (k * self.h + y) as u64);
+        self.min_column = self.min_column.min(k);
+        self.max_column = self.max_column.max(k);
     }
 }
 
@@ -246,6 +251,58 @@ fn column_crossings(edge: &Edge, width: u64, out: &mut Crossings) {
     }
 }
 
+/// The crossings' pixel indices in ascending order: a counting sort by column over the
+/// columns the polygon spans (about two crossings each), then each column's few entries
+/// sorted in place. Ordering by (column, index) is ordering by index, since a column's
+/// indices lie between `column * h` and `(column + 1) * h`.
+fn sort_crossings(c: &Crossings) -> Vec<u32> {
+    let n = c.out.len();
+    let mut sorted = Vec::with_capacity(n + 1);
+    if n == 0 {
+        return sorted;
+    }
+    let first = c.min_column as u64;
+    let columns = (c.max_column - c.min_column) as usize + 1;
+    let slot = |packed: u64| ((packed >> 32) - first) as usize;
+    // ends[k] ends up as the end of column k's slots (and the start of column k + 1's).
+    let mut ends = vec![0u32; columns + 1];
+    for &p in &c.out {
+        ends[slot(p) + 1] += 1;
+    }
+    for k in 1..=columns {
+        ends[k] += ends[k - 1];
+    }
+    sorted.resize(n, 0);
+    for &p in &c.out {
+        let at = &mut ends[slot(p)];
+        sorted[*at as usize] = p as u32;
+        *at += 1;
+    }
+    let mut start = 0;
+    for &end in &ends[..columns] {
+        let column = &mut sorted[start..end as usize];
+        if column.len() <= 16 {
+            insertion_sort(column);
+        } else {
+            column.sort_unstable();
+        }
+        start = end as usize;
+    }
+    sorted
+}
+
+fn insertion_sort(v: &mut [u32]) {
+    for i in 1..v.len() {
+        let x = v[i];
+        let mut j = i;
+        while j > 0 && v[j - 1] > x {
+            v[j] = v[j - 1];
+            j -= 1;
+        }
+        v[j] = x;
+    }
+}
+
 fn scale(v: f64, index: usize) -> Result<i64> {
     if !v.is_finite() {
         return Err(Error::NonFiniteCoordinate { index, value: v });
@@ -285,10 +342,18 @@ pub fn fr_poly(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
     }
     pts.push(pts[0]);
 
+    // Room for every crossing on normal polygons: an edge crosses at most |dx| / 5 + 1
+    // column centres, and never more than the image has.
+    let capacity = pts
+        .windows(2)
+        .map(|p| ((p[1].0 - p[0].0).abs() / 5 + 2).min(width as i64))
+        .sum::<i64>();
     let mut crossings = Crossings {
         h: height as i64,
         w: width as i64,
-        out: Vec::new(),
+        out: Vec::with_capacity(capacity.clamp(0, 1 << 20) as usize),
+        min_column: i64::MAX,
+        max_column: -1,
     };
     let mut last: Option<(i64, i64)> = None;
     for pair in pts.windows(2) {
@@ -303,12 +368,8 @@ pub fn fr_poly(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
         }
     }
 
-    let mut a = crossings.out;
+    let mut a = sort_crossings(&crossings);
     a.push(pixels as u32);
-    // Each edge contributes an ascending or descending run (x is monotone along it): the
-    // stable sort detects and merges runs, far faster here than a quicksort.
-    #[allow(clippy::stable_sort_primitive)]
-    a.sort();
     let mut prev = 0u32;
     for v in &mut a {
         let t = *v;
