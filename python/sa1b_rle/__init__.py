@@ -2,9 +2,35 @@
 
 ``sa1b_rle.mask`` is a drop-in replacement for ``pycocotools.mask`` with bit-identical
 results; bad input raises :class:`RleError` (a ``ValueError``) instead of crashing.
+
+:class:`RleBatch` holds many masks of one size parsed once in Rust; it and the functions
+:func:`decode`, :func:`area`, :func:`bbox`, :func:`iou_matrix` and :func:`encode` run in
+parallel with the GIL released (:func:`set_num_threads`).
 """
 
 from sa1b_rle import mask
+from sa1b_rle._batch import (
+    RleBatch,
+    area,
+    bbox,
+    decode,
+    encode,
+    get_num_threads,
+    iou_matrix,
+    set_num_threads,
+)
 from sa1b_rle._core import RleError, __version__
 
-__all__ = ["RleError", "__version__", "mask"]
+__all__ = [
+    "RleBatch",
+    "RleError",
+    "__version__",
+    "area",
+    "bbox",
+    "decode",
+    "encode",
+    "get_num_threads",
+    "iou_matrix",
+    "mask",
+    "set_num_threads",
+]

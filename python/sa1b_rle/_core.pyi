@@ -1,10 +1,11 @@
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "RleBatch",
     "RleError",
     "__version__",
     "area",
@@ -13,9 +14,11 @@ __all__ = [
     "fr_bbox",
     "fr_poly",
     "fr_uncompressed",
+    "get_num_threads",
     "iou_bbox",
     "iou_rle",
     "merge",
+    "set_num_threads",
     "to_bbox",
 ]
 
@@ -37,3 +40,81 @@ def iou_bbox(
 def fr_bbox(bb: npt.NDArray[np.float64], h: int, w: int) -> list[dict[str, Any]]: ...
 def fr_poly(polys: Sequence[Sequence[float]], h: int, w: int) -> list[dict[str, Any]]: ...
 def fr_uncompressed(rles: Any) -> list[dict[str, Any]]: ...
+
+@final
+class RleBatch:
+    """N masks of one size (H, W), parsed once and held in Rust (runs in one buffer).
+
+    Every constructor validates its input; errors name the index of the bad mask.
+    Operations run with the GIL released on a process-local thread pool; results are
+    bit-identical to pycocotools and do not depend on the thread count.
+    """
+
+    @staticmethod
+    def from_coco(rles: Sequence[dict[str, Any]], *, threads: int | None = None) -> RleBatch:
+        """COCO RLE dicts of one size (``counts`` as str, bytes or a run list)."""
+    @staticmethod
+    def from_strings(
+        counts: Sequence[str | bytes], h: int, w: int, *, threads: int | None = None
+    ) -> RleBatch:
+        """Compressed counts strings, all of size (h, w)."""
+    @staticmethod
+    def from_masks(masks: npt.ArrayLike, *, threads: int | None = None) -> RleBatch:
+        """An (N, H, W) or (H, W) bool/uint8 array in any memory order (nonzero is
+        foreground), encoded in parallel."""
+    @staticmethod
+    def from_polygons(
+        polys: Sequence[Sequence[Sequence[float]]], h: int, w: int, *, threads: int | None = None
+    ) -> RleBatch:
+        """One mask per entry: a list of flat polygons ``[x0, y0, x1, y1, ...]`` whose
+        rasterisations are merged (union) as COCO's annToRLE does."""
+    @staticmethod
+    def from_boxes(boxes: npt.ArrayLike, h: int, w: int, *, threads: int | None = None) -> RleBatch:
+        """One mask per box ``[x, y, w, h]`` of an (N, 4) array-like (pycocotools frBbox)."""
+    @staticmethod
+    def _from_pickle(h: int, w: int, lengths: bytes, blob: bytes) -> RleBatch: ...
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(N, H, W)."""
+    def __len__(self) -> int: ...
+    def __getitem__(
+        self, key: int | slice | Sequence[int] | Sequence[bool] | npt.NDArray[Any], /
+    ) -> RleBatch:
+        """An int gives a one-mask batch; a slice, integer sequence/array or boolean
+        mask of length N gives a batch of the selected masks, in order."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+    def area(self, *, threads: int | None = None) -> npt.NDArray[np.int64]:
+        """Foreground pixels per mask, int64 (N,)."""
+    def bbox(self, *, threads: int | None = None) -> npt.NDArray[np.float64]:
+        """pycocotools toBbox ``[x, y, w, h]`` per mask, float64 (N, 4)."""
+    def decode(
+        self,
+        *,
+        out: npt.NDArray[np.uint8] | None = None,
+        indices: Sequence[int] | npt.NDArray[Any] | None = None,
+        threads: int | None = None,
+    ) -> npt.NDArray[np.uint8]:
+        """Masks as an (n, H, W) uint8 C-contiguous array (1 = foreground): a new array,
+        or ``out`` (validated: shape, dtype, C-contiguous, writeable). ``indices``
+        decodes only those masks, in that order."""
+    def iou(
+        self,
+        other: RleBatch,
+        *,
+        iscrowd: Sequence[bool] | Sequence[int] | npt.NDArray[Any] | None = None,
+        threads: int | None = None,
+    ) -> npt.NDArray[np.float64]:
+        """IoU of each mask of self (detections) with each of other (ground truth),
+        float64 (N, M) C-contiguous, as pycocotools' iou(dt, gt, iscrowd)."""
+    def merge(self, *, intersect: bool = False) -> RleBatch:
+        """Union (or intersection) of all masks as pycocotools' merge, one-mask batch."""
+    def to_coco(self, *, counts: str = "str", threads: int | None = None) -> list[dict[str, Any]]:
+        """JSON-ready ``{"size": [H, W], "counts": str}`` dicts (``counts="bytes"``
+        gives pycocotools' bytes)."""
+
+def set_num_threads(n: int) -> None:
+    """Default thread count of batch operations in this process (0: the default)."""
+
+def get_num_threads() -> int:
+    """The thread count a batch operation without ``threads=`` uses."""

@@ -6,6 +6,7 @@
 // #[pyfunction] arguments must be owned extractable types (arrays, Vecs).
 #![allow(clippy::needless_pass_by_value)]
 
+mod batch;
 mod convert;
 mod errors;
 mod mask;
@@ -16,6 +17,10 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RleError", m.py().get_type::<errors::RleError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    sa1b_rle::pool::note_process_start();
+    m.add_class::<batch::PyRleBatch>()?;
+    m.add_function(wrap_pyfunction!(batch::set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(mask::encode_masks, m)?)?;
     m.add_function(wrap_pyfunction!(mask::decode, m)?)?;
     m.add_function(wrap_pyfunction!(mask::area, m)?)?;

@@ -102,6 +102,20 @@ pub enum Error {
         /// The length given.
         actual: usize,
     },
+    /// An index past the end of a batch.
+    IndexOutOfRange {
+        /// The index given.
+        index: usize,
+        /// Number of masks in the batch.
+        len: usize,
+    },
+    /// An `iscrowd` list whose length is not the number of ground-truth masks.
+    IscrowdLength {
+        /// Number of ground-truth masks.
+        expected: usize,
+        /// Length of the list given.
+        actual: usize,
+    },
     /// The problem is in item `index` of a batch.
     Item {
         /// Index of the item in the batch (annotation index).
@@ -215,6 +229,16 @@ impl fmt::Display for Error {
             Error::BufferSize { expected, actual } => write!(
                 f,
                 "mask buffer has {actual} bytes, its shape needs {expected}"
+            ),
+            Error::IndexOutOfRange { index, len } => {
+                write!(
+                    f,
+                    "index {index} is out of range for a batch of {len} masks"
+                )
+            }
+            Error::IscrowdLength { expected, actual } => write!(
+                f,
+                "iscrowd has {actual} entries, expected one per ground-truth mask ({expected})"
             ),
             Error::Item { index, source } => write!(f, "annotation {index}: {source}"),
         }

@@ -3,7 +3,7 @@
 //! detection's own area).
 
 use crate::error::Result;
-use crate::rle::{common_size_of, Rle};
+use crate::rle::{area_of_runs, bbox_of_runs, common_size_of, foreground_intervals_of, Rle};
 
 /// IoU of boxes `[x, y, w, h]`, as cocoapi's `bbIou`.
 ///
@@ -32,7 +32,7 @@ pub fn bbox_iou(dt: &[[f64; 4]], gt: &[[f64; 4]], iscrowd: &[bool]) -> Vec<f64> 
     out
 }
 
-fn box_pair_iou(d: &[f64; 4], g: &[f64; 4], crowd: bool) -> f64 {
+pub(crate) fn box_pair_iou(d: &[f64; 4], g: &[f64; 4], crowd: bool) -> f64 {
     let w = (d[2] + d[0]).min(g[2] + g[0]) - d[0].max(g[0]);
     if w <= 0.0 {
         return 0.0;
@@ -66,10 +66,15 @@ impl IouMask {
     /// ```
     #[must_use]
     pub fn new(rle: &Rle) -> IouMask {
+        IouMask::from_runs(rle.height(), rle.counts())
+    }
+
+    /// Prepares a validated run list of a mask with `height` rows.
+    pub(crate) fn from_runs(height: u64, runs: &[u32]) -> IouMask {
         IouMask {
-            area: rle.area(),
-            bbox: rle.bbox(),
-            intervals: rle.foreground_intervals().collect(),
+            area: area_of_runs(runs),
+            bbox: bbox_of_runs(height, runs),
+            intervals: foreground_intervals_of(runs).collect(),
         }
     }
 
@@ -149,7 +154,7 @@ fn gallop(v: &[(u32, u32)], from: usize, x: u32) -> usize {
 }
 
 /// IoU of one prepared pair given that their boxes overlap (cocoapi's exact branch).
-fn mask_pair_iou(d: &IouMask, g: &IouMask, height: u64, crowd: bool) -> f64 {
+pub(crate) fn mask_pair_iou(d: &IouMask, g: &IouMask, height: u64, crowd: bool) -> f64 {
     let i = d.intersection(g, height);
     if i == 0 {
         return 0.0;

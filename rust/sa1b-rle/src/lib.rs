@@ -24,6 +24,7 @@
 //! assert_eq!(column_major, [0, 0, 0, 0, 1, 1, 0, 1, 1, 0, 0, 0]);
 //! ```
 
+mod batch;
 pub mod counts;
 mod decode;
 mod encode;
@@ -31,8 +32,10 @@ mod error;
 mod iou;
 mod merge;
 pub mod polygon;
+pub mod pool;
 mod rle;
 
+pub use batch::RleBatch;
 pub use decode::{decode_into, zeroed_buffer};
 pub use encode::{encode, Order};
 pub use error::{Error, Result};

@@ -25,11 +25,20 @@ pub fn merge(rles: &[Rle], intersect: bool) -> Result<Rle> {
     let Some((h, w)) = common_size(rles)? else {
         return Ok(Rle::from_parts_unchecked(0, 0, Vec::new()));
     };
-    let mut acc = rles[0].counts().to_vec();
-    for r in &rles[1..] {
-        acc = merge_pair(&acc, r.counts(), intersect);
-    }
+    let acc = merge_runs(rles.iter().map(Rle::counts), intersect).unwrap_or_default();
     Ok(Rle::from_parts_unchecked(h, w, acc))
+}
+
+/// cocoapi's fold of validated run lists of one size (`None` for no lists).
+pub(crate) fn merge_runs<'a>(
+    mut runs: impl Iterator<Item = &'a [u32]>,
+    intersect: bool,
+) -> Option<Vec<u32>> {
+    let mut acc = runs.next()?.to_vec();
+    for r in runs {
+        acc = merge_pair(&acc, r, intersect);
+    }
+    Some(acc)
 }
 
 fn merge_pair(a: &[u32], b: &[u32], intersect: bool) -> Vec<u32> {

@@ -168,12 +168,7 @@ impl Rle {
     /// ```
     #[must_use]
     pub fn area(&self) -> u64 {
-        self.counts
-            .iter()
-            .skip(1)
-            .step_by(2)
-            .map(|&c| u64::from(c))
-            .sum()
+        area_of_runs(&self.counts)
     }
 
     /// The bounding box `[x, y, width, height]` as pycocotools' fixed `rleToBbox` computes
@@ -192,12 +187,7 @@ impl Rle {
     /// ```
     #[must_use]
     pub fn bbox(&self) -> [f64; 4] {
-        let mut acc = BboxAccumulator::new(self.height);
-        let m = self.counts.len() / 2 * 2;
-        for &c in &self.counts[..m] {
-            acc.push(c);
-        }
-        acc.finish()
+        bbox_of_runs(self.height, &self.counts)
     }
 
     /// The foreground as half-open intervals `[start, end)` of column-major pixel indices,
@@ -210,13 +200,32 @@ impl Rle {
     /// assert_eq!(r.foreground_intervals().collect::<Vec<_>>(), vec![(1, 3), (6, 9)]);
     /// ```
     pub fn foreground_intervals(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        let mut pos = 0u32;
-        self.counts.iter().enumerate().filter_map(move |(j, &c)| {
-            let start = pos;
-            pos += c;
-            (j % 2 == 1 && c > 0).then_some((start, pos))
-        })
+        foreground_intervals_of(&self.counts)
     }
+}
+
+/// [`Rle::area`] of a validated run list.
+pub(crate) fn area_of_runs(runs: &[u32]) -> u64 {
+    runs.iter().skip(1).step_by(2).map(|&c| u64::from(c)).sum()
+}
+
+/// [`Rle::bbox`] of a validated run list of a mask with `height` rows.
+pub(crate) fn bbox_of_runs(height: u64, runs: &[u32]) -> [f64; 4] {
+    let mut acc = BboxAccumulator::new(height);
+    for &c in &runs[..runs.len() / 2 * 2] {
+        acc.push(c);
+    }
+    acc.finish()
+}
+
+/// [`Rle::foreground_intervals`] of a validated run list (whose total fits in u32).
+pub(crate) fn foreground_intervals_of(runs: &[u32]) -> impl Iterator<Item = (u32, u32)> + '_ {
+    let mut pos = 0u32;
+    runs.iter().enumerate().filter_map(move |(j, &c)| {
+        let start = pos;
+        pos += c;
+        (j % 2 == 1 && c > 0).then_some((start, pos))
+    })
 }
 
 /// pycocotools' fixed `rleToBbox`, fed one run at a time (column tracked incrementally).

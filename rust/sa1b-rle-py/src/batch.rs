@@ -1,0 +1,567 @@
+//! `sa1b_rle._core.RleBatch` and the thread-count functions: the batch engine's binding.
+
+use numpy::ndarray::{Array2, Array3, ArrayView2, Axis};
+use numpy::{
+    IntoPyArray, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyIndexError, PyMemoryError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySlice, PyString, PyTuple};
+use sa1b_rle::{Error, Order};
+
+use crate::convert::{array_1d, extract_rles, RawCounts};
+use crate::errors::to_pyerr;
+
+/// N masks of one size (H, W), parsed once and held in Rust.
+#[pyclass(frozen, module = "sa1b_rle._core", name = "RleBatch")]
+pub struct PyRleBatch {
+    inner: sa1b_rle::RleBatch,
+}
+
+impl PyRleBatch {
+    fn wrap(inner: sa1b_rle::RleBatch) -> Self {
+        PyRleBatch { inner }
+    }
+}
+
+/// `threads=` must be a positive count (or None for the default).
+fn check_threads(threads: Option<i64>) -> PyResult<Option<usize>> {
+    match threads {
+        None => Ok(None),
+        Some(t) if t >= 1 => Ok(Some(t as usize)),
+        Some(t) => Err(PyValueError::new_err(format!(
+            "threads must be at least 1, not {t}"
+        ))),
+    }
+}
+
+/// Indices into a batch of `len` masks from a Python int sequence or numpy array
+/// (negative ones count from the end).
+fn extract_indices(obj: &Bound<'_, PyAny>, len: usize) -> PyResult<Vec<usize>> {
+    let np = obj.py().import("numpy")?;
+    let a = np.call_method1("asarray", (obj,))?;
+    let kind: String = a.getattr("dtype")?.getattr("kind")?.extract()?;
+    if kind == "b" {
+        let flags = a.call_method1("ravel", ())?;
+        let n: usize = flags.len()?;
+        if n != len {
+            return Err(PyIndexError::new_err(format!(
+                "boolean index has {n} entries for a batch of {len} masks"
+            )));
+        }
+        let nz = np.call_method1("flatnonzero", (flags,))?;
+        return nz.call_method0("tolist")?.extract();
+    }
+    if a.getattr("size")?.extract::<usize>()? == 0 {
+        return Ok(Vec::new());
+    }
+    if kind != "i" && kind != "u" {
+        return Err(PyTypeError::new_err(
+            "indices must be integers (or a boolean mask of the batch's length)",
+        ));
+    }
+    if a.getattr("ndim")?.extract::<usize>()? != 1 {
+        return Err(PyIndexError::new_err("indices must be one-dimensional"));
+    }
+    let raw: Vec<i128> = a.call_method0("tolist")?.extract()?;
+    raw.into_iter().map(|i| normalize_index(i, len)).collect()
+}
+
+fn normalize_index(i: i128, len: usize) -> PyResult<usize> {
+    let j = if i < 0 { i + len as i128 } else { i };
+    if j < 0 || j >= len as i128 {
+        return Err(PyIndexError::new_err(format!(
+            "index {i} is out of range for a batch of {len} masks"
+        )));
+    }
+    Ok(j as usize)
+}
+
+/// Truthiness of each entry (`iscrowd` lists of bools or 0/1 ints).
+fn extract_flags(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<bool>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(Vec::new());
+    };
+    obj.try_iter()?.map(|x| x?.is_truthy()).collect()
+}
+
+/// A uint8 view of a bool or uint8 array (no copy); `TypeError` for other dtypes.
+fn as_u8_array<'py>(arr: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<u8>>> {
+    let np = arr.py().import("numpy")?;
+    let a = if arr.is_instance(&np.getattr("ndarray")?)? {
+        arr.clone()
+    } else {
+        np.call_method1("asarray", (arr,))?
+    };
+    let dtype: String = a.getattr("dtype")?.getattr("name")?.extract()?;
+    let a = match dtype.as_str() {
+        "uint8" => a,
+        "bool" => a.call_method1("view", ("uint8",))?,
+        other => {
+            return Err(PyTypeError::new_err(format!(
+                "masks must be a bool or uint8 array, not {other} \
+                 (use `masks != 0` or `masks.astype(np.uint8)`)"
+            )))
+        }
+    };
+    Ok(a.cast_into::<PyArrayDyn<u8>>()?)
+}
+
+#[pymethods]
+impl PyRleBatch {
+    /// A batch from COCO RLE dicts (`counts` as str, bytes or a list of run lengths).
+    #[staticmethod]
+    #[pyo3(signature = (rles, *, threads=None))]
+    fn from_coco(py: Python<'_>, rles: &Bound<'_, PyAny>, threads: Option<i64>) -> PyResult<Self> {
+        let threads = check_threads(threads)?;
+        let raw = extract_rles(rles)?;
+        let Some(first) = raw.first() else {
+            return Ok(Self::wrap(
+                sa1b_rle::RleBatch::new(0, 0).map_err(|e| to_pyerr(&e))?,
+            ));
+        };
+        let (h, w) = (first.height, first.width);
+        let inner = py
+            .detach(|| -> Result<sa1b_rle::RleBatch, Error> {
+                for (i, r) in raw.iter().enumerate() {
+                    if (r.height, r.width) != (h, w) {
+                        return Err(Error::SizeMismatch {
+                            expected: (h, w),
+                            actual: (r.height, r.width),
+                        }
+                        .at(i));
+                    }
+                }
+                let strings: Vec<&[u8]> = raw
+                    .iter()
+                    .map(|r| match &r.counts {
+                        RawCounts::Compressed(s) => s.as_slice(),
+                        RawCounts::Uncompressed(_) => &[],
+                    })
+                    .collect();
+                if raw
+                    .iter()
+                    .all(|r| matches!(r.counts, RawCounts::Compressed(_)))
+                {
+                    return sa1b_rle::RleBatch::from_counts_strings(h, w, &strings, threads);
+                }
+                let mut b = sa1b_rle::RleBatch::new(h, w)?;
+                for (i, r) in raw.iter().enumerate() {
+                    let runs = match &r.counts {
+                        RawCounts::Compressed(s) => {
+                            sa1b_rle::counts::parse_counts(s).map_err(|e| e.at(i))?
+                        }
+                        RawCounts::Uncompressed(c) => c.clone(),
+                    };
+                    b.push_runs(&runs).map_err(|e| e.at(i))?;
+                }
+                Ok(b)
+            })
+            .map_err(|e| to_pyerr(&e))?;
+        Ok(Self::wrap(inner))
+    }
+
+    /// A batch from compressed counts strings (str or bytes), all of size (h, w).
+    #[staticmethod]
+    #[pyo3(signature = (counts, h, w, *, threads=None))]
+    fn from_strings(
+        py: Python<'_>,
+        counts: &Bound<'_, PyAny>,
+        h: u64,
+        w: u64,
+        threads: Option<i64>,
+    ) -> PyResult<Self> {
+        let threads = check_threads(threads)?;
+        if counts.is_instance_of::<PyString>() || counts.is_instance_of::<PyBytes>() {
+            return Err(PyTypeError::new_err(
+                "from_strings expects a list of counts strings, not one string",
+            ));
+        }
+        let mut owned: Vec<Vec<u8>> = Vec::new();
+        for (i, s) in counts.try_iter()?.enumerate() {
+            let s = s?;
+            if let Ok(b) = s.cast::<PyBytes>() {
+                owned.push(b.as_bytes().to_vec());
+            } else if let Ok(t) = s.cast::<PyString>() {
+                owned.push(t.to_str()?.as_bytes().to_vec());
+            } else {
+                return Err(PyTypeError::new_err(format!(
+                    "annotation {i}: counts must be str or bytes"
+                )));
+            }
+        }
+        let inner = py
+            .detach(|| {
+                let views: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+                sa1b_rle::RleBatch::from_counts_strings(h, w, &views, threads)
+            })
+            .map_err(|e| to_pyerr(&e))?;
+        Ok(Self::wrap(inner))
+    }
+
+    /// Encodes masks: an (N, H, W) or (H, W) bool or uint8 array in any memory order
+    /// (nonzero is foreground), in parallel.
+    #[staticmethod]
+    #[pyo3(signature = (masks, *, threads=None))]
+    fn from_masks(
+        py: Python<'_>,
+        masks: &Bound<'_, PyAny>,
+        threads: Option<i64>,
+    ) -> PyResult<Self> {
+        let threads = check_threads(threads)?;
+        let arr = as_u8_array(masks)?;
+        let arr = match arr.ndim() {
+            2 => arr.call_method1("reshape", ((1, arr.shape()[0], arr.shape()[1]),))?,
+            3 => arr.into_any(),
+            n => {
+                return Err(PyValueError::new_err(format!(
+                    "masks must be (N, H, W) or (H, W), not {n}-dimensional"
+                )))
+            }
+        };
+        let arr = arr.cast_into::<PyArrayDyn<u8>>()?;
+        let (n, h, w) = (arr.shape()[0], arr.shape()[1], arr.shape()[2]);
+        let readonly = arr.readonly();
+        let view = readonly.as_array();
+        // Each mask contiguous row-major or column-major (e.g. a transposed pycocotools
+        // decode); anything else is copied once to C order.
+        let per_mask = |order| {
+            (0..n)
+                .map(|i| {
+                    let m: ArrayView2<'_, u8> =
+                        view.index_axis(Axis(0), i).into_dimensionality().ok()?;
+                    match order {
+                        Order::RowMajor => m.to_slice(),
+                        Order::ColumnMajor => m.reversed_axes().to_slice(),
+                    }
+                })
+                .collect::<Option<Vec<&[u8]>>>()
+        };
+        let encode = |slices: Vec<&[u8]>, order| {
+            py.detach(|| {
+                sa1b_rle::RleBatch::from_dense(h as u64, w as u64, &slices, order, threads)
+            })
+            .map_err(|e| to_pyerr(&e))
+        };
+        if let Some(s) = per_mask(Order::RowMajor) {
+            return Ok(Self::wrap(encode(s, Order::RowMajor)?));
+        }
+        if let Some(s) = per_mask(Order::ColumnMajor) {
+            return Ok(Self::wrap(encode(s, Order::ColumnMajor)?));
+        }
+        let copy = py
+            .import("numpy")?
+            .call_method1("ascontiguousarray", (&arr,))?
+            .cast_into::<PyArrayDyn<u8>>()?;
+        let ro = copy.readonly();
+        let data = ro.as_slice()?;
+        let pixels = h * w;
+        let slices: Vec<&[u8]> = (0..n)
+            .map(|i| &data[i * pixels..(i + 1) * pixels])
+            .collect();
+        Ok(Self::wrap(encode(slices, Order::RowMajor)?))
+    }
+
+    /// One mask per entry of `polys` (a list of flat polygons, merged as COCO does).
+    #[staticmethod]
+    #[pyo3(signature = (polys, h, w, *, threads=None))]
+    fn from_polygons(
+        py: Python<'_>,
+        polys: Vec<Vec<Vec<f64>>>,
+        h: u64,
+        w: u64,
+        threads: Option<i64>,
+    ) -> PyResult<Self> {
+        let threads = check_threads(threads)?;
+        let inner = py
+            .detach(|| sa1b_rle::RleBatch::from_polygons(h, w, &polys, threads))
+            .map_err(|e| to_pyerr(&e))?;
+        Ok(Self::wrap(inner))
+    }
+
+    /// One mask per box `[x, y, w, h]` of an (N, 4) array-like.
+    #[staticmethod]
+    #[pyo3(signature = (boxes, h, w, *, threads=None))]
+    fn from_boxes(
+        py: Python<'_>,
+        boxes: &Bound<'_, PyAny>,
+        h: u64,
+        w: u64,
+        threads: Option<i64>,
+    ) -> PyResult<Self> {
+        let threads = check_threads(threads)?;
+        let np = py.import("numpy")?;
+        let a = np
+            .call_method1("asarray", (boxes, "float64"))?
+            .call_method1("reshape", ((-1, 4),))
+            .map_err(|_| PyValueError::new_err("boxes must have shape (N, 4)"))?;
+        let a: PyReadonlyArray2<'_, f64> = a.extract()?;
+        let bx: Vec<[f64; 4]> = a
+            .as_array()
+            .rows()
+            .into_iter()
+            .map(|r| [r[0], r[1], r[2], r[3]])
+            .collect();
+        let inner = py
+            .detach(|| sa1b_rle::RleBatch::from_boxes(h, w, &bx, threads))
+            .map_err(|e| to_pyerr(&e))?;
+        Ok(Self::wrap(inner))
+    }
+
+    /// (N, H, W).
+    #[getter]
+    fn shape(&self) -> (usize, u64, u64) {
+        (self.inner.len(), self.inner.height(), self.inner.width())
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __repr__(&self) -> String {
+        let (n, h, w) = self.shape();
+        format!("RleBatch(n={n}, height={h}, width={w})")
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other
+            .cast::<PyRleBatch>()
+            .is_ok_and(|o| o.get().inner == self.inner)
+    }
+
+    /// A one-mask batch for an int; a batch of the selected masks for a slice, an
+    /// integer sequence/array or a boolean mask.
+    fn __getitem__(&self, key: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let len = self.inner.len();
+        let indices: Vec<usize> =
+            if key.is_instance_of::<PyInt>() && !key.is_instance_of::<pyo3::types::PyBool>() {
+                vec![normalize_index(key.extract::<i128>()?, len)?]
+            } else if let Ok(s) = key.cast::<PySlice>() {
+                let ix = s.indices(len as isize)?;
+                (0..ix.slicelength)
+                    .map(|k| (ix.start + k as isize * ix.step) as usize)
+                    .collect()
+            } else {
+                extract_indices(key, len)?
+            };
+        Ok(Self::wrap(
+            self.inner.select(&indices).map_err(|e| to_pyerr(&e))?,
+        ))
+    }
+
+    /// Foreground pixels per mask, int64 (N,).
+    #[pyo3(signature = (*, threads=None))]
+    fn area<'py>(&self, py: Python<'py>, threads: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+        let threads = check_threads(threads)?;
+        let a: Vec<i64> = py
+            .detach(|| self.inner.area(threads))
+            .into_iter()
+            .map(|a| a as i64)
+            .collect();
+        Ok(array_1d(py, a))
+    }
+
+    /// pycocotools' toBbox `[x, y, w, h]` per mask, float64 (N, 4).
+    #[pyo3(signature = (*, threads=None))]
+    fn bbox<'py>(&self, py: Python<'py>, threads: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
+        let threads = check_threads(threads)?;
+        let boxes = py.detach(|| self.inner.bbox(threads));
+        let n = boxes.len();
+        let flat: Vec<f64> = boxes.into_iter().flatten().collect();
+        let a = Array2::from_shape_vec((n, 4), flat)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(a.into_pyarray(py).into_any())
+    }
+
+    /// Decodes into (n, H, W) uint8, C-contiguous: a new array, or `out`.
+    #[pyo3(signature = (*, out=None, indices=None, threads=None))]
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        out: Option<&Bound<'py, PyAny>>,
+        indices: Option<&Bound<'py, PyAny>>,
+        threads: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let threads = check_threads(threads)?;
+        let b = &self.inner;
+        let indices = match indices.filter(|i| !i.is_none()) {
+            Some(ix) => Some(extract_indices(ix, b.len())?),
+            None => None,
+        };
+        let n = indices.as_ref().map_or(b.len(), Vec::len);
+        let (h, w) = (b.height() as usize, b.width() as usize);
+        if let Some(out) = out.filter(|o| !o.is_none()) {
+            let Ok(arr) = out.cast::<PyArray3<u8>>() else {
+                return Err(PyTypeError::new_err(format!(
+                    "out must be a uint8 numpy array of shape ({n}, {h}, {w})"
+                )));
+            };
+            if arr.shape() != [n, h, w] {
+                return Err(PyValueError::new_err(format!(
+                    "out has shape {:?}, expected ({n}, {h}, {w})",
+                    arr.shape()
+                )));
+            }
+            if !arr.is_c_contiguous() {
+                return Err(PyValueError::new_err("out must be C-contiguous"));
+            }
+            let mut rw = arr
+                .try_readwrite()
+                .map_err(|e| PyValueError::new_err(format!("out is not writeable: {e}")))?;
+            let slice = rw.as_slice_mut()?;
+            py.detach(|| b.decode_into(slice, indices.as_deref(), false, threads))
+                .map_err(|e| to_pyerr(&e))?;
+            return Ok(out.clone());
+        }
+        let total = n
+            .checked_mul(h * w)
+            .ok_or_else(|| PyMemoryError::new_err("decoded masks would not fit in memory"))?;
+        let buf = py
+            .detach(|| -> Option<Result<Vec<u8>, Error>> {
+                let mut buf = sa1b_rle::zeroed_buffer(total)?;
+                Some(
+                    b.decode_into(&mut buf, indices.as_deref(), true, threads)
+                        .map(|()| buf),
+                )
+            })
+            .ok_or_else(|| {
+                PyMemoryError::new_err(format!(
+                    "cannot allocate {total} bytes for {n} decoded {h}x{w} masks"
+                ))
+            })?
+            .map_err(|e| to_pyerr(&e))?;
+        let a = Array3::from_shape_vec((n, h, w), buf)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(a.into_pyarray(py).into_any())
+    }
+
+    /// IoU with `other` (ground truth), float64 (N, M), as pycocotools' iou.
+    #[pyo3(signature = (other, *, iscrowd=None, threads=None))]
+    fn iou<'py>(
+        slf: &Bound<'py, Self>,
+        other: &Bound<'py, PyRleBatch>,
+        iscrowd: Option<&Bound<'py, PyAny>>,
+        threads: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let threads = check_threads(threads)?;
+        let crowd = extract_flags(iscrowd)?;
+        let (d, g) = (&slf.get().inner, &other.get().inner);
+        let o = py
+            .detach(|| d.iou(g, &crowd, threads))
+            .map_err(|e| to_pyerr(&e))?;
+        let a = Array2::from_shape_vec((d.len(), g.len()), o)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(a.into_pyarray(py).into_any())
+    }
+
+    /// The union (or intersection) of all masks, as a one-mask batch.
+    #[pyo3(signature = (*, intersect=false))]
+    fn merge(&self, py: Python<'_>, intersect: bool) -> Self {
+        Self::wrap(py.detach(|| self.inner.merge(intersect)))
+    }
+
+    /// JSON-ready COCO RLE dicts: `{"size": [H, W], "counts": str}` (or bytes, as
+    /// pycocotools returns, with `counts="bytes"`).
+    #[pyo3(signature = (*, counts="str", threads=None))]
+    fn to_coco<'py>(
+        &self,
+        py: Python<'py>,
+        counts: &str,
+        threads: Option<i64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let as_bytes = match counts {
+            "str" => false,
+            "bytes" => true,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "counts must be \"str\" or \"bytes\", not {other:?}"
+                )))
+            }
+        };
+        let threads = check_threads(threads)?;
+        let strings = py.detach(|| self.inner.counts_strings(threads));
+        let (h, w) = (self.inner.height(), self.inner.width());
+        let list = PyList::empty(py);
+        for s in &strings {
+            let d = PyDict::new(py);
+            d.set_item(pyo3::intern!(py, "size"), PyList::new(py, [h, w])?)?;
+            if as_bytes {
+                d.set_item(pyo3::intern!(py, "counts"), PyBytes::new(py, s))?;
+            } else {
+                // Counts strings are ASCII ('0'..'o').
+                let text =
+                    std::str::from_utf8(s).map_err(|e| PyValueError::new_err(e.to_string()))?;
+                d.set_item(pyo3::intern!(py, "counts"), PyString::new(py, text))?;
+            }
+            list.append(d)?;
+        }
+        Ok(list)
+    }
+
+    /// Pickling: the counts strings, concatenated, and their lengths.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let b = &slf.get().inner;
+        let strings = py.detach(|| b.counts_strings(None));
+        let mut lengths = Vec::with_capacity(strings.len() * 4);
+        for s in &strings {
+            lengths.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        }
+        let blob = strings.concat();
+        let ctor = py
+            .import("sa1b_rle._core")?
+            .getattr("RleBatch")?
+            .getattr("_from_pickle")?;
+        let args = (
+            b.height(),
+            b.width(),
+            PyBytes::new(py, &lengths),
+            PyBytes::new(py, &blob),
+        );
+        PyTuple::new(py, [ctor.into_any(), args.into_pyobject(py)?.into_any()])
+    }
+
+    /// Inverse of `__reduce__` (validates everything, as any constructor).
+    #[staticmethod]
+    fn _from_pickle(py: Python<'_>, h: u64, w: u64, lengths: &[u8], blob: &[u8]) -> PyResult<Self> {
+        let bad = || PyValueError::new_err("corrupt RleBatch pickle");
+        if lengths.len() % 4 != 0 {
+            return Err(bad());
+        }
+        let mut views = Vec::with_capacity(lengths.len() / 4);
+        let mut at = 0usize;
+        for l in lengths.chunks_exact(4) {
+            let n = u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize;
+            let s = blob.get(at..at + n).ok_or_else(bad)?;
+            views.push(s);
+            at += n;
+        }
+        if at != blob.len() {
+            return Err(bad());
+        }
+        let inner = py
+            .detach(|| sa1b_rle::RleBatch::from_counts_strings(h, w, &views, None))
+            .map_err(|e| to_pyerr(&e))?;
+        Ok(Self::wrap(inner))
+    }
+}
+
+/// Sets the default thread count of batch operations in this process (0: back to the
+/// default).
+#[pyfunction]
+pub fn set_num_threads(n: i64) -> PyResult<()> {
+    if n < 0 {
+        return Err(PyValueError::new_err(format!(
+            "the thread count must be >= 0 (0 restores the default), not {n}"
+        )));
+    }
+    sa1b_rle::pool::set_num_threads(n as usize);
+    Ok(())
+}
+
+/// The thread count a batch operation without `threads=` uses.
+#[pyfunction]
+pub fn get_num_threads() -> usize {
+    sa1b_rle::pool::num_threads(None)
+}

@@ -1,0 +1,575 @@
+//! Many masks of one size, parsed once into one columnar buffer of runs, with the batch
+//! operations (decode, IoU matrix, area, bbox, merge, counts strings) run in parallel on
+//! the process-local pool ([`crate::pool`]).
+
+use crate::counts::{parse_counts, write_counts};
+use crate::decode::decode_row_major_into;
+use crate::encode::{encode, Order};
+use crate::error::{Error, Result};
+use crate::iou::{box_pair_iou, mask_pair_iou, IouMask};
+use crate::merge::merge_runs;
+use crate::polygon::{fr_bbox, fr_poly};
+use crate::pool;
+use crate::rle::{area_of_runs, bbox_of_runs, pixel_count, Rle};
+
+/// `N` masks of one size `(height, width)`: mask `i`'s runs (COCO's column-major run
+/// lengths, alternating background and foreground, summing to `height * width`) are
+/// `runs[offsets[i]..offsets[i + 1]]` of one shared buffer.
+///
+/// Every constructor validates its input, so every mask of a batch is a valid RLE.
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::RleBatch;
+/// let b = RleBatch::from_counts_strings(3, 4, &[b"42102".as_slice(), b"<"], None).unwrap();
+/// assert_eq!(b.len(), 2);
+/// assert_eq!(b.area(None), vec![4, 0]);
+/// let mut out = vec![0u8; 2 * 3 * 4];
+/// b.decode_into(&mut out, None, false, None).unwrap();
+/// assert_eq!(&out[..12], &[0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0]); // row-major
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RleBatch {
+    height: u64,
+    width: u64,
+    offsets: Vec<usize>,
+    runs: Vec<u32>,
+}
+
+impl RleBatch {
+    /// An empty batch of masks of `height` x `width`.
+    ///
+    /// # Errors
+    /// [`Error::SizeTooLarge`] when `height * width` does not fit in 32 bits.
+    pub fn new(height: u64, width: u64) -> Result<RleBatch> {
+        pixel_count(height, width)?;
+        Ok(RleBatch {
+            height,
+            width,
+            offsets: vec![0],
+            runs: Vec::new(),
+        })
+    }
+
+    /// Appends a mask given by its run lengths.
+    ///
+    /// # Errors
+    /// As [`Rle::new`]: [`Error::EmptyCounts`], [`Error::CountsSumMismatch`].
+    pub fn push_runs(&mut self, runs: &[u32]) -> Result<()> {
+        let pixels = self.height * self.width;
+        if runs.is_empty() && pixels > 0 {
+            return Err(Error::EmptyCounts { pixels });
+        }
+        let actual: u64 = runs.iter().map(|&c| u64::from(c)).sum();
+        if actual != pixels {
+            return Err(Error::CountsSumMismatch {
+                expected: pixels,
+                actual,
+            });
+        }
+        self.push_unchecked(runs);
+        Ok(())
+    }
+
+    fn push_unchecked(&mut self, runs: &[u32]) {
+        self.runs.extend_from_slice(runs);
+        self.offsets.push(self.runs.len());
+    }
+
+    /// A batch of the given masks, which must all have size `height` x `width`.
+    ///
+    /// # Errors
+    /// [`Error::SizeTooLarge`], or [`Error::SizeMismatch`] wrapped with the index of the
+    /// first mask of another size.
+    ///
+    /// # Examples
+    /// ```
+    /// use sa1b_rle::{Rle, RleBatch};
+    /// let r = Rle::new(2, 2, vec![1, 3]).unwrap();
+    /// let b = RleBatch::from_rles(2, 2, &[r.clone(), r]).unwrap();
+    /// assert_eq!(b.rle(1).unwrap().counts(), &[1, 3]);
+    /// ```
+    pub fn from_rles(height: u64, width: u64, rles: &[Rle]) -> Result<RleBatch> {
+        let mut b = RleBatch::new(height, width)?;
+        b.runs.reserve(rles.iter().map(|r| r.counts().len()).sum());
+        for (i, r) in rles.iter().enumerate() {
+            if r.size() != (height, width) {
+                return Err(Error::SizeMismatch {
+                    expected: (height, width),
+                    actual: r.size(),
+                }
+                .at(i));
+            }
+            b.push_unchecked(r.counts());
+        }
+        Ok(b)
+    }
+
+    /// Parses compressed counts strings (one per mask) in parallel.
+    ///
+    /// # Errors
+    /// The first bad string's error (see [`Rle::from_counts_str`]), wrapped with its index.
+    pub fn from_counts_strings(
+        height: u64,
+        width: u64,
+        strings: &[&[u8]],
+        threads: Option<usize>,
+    ) -> Result<RleBatch> {
+        let mut b = RleBatch::new(height, width)?;
+        let parsed = pool::map_range(threads, strings.len(), |i| parse_counts(strings[i]));
+        b.runs.reserve(parsed.iter().flatten().map(Vec::len).sum());
+        for (i, runs) in parsed.into_iter().enumerate() {
+            b.push_runs(&runs.map_err(|e| e.at(i))?)
+                .map_err(|e| e.at(i))?;
+        }
+        Ok(b)
+    }
+
+    /// Encodes dense masks of `height * width` bytes each (any nonzero byte is
+    /// foreground) in parallel, each in the given memory order.
+    ///
+    /// # Errors
+    /// [`Error::SizeTooLarge`], or [`Error::BufferSize`] wrapped with the index of a
+    /// mask of the wrong length.
+    ///
+    /// # Examples
+    /// ```
+    /// use sa1b_rle::{Order, RleBatch};
+    /// let masks = [[0u8, 1, 1, 0].as_slice(), &[1, 1, 1, 1]];
+    /// let b = RleBatch::from_dense(2, 2, &masks, Order::RowMajor, None).unwrap();
+    /// assert_eq!(b.runs(0), &[1, 2, 1]);
+    /// assert_eq!(b.runs(1), &[0, 4]);
+    /// ```
+    pub fn from_dense(
+        height: u64,
+        width: u64,
+        masks: &[&[u8]],
+        order: Order,
+        threads: Option<usize>,
+    ) -> Result<RleBatch> {
+        let encoded = pool::map_range(threads, masks.len(), |i| {
+            encode(masks[i], height, width, order).map_err(|e| e.at(i))
+        });
+        Self::collect(height, width, encoded)
+    }
+
+    /// Rasterises one mask per entry of `polygons` (each a list of flat polygons
+    /// `[x0, y0, x1, y1, ...]`, merged as COCO's `annToRLE` merges the parts), in
+    /// parallel. A mask with no polygon is empty.
+    ///
+    /// # Errors
+    /// The first bad polygon's error (see [`fr_poly`]), wrapped with its mask's index.
+    pub fn from_polygons(
+        height: u64,
+        width: u64,
+        polygons: &[Vec<Vec<f64>>],
+        threads: Option<usize>,
+    ) -> Result<RleBatch> {
+        pixel_count(height, width)?;
+        let masks = pool::map_range(threads, polygons.len(), |i| {
+            let parts = polygons[i]
+                .iter()
+                .map(|p| fr_poly(p, height, width))
+                .collect::<Result<Vec<Rle>>>()
+                .map_err(|e| e.at(i))?;
+            match merge_runs(parts.iter().map(Rle::counts), false) {
+                Some(runs) => Ok(Rle::from_parts_unchecked(height, width, runs)),
+                None => Rle::zeros(height, width),
+            }
+        });
+        Self::collect(height, width, masks)
+    }
+
+    /// Rasterises boxes `[x, y, w, h]` as pycocotools' `frBbox`, in parallel.
+    ///
+    /// # Errors
+    /// The first bad box's error (see [`fr_bbox`]), wrapped with its index.
+    pub fn from_boxes(
+        height: u64,
+        width: u64,
+        boxes: &[[f64; 4]],
+        threads: Option<usize>,
+    ) -> Result<RleBatch> {
+        pixel_count(height, width)?;
+        let masks = pool::map_range(threads, boxes.len(), |i| {
+            fr_bbox(boxes[i], height, width).map_err(|e| e.at(i))
+        });
+        Self::collect(height, width, masks)
+    }
+
+    fn collect(height: u64, width: u64, masks: Vec<Result<Rle>>) -> Result<RleBatch> {
+        let masks = masks.into_iter().collect::<Result<Vec<Rle>>>()?;
+        RleBatch::from_rles(height, width, &masks)
+    }
+
+    /// Number of masks.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Whether the batch has no masks.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Rows of every mask.
+    #[must_use]
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+
+    /// Columns of every mask.
+    #[must_use]
+    pub fn width(&self) -> u64 {
+        self.width
+    }
+
+    /// The run lengths of mask `i`.
+    ///
+    /// # Panics
+    /// If `i >= self.len()`.
+    #[must_use]
+    pub fn runs(&self, i: usize) -> &[u32] {
+        &self.runs[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    /// Total number of runs held.
+    #[must_use]
+    pub fn total_runs(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Mask `i` as an [`Rle`].
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`].
+    pub fn rle(&self, i: usize) -> Result<Rle> {
+        self.check_index(i)?;
+        Ok(Rle::from_parts_unchecked(
+            self.height,
+            self.width,
+            self.runs(i).to_vec(),
+        ))
+    }
+
+    fn check_index(&self, i: usize) -> Result<()> {
+        if i < self.len() {
+            Ok(())
+        } else {
+            Err(Error::IndexOutOfRange {
+                index: i,
+                len: self.len(),
+            })
+        }
+    }
+
+    /// A new batch of the masks at `indices`, in that order (repeats allowed).
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] for the first index past the end.
+    ///
+    /// # Examples
+    /// ```
+    /// use sa1b_rle::RleBatch;
+    /// let b = RleBatch::from_counts_strings(1, 3, &[b"03".as_slice(), b"3", b"12"], None).unwrap();
+    /// let s = b.select(&[2, 0]).unwrap();
+    /// assert_eq!((s.runs(0), s.runs(1)), (&[1u32, 2][..], &[0u32, 3][..]));
+    /// assert!(b.select(&[3]).is_err());
+    /// ```
+    pub fn select(&self, indices: &[usize]) -> Result<RleBatch> {
+        let mut b = RleBatch::new(self.height, self.width)?;
+        for &i in indices {
+            self.check_index(i)?;
+        }
+        b.runs
+            .reserve(indices.iter().map(|&i| self.runs(i).len()).sum());
+        for &i in indices {
+            b.push_unchecked(self.runs(i));
+        }
+        Ok(b)
+    }
+
+    /// Appends all masks of `other` (same size).
+    ///
+    /// # Errors
+    /// [`Error::SizeMismatch`].
+    pub fn extend(&mut self, other: &RleBatch) -> Result<()> {
+        if (other.height, other.width) != (self.height, self.width) {
+            return Err(Error::SizeMismatch {
+                expected: (self.height, self.width),
+                actual: (other.height, other.width),
+            });
+        }
+        for i in 0..other.len() {
+            self.push_unchecked(other.runs(i));
+        }
+        Ok(())
+    }
+
+    /// Foreground pixels of every mask.
+    #[must_use]
+    pub fn area(&self, threads: Option<usize>) -> Vec<u64> {
+        pool::map_range(threads, self.len(), |i| area_of_runs(self.runs(i)))
+    }
+
+    /// pycocotools' `toBbox` `[x, y, w, h]` of every mask.
+    #[must_use]
+    pub fn bbox(&self, threads: Option<usize>) -> Vec<[f64; 4]> {
+        pool::map_range(threads, self.len(), |i| {
+            bbox_of_runs(self.height, self.runs(i))
+        })
+    }
+
+    /// The compressed counts string of every mask (pycocotools' bytes).
+    #[must_use]
+    pub fn counts_strings(&self, threads: Option<usize>) -> Vec<Vec<u8>> {
+        pool::map_range(threads, self.len(), |i| write_counts(self.runs(i)))
+    }
+
+    /// Decodes the masks at `indices` (all masks for `None`) into `out`, row-major
+    /// `(n, height, width)` bytes (1 = foreground), one mask per thread at a time.
+    ///
+    /// With `out_is_zeroed` the caller promises `out` is all zeros (e.g. fresh zeroed
+    /// pages): only foreground bytes are written.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`], or [`Error::BufferSize`] when `out` does not hold
+    /// `n * height * width` bytes.
+    pub fn decode_into(
+        &self,
+        out: &mut [u8],
+        indices: Option<&[usize]>,
+        out_is_zeroed: bool,
+        threads: Option<usize>,
+    ) -> Result<()> {
+        let all: Vec<usize>;
+        let indices = if let Some(ix) = indices {
+            for &i in ix {
+                self.check_index(i)?;
+            }
+            ix
+        } else {
+            all = (0..self.len()).collect();
+            &all
+        };
+        let (h, w) = (self.height as usize, self.width as usize);
+        let per_mask = h * w;
+        if out.len() != indices.len() * per_mask {
+            return Err(Error::BufferSize {
+                expected: indices.len() * per_mask,
+                actual: out.len(),
+            });
+        }
+        if per_mask == 0 {
+            return Ok(());
+        }
+        let mut slots: Vec<&mut [u8]> = out.chunks_mut(per_mask).collect();
+        let results = std::sync::Mutex::new(Ok(()));
+        pool::for_each_mut(threads, &mut slots, |k, slot| {
+            if let Err(e) = decode_row_major_into(h, w, self.runs(indices[k]), slot, out_is_zeroed)
+            {
+                *results
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Err(e);
+            }
+        });
+        results
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// IoU of every mask of `self` (detections, rows) with every mask of `gt` (columns),
+    /// row-major `(self.len(), gt.len())`, bit-identical to pycocotools' `iou(dt, gt,
+    /// iscrowd)` (whose array is the same matrix). `iscrowd` is empty (no crowd) or has
+    /// one flag per ground truth. Rows are split across threads.
+    ///
+    /// # Errors
+    /// [`Error::SizeMismatch`] or [`Error::IscrowdLength`].
+    ///
+    /// # Examples
+    /// ```
+    /// use sa1b_rle::RleBatch;
+    /// let dt = RleBatch::from_runs(10, 10, &[vec![0, 50, 50]]).unwrap();
+    /// let gt = RleBatch::from_runs(10, 10, &[vec![0, 100], vec![100]]).unwrap();
+    /// assert_eq!(dt.iou(&gt, &[], None).unwrap(), vec![0.5, 0.0]);
+    /// assert_eq!(dt.iou(&gt, &[true, false], None).unwrap(), vec![1.0, 0.0]);
+    /// ```
+    pub fn iou(&self, gt: &RleBatch, iscrowd: &[bool], threads: Option<usize>) -> Result<Vec<f64>> {
+        if (gt.height, gt.width) != (self.height, self.width) {
+            return Err(Error::SizeMismatch {
+                expected: (self.height, self.width),
+                actual: (gt.height, gt.width),
+            });
+        }
+        if !iscrowd.is_empty() && iscrowd.len() != gt.len() {
+            return Err(Error::IscrowdLength {
+                expected: gt.len(),
+                actual: iscrowd.len(),
+            });
+        }
+        let (n, m) = (self.len(), gt.len());
+        let mut out = vec![0.0; n * m];
+        if n == 0 || m == 0 {
+            return Ok(out);
+        }
+        let symmetric = std::ptr::eq(self, gt) && !iscrowd.contains(&true);
+        let d = self.prepare(threads);
+        let g = if symmetric {
+            Vec::new()
+        } else {
+            gt.prepare(threads)
+        };
+        let g = if symmetric { &d } else { &g };
+        let h = self.height;
+        let mut rows: Vec<&mut [f64]> = out.chunks_mut(m).collect();
+        pool::for_each_mut(threads, &mut rows, |i, row| {
+            // The matrix of a batch with itself is symmetric: one triangle, mirrored below.
+            let upto = if symmetric { i + 1 } else { m };
+            for (j, o) in row[..upto].iter_mut().enumerate() {
+                let crowd = iscrowd.get(j).copied().unwrap_or(false);
+                if box_pair_iou(&d[i].bbox(), &g[j].bbox(), crowd) > 0.0 {
+                    *o = mask_pair_iou(&d[i], &g[j], h, crowd);
+                }
+            }
+        });
+        if symmetric {
+            for i in 0..n {
+                for j in i + 1..n {
+                    out[i * n + j] = out[j * n + i];
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn prepare(&self, threads: Option<usize>) -> Vec<IouMask> {
+        pool::map_range(threads, self.len(), |i| {
+            IouMask::from_runs(self.height, self.runs(i))
+        })
+    }
+
+    /// The union (or intersection) of all masks, folded as pycocotools' `merge`, as a
+    /// one-mask batch. The union of no masks is empty, their intersection full.
+    ///
+    /// # Examples
+    /// ```
+    /// use sa1b_rle::RleBatch;
+    /// let b = RleBatch::from_runs(1, 6, &[vec![0, 2, 4], vec![1, 2, 3]]).unwrap();
+    /// assert_eq!(b.merge(false).runs(0), &[0, 3, 3]);
+    /// assert_eq!(b.merge(true).runs(0), &[1, 1, 4]);
+    /// ```
+    #[must_use]
+    pub fn merge(&self, intersect: bool) -> RleBatch {
+        let pixels = (self.height * self.width) as u32;
+        let runs =
+            merge_runs((0..self.len()).map(|i| self.runs(i)), intersect).unwrap_or_else(|| {
+                if intersect {
+                    vec![0, pixels]
+                } else {
+                    vec![pixels]
+                }
+            });
+        let mut b = RleBatch {
+            height: self.height,
+            width: self.width,
+            offsets: vec![0],
+            runs: Vec::new(),
+        };
+        b.push_unchecked(&runs);
+        b
+    }
+
+    /// A batch from run lists (validated as [`RleBatch::push_runs`]).
+    ///
+    /// # Errors
+    /// [`Error::SizeTooLarge`], or the first bad list's error wrapped with its index.
+    pub fn from_runs(height: u64, width: u64, runs: &[Vec<u32>]) -> Result<RleBatch> {
+        let mut b = RleBatch::new(height, width)?;
+        for (i, r) in runs.iter().enumerate() {
+            b.push_runs(r).map_err(|e| e.at(i))?;
+        }
+        Ok(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> RleBatch {
+        let masks: Vec<Vec<u8>> = (0..9u8)
+            .map(|k| {
+                (0..12 * 7)
+                    .map(|p| u8::from((p * 7 + usize::from(k) * 5) % 11 < 4))
+                    .collect()
+            })
+            .collect();
+        let views: Vec<&[u8]> = masks.iter().map(Vec::as_slice).collect();
+        RleBatch::from_dense(12, 7, &views, Order::ColumnMajor, Some(1)).unwrap()
+    }
+
+    #[test]
+    fn results_do_not_depend_on_threads() {
+        let b = sample();
+        let base_iou = b.iou(&b, &[], Some(1)).unwrap();
+        let base_decode = {
+            let mut o = vec![0u8; b.len() * 84];
+            b.decode_into(&mut o, None, false, Some(1)).unwrap();
+            o
+        };
+        for t in [2, 3, 8] {
+            assert_eq!(b.iou(&b, &[], Some(t)).unwrap(), base_iou);
+            let mut o = vec![5u8; b.len() * 84];
+            b.decode_into(&mut o, None, false, Some(t)).unwrap();
+            assert_eq!(o, base_decode);
+            assert_eq!(b.area(Some(t)), b.area(Some(1)));
+            assert_eq!(b.counts_strings(Some(t)), b.counts_strings(Some(1)));
+        }
+    }
+
+    #[test]
+    fn symmetric_iou_equals_the_general_one() {
+        let b = sample();
+        let copy = b.clone();
+        assert_eq!(
+            b.iou(&b, &[], Some(2)).unwrap(),
+            b.iou(&copy, &[], Some(2)).unwrap()
+        );
+        let crowd: Vec<bool> = (0..b.len()).map(|i| i % 3 == 0).collect();
+        let rles: Vec<Rle> = (0..b.len()).map(|i| b.rle(i).unwrap()).collect();
+        // pycocotools' layout is ground-truth-major; ours row-major by detection.
+        let want = crate::mask_iou(&rles, &rles, &crowd).unwrap();
+        let got = b.iou(&b, &crowd, None).unwrap();
+        let n = b.len();
+        for i in 0..n {
+            for j in 0..n {
+                assert_eq!(got[i * n + j], want[j * n + i]);
+            }
+        }
+    }
+
+    #[test]
+    fn errors_name_the_item() {
+        let e = RleBatch::from_counts_strings(2, 2, &[b"4".as_slice(), b"3"], None).unwrap_err();
+        assert!(matches!(e, Error::Item { index: 1, .. }));
+        let b = sample();
+        assert!(b.iou(&b, &[true], None).is_err());
+        let other = RleBatch::new(3, 3).unwrap();
+        assert!(b.iou(&other, &[], None).is_err());
+        assert!(b
+            .decode_into(&mut [0; 84], Some(&[9]), false, None)
+            .is_err());
+        assert!(b
+            .decode_into(&mut [0; 83], Some(&[0]), false, None)
+            .is_err());
+    }
+
+    #[test]
+    fn merge_of_none() {
+        let b = RleBatch::new(2, 2).unwrap();
+        assert_eq!(b.merge(false).runs(0), &[4]);
+        assert_eq!(b.merge(true).runs(0), &[0, 4]);
+    }
+}

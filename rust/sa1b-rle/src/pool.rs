@@ -1,0 +1,184 @@
+//! The process-local thread pool behind every parallel batch operation.
+//!
+//! Never rayon's global pool: a pool is built on first use, one per thread count, and
+//! keyed by process id, so that after `fork()` (PyTorch `DataLoader` workers on Linux) the
+//! child builds its own instead of waiting on worker threads that do not exist in it.
+//!
+//! The thread count of a call is, in order of precedence: the call's own `threads`
+//! argument, then [`set_num_threads`] (made in this process), then the environment
+//! variables `SA1B_RLE_NUM_THREADS` and `RAYON_NUM_THREADS` (read once per process), then
+//! the number of CPUs; except that in a forked child the last default is 1 (one thread per
+//! worker process, which is what a pool of worker processes wants).
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The process that loaded the library (`note_process_start`), to recognise forked
+/// children. 0: not noted (then the first process to use the pool counts as the parent).
+static PARENT_PID: AtomicU32 = AtomicU32::new(0);
+
+struct State {
+    pid: u32,
+    /// Set by [`set_num_threads`] in this process.
+    configured: Option<usize>,
+    /// From the environment, read once per process.
+    env: Option<usize>,
+    pools: HashMap<usize, Arc<rayon::ThreadPool>>,
+}
+
+fn state() -> &'static Mutex<State> {
+    static STATE: OnceLock<Mutex<State>> = OnceLock::new();
+    STATE.get_or_init(|| {
+        Mutex::new(State {
+            pid: 0,
+            configured: None,
+            env: None,
+            pools: HashMap::new(),
+        })
+    })
+}
+
+/// Runs `f` with the state of this process: a state inherited through `fork()` (other
+/// pid) is reset first. Its pools are leaked, not dropped: their threads do not exist
+/// here, and dropping them would signal threads that never answer.
+fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    let pid = std::process::id();
+    let mut s = state()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if s.pid != pid {
+        for (_, pool) in s.pools.drain() {
+            std::mem::forget(pool);
+        }
+        s.pid = pid;
+        s.configured = None;
+        s.env = env_threads();
+        // The first process to use the pool is the parent unless one was noted earlier.
+        let _ = PARENT_PID.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst);
+    }
+    f(&mut s)
+}
+
+fn env_threads() -> Option<usize> {
+    ["SA1B_RLE_NUM_THREADS", "RAYON_NUM_THREADS"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok()?.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+}
+
+/// Records the current process as the one that loaded the library, so that a process
+/// forked from it later is recognised as a child (call it at import time).
+pub fn note_process_start() {
+    let _ = PARENT_PID.compare_exchange(0, std::process::id(), Ordering::SeqCst, Ordering::SeqCst);
+}
+
+/// Whether this process is a fork of the one that loaded the library.
+#[must_use]
+pub fn is_forked_child() -> bool {
+    let parent = PARENT_PID.load(Ordering::SeqCst);
+    parent != 0 && parent != std::process::id()
+}
+
+/// Sets the default number of threads for this process (`0` restores the default).
+///
+/// # Examples
+/// ```
+/// sa1b_rle::pool::set_num_threads(3);
+/// assert_eq!(sa1b_rle::pool::num_threads(None), 3);
+/// assert_eq!(sa1b_rle::pool::num_threads(Some(1)), 1);
+/// sa1b_rle::pool::set_num_threads(0);
+/// ```
+pub fn set_num_threads(n: usize) {
+    with_state(|s| s.configured = (n > 0).then_some(n));
+}
+
+/// The number of threads a call with `threads` (its own argument, if any) uses.
+///
+/// # Examples
+/// ```
+/// assert!(sa1b_rle::pool::num_threads(None) >= 1);
+/// assert_eq!(sa1b_rle::pool::num_threads(Some(2)), 2);
+/// ```
+#[must_use]
+pub fn num_threads(threads: Option<usize>) -> usize {
+    if let Some(n) = threads.filter(|&n| n > 0) {
+        return n;
+    }
+    with_state(|s| {
+        s.configured.or(s.env).unwrap_or_else(|| {
+            if is_forked_child() {
+                1
+            } else {
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+            }
+        })
+    })
+}
+
+fn pool(n: usize) -> Option<Arc<rayon::ThreadPool>> {
+    with_state(|s| {
+        if let Some(p) = s.pools.get(&n) {
+            return Some(Arc::clone(p));
+        }
+        let p = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("sa1b-rle-{i}"))
+            .build()
+            .ok()?;
+        let p = Arc::new(p);
+        s.pools.insert(n, Arc::clone(&p));
+        Some(p)
+    })
+}
+
+/// `f(i)` for `i` in `0..n`, in order, on `num_threads(threads)` threads of this
+/// process's pool (on the calling thread alone for one thread, or if no thread can be
+/// started).
+///
+/// # Examples
+/// ```
+/// let squares = sa1b_rle::pool::map_range(Some(2), 5, |i| i * i);
+/// assert_eq!(squares, vec![0, 1, 4, 9, 16]);
+/// ```
+pub fn map_range<R: Send>(
+    threads: Option<usize>,
+    n: usize,
+    f: impl Fn(usize) -> R + Sync,
+) -> Vec<R> {
+    let t = num_threads(threads);
+    if t > 1 && n > 1 {
+        if let Some(p) = pool(t) {
+            return p.install(|| (0..n).into_par_iter().map(&f).collect());
+        }
+    }
+    (0..n).map(f).collect()
+}
+
+/// `f(i, item)` for every item of `items`, on `num_threads(threads)` threads (as
+/// [`map_range`]).
+///
+/// # Examples
+/// ```
+/// let mut v = vec![0usize; 4];
+/// sa1b_rle::pool::for_each_mut(Some(2), &mut v, |i, x| *x = 10 * i);
+/// assert_eq!(v, vec![0, 10, 20, 30]);
+/// ```
+pub fn for_each_mut<T: Send>(
+    threads: Option<usize>,
+    items: &mut [T],
+    f: impl Fn(usize, &mut T) + Sync,
+) {
+    let t = num_threads(threads);
+    if t > 1 && items.len() > 1 {
+        if let Some(p) = pool(t) {
+            p.install(|| items.par_iter_mut().enumerate().for_each(|(i, x)| f(i, x)));
+            return;
+        }
+    }
+    for (i, x) in items.iter_mut().enumerate() {
+        f(i, x);
+    }
+}
