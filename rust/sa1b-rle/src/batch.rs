@@ -116,7 +116,11 @@ impl RleBatch {
         threads: Option<usize>,
     ) -> Result<RleBatch> {
         let mut b = RleBatch::new(height, width)?;
-        let parsed = pool::map_range(threads, strings.len(), |i| parse_counts(strings[i]));
+        let parsed = pool::map_range(
+            pool::for_work(threads, strings.iter().map(|s| s.len()).sum()),
+            strings.len(),
+            |i| parse_counts(strings[i]),
+        );
         b.runs.reserve(parsed.iter().flatten().map(Vec::len).sum());
         for (i, runs) in parsed.into_iter().enumerate() {
             b.push_runs(&runs.map_err(|e| e.at(i))?)
@@ -147,7 +151,8 @@ impl RleBatch {
         order: Order,
         threads: Option<usize>,
     ) -> Result<RleBatch> {
-        let encoded = pool::map_range(threads, masks.len(), |i| {
+        let work = masks.len() * (height * width) as usize / 8;
+        let encoded = pool::map_range(pool::for_work(threads, work), masks.len(), |i| {
             encode(masks[i], height, width, order).map_err(|e| e.at(i))
         });
         Self::collect(height, width, encoded)
@@ -166,7 +171,8 @@ impl RleBatch {
         threads: Option<usize>,
     ) -> Result<RleBatch> {
         pixel_count(height, width)?;
-        let masks = pool::map_range(threads, polygons.len(), |i| {
+        let work = polygons.iter().flatten().map(|p| p.len() * 200).sum();
+        let masks = pool::map_range(pool::for_work(threads, work), polygons.len(), |i| {
             let parts = polygons[i]
                 .iter()
                 .map(|p| fr_poly(p, height, width))
@@ -191,9 +197,11 @@ impl RleBatch {
         threads: Option<usize>,
     ) -> Result<RleBatch> {
         pixel_count(height, width)?;
-        let masks = pool::map_range(threads, boxes.len(), |i| {
-            fr_bbox(boxes[i], height, width).map_err(|e| e.at(i))
-        });
+        let masks = pool::map_range(
+            pool::for_work(threads, boxes.len() * 2000),
+            boxes.len(),
+            |i| fr_bbox(boxes[i], height, width).map_err(|e| e.at(i)),
+        );
         Self::collect(height, width, masks)
     }
 
@@ -311,13 +319,17 @@ impl RleBatch {
     /// Foreground pixels of every mask.
     #[must_use]
     pub fn area(&self, threads: Option<usize>) -> Vec<u64> {
-        pool::map_range(threads, self.len(), |i| area_of_runs(self.runs(i)))
+        pool::map_range(
+            pool::for_work(threads, self.runs.len() / 8),
+            self.len(),
+            |i| area_of_runs(self.runs(i)),
+        )
     }
 
     /// pycocotools' `toBbox` `[x, y, w, h]` of every mask.
     #[must_use]
     pub fn bbox(&self, threads: Option<usize>) -> Vec<[f64; 4]> {
-        pool::map_range(threads, self.len(), |i| {
+        pool::map_range(pool::for_work(threads, self.runs.len()), self.len(), |i| {
             bbox_of_runs(self.height, self.runs(i))
         })
     }
@@ -325,7 +337,11 @@ impl RleBatch {
     /// The compressed counts string of every mask (pycocotools' bytes).
     #[must_use]
     pub fn counts_strings(&self, threads: Option<usize>) -> Vec<Vec<u8>> {
-        pool::map_range(threads, self.len(), |i| write_counts(self.runs(i)))
+        pool::map_range(
+            pool::for_work(threads, 2 * self.runs.len()),
+            self.len(),
+            |i| write_counts(self.runs(i)),
+        )
     }
 
     /// Decodes the masks at `indices` (all masks for `None`) into `out`, row-major
@@ -367,7 +383,8 @@ impl RleBatch {
         }
         let mut slots: Vec<&mut [u8]> = out.chunks_mut(per_mask).collect();
         let results = std::sync::Mutex::new(Ok(()));
-        pool::for_each_mut(threads, &mut slots, |k, slot| {
+        let work = indices.len() * per_mask / 8;
+        pool::for_each_mut(pool::for_work(threads, work), &mut slots, |k, slot| {
             if let Err(e) = decode_row_major_into(h, w, self.runs(indices[k]), slot, out_is_zeroed)
             {
                 *results
@@ -424,7 +441,8 @@ impl RleBatch {
         let g = if symmetric { &d } else { &g };
         let h = self.height;
         let mut rows: Vec<&mut [f64]> = out.chunks_mut(m).collect();
-        pool::for_each_mut(threads, &mut rows, |i, row| {
+        let work = n * m * 256 + 4 * (self.runs.len() + gt.runs.len());
+        pool::for_each_mut(pool::for_work(threads, work), &mut rows, |i, row| {
             // The matrix of a batch with itself is symmetric: one triangle, mirrored below.
             let upto = if symmetric { i + 1 } else { m };
             for (j, o) in row[..upto].iter_mut().enumerate() {
@@ -445,7 +463,7 @@ impl RleBatch {
     }
 
     fn prepare(&self, threads: Option<usize>) -> Vec<IouMask> {
-        pool::map_range(threads, self.len(), |i| {
+        pool::map_range(pool::for_work(threads, self.runs.len()), self.len(), |i| {
             IouMask::from_runs(self.height, self.runs(i))
         })
     }

@@ -26,6 +26,9 @@ struct State {
     configured: Option<usize>,
     /// From the environment, read once per process.
     env: Option<usize>,
+    /// The CPUs this process may use, asked once per process (the query reads cgroup
+    /// files: tens of microseconds).
+    cpus: usize,
     pools: HashMap<usize, Arc<rayon::ThreadPool>>,
 }
 
@@ -36,6 +39,7 @@ fn state() -> &'static Mutex<State> {
             pid: 0,
             configured: None,
             env: None,
+            cpus: 1,
             pools: HashMap::new(),
         })
     })
@@ -56,6 +60,7 @@ fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
         s.pid = pid;
         s.configured = None;
         s.env = env_threads();
+        s.cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         // The first process to use the pool is the parent unless one was noted earlier.
         let _ = PARENT_PID.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst);
     }
@@ -108,13 +113,9 @@ pub fn num_threads(threads: Option<usize>) -> usize {
         return n;
     }
     with_state(|s| {
-        s.configured.or(s.env).unwrap_or_else(|| {
-            if is_forked_child() {
-                1
-            } else {
-                std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-            }
-        })
+        s.configured
+            .or(s.env)
+            .unwrap_or(if is_forked_child() { 1 } else { s.cpus })
     })
 }
 
@@ -132,6 +133,29 @@ fn pool(n: usize) -> Option<Arc<rayon::ThreadPool>> {
         s.pools.insert(n, Arc::clone(&p));
         Some(p)
     })
+}
+
+/// Below this much work (in rough units of one run or one character, about a
+/// nanosecond each, so about a millisecond) a call runs on the calling thread: waking
+/// the pool's sleeping threads costs 100-300 us on a virtual machine (measured here).
+pub const MIN_PARALLEL_WORK: usize = 1 << 20;
+
+/// The thread count for a call doing `work` units: `Some(1)` for small work, else
+/// `threads` (the count is an upper bound; results never depend on it).
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::pool::{for_work, MIN_PARALLEL_WORK};
+/// assert_eq!(for_work(Some(4), 10), Some(1));
+/// assert_eq!(for_work(Some(4), MIN_PARALLEL_WORK), Some(4));
+/// ```
+#[must_use]
+pub fn for_work(threads: Option<usize>, work: usize) -> Option<usize> {
+    if work < MIN_PARALLEL_WORK {
+        Some(1)
+    } else {
+        threads
+    }
 }
 
 /// `f(i)` for `i` in `0..n`, in order, on `num_threads(threads)` threads of this

@@ -206,7 +206,22 @@ impl Rle {
 
 /// [`Rle::area`] of a validated run list.
 pub(crate) fn area_of_runs(runs: &[u32]) -> u64 {
-    runs.iter().skip(1).step_by(2).map(|&c| u64::from(c)).sum()
+    // Pairs (background, foreground) summed eight at a time in independent lanes (the
+    // compiler vectorises this; `step_by(2)` it does not). Partial sums stay below 2**32
+    // per lane only for 16 runs, so each chunk is widened to u64.
+    let mut chunks = runs.chunks_exact(16);
+    let mut total = 0u64;
+    for c in &mut chunks {
+        total += (0..8).map(|k| u64::from(c[2 * k + 1])).sum::<u64>();
+    }
+    let rest = chunks.remainder();
+    total
+        + rest
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .map(|&c| u64::from(c))
+            .sum::<u64>()
 }
 
 /// [`Rle::bbox`] of a validated run list of a mask with `height` rows.
