@@ -463,9 +463,11 @@ impl RleBatch {
     }
 
     fn prepare(&self, threads: Option<usize>) -> Vec<IouMask> {
-        pool::map_range(pool::for_work(threads, self.runs.len()), self.len(), |i| {
-            IouMask::from_runs(self.height, self.runs(i))
-        })
+        pool::map_range(
+            pool::for_work(threads, 8 * self.runs.len()),
+            self.len(),
+            |i| IouMask::from_runs(self.height, self.runs(i)),
+        )
     }
 
     /// The union (or intersection) of all masks, folded as pycocotools' `merge`, as a
