@@ -101,26 +101,54 @@ pub(crate) fn decode_row_major_into(
         }
     }
     let band = (BAND_BYTES / w).clamp(1, h);
+    // Eight neighbouring columns at a time are assembled row by row in a small tile (one
+    // u64 per row, byte k = column 8g + k), so the output gets one 8-byte store per row
+    // of the group instead of a store per pixel in a different cache line.
+    let mut tile = vec![0u64; band];
     for r0 in (0..h).step_by(band) {
         let r1 = (r0 + band).min(h);
         let rows = &mut out[r0 * w..r1 * w];
         if !out_is_zeroed {
             rows.fill(0);
         }
-        for (x, next, end) in &mut columns {
-            while *next < *end {
-                let (_, y0, y1) = segments[*next];
-                if y0 >= r1 {
-                    break;
+        let mut k = 0;
+        while k < columns.len() {
+            let group = columns[k].0 / 8;
+            let (mut lo, mut hi) = (r1, r0);
+            while k < columns.len() && columns[k].0 / 8 == group {
+                let (x, next, end) = &mut columns[k];
+                let bit = 1u64 << (8 * (*x % 8));
+                while *next < *end {
+                    let (_, y0, y1) = segments[*next];
+                    if y0 >= r1 {
+                        break;
+                    }
+                    let (a, b) = (y0.max(r0), y1.min(r1));
+                    lo = lo.min(a);
+                    hi = hi.max(b);
+                    for t in &mut tile[a - r0..b - r0] {
+                        *t |= bit;
+                    }
+                    if y1 > r1 {
+                        break;
+                    }
+                    *next += 1;
                 }
-                let (a, b) = (y0.max(r0), y1.min(r1));
-                for v in rows[(a - r0) * w + *x..].iter_mut().step_by(w).take(b - a) {
-                    *v = 1;
+                k += 1;
+            }
+            let x0 = group * 8;
+            let n = (w - x0).min(8);
+            for r in lo..hi {
+                let t = std::mem::take(&mut tile[r - r0]);
+                if t != 0 {
+                    let at = (r - r0) * w + x0;
+                    if n == 8 {
+                        // A fixed-size copy: one 8-byte store (a variable one calls memcpy).
+                        rows[at..at + 8].copy_from_slice(&t.to_le_bytes());
+                    } else {
+                        rows[at..at + n].copy_from_slice(&t.to_le_bytes()[..n]);
+                    }
                 }
-                if y1 > r1 {
-                    break;
-                }
-                *next += 1;
             }
         }
     }
