@@ -123,9 +123,7 @@ def main() -> None:
     op("encode an (N,H,W) C-order uint8 array", **enc)
 
     for label, g, zg, bg in (("themselves", a, za, ba), ("another image's", b, zb, bb)):
-        impls: dict[str, Callable[[], Any]] = {
-            "pycocotools": lambda g=g, zg=zg: pm.iou(a, g, zg)
-        }
+        impls: dict[str, Callable[[], Any]] = {"pycocotools": lambda g=g, zg=zg: pm.iou(a, g, zg)}
         if uf:
             impls["UF"] = lambda g=g, zg=zg: uf.iou(a, g, zg)
         if fce:
