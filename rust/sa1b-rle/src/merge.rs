@@ -35,14 +35,18 @@ pub(crate) fn merge_runs<'a>(
     intersect: bool,
 ) -> Option<Vec<u32>> {
     let mut acc = runs.next()?.to_vec();
+    // Two buffers used in turn: no allocation per fold step once they have grown.
+    let mut next = Vec::new();
     for r in runs {
-        acc = merge_pair(&acc, r, intersect);
+        merge_pair(&acc, r, intersect, &mut next);
+        std::mem::swap(&mut acc, &mut next);
     }
     Some(acc)
 }
 
-fn merge_pair(a: &[u32], b: &[u32], intersect: bool) -> Vec<u32> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
+fn merge_pair(a: &[u32], b: &[u32], intersect: bool, out: &mut Vec<u32>) {
+    out.clear();
+    out.reserve(a.len() + b.len());
     let mut ca = u64::from(a.first().copied().unwrap_or(0));
     let mut cb = u64::from(b.first().copied().unwrap_or(0));
     let (mut v, mut va, mut vb) = (false, false, false);
@@ -71,7 +75,7 @@ fn merge_pair(a: &[u32], b: &[u32], intersect: bool) -> Vec<u32> {
             cc = 0;
         }
         if done {
-            return out;
+            return;
         }
     }
 }
