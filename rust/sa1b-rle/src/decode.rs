@@ -1,7 +1,7 @@
 //! RLE -> dense binary mask (column-major, 0/1 bytes).
 
 use crate::error::{Error, Result};
-use crate::rle::Rle;
+use crate::rle::{for_each_column_piece, Rle};
 
 /// Writes the mask into `out` (column-major, `height * width` bytes, 1 = foreground).
 ///
@@ -73,25 +73,10 @@ pub(crate) fn decode_row_major_into(
         return Ok(());
     }
     // Foreground segments (column, first row, end row), in column order.
-    let mut segments: Vec<(usize, usize, usize)> = Vec::new();
-    let (mut pos, mut column, mut column_start) = (0usize, 0usize, 0usize);
-    for (j, &c) in runs.iter().enumerate() {
-        let (start, end) = (pos, pos + c as usize);
-        pos = end;
-        if j % 2 == 0 || c == 0 {
-            continue;
-        }
-        let mut s = start;
-        while s < end {
-            while s >= column_start + h {
-                column_start += h;
-                column += 1;
-            }
-            let e = end.min(column_start + h);
-            segments.push((column, s - column_start, e - column_start));
-            s = e;
-        }
-    }
+    let mut segments: Vec<(usize, usize, usize)> = Vec::with_capacity(runs.len() / 2 + 16);
+    for_each_column_piece(h as u64, runs, |x, y0, y1| {
+        segments.push((x as usize, y0 as usize, y1 as usize));
+    });
     // Per column with foreground: its next segment and the end of its segments.
     let mut columns: Vec<(usize, usize, usize)> = Vec::new();
     for (k, &(x, _, _)) in segments.iter().enumerate() {

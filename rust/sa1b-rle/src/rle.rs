@@ -224,6 +224,34 @@ pub(crate) fn area_of_runs(runs: &[u32]) -> u64 {
             .sum::<u64>()
 }
 
+/// Calls `f(column, first_row, end_row)` for every piece of foreground of a validated run
+/// list of a mask with `height > 0` rows: the foreground runs split at column boundaries,
+/// in column order (and top to bottom within a column). The column is tracked
+/// incrementally, dividing only for jumps of several columns.
+pub(crate) fn for_each_column_piece(height: u64, runs: &[u32], mut f: impl FnMut(u64, u64, u64)) {
+    let h = height;
+    let (mut col, mut col_start, mut pos) = (0u64, 0u64, 0u64);
+    for pair in runs.chunks_exact(2) {
+        let start = pos + u64::from(pair[0]);
+        pos = start + u64::from(pair[1]);
+        let mut s = start;
+        while s < pos {
+            if s >= col_start + 4 * h {
+                let skip = (s - col_start) / h;
+                col += skip;
+                col_start += skip * h;
+            }
+            while s >= col_start + h {
+                col += 1;
+                col_start += h;
+            }
+            let e = pos.min(col_start + h);
+            f(col, s - col_start, e - col_start);
+            s = e;
+        }
+    }
+}
+
 /// [`Rle::bbox`] of a validated run list of a mask with `height` rows.
 pub(crate) fn bbox_of_runs(height: u64, runs: &[u32]) -> [f64; 4] {
     let h = height;
