@@ -125,6 +125,7 @@ def test_iou_matrix_equals_pycocotools(m1: np.ndarray, m2: np.ndarray, data: st.
             np.testing.assert_array_equal(bd.iou(bd, threads=threads), self_ref)
             np.testing.assert_array_equal(sa1b_rle.iou_matrix(dt, gt, iscrowd=crowd), got)
             np.testing.assert_array_equal(sa1b_rle.iou_matrix(dt, dt), self_ref)
+            np.testing.assert_array_equal(bd.iou(gt, iscrowd=np.array(crowd)), got)
 
 
 @given(stacks(max_n=6))
@@ -250,6 +251,8 @@ def test_errors_name_what_and_where() -> None:
         RleBatch.from_masks(np.zeros((2, 3, 3, 1), np.uint8))
     with pytest.raises(RleError, match="annotation 1: polygon has 2 point"):
         RleBatch.from_polygons([[[0, 0, 1, 1, 2, 0]], [[0, 0, 1, 1]]], 5, 5)
+    with pytest.raises(TypeError, match="one entry per mask"):
+        RleBatch.from_polygons([[0.0, 0.0, 1.0, 1.0, 2.0, 0.0]], 5, 5)
     with pytest.raises(RleError, match="annotation 0: coordinate 1 is not finite"):
         RleBatch.from_boxes([[0, np.nan, 1, 1]], 5, 5)
     with pytest.raises(ValueError, match="shape"):

@@ -100,13 +100,14 @@ class RleBatch:
         decodes only those masks, in that order."""
     def iou(
         self,
-        other: RleBatch,
+        other: RleBatch | Sequence[dict[str, Any]],
         *,
         iscrowd: Sequence[bool] | Sequence[int] | npt.NDArray[Any] | None = None,
         threads: int | None = None,
     ) -> npt.NDArray[np.float64]:
-        """IoU of each mask of self (detections) with each of other (ground truth),
-        float64 (N, M) C-contiguous, as pycocotools' iou(dt, gt, iscrowd)."""
+        """IoU of each mask of self (detections) with each of other (ground truth, a
+        batch or COCO RLE dicts), float64 (N, M) C-contiguous, as pycocotools'
+        iou(dt, gt, iscrowd)."""
     def merge(self, *, intersect: bool = False) -> RleBatch:
         """Union (or intersection) of all masks as pycocotools' merge, one-mask batch."""
     def to_coco(self, *, counts: str = "str", threads: int | None = None) -> list[dict[str, Any]]:

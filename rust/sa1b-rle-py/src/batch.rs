@@ -267,12 +267,18 @@ impl PyRleBatch {
     #[pyo3(signature = (polys, h, w, *, threads=None))]
     fn from_polygons(
         py: Python<'_>,
-        polys: Vec<Vec<Vec<f64>>>,
+        polys: &Bound<'_, PyAny>,
         h: u64,
         w: u64,
         threads: Option<i64>,
     ) -> PyResult<Self> {
         let threads = check_threads(threads)?;
+        let polys: Vec<Vec<Vec<f64>>> = polys.extract().map_err(|_| {
+            PyTypeError::new_err(
+                "polys must hold one entry per mask, each a list of flat polygons \
+                 [x0, y0, x1, y1, ...] (COCO's polygon segmentation)",
+            )
+        })?;
         let inner = py
             .detach(|| sa1b_rle::RleBatch::from_polygons(h, w, &polys, threads))
             .map_err(|e| to_pyerr(&e))?;
@@ -439,13 +445,21 @@ impl PyRleBatch {
     #[pyo3(signature = (other, *, iscrowd=None, threads=None))]
     fn iou<'py>(
         slf: &Bound<'py, Self>,
-        other: &Bound<'py, PyRleBatch>,
+        other: &Bound<'py, PyAny>,
         iscrowd: Option<&Bound<'py, PyAny>>,
         threads: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let threads = check_threads(threads)?;
         let crowd = extract_flags(iscrowd)?;
+        // The ground truth may also be a list of COCO RLE dicts.
+        let converted;
+        let other = if let Ok(b) = other.cast::<PyRleBatch>() {
+            b.clone()
+        } else {
+            converted = Bound::new(py, Self::from_coco(py, other, threads.map(|t| t as i64))?)?;
+            converted
+        };
         let (d, g) = (&slf.get().inner, &other.get().inner);
         let o = py
             .detach(|| d.iou(g, &crowd, threads))
