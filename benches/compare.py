@@ -178,11 +178,16 @@ def main() -> None:
     ]
     for name, tr, to in rows:
         lines.append(f"| {name} | {tr * 1e3:.2f} | {to * 1e3:.2f} | {tr / to:.1f}x |")
+    emit(lines, args.markdown)
+
+
+def emit(lines: list[str], markdown: Path | None) -> None:
+    """Print the table and, if asked, write it as a markdown file."""
     text = "\n".join(lines)
     print(text)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text + "\n")
+    if markdown:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pycocotools.mask as pm
-from compare import compare, sa1b_like_masks
+from compare import compare, emit, sa1b_like_masks
 
 import sa1b_rle
 from sa1b_rle import RleBatch
@@ -189,11 +189,7 @@ def main() -> None:
         ref_ms = f"{t_ref * 1e3:.2f}" if t_ref is not None else "-"
         lines.append(f"| {name} | {ref_ms} | " + " | ".join(cells[c] for c in columns[1:]) + " |")
         print(lines[-1], flush=True)
-    text = "\n".join(lines)
-    print(text)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text + "\n")
+    emit(lines, args.markdown)
 
 
 if __name__ == "__main__":

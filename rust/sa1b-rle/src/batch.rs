@@ -597,6 +597,15 @@ impl RleBatch {
     }
 }
 
+/// Drops the ranges of `open` that end before `s` starts (the sweep has passed them) and
+/// yields each remaining one with the rows it shares with `s` (all start at or before
+/// `s`, so every one overlaps it).
+fn overlapping(open: &mut Vec<Segment>, s: Segment) -> impl Iterator<Item = (Segment, u64)> + '_ {
+    open.retain(|t| t.end > s.start);
+    open.iter()
+        .map(move |t| (*t, u64::from(s.end.min(t.end) - s.start)))
+}
+
 /// Adds to `inter[i * m + j]` the rows shared by every detection range of `ds` (mask i)
 /// and ground-truth range of `gs` (mask j) of one column: a sweep over both lists in row
 /// order, keeping the ranges still open on each side, so the work is the ranges plus the
@@ -616,19 +625,15 @@ fn sweep(
         if j >= gs.len() || (i < ds.len() && ds[i].start <= gs[j].start) {
             let s = ds[i];
             i += 1;
-            active_g.retain(|t| t.end > s.start);
-            for t in active_g.iter() {
-                let overlap = s.end.min(t.end) - s.start;
-                inter[s.mask as usize * m + t.mask as usize] += u64::from(overlap);
+            for (t, rows) in overlapping(active_g, s) {
+                inter[s.mask as usize * m + t.mask as usize] += rows;
             }
             active_d.push(s);
         } else {
             let t = gs[j];
             j += 1;
-            active_d.retain(|s| s.end > t.start);
-            for s in active_d.iter() {
-                let overlap = s.end.min(t.end) - t.start;
-                inter[s.mask as usize * m + t.mask as usize] += u64::from(overlap);
+            for (s, rows) in overlapping(active_d, t) {
+                inter[s.mask as usize * m + t.mask as usize] += rows;
             }
             active_g.push(t);
         }
@@ -640,11 +645,9 @@ fn sweep(
 fn sweep_self(ds: &[Segment], active: &mut Vec<Segment>, inter: &mut [u64], n: usize) {
     active.clear();
     for &s in ds {
-        active.retain(|t| t.end > s.start);
-        for t in active.iter() {
-            let overlap = s.end.min(t.end) - s.start;
+        for (t, rows) in overlapping(active, s) {
             let (i, j) = (s.mask.max(t.mask) as usize, s.mask.min(t.mask) as usize);
-            inter[i * n + j] += u64::from(overlap);
+            inter[i * n + j] += rows;
         }
         active.push(s);
     }
