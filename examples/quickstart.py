@@ -42,6 +42,14 @@ def main() -> None:
     union = mask.merge(rles)
     print(f"  union covers {mask.area(union)} pixels")
 
+    # The batch API: parse once, then decode (N, H, W) C order and IoU in parallel.
+    batch = sa1b_rle.RleBatch.from_coco(rles)
+    dense = batch.decode(threads=2)
+    assert np.array_equal(dense, m.transpose(2, 0, 1))
+    assert np.array_equal(sa1b_rle.iou_matrix(batch, batch), ious)
+    big = batch[batch.area() > 1000]
+    print(f"  RleBatch {batch.shape}: decoded {dense.shape} C order; {len(big)} masks over 1000 px")
+
     poly = [[10.0, 10.0, 60.5, 12.0, 40.0, 55.5]]
     rle = mask.frPyObjects(poly, 64, 80)[0]
     print(f"polygon -> RLE {rle['counts']!r}, area {mask.area(rle)}")
