@@ -540,7 +540,7 @@ impl PyRleBatch {
     #[staticmethod]
     fn _from_pickle(py: Python<'_>, h: u64, w: u64, lengths: &[u8], blob: &[u8]) -> PyResult<Self> {
         let bad = || PyValueError::new_err("corrupt RleBatch pickle");
-        if lengths.len() % 4 != 0 {
+        if !lengths.len().is_multiple_of(4) {
             return Err(bad());
         }
         let mut views = Vec::with_capacity(lengths.len() / 4);

@@ -330,7 +330,7 @@ impl RleBatch {
     #[must_use]
     pub fn bbox(&self, threads: Option<usize>) -> Vec<[f64; 4]> {
         pool::map_range(pool::for_work(threads, self.runs.len()), self.len(), |i| {
-            bbox_of_runs(self.height, self.runs(i))
+            bbox_of_runs(self.height, self.width, self.runs(i))
         })
     }
 
@@ -549,7 +549,7 @@ impl RleBatch {
         pool::map_range(
             pool::for_work(threads, 8 * self.runs.len()),
             self.len(),
-            |i| IouMask::from_runs(self.height, self.runs(i)),
+            |i| IouMask::from_runs(self.height, self.width, self.runs(i)),
         )
     }
 

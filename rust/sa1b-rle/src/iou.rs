@@ -66,14 +66,14 @@ impl IouMask {
     /// ```
     #[must_use]
     pub fn new(rle: &Rle) -> IouMask {
-        IouMask::from_runs(rle.height(), rle.counts())
+        IouMask::from_runs(rle.height(), rle.width(), rle.counts())
     }
 
-    /// Prepares a validated run list of a mask with `height` rows.
-    pub(crate) fn from_runs(height: u64, runs: &[u32]) -> IouMask {
+    /// Prepares a validated run list of a `height` x `width` mask.
+    pub(crate) fn from_runs(height: u64, width: u64, runs: &[u32]) -> IouMask {
         IouMask {
             area: area_of_runs(runs),
-            bbox: bbox_of_runs(height, runs),
+            bbox: bbox_of_runs(height, width, runs),
             intervals: foreground_intervals_of(runs).collect(),
         }
     }

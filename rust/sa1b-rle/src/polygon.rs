@@ -329,7 +329,7 @@ fn scale(v: f64, index: usize) -> Result<i64> {
 /// ```
 pub fn fr_poly(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
     let pixels = pixel_count(height, width)?;
-    if xy.len() % 2 != 0 {
+    if !xy.len().is_multiple_of(2) {
         return Err(Error::PolygonOddLength { len: xy.len() });
     }
     let k = xy.len() / 2;

@@ -187,7 +187,7 @@ impl Rle {
     /// ```
     #[must_use]
     pub fn bbox(&self) -> [f64; 4] {
-        bbox_of_runs(self.height, &self.counts)
+        bbox_of_runs(self.height, self.width, &self.counts)
     }
 
     /// The foreground as half-open intervals `[start, end)` of column-major pixel indices,
@@ -252,8 +252,315 @@ pub(crate) fn for_each_column_piece(height: u64, runs: &[u32], mut f: impl FnMut
     }
 }
 
-/// [`Rle::bbox`] of a validated run list of a mask with `height` rows.
-pub(crate) fn bbox_of_runs(height: u64, runs: &[u32]) -> [f64; 4] {
+/// [`Rle::bbox`] of a validated run list of a mask of `height` x `width`.
+pub(crate) fn bbox_of_runs(height: u64, width: u64, runs: &[u32]) -> [f64; 4] {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(b) = simd_bbox::bbox_if_supported(height, width, runs) {
+        return b;
+    }
+    bbox_of_runs_scalar(height, runs)
+}
+
+/// Where a mask's foreground lies, accumulated over its foreground runs: the first and
+/// last foreground pixel (column-major indices), the rows of the runs that stay in one
+/// column, and whether any run crosses into another column (the box then has the full
+/// height).
+#[derive(Clone, Copy)]
+struct Extents {
+    first: u64,
+    last: u64,
+    top: u64,
+    bottom: u64,
+    spans: bool,
+}
+
+impl Extents {
+    const NONE: Extents = Extents {
+        first: u64::MAX,
+        last: 0,
+        top: u64::MAX,
+        bottom: 0,
+        spans: false,
+    };
+
+    /// Adds the pairs of `runs` (a trailing unpaired run is ignored, as cocoapi does),
+    /// whose first background run starts at pixel `pos`; returns the position after them.
+    /// Divides once per foreground run: for the few pairs the vector loop leaves.
+    fn add_pairs(&mut self, h: u64, mut pos: u64, runs: &[u32]) -> u64 {
+        for pair in runs.chunks_exact(2) {
+            let start = pos + u64::from(pair[0]);
+            let len = u64::from(pair[1]);
+            pos = start + len;
+            if len == 0 {
+                continue;
+            }
+            self.first = self.first.min(start);
+            self.last = self.last.max(pos - 1);
+            let row = start % h;
+            self.top = self.top.min(row);
+            self.bottom = self.bottom.max(row + len - 1);
+            self.spans |= row + len > h;
+        }
+        pos
+    }
+
+    /// The `[x, y, w, h]` box (all zero without foreground).
+    fn finish(&self, h: u64) -> [f64; 4] {
+        if self.first == u64::MAX {
+            return [0.0; 4];
+        }
+        let (xs, xe) = (self.first / h, self.last / h);
+        let (ys, ye) = if self.spans {
+            (0, h - 1)
+        } else {
+            (self.top, self.bottom)
+        };
+        [
+            xs as f64,
+            ys as f64,
+            (xe - xs + 1) as f64,
+            (ye - ys + 1) as f64,
+        ]
+    }
+}
+
+/// [`bbox_of_runs`] with AVX2, eight run pairs a step: the run ends as a prefix sum in
+/// 32-bit lanes, each start's row by a multiplication with `1 / h` in `f32` corrected
+/// by one step either way (exact for masks of fewer than 2**24 pixels). The columns of
+/// the first and last foreground pixels come from scalar scans of the ends of the list.
+#[cfg(target_arch = "x86_64")]
+mod simd_bbox {
+    use super::Extents;
+    // The intrinsics are a vocabulary of their own; importing them one by one adds nothing.
+    #[allow(clippy::wildcard_imports)]
+    use std::arch::x86_64::*;
+
+    /// Masks of fewer pixels take the vector path (f32 holds their indices exactly).
+    const MAX_PIXELS: u64 = 1 << 24;
+
+    pub(super) fn bbox_if_supported(h: u64, w: u64, runs: &[u32]) -> Option<[f64; 4]> {
+        if h == 0 || h.saturating_mul(w) >= MAX_PIXELS || runs.len() < 32 {
+            return None;
+        }
+        let rows: fn(u64, &[u32], &mut Extents) = if std::arch::is_x86_feature_detected!("avx512f")
+        {
+            // SAFETY: the CPU supports AVX-512F (checked just above).
+            |h, pairs, e| unsafe { rows_avx512(h, pairs, e) }
+        } else if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            |h, pairs, e| unsafe { rows_avx2(h, pairs, e) }
+        } else {
+            return None;
+        };
+        Some(bbox(h, w, runs, rows))
+    }
+
+    /// The box of a validated run list of an `h` x `w` mask, `h * w < 2**24` (every count
+    /// and position fits in 24 bits), with `rows` adding the rows of the foreground runs.
+    fn bbox(h: u64, w: u64, runs: &[u32], rows: fn(u64, &[u32], &mut Extents)) -> [f64; 4] {
+        let pairs = &runs[..runs.len() / 2 * 2];
+        let mut e = Extents::NONE;
+        // First and last foreground pixels: the ends of the first and last non-empty
+        // foreground runs (both scans stop at once on real masks).
+        let mut pos = 0u64;
+        for p in pairs.chunks_exact(2) {
+            pos += u64::from(p[0]);
+            if p[1] > 0 {
+                e.first = pos;
+                break;
+            }
+            pos += u64::from(p[1]);
+        }
+        if e.first == u64::MAX {
+            return [0.0; 4];
+        }
+        let mut end = h * w;
+        end -= u64::from(runs[runs.len() - 1]) * u64::from(runs.len() % 2 == 1);
+        for p in pairs.rchunks_exact(2) {
+            if p[1] > 0 {
+                e.last = end - 1;
+                break;
+            }
+            end -= u64::from(p[0]) + u64::from(p[1]);
+        }
+        rows(h, pairs, &mut e);
+        e.finish(h)
+    }
+
+    /// Sets `e.top`, `e.bottom` and `e.spans` from the foreground runs of `pairs` (an even
+    /// number of runs of a mask of fewer than 2**24 pixels), eight pairs a step.
+    #[target_feature(enable = "avx2")]
+    fn rows_avx2(h: u64, pairs: &[u32], e: &mut Extents) {
+        let hi = h as i32; // h < 2**24
+        let hv = _mm256_set1_epi32(hi);
+        let hm1 = _mm256_set1_epi32(hi - 1);
+        let inv_h = _mm256_set1_ps(1.0 / h as f32);
+        let zero = _mm256_setzero_si256();
+        let ones = _mm256_set1_epi32(-1);
+        let evens_odds = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+        let lane7 = _mm256_set1_epi32(7);
+        let (mut top, mut bottom, mut carry) = (ones, zero, zero);
+        let mut chunks = pairs.chunks_exact(16);
+        for c in &mut chunks {
+            let c: &[u32; 16] = c.try_into().unwrap_or(&[0; 16]);
+            // SAFETY: `c` is 16 readable u32; unaligned loads.
+            let (a, b) = unsafe {
+                (
+                    _mm256_loadu_si256(c.as_ptr().cast()),
+                    _mm256_loadu_si256(c.as_ptr().add(8).cast()),
+                )
+            };
+            let a = _mm256_permutevar8x32_epi32(a, evens_odds);
+            let b = _mm256_permutevar8x32_epi32(b, evens_odds);
+            let bg = _mm256_permute2x128_si256::<0x20>(a, b);
+            let fg = _mm256_permute2x128_si256::<0x31>(a, b);
+            // Inclusive prefix sum of the pair lengths: the end of each foreground run.
+            let mut s = _mm256_add_epi32(bg, fg);
+            s = _mm256_add_epi32(s, _mm256_slli_si256::<4>(s));
+            s = _mm256_add_epi32(s, _mm256_slli_si256::<8>(s));
+            let low_total = _mm256_shuffle_epi32::<0xFF>(s);
+            s = _mm256_add_epi32(s, _mm256_permute2x128_si256::<0x08>(low_total, low_total));
+            let end = _mm256_add_epi32(s, carry);
+            carry = _mm256_permutevar8x32_epi32(end, lane7);
+            let start = _mm256_sub_epi32(end, fg);
+            // row = start - h * floor(start / h), the quotient off by at most one.
+            let q = _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(start), inv_h));
+            let mut row = _mm256_sub_epi32(start, _mm256_mullo_epi32(q, hv));
+            row = _mm256_add_epi32(row, _mm256_and_si256(_mm256_cmpgt_epi32(zero, row), hv));
+            row = _mm256_sub_epi32(row, _mm256_and_si256(_mm256_cmpgt_epi32(row, hm1), hv));
+            // Empty foreground runs count for nothing (their lanes become the identity).
+            // A run crossing into the next column has a last row of h or more: `bottom`
+            // then tells that the box has the full height.
+            let empty = _mm256_cmpeq_epi32(fg, zero);
+            let row_end = _mm256_add_epi32(row, _mm256_add_epi32(fg, ones));
+            top = _mm256_min_epu32(top, _mm256_or_si256(row, empty));
+            bottom = _mm256_max_epu32(bottom, _mm256_andnot_si256(empty, row_end));
+        }
+        set_rows(e, h, hmin(top), hmax(bottom));
+        let pos = u64::from(_mm256_extract_epi32::<0>(carry) as u32);
+        e.add_pairs(h, pos, chunks.remainder());
+    }
+
+    /// [`rows_avx2`] with AVX-512, sixteen pairs a step, the last step a masked load.
+    #[target_feature(enable = "avx512f")]
+    fn rows_avx512(h: u64, pairs: &[u32], e: &mut Extents) {
+        let hi = h as i32; // h < 2**24
+        let hv = _mm512_set1_epi32(hi);
+        let hm1 = _mm512_set1_epi32(hi - 1);
+        let inv_h = _mm512_set1_ps(1.0 / h as f32);
+        let zero = _mm512_setzero_si512();
+        let ones = _mm512_set1_epi32(-1);
+        let evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        let odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
+        let lane15 = _mm512_set1_epi32(15);
+        let (mut top, mut bottom, mut carry) = (ones, zero, zero);
+        let mut at = 0;
+        while at < pairs.len() {
+            let rest = pairs.len() - at;
+            let (a, b) = if rest >= 32 {
+                let c: &[u32; 32] = pairs[at..at + 32].try_into().unwrap_or(&[0; 32]);
+                // SAFETY: `c` is 32 readable u32; unaligned loads.
+                unsafe {
+                    (
+                        _mm512_loadu_si512(c.as_ptr().cast()),
+                        _mm512_loadu_si512(c.as_ptr().add(16).cast()),
+                    )
+                }
+            } else {
+                // The last (fewer than 32) runs, zeros after them: empty pairs.
+                let c = &pairs[at..];
+                let (m0, m1) = if rest >= 16 {
+                    (u16::MAX, ((1u32 << (rest - 16)) - 1) as u16)
+                } else {
+                    (((1u32 << rest) - 1) as u16, 0)
+                };
+                // SAFETY: the masks select only the `rest` readable u32 of `c` (masked-off
+                // lanes are not accessed).
+                unsafe {
+                    (
+                        _mm512_maskz_loadu_epi32(m0, c.as_ptr().cast()),
+                        _mm512_maskz_loadu_epi32(m1, c.as_ptr().wrapping_add(16).cast()),
+                    )
+                }
+            };
+            at += 32;
+            let bg = _mm512_permutex2var_epi32(a, evens, b);
+            let fg = _mm512_permutex2var_epi32(a, odds, b);
+            // Inclusive prefix sum over the sixteen lanes (lanes shifted up, zeros in).
+            let mut s = _mm512_add_epi32(bg, fg);
+            s = _mm512_add_epi32(s, _mm512_alignr_epi32::<15>(s, zero));
+            s = _mm512_add_epi32(s, _mm512_alignr_epi32::<14>(s, zero));
+            s = _mm512_add_epi32(s, _mm512_alignr_epi32::<12>(s, zero));
+            s = _mm512_add_epi32(s, _mm512_alignr_epi32::<8>(s, zero));
+            let end = _mm512_add_epi32(s, carry);
+            carry = _mm512_permutexvar_epi32(lane15, end);
+            let start = _mm512_sub_epi32(end, fg);
+            let q = _mm512_cvttps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(start), inv_h));
+            let mut row = _mm512_sub_epi32(start, _mm512_mullo_epi32(q, hv));
+            row = _mm512_mask_add_epi32(row, _mm512_cmplt_epi32_mask(row, zero), row, hv);
+            row = _mm512_mask_sub_epi32(row, _mm512_cmpgt_epi32_mask(row, hm1), row, hv);
+            let full = _mm512_test_epi32_mask(fg, fg);
+            let row_end = _mm512_add_epi32(row, _mm512_add_epi32(fg, ones));
+            top = _mm512_mask_min_epu32(top, full, top, row);
+            bottom = _mm512_mask_max_epu32(bottom, full, bottom, row_end);
+        }
+        set_rows(
+            e,
+            h,
+            _mm512_reduce_min_epu32(top),
+            _mm512_reduce_max_epu32(bottom),
+        );
+    }
+
+    /// The box by every vector loop this CPU has (for the tests).
+    #[cfg(test)]
+    pub(super) fn bbox_by_every_path(h: u64, w: u64, runs: &[u32]) -> Vec<[f64; 4]> {
+        let mut v = vec![];
+        if h == 0 || h.saturating_mul(w) >= MAX_PIXELS {
+            return v;
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F.
+            v.push(bbox(h, w, runs, |h, p, e| unsafe { rows_avx512(h, p, e) }));
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2.
+            v.push(bbox(h, w, runs, |h, p, e| unsafe { rows_avx2(h, p, e) }));
+        }
+        v
+    }
+
+    /// Stores the vector loops' row extents (`top` is `u32::MAX` when they saw no
+    /// foreground).
+    fn set_rows(e: &mut Extents, h: u64, top: u32, bottom: u32) {
+        if top != u32::MAX {
+            e.top = u64::from(top);
+            e.bottom = u64::from(bottom);
+            e.spans = u64::from(bottom) >= h;
+        }
+    }
+
+    /// The largest of eight unsigned lanes.
+    #[target_feature(enable = "avx2")]
+    fn hmax(v: __m256i) -> u32 {
+        let m = _mm_max_epu32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+        let m = _mm_max_epu32(m, _mm_shuffle_epi32::<0x4E>(m));
+        let m = _mm_max_epu32(m, _mm_shuffle_epi32::<0xB1>(m));
+        _mm_cvtsi128_si32(m) as u32
+    }
+
+    /// The smallest of eight unsigned lanes.
+    #[target_feature(enable = "avx2")]
+    fn hmin(v: __m256i) -> u32 {
+        let m = _mm_min_epu32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+        let m = _mm_min_epu32(m, _mm_shuffle_epi32::<0x4E>(m));
+        let m = _mm_min_epu32(m, _mm_shuffle_epi32::<0xB1>(m));
+        _mm_cvtsi128_si32(m) as u32
+    }
+}
+
+/// [`bbox_of_runs`] without vector instructions.
+fn bbox_of_runs_scalar(height: u64, runs: &[u32]) -> [f64; 4] {
     let h = height;
     if h == 0 {
         // Every run is then empty (they sum to 0): no foreground.
@@ -457,7 +764,7 @@ pub fn bbox_of_counts_str(height: u64, width: u64, s: &[u8]) -> Result<[f64; 4]>
     let runs = parse_counts(s)?;
     let total = runs.iter().map(|&c| u64::from(c)).sum();
     check_total(pixels, runs.len(), total)?;
-    Ok(bbox_of_runs(height, &runs))
+    Ok(bbox_of_runs(height, width, &runs))
 }
 
 /// Checks that all masks share one size, returning it (`None` for an empty slice).
@@ -528,7 +835,145 @@ mod tests {
             for &c in &runs[..runs.len() / 2 * 2] {
                 acc.push(c);
             }
-            assert_eq!(bbox_of_runs(h, &runs), acc.finish(), "{h}x{w} {runs:?}");
+            check_bbox(h, w, &runs, acc.finish());
+        }
+    }
+
+    /// Asserts that every path computes the box `want`.
+    fn check_bbox(h: u64, w: u64, runs: &[u32], want: [f64; 4]) {
+        assert_eq!(bbox_of_runs(h, w, runs), want, "{h}x{w} {runs:?}");
+        assert_eq!(bbox_of_runs_scalar(h, runs), want, "{h}x{w} {runs:?}");
+        #[cfg(target_arch = "x86_64")]
+        for (path, b) in simd_bbox::bbox_by_every_path(h, w, runs)
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(b, want, "path {path}: {h}x{w} {runs:?}");
+        }
+    }
+
+    #[test]
+    fn vector_bbox_equals_the_accumulator_on_large_masks() {
+        // Tall and wide masks, runs of every length class, positions past 2**24 (the
+        // vector path hands those to the scalar one) and masks ending in empty runs.
+        let mut seed = 0x0123_4567_89ab_cdefu64;
+        let mut rnd = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for round in 0..400 {
+            let (h, w) = match round % 5 {
+                0 => (1 + rnd(3), 1 + rnd(5000)),
+                1 => (1500, 2250),
+                2 => (1 + rnd(3000), 1 + rnd(3000)),
+                3 => (5000, 3500),
+                _ => (1 + rnd(200), 1 + rnd(200)),
+            };
+            let pixels = h * w;
+            let mut runs = vec![];
+            let mut left = pixels;
+            let cap = [4, h / 3 + 1, h, 3 * h, pixels / 50 + 1][(round / 5) % 5];
+            while left > 0 && runs.len() < 20_000 {
+                let r = rnd(cap + 1).min(left);
+                runs.push(r as u32);
+                left -= r;
+            }
+            runs.push(left as u32);
+            if round % 7 == 0 {
+                runs.extend([0, 0, 0]);
+            }
+            let mut acc = BboxAccumulator::new(h);
+            for &c in &runs[..runs.len() / 2 * 2] {
+                acc.push(c);
+            }
+            check_bbox(h, w, &runs, acc.finish());
+        }
+    }
+
+    #[test]
+    fn vector_bbox_equals_the_accumulator_on_blobs() {
+        // Masks made of a few row intervals in each column of a random box, so that the
+        // box is small and its rows are decided by single runs (random run lists nearly
+        // always cover every row), sometimes joined with a run crossing a column.
+        let mut seed = 0x5eed_f0b1_0b00_u64;
+        let mut rnd = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for round in 0..2000 {
+            // Some masks have over 2**24 pixels (the scalar path's), with short columns
+            // (where f32 quotients of large positions are furthest off).
+            let h = 1 + rnd([3000, 40, 2, 40_000, 4][round % 5]);
+            let w = 1 + rnd([600, 600, 600, 60_000, 20_000_000][round % 5]);
+            let (x0, mut y0) = (rnd(w), rnd(h));
+            let (x1, mut y1) = (x0 + rnd((w - x0).min(300)), y0 + rnd(h - y0));
+            // Boxes touching the first or last row (where f32 division errs most).
+            match round % 3 {
+                0 => y0 = 0,
+                1 => y1 = h - 1,
+                _ => {}
+            }
+            let mut fg = vec![];
+            for x in x0..=x1 {
+                for _ in 0..rnd(4) {
+                    // Often exactly on the box's edges.
+                    let a = if rnd(3) == 0 {
+                        y0
+                    } else {
+                        y0 + rnd(y1 - y0 + 1)
+                    };
+                    let b = if rnd(3) == 0 { y1 } else { a + rnd(y1 - a + 1) };
+                    fg.push((x * h + a, x * h + b + 1));
+                }
+            }
+            if round % 11 == 0 && x1 > x0 {
+                fg.push((x0 * h + h - 1, (x0 + 1) * h + 1));
+            }
+            fg.sort_unstable();
+            let mut runs = vec![];
+            let mut pos = 0;
+            for (a, b) in fg {
+                if b <= pos {
+                    continue;
+                }
+                let a = a.max(pos);
+                if a == pos && !runs.is_empty() {
+                    *runs.last_mut().unwrap() += (b - a) as u32;
+                } else {
+                    runs.extend([(a - pos) as u32, (b - a) as u32]);
+                }
+                pos = b;
+            }
+            runs.push((h * w - pos) as u32);
+            let mut acc = BboxAccumulator::new(h);
+            for &c in &runs[..runs.len() / 2 * 2] {
+                acc.push(c);
+            }
+            check_bbox(h, w, &runs, acc.finish());
+        }
+    }
+
+    #[test]
+    fn vector_bbox_rows_on_the_first_and_last_row() {
+        // One pixel in the first or the last row of every column: each start's row is
+        // then next to a multiple of h, where the f32 quotient is off by one either way
+        // for some columns of most heights.
+        for h in (1..700).chain([1499, 1500, 2047, 2250, 4095]) {
+            let w = (1 << 24) / h - 1;
+            let w = w.min(6000);
+            for row in [0, h - 1] {
+                let mut runs = vec![row as u32, 1];
+                for _ in 1..w {
+                    runs.extend([(h - 1) as u32, 1]);
+                }
+                runs.push((h - 1 - row) as u32);
+                let want = [0.0, row as f64, w as f64, 1.0];
+                check_bbox(h, w, &runs, want);
+            }
         }
     }
 

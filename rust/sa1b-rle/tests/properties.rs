@@ -124,7 +124,7 @@ proptest! {
         let s = write_counts(&runs);
         let total: u64 = runs.iter().map(|&c| u64::from(c)).sum();
         // the right size when h divides the total, otherwise a wrong one on purpose
-        let w = total / h + extra * u64::from(total % h == 0);
+        let w = total / h + extra * u64::from(total.is_multiple_of(h));
         let full = Rle::from_counts_str(h, w, &s);
         let area = area_of_counts_str(h, w, &s);
         let bbox = bbox_of_counts_str(h, w, &s);
@@ -144,7 +144,7 @@ proptest! {
     #[test]
     fn merge_is_pixelwise_or_and((h, w, a) in mask_strategy(), seed in any::<u64>()) {
         let b: Vec<u8> = a.iter().enumerate()
-            .map(|(i, _)| u8::from((seed.rotate_left(i as u32 % 64) ^ i as u64) % 3 == 0))
+            .map(|(i, _)| u8::from((seed.rotate_left(i as u32 % 64) ^ i as u64).is_multiple_of(3)))
             .collect();
         let ra = encode(&a, h as u64, w as u64, Order::RowMajor).unwrap();
         let rb = encode(&b, h as u64, w as u64, Order::RowMajor).unwrap();
