@@ -107,6 +107,25 @@ def test_results_do_not_depend_on_the_thread_count() -> None:
         assert b.to_coco(threads=t) == base.to_coco(threads=1)
 
 
+def test_parallel_paths_equal_pycocotools_on_large_batches() -> None:
+    # Enough runs (speckled blobs: ~10^5 per batch) that the calls really split across
+    # threads (small calls stay on one), including the IoU walk shared by two threads.
+    rng = np.random.default_rng(7)
+    m = blobs(16, 300, 240, 3) & (rng.random((16, 300, 240)) < 0.6)
+    g = blobs(14, 300, 240, 4) & (rng.random((14, 300, 240)) < 0.6)
+    rm = pm.encode(np.asfortranarray(m.transpose(1, 2, 0).astype(np.uint8)))
+    rg = pm.encode(np.asfortranarray(g.transpose(1, 2, 0).astype(np.uint8)))
+    bm, bg = RleBatch.from_coco(rm), RleBatch.from_coco(rg)
+    crowd = [i % 3 == 0 for i in range(len(rg))]
+    want = pm.iou(rm, rg, crowd)
+    want_self = pm.iou(rm, rm, [0] * len(rm))
+    for t in (1, 2, 3):
+        np.testing.assert_array_equal(bm.iou(bg, iscrowd=crowd, threads=t), want)
+        np.testing.assert_array_equal(bm.iou(bm, threads=t), want_self)
+        np.testing.assert_array_equal(bm.decode(threads=t), m)
+        np.testing.assert_array_equal(bm.bbox(threads=t), pm.toBbox(rm))
+
+
 def test_the_gil_is_free_while_rust_decodes() -> None:
     # One big decode in a thread; the main thread counts how often it runs Python code
     # while that call is in progress. With the GIL held it could not run at all.

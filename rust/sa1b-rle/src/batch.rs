@@ -2,15 +2,15 @@
 //! operations (decode, IoU matrix, area, bbox, merge, counts strings) run in parallel on
 //! the process-local pool ([`crate::pool`]).
 
+use crate::column_iou;
 use crate::counts::{parse_counts, write_counts};
 use crate::decode::decode_row_major_into;
 use crate::encode::{encode, Order};
 use crate::error::{Error, Result};
-use crate::iou::{box_pair_iou, mask_pair_iou, IouMask};
 use crate::merge::merge_runs;
 use crate::polygon::{fr_bbox, fr_poly};
 use crate::pool;
-use crate::rle::{area_of_runs, bbox_of_runs, for_each_column_piece, pixel_count, Rle};
+use crate::rle::{area_of_runs, bbox_of_runs, pixel_count, Rle};
 
 /// `N` masks of one size `(height, width)`: mask `i`'s runs (COCO's column-major run
 /// lengths, alternating background and foreground, summing to `height * width`) are
@@ -426,98 +426,29 @@ impl RleBatch {
                 actual: iscrowd.len(),
             });
         }
-        let (n, m) = (self.len(), gt.len());
-        let mut out = vec![0.0; n * m];
-        if n == 0 || m == 0 {
-            return Ok(out);
-        }
         let symmetric = std::ptr::eq(self, gt) && !iscrowd.contains(&true);
-        if let Some(out) = self.iou_by_columns(gt, iscrowd, symmetric, threads) {
-            return Ok(out);
-        }
-        let d = self.prepare(threads);
-        let g = if symmetric {
-            Vec::new()
-        } else {
-            gt.prepare(threads)
-        };
-        let g = if symmetric { &d } else { &g };
-        let h = self.height;
-        let mut rows: Vec<&mut [f64]> = out.chunks_mut(m).collect();
-        let work = n * m * 256 + 4 * (self.runs.len() + gt.runs.len());
-        pool::for_each_mut(pool::for_work(threads, work), &mut rows, |i, row| {
-            // The matrix of a batch with itself is symmetric: one triangle, mirrored below.
-            let upto = if symmetric { i + 1 } else { m };
-            for (j, o) in row[..upto].iter_mut().enumerate() {
-                let crowd = iscrowd.get(j).copied().unwrap_or(false);
-                if box_pair_iou(&d[i].bbox(), &g[j].bbox(), crowd) > 0.0 {
-                    *o = mask_pair_iou(&d[i], &g[j], h, crowd);
-                }
-            }
-        });
-        if symmetric {
-            for i in 0..n {
-                for j in i + 1..n {
-                    out[i * n + j] = out[j * n + i];
-                }
-            }
-        }
-        Ok(out)
+        Ok(self.iou_by_columns(gt, iscrowd, symmetric, threads))
     }
 
-    /// The IoU matrix by one sweep over the columns: every column lists the foreground
-    /// row ranges of every mask in it, and each detection range is met with the ground
-    /// truth ranges of the same column. The work is the pairs of masks that share a
-    /// column, with no box computed and no branch per pair of runs; pairs that share no
-    /// column (or no row in one) keep an intersection of 0, which is exactly what
-    /// pycocotools' box pre-filter gives them (masks that intersect have overlapping
-    /// boxes). `None` when the columns are too many for the foreground (very wide, sparse
-    /// images), where the per-pair walk is cheaper.
+    /// The IoU matrix from the intersections counted by one walk over the columns
+    /// (see `column_iou`); pycocotools' values, since pairs that do not intersect have 0
+    /// either way.
     fn iou_by_columns(
         &self,
         gt: &RleBatch,
         iscrowd: &[bool],
         symmetric: bool,
         threads: Option<usize>,
-    ) -> Option<Vec<f64>> {
+    ) -> Vec<f64> {
         let (n, m) = (self.len(), gt.len());
-        let d = ColumnIndex::new(self, threads)?;
-        let g_own;
-        let g = if symmetric {
-            &d
+        let mut inter = column_iou::intersections(self, gt, symmetric, threads);
+        let da = self.area(threads);
+        let ga = if symmetric {
+            Vec::new()
         } else {
-            g_own = ColumnIndex::new(gt, threads)?;
-            &g_own
+            gt.area(threads)
         };
-        let (da, ga) = (self.area(threads), gt.area(threads));
-        // Columns split across threads, each summing into its own matrix.
-        let columns = d.first.max(g.first)..d.end.min(g.end);
-        let work = 64 * (d.segments.len() + g.segments.len()) + n * m;
-        let parts = pool::for_work(threads, work).unwrap_or_else(|| pool::num_threads(None));
-        let span = (columns.end.saturating_sub(columns.start))
-            .div_ceil(parts as u64)
-            .max(1);
-        let partial = pool::map_range(pool::for_work(threads, work), parts, |k| {
-            let lo = columns.start + k as u64 * span;
-            let hi = (lo + span).min(columns.end);
-            let mut inter = vec![0u64; n * m];
-            let (mut active_d, mut active_g) = (Vec::new(), Vec::new());
-            for c in lo..hi {
-                let (ds, gs) = (d.column(c), g.column(c));
-                if symmetric {
-                    sweep_self(ds, &mut active_d, &mut inter, n);
-                } else if !ds.is_empty() && !gs.is_empty() {
-                    sweep(ds, gs, &mut active_d, &mut active_g, &mut inter, m);
-                }
-            }
-            inter
-        });
-        let mut inter = vec![0u64; n * m];
-        for p in &partial {
-            for (x, y) in inter.iter_mut().zip(p) {
-                *x += y;
-            }
-        }
+        let ga = if symmetric { &da } else { &ga };
         if symmetric {
             for i in 0..n {
                 inter[i * n + i] = da[i];
@@ -542,15 +473,7 @@ impl RleBatch {
                 }
             }
         }
-        Some(out)
-    }
-
-    fn prepare(&self, threads: Option<usize>) -> Vec<IouMask> {
-        pool::map_range(
-            pool::for_work(threads, 8 * self.runs.len()),
-            self.len(),
-            |i| IouMask::from_runs(self.height, self.width, self.runs(i)),
-        )
+        out
     }
 
     /// The union (or intersection) of all masks, folded as pycocotools' `merge`, as a
@@ -594,189 +517,6 @@ impl RleBatch {
             b.push_runs(r).map_err(|e| e.at(i))?;
         }
         Ok(b)
-    }
-}
-
-/// Drops the ranges of `open` that end before `s` starts (the sweep has passed them) and
-/// yields each remaining one with the rows it shares with `s` (all start at or before
-/// `s`, so every one overlaps it).
-fn overlapping(open: &mut Vec<Segment>, s: Segment) -> impl Iterator<Item = (Segment, u64)> + '_ {
-    open.retain(|t| t.end > s.start);
-    open.iter()
-        .map(move |t| (*t, u64::from(s.end.min(t.end) - s.start)))
-}
-
-/// Adds to `inter[i * m + j]` the rows shared by every detection range of `ds` (mask i)
-/// and ground-truth range of `gs` (mask j) of one column: a sweep over both lists in row
-/// order, keeping the ranges still open on each side, so the work is the ranges plus the
-/// overlapping pairs.
-fn sweep(
-    ds: &[Segment],
-    gs: &[Segment],
-    active_d: &mut Vec<Segment>,
-    active_g: &mut Vec<Segment>,
-    inter: &mut [u64],
-    m: usize,
-) {
-    active_d.clear();
-    active_g.clear();
-    let (mut i, mut j) = (0, 0);
-    while i < ds.len() || j < gs.len() {
-        if j >= gs.len() || (i < ds.len() && ds[i].start <= gs[j].start) {
-            let s = ds[i];
-            i += 1;
-            for (t, rows) in overlapping(active_g, s) {
-                inter[s.mask as usize * m + t.mask as usize] += rows;
-            }
-            active_d.push(s);
-        } else {
-            let t = gs[j];
-            j += 1;
-            for (s, rows) in overlapping(active_d, t) {
-                inter[s.mask as usize * m + t.mask as usize] += rows;
-            }
-            active_g.push(t);
-        }
-    }
-}
-
-/// [`sweep`] of one list with itself, for the lower triangle (`inter[i * n + j]`, i > j;
-/// ranges of one mask never overlap, and the diagonal is the area).
-fn sweep_self(ds: &[Segment], active: &mut Vec<Segment>, inter: &mut [u64], n: usize) {
-    active.clear();
-    for &s in ds {
-        for (t, rows) in overlapping(active, s) {
-            let (i, j) = (s.mask.max(t.mask) as usize, s.mask.min(t.mask) as usize);
-            inter[i * n + j] += rows;
-        }
-        active.push(s);
-    }
-}
-
-/// One foreground row range `[start, end)` of mask `mask` in some column.
-#[derive(Debug, Clone, Copy)]
-struct Segment {
-    mask: u32,
-    start: u32,
-    end: u32,
-}
-
-/// The foreground of every mask of a batch as row ranges, grouped by column (in row order
-/// within a column), over the columns `first..end` that have any.
-struct ColumnIndex {
-    first: u64,
-    end: u64,
-    /// Column `first + k` owns `segments[offsets[k]..offsets[k + 1]]`.
-    offsets: Vec<u32>,
-    segments: Vec<Segment>,
-}
-
-impl ColumnIndex {
-    /// `None` when the batch spans far more columns than it has foreground pieces (the
-    /// index would be mostly empty), or has more pieces than fit the index.
-    fn new(b: &RleBatch, threads: Option<usize>) -> Option<ColumnIndex> {
-        let h = b.height;
-        if h == 0 || b.width == 0 {
-            return Some(ColumnIndex {
-                first: 0,
-                end: 0,
-                offsets: vec![0],
-                segments: Vec::new(),
-            });
-        }
-        // Each mask's pieces (column, segment), in column order, in parallel.
-        let per_mask: Vec<Vec<(u32, Segment)>> =
-            pool::map_range(pool::for_work(threads, 16 * b.runs.len()), b.len(), |i| {
-                let mut pieces = Vec::with_capacity(b.runs(i).len() / 2 + 16);
-                for_each_column_piece(h, b.runs(i), |col, start, end| {
-                    let segment = Segment {
-                        mask: i as u32,
-                        start: start as u32,
-                        end: end as u32,
-                    };
-                    pieces.push((col as u32, segment));
-                });
-                pieces
-            });
-        let total: usize = per_mask.iter().map(Vec::len).sum();
-        let first = per_mask
-            .iter()
-            .filter_map(|p| p.first())
-            .map(|p| u64::from(p.0))
-            .min()
-            .unwrap_or(0);
-        let end = per_mask
-            .iter()
-            .filter_map(|p| p.last())
-            .map(|p| u64::from(p.0) + 1)
-            .max()
-            .unwrap_or(0);
-        let columns = end.saturating_sub(first) as usize;
-        if u32::try_from(total).is_err() || columns > 16 * total + 4096 {
-            return None;
-        }
-        // Ordered by start row (a stable counting sort over the rows), then by column
-        // (stable again): each column's ranges come in row order, as the sweep needs.
-        if h > 16 * total as u64 + 4096 {
-            return None;
-        }
-        let mut by_row = vec![0u32; h as usize + 1];
-        for p in per_mask.iter().flatten() {
-            by_row[p.1.start as usize + 1] += 1;
-        }
-        for k in 1..by_row.len() {
-            by_row[k] += by_row[k - 1];
-        }
-        let mut rows: Vec<(u32, Segment)> = vec![
-            (
-                0,
-                Segment {
-                    mask: 0,
-                    start: 0,
-                    end: 0
-                }
-            );
-            total
-        ];
-        for p in per_mask.iter().flatten() {
-            let at = &mut by_row[p.1.start as usize];
-            rows[*at as usize] = *p;
-            *at += 1;
-        }
-        let mut offsets = vec![0u32; columns + 1];
-        for p in &rows {
-            offsets[(u64::from(p.0) - first) as usize + 1] += 1;
-        }
-        for k in 1..=columns {
-            offsets[k] += offsets[k - 1];
-        }
-        let mut next = offsets.clone();
-        let mut segments = vec![
-            Segment {
-                mask: 0,
-                start: 0,
-                end: 0
-            };
-            total
-        ];
-        for p in &rows {
-            let at = &mut next[(u64::from(p.0) - first) as usize];
-            segments[*at as usize] = p.1;
-            *at += 1;
-        }
-        Some(ColumnIndex {
-            first,
-            end,
-            offsets,
-            segments,
-        })
-    }
-
-    /// The segments of column `c` (`first <= c < end`).
-    #[inline]
-    fn column(&self, c: u64) -> &[Segment] {
-        let k = (c - self.first) as usize;
-        &self.segments[self.offsets[k] as usize..self.offsets[k + 1] as usize]
     }
 }
 

@@ -25,6 +25,7 @@
 //! ```
 
 mod batch;
+mod column_iou;
 pub mod counts;
 mod decode;
 mod encode;
