@@ -8,7 +8,7 @@ results; bad input raises :class:`RleError` (a ``ValueError``) instead of crashi
 parallel with the GIL released (:func:`set_num_threads`).
 """
 
-from sa1b_rle import mask
+from sa1b_rle import mask, sa1b
 from sa1b_rle._batch import (
     RleBatch,
     area,
@@ -32,5 +32,6 @@ __all__ = [
     "get_num_threads",
     "iou_matrix",
     "mask",
+    "sa1b",
     "set_num_threads",
 ]

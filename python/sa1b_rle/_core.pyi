@@ -7,6 +7,7 @@ import numpy.typing as npt
 __all__ = [
     "RleBatch",
     "RleError",
+    "Sa1bImage",
     "__version__",
     "area",
     "decode",
@@ -18,6 +19,7 @@ __all__ = [
     "iou_bbox",
     "iou_rle",
     "merge",
+    "sa1b_parse",
     "set_num_threads",
     "to_bbox",
 ]
@@ -119,3 +121,65 @@ def set_num_threads(n: int) -> None:
 
 def get_num_threads() -> int:
     """The thread count a batch operation without ``threads=`` uses."""
+
+@final
+class Sa1bImage:
+    """The annotations of one SA-1B image, held in Rust as one array per field."""
+
+    @property
+    def image_id(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def file_name(self) -> str: ...
+    @property
+    def ids(self) -> npt.NDArray[np.int64]:
+        """Annotation ids, int64 (n,)."""
+    @property
+    def masks(self) -> RleBatch:
+        """The masks, an RleBatch of (n, height, width)."""
+    @property
+    def bbox(self) -> npt.NDArray[np.float64]:
+        """Stored boxes [x, y, w, h], float64 (n, 4)."""
+    @property
+    def area(self) -> npt.NDArray[np.int64]:
+        """Stored areas, int64 (n,)."""
+    @property
+    def predicted_iou(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def stability_score(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def point_coords(self) -> npt.NDArray[np.float64]:
+        """Each annotation's point [x, y], float64 (n, 2)."""
+    @property
+    def crop_box(self) -> npt.NDArray[np.float64]:
+        """Crop boxes [x, y, w, h], float64 (n, 4)."""
+    def __len__(self) -> int: ...
+    def filter(
+        self,
+        *,
+        min_predicted_iou: float | None = None,
+        min_stability_score: float | None = None,
+        min_area: int | None = None,
+        max_area: int | None = None,
+    ) -> Sa1bImage:
+        """The annotations passing every given threshold (inclusive), as a new image."""
+    def select(self, indices: Sequence[int]) -> Sa1bImage:
+        """The annotations at ``indices`` (negative from the end), as a new image."""
+    def decode(
+        self,
+        *,
+        indices: Sequence[int] | npt.NDArray[Any] | None = None,
+        out: npt.NDArray[np.uint8] | None = None,
+        threads: int | None = None,
+    ) -> npt.NDArray[np.uint8]:
+        """The masks as (n, height, width) uint8, C-contiguous (as RleBatch.decode)."""
+    def to_dict(self) -> dict[str, Any]:
+        """The file's JSON structure, counts as str (pycocotools' canonical string)."""
+
+def sa1b_parse(
+    data: bytes, file: str, check: bool
+) -> tuple[Sa1bImage | None, list[tuple[str, int | None, int | None, str, str, str]]]:
+    """Parse an SA-1B annotation file: (image or None, problems as tuples)."""

@@ -19,7 +19,7 @@ pub struct PyRleBatch {
 }
 
 impl PyRleBatch {
-    fn wrap(inner: sa1b_rle::RleBatch) -> Self {
+    pub(crate) fn wrap(inner: sa1b_rle::RleBatch) -> Self {
         PyRleBatch { inner }
     }
 }

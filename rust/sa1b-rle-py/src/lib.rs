@@ -10,6 +10,7 @@ mod batch;
 mod convert;
 mod errors;
 mod mask;
+mod sa1b;
 
 use pyo3::prelude::*;
 
@@ -19,6 +20,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     sa1b_rle::pool::note_process_start();
     m.add_class::<batch::PyRleBatch>()?;
+    m.add_class::<sa1b::PySa1bImage>()?;
+    m.add_function(wrap_pyfunction!(sa1b::sa1b_parse, m)?)?;
     m.add_function(wrap_pyfunction!(batch::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(batch::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(mask::encode_masks, m)?)?;

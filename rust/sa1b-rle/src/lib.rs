@@ -35,6 +35,7 @@ mod merge;
 pub mod polygon;
 pub mod pool;
 mod rle;
+pub mod sa1b;
 
 pub use batch::RleBatch;
 pub use decode::{decode_into, zeroed_buffer};

@@ -1,0 +1,236 @@
+//! `sa1b_rle._core.Sa1bImage` and the SA-1B file parser: the binding of `sa1b_rle::sa1b`.
+
+use numpy::ndarray::Array2;
+use numpy::IntoPyArray;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use sa1b_rle::sa1b::{parse, Filter, Problem, Sa1bImage};
+
+use crate::batch::PyRleBatch;
+use crate::convert::array_1d;
+use crate::errors::to_pyerr;
+
+/// The annotations of one SA-1B image, held in Rust as one array per field.
+#[pyclass(frozen, module = "sa1b_rle._core", name = "Sa1bImage")]
+pub struct PySa1bImage {
+    inner: Sa1bImage,
+    masks: Py<PyRleBatch>,
+}
+
+impl PySa1bImage {
+    fn wrap(py: Python<'_>, inner: Sa1bImage) -> PyResult<Self> {
+        let masks = Py::new(py, PyRleBatch::wrap(inner.masks.clone()))?;
+        Ok(PySa1bImage { inner, masks })
+    }
+}
+
+/// An `(n, k)` float64 array from rows.
+fn rows<'py, const K: usize>(py: Python<'py>, v: &[[f64; K]]) -> PyResult<Bound<'py, PyAny>> {
+    let flat: Vec<f64> = v.iter().flatten().copied().collect();
+    let a = Array2::from_shape_vec((v.len(), K), flat)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(a.into_pyarray(py).into_any())
+}
+
+#[pymethods]
+impl PySa1bImage {
+    #[getter]
+    fn image_id(&self) -> i64 {
+        self.inner.image_id
+    }
+
+    #[getter]
+    fn width(&self) -> u64 {
+        self.inner.width
+    }
+
+    #[getter]
+    fn height(&self) -> u64 {
+        self.inner.height
+    }
+
+    #[getter]
+    fn file_name(&self) -> &str {
+        &self.inner.file_name
+    }
+
+    /// Annotation ids, int64 `(n,)`.
+    #[getter]
+    fn ids<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        array_1d(py, self.inner.ids.clone())
+    }
+
+    /// The masks as an `RleBatch` of `(n, height, width)`.
+    #[getter]
+    fn masks(&self, py: Python<'_>) -> Py<PyRleBatch> {
+        self.masks.clone_ref(py)
+    }
+
+    /// Stored boxes `[x, y, w, h]`, float64 `(n, 4)`.
+    #[getter]
+    fn bbox<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        rows(py, &self.inner.bbox)
+    }
+
+    /// Stored areas, int64 `(n,)`.
+    #[getter]
+    fn area<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        array_1d(py, self.inner.area.clone())
+    }
+
+    #[getter]
+    fn predicted_iou<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        array_1d(py, self.inner.predicted_iou.clone())
+    }
+
+    #[getter]
+    fn stability_score<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        array_1d(py, self.inner.stability_score.clone())
+    }
+
+    /// Each annotation's point `[x, y]`, float64 `(n, 2)`.
+    #[getter]
+    fn point_coords<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        rows(py, &self.inner.point_coords)
+    }
+
+    /// Crop boxes `[x, y, w, h]`, float64 `(n, 4)`.
+    #[getter]
+    fn crop_box<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        rows(py, &self.inner.crop_box)
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Sa1bImage(image_id={}, file_name={:?}, {} annotations of {}x{})",
+            self.inner.image_id,
+            self.inner.file_name,
+            self.inner.len(),
+            self.inner.height,
+            self.inner.width
+        )
+    }
+
+    /// The annotations passing every given threshold (inclusive), as a new `Sa1bImage`.
+    #[pyo3(signature = (*, min_predicted_iou=None, min_stability_score=None, min_area=None, max_area=None))]
+    fn filter(
+        &self,
+        py: Python<'_>,
+        min_predicted_iou: Option<f64>,
+        min_stability_score: Option<f64>,
+        min_area: Option<i64>,
+        max_area: Option<i64>,
+    ) -> PyResult<PySa1bImage> {
+        let f = Filter {
+            min_predicted_iou,
+            min_stability_score,
+            min_area,
+            max_area,
+        };
+        let keep = self.inner.filter(&f);
+        let picked = self.inner.select(&keep).map_err(|e| to_pyerr(&e))?;
+        PySa1bImage::wrap(py, picked)
+    }
+
+    /// The annotations at `indices` (ints, negative from the end), as a new `Sa1bImage`.
+    fn select(&self, py: Python<'_>, indices: Vec<i64>) -> PyResult<PySa1bImage> {
+        let n = self.inner.len() as i64;
+        let mut ix = Vec::with_capacity(indices.len());
+        for i in indices {
+            let j = if i < 0 { i + n } else { i };
+            if !(0..n).contains(&j) {
+                return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+                    "index {i} is out of range for {n} annotations"
+                )));
+            }
+            ix.push(j as usize);
+        }
+        let picked = self.inner.select(&ix).map_err(|e| to_pyerr(&e))?;
+        PySa1bImage::wrap(py, picked)
+    }
+
+    /// The masks decoded to `(n, height, width)` uint8 (as `RleBatch.decode`).
+    #[pyo3(signature = (*, indices=None, out=None, threads=None))]
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        indices: Option<Bound<'py, PyAny>>,
+        out: Option<Bound<'py, PyAny>>,
+        threads: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("indices", indices)?;
+        kwargs.set_item("out", out)?;
+        kwargs.set_item("threads", threads)?;
+        self.masks.bind(py).call_method("decode", (), Some(&kwargs))
+    }
+
+    /// The file's JSON structure (`{"image": ..., "annotations": [...]}`) as Python
+    /// objects, counts as str (re-encoded from the runs: pycocotools' canonical string).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let img = &self.inner;
+        let image = PyDict::new(py);
+        image.set_item("image_id", img.image_id)?;
+        image.set_item("width", img.width)?;
+        image.set_item("height", img.height)?;
+        image.set_item("file_name", &img.file_name)?;
+        let counts = py.detach(|| img.masks.counts_strings(None));
+        let anns = PyList::empty(py);
+        for (i, c) in counts.iter().enumerate() {
+            let a = PyDict::new(py);
+            a.set_item("id", img.ids[i])?;
+            let seg = PyDict::new(py);
+            seg.set_item("size", [img.height, img.width])?;
+            seg.set_item("counts", String::from_utf8_lossy(c))?;
+            a.set_item("segmentation", seg)?;
+            a.set_item("bbox", img.bbox[i].to_vec())?;
+            a.set_item("area", img.area[i])?;
+            a.set_item("predicted_iou", img.predicted_iou[i])?;
+            a.set_item("stability_score", img.stability_score[i])?;
+            a.set_item("point_coords", [img.point_coords[i].to_vec()])?;
+            a.set_item("crop_box", img.crop_box[i].to_vec())?;
+            anns.append(a)?;
+        }
+        let d = PyDict::new(py);
+        d.set_item("image", image)?;
+        d.set_item("annotations", anns)?;
+        Ok(d)
+    }
+}
+
+/// One problem as `(file, index, id, field, code, message)`.
+type ProblemTuple = (
+    String,
+    Option<usize>,
+    Option<i64>,
+    String,
+    &'static str,
+    String,
+);
+
+fn tuples(problems: Vec<Problem>) -> Vec<ProblemTuple> {
+    problems
+        .into_iter()
+        .map(|p| (p.file, p.index, p.id, p.field, p.code, p.message))
+        .collect()
+}
+
+/// Parses an SA-1B annotation file's bytes: `(image or None, problems)`; the image is
+/// None when the structure does not allow building it. `check` adds the content checks.
+#[pyfunction]
+#[pyo3(signature = (data, file, check))]
+pub fn sa1b_parse(
+    py: Python<'_>,
+    data: &[u8],
+    file: &str,
+    check: bool,
+) -> PyResult<(Option<PySa1bImage>, Vec<ProblemTuple>)> {
+    let (image, problems) = py.detach(|| parse(data, file, check));
+    let image = image.map(|i| PySa1bImage::wrap(py, i)).transpose()?;
+    Ok((image, tuples(problems)))
+}

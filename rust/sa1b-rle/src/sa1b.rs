@@ -1,0 +1,765 @@
+//! SA-1B per-image annotation files, parsed into columns and validated.
+//!
+//! A file is `{"image": {"image_id", "width", "height", "file_name"}, "annotations":
+//! [{"id", "segmentation": {"size": [h, w], "counts": str}, "bbox": [x, y, w, h], "area",
+//! "predicted_iou", "stability_score", "point_coords": [[x, y]], "crop_box": [x, y, w,
+//! h]}]}`. [`parse`] reads one into an [`Sa1bImage`] (one array per field, the masks as
+//! an [`RleBatch`]) and lists every [`Problem`] it finds, each naming the file, the
+//! annotation (index and id), the field and what is wrong. Bad content is never a panic:
+//! at SA-1B scale it is the normal case.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::batch::RleBatch;
+use crate::rle::Rle;
+
+/// One thing wrong with an annotation file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// The file (a path, or a description such as `<bytes>`).
+    pub file: String,
+    /// The annotation's index in `annotations` (`None` for the file or its `image`).
+    pub index: Option<usize>,
+    /// The annotation's id, when it has a readable one.
+    pub id: Option<i64>,
+    /// The JSON path of the field, e.g. `annotations[3].bbox` or `image.width`.
+    pub field: String,
+    /// What kind of problem: `json`, `missing`, `type` (a wrong type or shape), `size`
+    /// (mask size not the image's), `counts` (invalid RLE), `area`, `bbox` (stored value
+    /// differs from the mask's), `range` (score outside `[0, 1]`), `outside` (point or
+    /// crop box outside the image), `duplicate` (annotation id).
+    pub code: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Problem {
+    /// Whether it prevents building the image (the others are wrong values).
+    #[must_use]
+    pub fn is_structural(&self) -> bool {
+        matches!(self.code, "json" | "missing" | "type" | "size" | "counts")
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.file)?;
+        match (self.index, self.id) {
+            (Some(i), Some(id)) => write!(f, "annotation {i} (id {id}): ")?,
+            (Some(i), None) => write!(f, "annotation {i}: ")?,
+            _ => {}
+        }
+        if self.field.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.field, self.message)
+        }
+    }
+}
+
+/// The annotations of one SA-1B image, one entry per mask in every column.
+#[derive(Debug, Clone)]
+pub struct Sa1bImage {
+    /// `image.image_id`.
+    pub image_id: i64,
+    /// `image.width`.
+    pub width: u64,
+    /// `image.height`.
+    pub height: u64,
+    /// `image.file_name`.
+    pub file_name: String,
+    /// Annotation ids.
+    pub ids: Vec<i64>,
+    /// The masks, `height x width` each.
+    pub masks: RleBatch,
+    /// Stored boxes `[x, y, w, h]`.
+    pub bbox: Vec<[f64; 4]>,
+    /// Stored areas.
+    pub area: Vec<i64>,
+    /// `predicted_iou`.
+    pub predicted_iou: Vec<f64>,
+    /// `stability_score`.
+    pub stability_score: Vec<f64>,
+    /// The (first and only) point of `point_coords`, `[x, y]`.
+    pub point_coords: Vec<[f64; 2]>,
+    /// `crop_box` `[x, y, w, h]`.
+    pub crop_box: Vec<[f64; 4]>,
+}
+
+impl Sa1bImage {
+    /// Number of annotations.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are no annotations.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The annotations at `indices`, in that order.
+    ///
+    /// # Errors
+    /// [`crate::Error::IndexOutOfRange`] for an index past the end.
+    pub fn select(&self, indices: &[usize]) -> crate::Result<Sa1bImage> {
+        let masks = self.masks.select(indices)?;
+        let pick = |v: &[f64]| indices.iter().map(|&i| v[i]).collect();
+        Ok(Sa1bImage {
+            image_id: self.image_id,
+            width: self.width,
+            height: self.height,
+            file_name: self.file_name.clone(),
+            ids: indices.iter().map(|&i| self.ids[i]).collect(),
+            masks,
+            bbox: indices.iter().map(|&i| self.bbox[i]).collect(),
+            area: indices.iter().map(|&i| self.area[i]).collect(),
+            predicted_iou: pick(&self.predicted_iou),
+            stability_score: pick(&self.stability_score),
+            point_coords: indices.iter().map(|&i| self.point_coords[i]).collect(),
+            crop_box: indices.iter().map(|&i| self.crop_box[i]).collect(),
+        })
+    }
+
+    /// Indices of the annotations that pass every given threshold (inclusive bounds;
+    /// NaN scores pass no score threshold).
+    #[must_use]
+    pub fn filter(&self, f: &Filter) -> Vec<usize> {
+        (0..self.len())
+            .filter(|&i| {
+                f.min_predicted_iou
+                    .is_none_or(|t| self.predicted_iou[i] >= t)
+                    && f.min_stability_score
+                        .is_none_or(|t| self.stability_score[i] >= t)
+                    && f.min_area.is_none_or(|t| self.area[i] >= t)
+                    && f.max_area.is_none_or(|t| self.area[i] <= t)
+            })
+            .collect()
+    }
+}
+
+/// Quality and size thresholds for [`Sa1bImage::filter`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter {
+    /// Keep `predicted_iou >= this`.
+    pub min_predicted_iou: Option<f64>,
+    /// Keep `stability_score >= this`.
+    pub min_stability_score: Option<f64>,
+    /// Keep `area >= this`.
+    pub min_area: Option<i64>,
+    /// Keep `area <= this`.
+    pub max_area: Option<i64>,
+}
+
+/// Parses an annotation file.
+///
+/// Returns the image when the file's structure allows building it (every key present
+/// with the right type, every mask of the image's size with valid counts), and every
+/// problem found. With `check` the contents are checked as well: stored area and box
+/// against the mask's, scores in `[0, 1]`, point and crop box inside the image, ids
+/// unique; without it only what building needs is checked.
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::sa1b::parse;
+/// let json = br#"{"image": {"image_id": 7, "width": 3, "height": 2, "file_name": "sa_7.jpg"},
+///   "annotations": [{"id": 1, "segmentation": {"size": [2, 3], "counts": "213"},
+///   "bbox": [1, 0, 1, 1], "area": 1, "predicted_iou": 0.9, "stability_score": 0.95,
+///   "point_coords": [[1.5, 0.5]], "crop_box": [0, 0, 3, 2]}]}"#;
+/// let (image, problems) = parse(json, "sa_7.json", true);
+/// assert!(problems.is_empty());
+/// let image = image.unwrap();
+/// assert_eq!((image.image_id, image.len()), (7, 1));
+/// assert_eq!(image.masks.area(None), vec![1]);
+///
+/// let (_, problems) = parse(&json[..40], "cut.json", true);
+/// assert!(problems[0].to_string().starts_with("cut.json: invalid JSON"));
+/// ```
+#[must_use]
+pub fn parse(data: &[u8], file: &str, check: bool) -> (Option<Sa1bImage>, Vec<Problem>) {
+    let mut p = Problems {
+        file,
+        list: Vec::new(),
+    };
+    let root: Value = match serde_json::from_slice(data) {
+        Ok(v) => v,
+        Err(e) => {
+            // serde_json gives a 1-based line and column; at the end of the data, where a
+            // truncated file stops, the position is the end.
+            let offset = if e.is_eof() {
+                data.len()
+            } else {
+                byte_offset(data, e.line(), e.column())
+            };
+            p.file_level("", "json", format!("invalid JSON at byte {offset}: {e}"));
+            return (None, p.list);
+        }
+    };
+    let Some(root) = root.as_object() else {
+        p.file_level("", "type", "the file is not a JSON object".into());
+        return (None, p.list);
+    };
+    let image = read_image(root, &mut p);
+    let Some(anns) = field(root, "annotations", "", None, &mut p) else {
+        return (None, p.list);
+    };
+    let Some(anns) = anns.as_array() else {
+        p.file_level(
+            "annotations",
+            "type",
+            format!("expected a list, got {}", kind(anns)),
+        );
+        return (None, p.list);
+    };
+    let Some((image_id, width, height, file_name)) = image else {
+        // Without the image's size no mask can be checked; list the rest anyway.
+        for (i, a) in anns.iter().enumerate() {
+            let _ = read_annotation(a, i, None, check, &mut p);
+        }
+        return (None, p.list);
+    };
+    let mut out = Sa1bImage {
+        image_id,
+        width,
+        height,
+        file_name,
+        ids: Vec::with_capacity(anns.len()),
+        masks: match RleBatch::new(height, width) {
+            Ok(b) => b,
+            Err(e) => {
+                p.file_level("image", "size", e.to_string());
+                return (None, p.list);
+            }
+        },
+        bbox: Vec::with_capacity(anns.len()),
+        area: Vec::with_capacity(anns.len()),
+        predicted_iou: Vec::with_capacity(anns.len()),
+        stability_score: Vec::with_capacity(anns.len()),
+        point_coords: Vec::with_capacity(anns.len()),
+        crop_box: Vec::with_capacity(anns.len()),
+    };
+    let mut complete = true;
+    let mut first_of_id: HashMap<i64, usize> = HashMap::new();
+    for (i, a) in anns.iter().enumerate() {
+        let Some(ann) = read_annotation(a, i, Some((height, width)), check, &mut p) else {
+            complete = false;
+            continue;
+        };
+        if check {
+            if let Some(&j) = first_of_id.get(&ann.id) {
+                p.add(
+                    Some(i),
+                    Some(ann.id),
+                    &format!("annotations[{i}].id"),
+                    "duplicate",
+                    format!("duplicate id (also annotation {j})"),
+                );
+            } else {
+                first_of_id.insert(ann.id, i);
+            }
+        }
+        if !complete {
+            continue;
+        }
+        // The mask was validated against the image's size when it was read.
+        if let Err(e) = out.masks.push_runs(ann.mask.counts()) {
+            let at = format!("annotations[{i}].segmentation");
+            p.add(Some(i), Some(ann.id), &at, "counts", e.to_string());
+            complete = false;
+            continue;
+        }
+        out.ids.push(ann.id);
+        out.bbox.push(ann.bbox);
+        out.area.push(ann.area);
+        out.predicted_iou.push(ann.predicted_iou);
+        out.stability_score.push(ann.stability_score);
+        out.point_coords.push(ann.point);
+        out.crop_box.push(ann.crop_box);
+    }
+    (complete.then_some(out), p.list)
+}
+
+/// The problems found so far in one file.
+struct Problems<'a> {
+    file: &'a str,
+    list: Vec<Problem>,
+}
+
+impl Problems<'_> {
+    fn add(
+        &mut self,
+        index: Option<usize>,
+        id: Option<i64>,
+        field: &str,
+        code: &'static str,
+        message: String,
+    ) {
+        self.list.push(Problem {
+            file: self.file.to_string(),
+            index,
+            id,
+            field: field.to_string(),
+            code,
+            message,
+        });
+    }
+
+    fn file_level(&mut self, field: &str, code: &'static str, message: String) {
+        self.add(None, None, field, code, message);
+    }
+}
+
+/// The byte offset of a 1-based line and column (`serde_json`'s error position).
+fn byte_offset(data: &[u8], line: usize, column: usize) -> usize {
+    let mut offset = 0;
+    for (k, l) in data.split(|&b| b == b'\n').enumerate() {
+        if k + 1 == line {
+            return offset + column.saturating_sub(1).min(l.len());
+        }
+        offset += l.len() + 1;
+    }
+    data.len()
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `obj[key]`, or a "missing" problem at `path.key`.
+fn field<'v>(
+    obj: &'v Map<String, Value>,
+    key: &str,
+    path: &str,
+    at: Option<(usize, Option<i64>)>,
+    p: &mut Problems<'_>,
+) -> Option<&'v Value> {
+    let v = obj.get(key);
+    if v.is_none() {
+        let name = if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        };
+        p.add(
+            at.map(|a| a.0),
+            at.and_then(|a| a.1),
+            &name,
+            "missing",
+            "missing".into(),
+        );
+    }
+    v
+}
+
+/// Reads `image`: `(image_id, width, height, file_name)`.
+fn read_image(root: &Map<String, Value>, p: &mut Problems<'_>) -> Option<(i64, u64, u64, String)> {
+    let image = field(root, "image", "", None, p)?;
+    let Some(image) = image.as_object() else {
+        p.file_level(
+            "image",
+            "type",
+            format!("expected an object, got {}", kind(image)),
+        );
+        return None;
+    };
+    let int = |key: &str, p: &mut Problems<'_>| -> Option<i64> {
+        let v = field(image, key, "image", None, p)?;
+        let n = v.as_i64();
+        if n.is_none() {
+            let message = format!("expected an integer, got {}", describe(v));
+            p.file_level(&format!("image.{key}"), "type", message);
+        }
+        n
+    };
+    let image_id = int("image_id", p);
+    let size = |key: &str, p: &mut Problems<'_>| -> Option<u64> {
+        let n = int(key, p)?;
+        if n < 0 {
+            p.file_level(
+                &format!("image.{key}"),
+                "type",
+                format!("must not be negative, got {n}"),
+            );
+            return None;
+        }
+        Some(n as u64)
+    };
+    let width = size("width", p);
+    let height = size("height", p);
+    let file_name = field(image, "file_name", "image", None, p).and_then(|v| {
+        let s = v.as_str().map(str::to_string);
+        if s.is_none() {
+            p.file_level(
+                "image.file_name",
+                "type",
+                format!("expected a string, got {}", kind(v)),
+            );
+        }
+        s
+    });
+    Some((image_id?, width?, height?, file_name?))
+}
+
+/// A value for messages: the number itself, else its kind.
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n.to_string(),
+        _ => kind(v).to_string(),
+    }
+}
+
+/// One annotation's fields, read and (with `check`) checked.
+struct Annotation {
+    id: i64,
+    mask: Rle,
+    bbox: [f64; 4],
+    area: i64,
+    predicted_iou: f64,
+    stability_score: f64,
+    point: [f64; 2],
+    crop_box: [f64; 4],
+}
+
+/// Reads annotation `i`; `size` is the image's `(height, width)` (`None` when the image
+/// could not be read: then the mask is only parsed). Every problem is recorded; `None`
+/// when a field needed to build the image is missing or unusable.
+#[allow(clippy::too_many_lines)]
+fn read_annotation(
+    a: &Value,
+    i: usize,
+    size: Option<(u64, u64)>,
+    check: bool,
+    p: &mut Problems<'_>,
+) -> Option<Annotation> {
+    let path = format!("annotations[{i}]");
+    let Some(a) = a.as_object() else {
+        p.add(
+            Some(i),
+            None,
+            &path,
+            "type",
+            format!("expected an object, got {}", kind(a)),
+        );
+        return None;
+    };
+    let id = a.get("id").and_then(Value::as_i64);
+    let at = Some((i, id));
+    let before = p.list.len();
+    let add = |p: &mut Problems<'_>, key: &str, code: &'static str, message: String| {
+        p.add(Some(i), id, &format!("{path}.{key}"), code, message);
+    };
+    if let Some(v) = field(a, "id", &path, at, p) {
+        if id.is_none() {
+            add(
+                p,
+                "id",
+                "type",
+                format!("expected an integer, got {}", describe(v)),
+            );
+        }
+    }
+    let number = |key: &str, p: &mut Problems<'_>| -> Option<f64> {
+        let v = field(a, key, &path, at, p)?;
+        let x = v.as_f64();
+        if x.is_none() {
+            add(
+                p,
+                key,
+                "type",
+                format!("expected a number, got {}", kind(v)),
+            );
+        }
+        x
+    };
+    let numbers = |key: &str, n: usize, v: &Value, p: &mut Problems<'_>| -> Option<Vec<f64>> {
+        let xs: Option<Vec<f64>> = v
+            .as_array()
+            .filter(|l| l.len() == n)
+            .and_then(|l| l.iter().map(Value::as_f64).collect());
+        if xs.is_none() {
+            add(
+                p,
+                key,
+                "type",
+                format!("expected a list of {n} numbers, got {}", short(v)),
+            );
+        }
+        xs
+    };
+    let four = |key: &str, p: &mut Problems<'_>| -> Option<[f64; 4]> {
+        let v = field(a, key, &path, at, p)?;
+        let xs = numbers(key, 4, v, p)?;
+        Some([xs[0], xs[1], xs[2], xs[3]])
+    };
+    let bbox = four("bbox", p);
+    let crop_box = four("crop_box", p);
+    let predicted_iou = number("predicted_iou", p);
+    let stability_score = number("stability_score", p);
+    let area = field(a, "area", &path, at, p).and_then(|v| {
+        let n = v.as_i64();
+        if n.is_none() {
+            add(
+                p,
+                "area",
+                "type",
+                format!("expected an integer, got {}", describe(v)),
+            );
+        }
+        n
+    });
+    let point = field(a, "point_coords", &path, at, p).and_then(|v| {
+        if let Some([pt]) = v.as_array().map(Vec::as_slice) {
+            return numbers("point_coords[0]", 2, pt, p).map(|xs| [xs[0], xs[1]]);
+        }
+        let message = format!("expected a list of one [x, y] point, got {}", short(v));
+        add(p, "point_coords", "type", message);
+        None
+    });
+    let mask = read_mask(a, &path, at, size, p);
+
+    if check {
+        if let (Some(m), Some(area)) = (&mask, area) {
+            let actual = m.area();
+            if u64::try_from(area).ok() != Some(actual) {
+                add(
+                    p,
+                    "area",
+                    "area",
+                    format!("{area} differs from the mask's area {actual}"),
+                );
+            }
+        }
+        if let (Some(m), Some(b)) = (&mask, bbox) {
+            let actual = m.bbox();
+            if b != actual {
+                add(
+                    p,
+                    "bbox",
+                    "bbox",
+                    format!("{b:?} differs from the mask's box {actual:?}"),
+                );
+            }
+        }
+        for (key, x) in [
+            ("predicted_iou", predicted_iou),
+            ("stability_score", stability_score),
+        ] {
+            if let Some(x) = x {
+                if !(0.0..=1.0).contains(&x) {
+                    add(p, key, "range", format!("{x} is outside [0, 1]"));
+                }
+            }
+        }
+        if let Some((h, w)) = size {
+            let (h, w) = (h as f64, w as f64);
+            if let Some([x, y]) = point {
+                if !(0.0..=w).contains(&x) || !(0.0..=h).contains(&y) {
+                    let message = format!("[{x}, {y}] is outside the {w}x{h} image");
+                    add(p, "point_coords", "outside", message);
+                }
+            }
+            if let Some([x, y, bw, bh]) = crop_box {
+                let inside =
+                    x >= 0.0 && y >= 0.0 && bw >= 0.0 && bh >= 0.0 && x + bw <= w && y + bh <= h;
+                if !inside {
+                    let message = format!("[{x}, {y}, {bw}, {bh}] is not inside the {w}x{h} image");
+                    add(p, "crop_box", "outside", message);
+                }
+            }
+        }
+    }
+    let structural_ok = !p.list[before..].iter().any(Problem::is_structural);
+    if !structural_ok {
+        return None;
+    }
+    Some(Annotation {
+        id: id?,
+        mask: mask?,
+        bbox: bbox?,
+        area: area?,
+        predicted_iou: predicted_iou?,
+        stability_score: stability_score?,
+        point: point?,
+        crop_box: crop_box?,
+    })
+}
+
+/// A short rendering of a value for messages.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 60 {
+        let mut end = 57;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}...", &s[..end])
+    } else {
+        s
+    }
+}
+
+/// Reads `segmentation` (`size` and `counts`, compressed or a list of runs), checking its
+/// size against the image's.
+fn read_mask(
+    a: &Map<String, Value>,
+    path: &str,
+    at: Option<(usize, Option<i64>)>,
+    image: Option<(u64, u64)>,
+    p: &mut Problems<'_>,
+) -> Option<Rle> {
+    let (i, id) = (at.map(|a| a.0), at.and_then(|a| a.1));
+    let seg_path = format!("{path}.segmentation");
+    let seg = field(a, "segmentation", path, at, p)?;
+    let Some(seg) = seg.as_object() else {
+        p.add(
+            i,
+            id,
+            &seg_path,
+            "type",
+            format!("expected an object, got {}", kind(seg)),
+        );
+        return None;
+    };
+    let size = field(seg, "size", &seg_path, at, p)?;
+    let hw: Option<Vec<u64>> = size
+        .as_array()
+        .filter(|l| l.len() == 2)
+        .and_then(|l| l.iter().map(Value::as_u64).collect());
+    let Some(hw) = hw else {
+        let message = format!("expected [height, width], got {}", short(size));
+        p.add(i, id, &format!("{seg_path}.size"), "type", message);
+        return None;
+    };
+    let (h, w) = (hw[0], hw[1]);
+    if let Some((ih, iw)) = image {
+        if (h, w) != (ih, iw) {
+            p.add(
+                i,
+                id,
+                &format!("{seg_path}.size"),
+                "size",
+                format!("[{h}, {w}] is not the image's [height, width] [{ih}, {iw}]"),
+            );
+            return None;
+        }
+    }
+    let counts = field(seg, "counts", &seg_path, at, p)?;
+    let rle = match counts {
+        Value::String(s) => Rle::from_counts_str(h, w, s.as_bytes()),
+        Value::Array(l) => {
+            let runs: Option<Vec<u32>> = l
+                .iter()
+                .map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()))
+                .collect();
+            let Some(runs) = runs else {
+                let message = "expected a string or a list of run lengths".into();
+                p.add(i, id, &format!("{seg_path}.counts"), "type", message);
+                return None;
+            };
+            Rle::new(h, w, runs)
+        }
+        other => {
+            p.add(
+                i,
+                id,
+                &format!("{seg_path}.counts"),
+                "type",
+                format!(
+                    "expected a string or a list of run lengths, got {}",
+                    kind(other)
+                ),
+            );
+            return None;
+        }
+    };
+    match rle {
+        Ok(r) => Some(r),
+        Err(e) => {
+            p.add(
+                i,
+                id,
+                &format!("{seg_path}.counts"),
+                "counts",
+                e.to_string(),
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ann(id: i64, counts: &str) -> String {
+        format!(
+            r#"{{"id": {id}, "segmentation": {{"size": [2, 3], "counts": "{counts}"}},
+            "bbox": [1, 0, 1, 1], "area": 1, "predicted_iou": 0.9, "stability_score": 0.95,
+            "point_coords": [[1.5, 0.5]], "crop_box": [0, 0, 3, 2]}}"#
+        )
+    }
+
+    fn file(anns: &[String]) -> String {
+        format!(
+            r#"{{"image": {{"image_id": 7, "width": 3, "height": 2, "file_name": "sa_7.jpg"}},
+            "annotations": [{}]}}"#,
+            anns.join(",")
+        )
+    }
+
+    #[test]
+    fn a_good_file() {
+        let (img, problems) = parse(file(&[ann(1, "213"), ann(2, "213")]).as_bytes(), "f", true);
+        assert_eq!(problems, vec![]);
+        let img = img.unwrap();
+        assert_eq!(img.ids, vec![1, 2]);
+        assert_eq!(img.point_coords, vec![[1.5, 0.5]; 2]);
+        assert_eq!(img.select(&[1]).unwrap().ids, vec![2]);
+    }
+
+    #[test]
+    fn problems_name_the_annotation_and_field() {
+        let bad = ann(5, "213").replace("\"area\": 1", "\"area\": 2");
+        let (img, problems) = parse(
+            file(&[ann(1, "213"), bad, ann(1, "213")]).as_bytes(),
+            "f",
+            true,
+        );
+        assert!(img.is_some(), "content problems do not prevent building");
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            vec![
+                "f: annotation 1 (id 5): annotations[1].area: 2 differs from the mask's area 1",
+                "f: annotation 2 (id 1): annotations[2].id: duplicate id (also annotation 0)",
+            ]
+        );
+        let (img, problems) = parse(file(&[ann(1, "21x")]).as_bytes(), "f", false);
+        assert!(img.is_none());
+        assert_eq!(problems[0].field, "annotations[0].segmentation.counts");
+        assert_eq!(problems[0].id, Some(1));
+    }
+
+    #[test]
+    fn truncated_json_gives_the_byte_offset() {
+        let text = file(&[ann(1, "213")]);
+        let (_, problems) = parse(&text.as_bytes()[..100], "cut", true);
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].message.starts_with("invalid JSON at byte 100:"),
+            "{}",
+            problems[0]
+        );
+    }
+}

@@ -1,0 +1,320 @@
+"""sa1b_rle.sa1b: SA-1B annotation files loaded into columns, and validated.
+
+The files are built in SA-1B's format from real masks (the compressed RLEs of cocoapi's
+fake segmentation results in tests/data), with boxes and areas from pycocotools; every
+kind of problem is then introduced one at a time.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pycocotools.mask as pm
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sa1b_rle import sa1b
+
+DATA = Path(__file__).parent / "data"
+
+
+def sa1b_docs() -> list[dict[str, Any]]:
+    """One SA-1B-format document per image of the real fake-segmentation results."""
+    results = json.loads((DATA / "coco_instances_val2014_fakesegm100_results.json").read_text())
+    by_image: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for r in results:
+        by_image[r["image_id"]].append(r)
+    docs = []
+    next_id = 1000
+    for image_id, rs in sorted(by_image.items()):
+        h, w = rs[0]["segmentation"]["size"]
+        anns = []
+        for k, r in enumerate(rs):
+            rle = {"size": [h, w], "counts": r["segmentation"]["counts"].encode()}
+            m = pm.decode(rle)
+            ys, xs = np.nonzero(m)
+            point = [float(xs[0]) + 0.5, float(ys[0]) + 0.5] if len(xs) else [0.0, 0.0]
+            anns.append(
+                {
+                    "id": next_id,
+                    "segmentation": {"size": [h, w], "counts": r["segmentation"]["counts"]},
+                    "bbox": [float(x) for x in pm.toBbox(rle)],
+                    "area": int(pm.area(rle)),
+                    "predicted_iou": min(1.0, float(r["score"])),
+                    "stability_score": (k % 10) / 10,
+                    "point_coords": [point],
+                    "crop_box": [0.0, 0.0, float(w), float(h)],
+                }
+            )
+            next_id += 1
+        docs.append(
+            {
+                "image": {
+                    "image_id": image_id,
+                    "width": w,
+                    "height": h,
+                    "file_name": f"sa_{image_id}.jpg",
+                },
+                "annotations": anns,
+            }
+        )
+    return docs
+
+
+DOCS = sa1b_docs()
+# The image with the most annotations, for the single-file tests.
+DOC = max(DOCS, key=lambda d: len(d["annotations"]))
+
+
+def dump(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc).encode()
+
+
+def test_real_masks_load_into_columns() -> None:
+    assert len(DOCS) > 50 and len(DOC["annotations"]) > 5
+    for doc in DOCS:
+        img = sa1b.load(dump(doc))
+        anns = doc["annotations"]
+        assert len(img) == len(anns)
+        assert (img.image_id, img.width, img.height, img.file_name) == tuple(
+            doc["image"][k] for k in ("image_id", "width", "height", "file_name")
+        )
+        assert img.ids.dtype == np.int64 and img.ids.tolist() == [a["id"] for a in anns]
+        assert img.area.dtype == np.int64 and img.area.tolist() == [a["area"] for a in anns]
+        assert img.bbox.shape == (len(anns), 4) and img.bbox.dtype == np.float64
+        np.testing.assert_array_equal(img.bbox, [a["bbox"] for a in anns])
+        np.testing.assert_array_equal(img.predicted_iou, [a["predicted_iou"] for a in anns])
+        np.testing.assert_array_equal(img.stability_score, [a["stability_score"] for a in anns])
+        np.testing.assert_array_equal(img.point_coords, [a["point_coords"][0] for a in anns])
+        np.testing.assert_array_equal(img.crop_box, [a["crop_box"] for a in anns])
+        rles = [
+            {"size": a["segmentation"]["size"], "counts": a["segmentation"]["counts"].encode()}
+            for a in anns
+        ]
+        want = pm.decode(rles).transpose(2, 0, 1)
+        np.testing.assert_array_equal(img.decode(), want)
+        np.testing.assert_array_equal(img.masks.decode(), want)
+        assert img.to_dict() == doc
+        assert len(sa1b.validate(dump(doc))) == 0
+
+
+def test_sources(tmp_path: Path) -> None:
+    path = tmp_path / "sa_1.json"
+    path.write_bytes(dump(DOC))
+    want = sa1b.load(dump(DOC)).to_dict()
+    for source in (path, str(path), bytearray(dump(DOC)), memoryview(dump(DOC))):
+        assert sa1b.load(source).to_dict() == want
+    with open(path, "rb") as f:
+        assert sa1b.load(f).to_dict() == want
+    assert sa1b.load(io.BytesIO(dump(DOC))).to_dict() == want
+    with open(path) as text, pytest.raises(TypeError, match="binary mode"):
+        sa1b.load(text)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="path, bytes or a binary file"):
+        sa1b.load(42)  # type: ignore[arg-type]
+    with pytest.raises(FileNotFoundError):
+        sa1b.load(tmp_path / "missing.json")
+    # Problems name the file they came from.
+    bad = copy.deepcopy(DOC)
+    bad["annotations"][0]["area"] += 1
+    path.write_bytes(dump(bad))
+    assert str(sa1b.validate(path)[0]).startswith(f"{path}: annotation 0 (id ")
+
+
+def mutated(change: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(DOC)
+    change(doc)
+    return doc
+
+
+A0 = DOC["annotations"][0]
+ID0 = A0["id"]
+H, W = DOC["image"]["height"], DOC["image"]["width"]
+
+
+def set_ann(key: str, value: Any, i: int = 0) -> Any:
+    return lambda d: d["annotations"][i].__setitem__(key, value)
+
+
+def del_ann(key: str) -> Any:
+    return lambda d: d["annotations"][0].pop(key)
+
+
+CONTENT = [
+    # (change, code, field, message fragment)
+    (
+        set_ann("area", A0["area"] + 1),
+        "area",
+        "annotations[0].area",
+        "differs from the mask's area",
+    ),
+    (
+        set_ann("bbox", [0.0, 0.0, 1.0, 1.0]),
+        "bbox",
+        "annotations[0].bbox",
+        "differs from the mask's box",
+    ),
+    (set_ann("predicted_iou", 1.5), "range", "annotations[0].predicted_iou", "outside [0, 1]"),
+    (set_ann("stability_score", -0.1), "range", "annotations[0].stability_score", "outside [0, 1]"),
+    (
+        set_ann("point_coords", [[W + 1.0, 0.0]]),
+        "outside",
+        "annotations[0].point_coords",
+        "outside",
+    ),
+    (set_ann("crop_box", [10.0, 0.0, W, H]), "outside", "annotations[0].crop_box", "not inside"),
+    (set_ann("id", ID0, 1), "duplicate", "annotations[1].id", "duplicate id (also annotation 0)"),
+]
+
+STRUCTURAL = [
+    (del_ann("bbox"), "missing", "annotations[0].bbox", "missing"),
+    (del_ann("segmentation"), "missing", "annotations[0].segmentation", "missing"),
+    (del_ann("point_coords"), "missing", "annotations[0].point_coords", "missing"),
+    (set_ann("area", "12"), "type", "annotations[0].area", "expected an integer"),
+    (set_ann("bbox", [1, 2, 3]), "type", "annotations[0].bbox", "expected a list of 4 numbers"),
+    (
+        set_ann("point_coords", [[1.0, 2.0], [3.0, 4.0]]),
+        "type",
+        "annotations[0].point_coords",
+        "one [x, y]",
+    ),
+    (set_ann("predicted_iou", None), "type", "annotations[0].predicted_iou", "expected a number"),
+    (
+        set_ann("segmentation", {"size": [H + 1, W], "counts": A0["segmentation"]["counts"]}),
+        "size",
+        "annotations[0].segmentation.size",
+        "is not the image's",
+    ),
+    (
+        set_ann("segmentation", {"size": [H, W], "counts": "!" + A0["segmentation"]["counts"]}),
+        "counts",
+        "annotations[0].segmentation.counts",
+        "",
+    ),
+    (
+        set_ann("segmentation", {"size": [H, W], "counts": A0["segmentation"]["counts"][:-3]}),
+        "counts",
+        "annotations[0].segmentation.counts",
+        "",
+    ),
+    (lambda d: d["image"].pop("width"), "missing", "image.width", "missing"),
+    (lambda d: d["image"].__setitem__("height", -3), "type", "image.height", "negative"),
+    (lambda d: d.__setitem__("annotations", {}), "type", "annotations", "expected a list"),
+]
+
+
+@pytest.mark.parametrize(("change", "code", "field", "fragment"), CONTENT)
+def test_content_problems(change: Any, code: str, field: str, fragment: str) -> None:
+    data = dump(mutated(change))
+    report = sa1b.validate(data)
+    assert [(p.code, p.field) for p in report] == [(code, field)], str(report)
+    p = report[0]
+    assert fragment in p.message
+    if p.index is not None:
+        assert p.id == DOC["annotations"][p.index]["id"] or code == "duplicate"
+    assert p.file == "<bytes>" and str(p).startswith("<bytes>: annotation ")
+    with pytest.raises(sa1b.Sa1bValidationError) as e:
+        sa1b.load(data)
+    assert isinstance(e.value, ValueError) and list(e.value.report) == list(report)
+    # Without validation the stored values are taken as they are.
+    assert len(sa1b.load(data, validate=False)) == len(DOC["annotations"])
+
+
+@pytest.mark.parametrize(("change", "code", "field", "fragment"), STRUCTURAL)
+def test_structural_problems(change: Any, code: str, field: str, fragment: str) -> None:
+    data = dump(mutated(change))
+    report = sa1b.validate(data)
+    assert (code, field) in [(p.code, p.field) for p in report], str(report)
+    assert fragment in next(p.message for p in report if p.field == field)
+    for check in (True, False):
+        with pytest.raises(ValueError, match="<bytes>"):
+            sa1b.load(data, validate=check)
+
+
+def test_every_problem_of_a_file_is_listed() -> None:
+    def many(d: dict[str, Any]) -> None:
+        d["annotations"][0]["area"] += 1
+        d["annotations"][1]["predicted_iou"] = 2.0
+        d["annotations"][2].pop("crop_box")
+
+    report = sa1b.validate(dump(mutated(many)))
+    assert [p.index for p in report] == [0, 1, 2]
+    assert json.loads(report.to_json())["problems"][2] == {
+        "file": "<bytes>",
+        "index": 2,
+        "id": DOC["annotations"][2]["id"],
+        "field": "annotations[2].crop_box",
+        "code": "missing",
+        "message": "missing",
+    }
+    assert len(str(report).splitlines()) == 3
+
+
+def test_invalid_json_names_the_byte_offset() -> None:
+    data = dump(DOC)
+    report = sa1b.validate(data[:1000])
+    assert [p.code for p in report] == ["json"]
+    assert report[0].message.startswith("invalid JSON at byte 1000:")
+    bad = data[:500] + b"#" + data[501:]
+    assert sa1b.validate(bad)[0].message.startswith("invalid JSON at byte 500:")
+    assert sa1b.validate(b"[1, 2]")[0].message == "the file is not a JSON object"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_damaged_files_never_crash(data: st.DataObject) -> None:
+    raw = bytearray(dump(DOC))
+    cut = data.draw(st.integers(0, len(raw)))
+    flips = data.draw(
+        st.lists(st.tuples(st.integers(0, len(raw) - 1), st.integers(0, 255)), max_size=4)
+    )
+    for at, b in flips:
+        raw[at] = b
+    raw = raw[:cut]
+    report = sa1b.validate(bytes(raw))
+    if len(report) == 0:
+        img = sa1b.load(bytes(raw))
+        assert len(img.masks) == len(img)
+    else:
+        with pytest.raises(ValueError):
+            sa1b.load(bytes(raw))
+
+
+def test_filter_and_select() -> None:
+    img = sa1b.load(dump(DOC))
+    area, piou, stab = img.area, img.predicted_iou, img.stability_score
+    cases = [
+        {},
+        {"min_predicted_iou": float(np.median(piou))},
+        {"min_stability_score": 0.5},
+        {"min_area": int(np.median(area)), "max_area": int(area.max())},
+        {"max_area": int(np.median(area)), "min_predicted_iou": 0.0},
+    ]
+    for kw in cases:
+        keep = np.ones(len(img), bool)
+        keep &= piou >= kw.get("min_predicted_iou", -np.inf)
+        keep &= stab >= kw.get("min_stability_score", -np.inf)
+        keep &= area >= kw.get("min_area", -np.inf)
+        keep &= area <= kw.get("max_area", np.inf)
+        got = img.filter(**kw)
+        assert got.ids.tolist() == img.ids[keep].tolist(), kw
+        np.testing.assert_array_equal(got.decode(), img.decode()[keep])
+        np.testing.assert_array_equal(got.bbox, img.bbox[keep])
+    sel = img.select([2, 0, -1])
+    assert sel.ids.tolist() == [img.ids[2], img.ids[0], img.ids[-1]]
+    np.testing.assert_array_equal(img.decode(indices=[2, 0]), img.decode()[[2, 0]])
+    with pytest.raises(IndexError):
+        img.select([len(img)])
+    assert "annotations" in repr(img)
+
+
+def test_module_examples() -> None:
+    import doctest
+
+    assert doctest.testmod(sa1b).failed == 0
