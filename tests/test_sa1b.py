@@ -318,3 +318,174 @@ def test_module_examples() -> None:
     import doctest
 
     assert doctest.testmod(sa1b).failed == 0
+
+
+# ---------------------------------------------------------------------------------------
+# Shards: tar archives of sa_N.jpg + sa_N.json.
+
+
+def fake_jpeg(key: str, size: int = 3000) -> bytes:
+    """Image payload bytes (never decoded here), distinct per key."""
+    return b"\xff\xd8" + (key.encode() * size)[:size] + b"\xff\xd9"
+
+
+def make_shard(
+    path: Path,
+    members: list[tuple[str, bytes]],
+    *,
+    gz: bool = False,
+) -> Path:
+    import tarfile
+
+    with tarfile.open(path, "w:gz" if gz else "w") as tf:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+def shard_members(
+    docs: list[dict[str, Any]], *, json_first: bool = False
+) -> list[tuple[str, bytes]]:
+    out = []
+    for d in docs:
+        key = f"sa_{d['image']['image_id']}"
+        pair = [(f"{key}.jpg", fake_jpeg(key)), (f"{key}.json", dump(d))]
+        out += pair[::-1] if json_first else pair
+    return out
+
+
+SHARD_DOCS = DOCS[:6]
+
+
+def check_samples(samples: list[Any], docs: list[dict[str, Any]], images: bool = True) -> None:
+    assert [k for k, _, _ in samples] == [f"sa_{d['image']['image_id']}" for d in docs]
+    for (key, jpg, img), d in zip(samples, docs, strict=True):
+        assert jpg == (fake_jpeg(key) if images else None)
+        assert img.to_dict() == d
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_shard_samples(tmp_path: Path, gz: bool) -> None:
+    # Named .tar either way: gzip is recognised by its magic bytes.
+    path = make_shard(tmp_path / "sa_000000.tar", shard_members(SHARD_DOCS), gz=gz)
+    reader = sa1b.iter_shard(path)
+    check_samples(list(reader), SHARD_DOCS)
+    assert reader.counts == (len(SHARD_DOCS), 0) and reader.errors == []
+    with open(path, "rb") as f:
+        check_samples(list(sa1b.iter_shard(f, images=False)), SHARD_DOCS, images=False)
+
+    class Stream(io.RawIOBase):
+        """A pipe-like source: read only, not seekable."""
+
+        def __init__(self, data: bytes) -> None:
+            self._b = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buf: Any) -> int:
+            return self._b.readinto(buf)
+
+    check_samples(list(sa1b.iter_shard(Stream(path.read_bytes()))), SHARD_DOCS)
+
+
+def test_shard_members_pair_in_any_order(tmp_path: Path) -> None:
+    members = shard_members(SHARD_DOCS, json_first=True)
+    # All annotation files first, then all images in reverse order.
+    members = [m for m in members if m[0].endswith(".json")] + [
+        m for m in members[::-1] if m[0].endswith(".jpg")
+    ]
+    path = make_shard(tmp_path / "s.tar", members)
+    samples = sorted(sa1b.iter_shard(path), key=lambda s: s[0])
+    docs = sorted(SHARD_DOCS, key=lambda d: f"sa_{d['image']['image_id']}")
+    check_samples(samples, docs)
+
+
+def test_images_false_skips_the_payloads(tmp_path: Path) -> None:
+    big = [
+        (n, fake_jpeg(n, 2_000_000) if n.endswith(".jpg") else b)
+        for n, b in shard_members(SHARD_DOCS)
+    ]
+    path = make_shard(tmp_path / "s.tar", big)
+
+    class Counting(io.FileIO):
+        read_bytes = 0
+
+        def read(self, size: int = -1) -> bytes:
+            data = super().read(size)
+            Counting.read_bytes += len(data)
+            return data
+
+        def readinto(self, buf: Any) -> int:
+            n = super().readinto(buf)
+            Counting.read_bytes += n or 0
+            return n
+
+    with Counting(path) as f:
+        samples = list(sa1b.iter_shard(f, images=False))
+    assert len(samples) == len(SHARD_DOCS)
+    json_bytes = sum(len(b) for n, b in big if n.endswith(".json"))
+    assert Counting.read_bytes < json_bytes + 200_000 < path.stat().st_size // 10
+
+
+def test_bad_members_are_reported_and_the_rest_kept(tmp_path: Path) -> None:
+    good = SHARD_DOCS[:3]
+    bad_doc = copy.deepcopy(SHARD_DOCS[3])
+    bad_doc["annotations"][0]["area"] += 1
+    members = shard_members(good)
+    members += shard_members([bad_doc])  # an invalid annotation file (and its image)
+    members.append(("sa_lonely.jpg", fake_jpeg("x")))  # an image without annotations
+    members.append(("sa_orphan.json", dump(SHARD_DOCS[4])))  # annotations without image
+    members.append(("README.txt", b"hello"))  # not an SA-1B member
+    members.append(("sa_broken.json", b'{"image": '))  # invalid JSON
+    members.append(("sa_broken.jpg", fake_jpeg("b")))
+    path = make_shard(tmp_path / "s.tar", members)
+
+    with pytest.raises(sa1b.Sa1bShardError) as e:
+        list(sa1b.iter_shard(path))
+    assert e.value.member == f"sa_{bad_doc['image']['image_id']}.json"
+    assert "differs from the mask's area" in str(e.value) and str(path) in str(e.value)
+
+    reader = sa1b.iter_shard(path, on_error="collect")
+    check_samples(list(reader), good)
+    bad = dict(reader.errors)
+    key = f"sa_{bad_doc['image']['image_id']}"
+    assert set(bad) == {
+        f"{key}.json",
+        f"{key}.jpg",
+        "sa_lonely.jpg",
+        "sa_orphan.json",
+        "README.txt",
+        "sa_broken.json",
+        "sa_broken.jpg",
+    }
+    assert bad["sa_broken.json"].startswith("invalid annotation file: sa_broken.json: invalid JSON")
+    assert bad["sa_lonely.jpg"] == "image without its annotation file"
+    assert bad["sa_orphan.json"] == "annotation file without its image"
+    # Nothing silently dropped: every member is in a sample or in the errors.
+    assert 2 * reader.counts.samples + reader.counts.bad_members == len(members)
+    with pytest.raises(ValueError, match="on_error"):
+        sa1b.iter_shard(path, on_error="ignore")
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_truncated_shards(tmp_path: Path, gz: bool) -> None:
+    members = shard_members(SHARD_DOCS)
+    full = make_shard(tmp_path / "full.tar", members, gz=gz).read_bytes()
+    # Cut inside the fourth sample's image (uncompressed), or two thirds in (gzip).
+    cut_at = (
+        2 * len(full) // 3
+        if gz
+        else 512 * 2 * 3 + sum(512 + -(-len(b) // 512) * 512 for _, b in members[:6])
+    )
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(full[:cut_at])
+    with pytest.raises(sa1b.Sa1bShardError, match="truncated or corrupt"):
+        list(sa1b.iter_shard(cut))
+    reader = sa1b.iter_shard(cut, on_error="collect")
+    samples = list(reader)
+    assert 1 <= len(samples) < len(SHARD_DOCS)
+    check_samples(samples, SHARD_DOCS[: len(samples)])
+    assert any("truncated or corrupt" in m for _, m in reader.errors)

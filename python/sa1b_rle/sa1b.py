@@ -27,15 +27,30 @@ field, the masks as an :class:`~sa1b_rle.RleBatch`; no Python object per annotat
 
 from __future__ import annotations
 
+import io
 import json
 import os
-from collections.abc import Iterator, Sequence
+import tarfile
+import zlib
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import IO, Any, Union, overload
+from typing import IO, Any, NamedTuple, Union, cast, overload
 
 from sa1b_rle._core import Sa1bImage, sa1b_parse
 
-__all__ = ["Problem", "Report", "Sa1bImage", "Sa1bValidationError", "Source", "load", "validate"]
+__all__ = [
+    "Problem",
+    "Report",
+    "Sa1bImage",
+    "Sa1bShardError",
+    "Sa1bValidationError",
+    "ShardCounts",
+    "ShardReader",
+    "Source",
+    "iter_shard",
+    "load",
+    "validate",
+]
 
 #: What :func:`load` and :func:`validate` read: a path, the file's bytes, or a binary
 #: file object.
@@ -166,3 +181,204 @@ def validate(source: Source) -> Report:
     bad content (``OSError`` for an unreadable path).
     """
     return _parse(source, True)[1]
+
+
+class Sa1bShardError(ValueError):
+    """A shard member could not be used (``on_error="raise"``); the message names it."""
+
+    def __init__(self, shard: str, member: str, message: str) -> None:
+        self.shard, self.member = shard, member
+        super().__init__(f"{shard}: {member}: {message}")
+
+
+class ShardCounts(NamedTuple):
+    """What a shard reader has seen so far."""
+
+    samples: int
+    """Samples yielded (an image and its annotation file, both good)."""
+    bad_members: int
+    """Members recorded in ``errors``."""
+
+
+#: Member extensions of an SA-1B shard.
+_IMAGE_EXTS = (".jpg", ".jpeg")
+_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error)
+
+
+def _open_shard(source: str | os.PathLike[str] | IO[bytes]) -> tuple[tarfile.TarFile, str, Any]:
+    """The tar reader of a shard (gzip recognised by its magic bytes, whatever the name),
+    its name for messages and the file to close (None when the caller owns it)."""
+    own = None
+    f: Any
+    if isinstance(source, (str, os.PathLike)):
+        own = f = open(source, "rb")
+        name = os.fspath(source)
+    elif hasattr(source, "read"):
+        f = source
+        name = str(getattr(source, "name", "<shard>"))
+    else:
+        raise TypeError(
+            f"source must be a path or a binary file object, not {type(source).__name__}"
+        )
+    try:
+        seekable = bool(f.seekable())
+    except (AttributeError, OSError):
+        seekable = False
+    if seekable:
+        start = f.tell()
+        magic = f.read(2)
+        f.seek(start)
+        gz = magic == b"\x1f\x8b"
+        tf = tarfile.open(fileobj=f, mode="r:gz" if gz else "r:")
+    else:
+        if not hasattr(f, "peek"):
+            f = io.BufferedReader(f)
+        gz = f.peek(2)[:2] == b"\x1f\x8b"
+        tf = tarfile.open(fileobj=f, mode="r|gz" if gz else "r|")
+    return tf, name, own
+
+
+class ShardReader(Iterator[tuple[str, "bytes | None", Sa1bImage]]):
+    """Iterates over the samples of an SA-1B shard (see :func:`iter_shard`)."""
+
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | IO[bytes],
+        *,
+        images: bool = True,
+        on_error: str = "raise",
+    ) -> None:
+        if on_error not in ("raise", "collect"):
+            raise ValueError(f'on_error must be "raise" or "collect", not {on_error!r}')
+        self._raise = on_error == "raise"
+        self._images = images
+        self.errors: list[tuple[str, str]] = []
+        """Each bad member as ``(member name, what is wrong)``."""
+        self._samples = 0
+        self._tar, self.name, self._own = _open_shard(source)
+        self._gen = self._run()
+
+    @property
+    def counts(self) -> ShardCounts:
+        """Samples yielded and members recorded as bad so far."""
+        return ShardCounts(self._samples, len(self.errors))
+
+    def __iter__(self) -> ShardReader:
+        return self
+
+    def __next__(self) -> tuple[str, bytes | None, Sa1bImage]:
+        return next(self._gen)
+
+    def close(self) -> None:
+        """Stops reading and closes the shard (if it was opened from a path)."""
+        self._gen.close()
+
+    def __enter__(self) -> ShardReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _bad(self, member: str, message: str) -> None:
+        if self._raise:
+            raise Sa1bShardError(self.name, member, message)
+        self.errors.append((member, message))
+
+    def _run(self) -> Generator[tuple[str, bytes | None, Sa1bImage], None, None]:
+        tf = self._tar
+        # Members waiting for their partner, by key (the name without its extension).
+        jsons: dict[str, tuple[str, Sa1bImage]] = {}
+        images: dict[str, tuple[str, bytes | None]] = {}
+        dropped: set[str] = set()  # keys whose annotation file was bad
+        seen: set[tuple[str, bool]] = set()  # (key, is the annotation file)
+        last = "<start of the archive>"
+        try:
+            while True:
+                try:
+                    m = tf.next()
+                except _ERRORS as e:
+                    self._bad(f"after {last}", f"truncated or corrupt archive: {e}")
+                    break
+                if m is None:
+                    break
+                # The reader keeps every header it has seen; a shard has ~22,000.
+                cast(Any, tf).members.clear()
+                if m.isdir():
+                    continue
+                last = name = m.name
+                key, ext = os.path.splitext(name)
+                ext = ext.lower()
+                if not m.isfile() or ext not in (".json", *_IMAGE_EXTS):
+                    self._bad(name, "not an SA-1B member (a .jpg image or a .json file)")
+                    continue
+                if (key, ext == ".json") in seen:
+                    self._bad(name, "a second member with this name")
+                    continue
+                seen.add((key, ext == ".json"))
+                data: bytes | None = None
+                if ext == ".json" or self._images:
+                    try:
+                        member = tf.extractfile(m)
+                        data = member.read() if member is not None else b""
+                    except _ERRORS as e:
+                        self._bad(name, f"truncated or corrupt member: {e}")
+                        break
+                if ext == ".json":
+                    assert data is not None
+                    image, report = sa1b_parse(data, name, True)
+                    if image is None or report:
+                        problems = Report([Problem(*p) for p in report])
+                        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                        self._bad(name, f"invalid annotation file: {problems[0]}{more}")
+                        if key in images:
+                            self._bad(images.pop(key)[0], "its annotation file is invalid")
+                        else:
+                            dropped.add(key)
+                        continue
+                    if key in images:
+                        self._samples += 1
+                        yield key, images.pop(key)[1], image
+                    else:
+                        jsons[key] = (name, image)
+                else:
+                    if key in dropped:
+                        dropped.discard(key)
+                        self._bad(name, "its annotation file is invalid")
+                    elif key in jsons:
+                        self._samples += 1
+                        yield key, data, jsons.pop(key)[1]
+                    else:
+                        images[key] = (name, data)
+            for json_name, _ in jsons.values():
+                self._bad(json_name, "annotation file without its image")
+            for image_name, _ in images.values():
+                self._bad(image_name, "image without its annotation file")
+        finally:
+            tf.close()
+            if self._own is not None:
+                self._own.close()
+
+
+def iter_shard(
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    images: bool = True,
+    on_error: str = "raise",
+) -> ShardReader:
+    """Streams ``(key, image_bytes_or_None, Sa1bImage)`` out of an SA-1B shard.
+
+    ``source`` is a path or a binary file object of a tar archive (gzip-compressed or
+    not, recognised by its magic bytes whatever the name). Members are paired by key
+    (the name without its extension) in any order. With ``images=False`` the image
+    payloads are not read (on a seekable source they are skipped, not decompressed
+    into memory) and ``None`` takes their place.
+
+    A truncated or corrupt member, an annotation file without its image (or the
+    reverse), an invalid annotation file (every check of :func:`validate`) or a member
+    that is neither: with ``on_error="raise"`` a :class:`Sa1bShardError` naming the
+    member; with ``"collect"`` the reader carries on and records ``(member, message)``
+    in its ``.errors``. ``.counts`` gives the samples yielded and the members recorded:
+    every member seen is in a yielded sample or in ``.errors``. A truncated archive
+    ends the iteration (nothing after the cut can be read).
+    """
+    return ShardReader(source, images=images, on_error=on_error)
