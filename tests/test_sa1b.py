@@ -489,3 +489,75 @@ def test_truncated_shards(tmp_path: Path, gz: bool) -> None:
     assert 1 <= len(samples) < len(SHARD_DOCS)
     check_samples(samples, SHARD_DOCS[: len(samples)])
     assert any("truncated or corrupt" in m for _, m in reader.errors)
+
+
+# ---------------------------------------------------------------------------------------
+# Conversion to one COCO instances file.
+
+
+def test_to_coco_loads_in_pycocotools(tmp_path: Path) -> None:
+    from pycocotools.coco import COCO
+
+    files = tmp_path / "files"
+    files.mkdir()
+    for d in DOCS[:20]:
+        (files / f"sa_{d['image']['image_id']}.json").write_bytes(dump(d))
+    shard = make_shard(tmp_path / "sa_000001.tar", shard_members(DOCS[20:30]), gz=True)
+    out = tmp_path / "coco.json"
+    summary = sa1b.to_coco([files, shard], out)
+    docs = DOCS[:30]
+    n_anns = sum(len(d["annotations"]) for d in docs)
+    assert summary == (30, n_anns, [])
+    # A counts string holding a backslash (the one character JSON escapes) is among them.
+    assert any("\\" in a["segmentation"]["counts"] for d in docs for a in d["annotations"])
+    coco = COCO(str(out))
+    assert sorted(coco.getImgIds()) == sorted(d["image"]["image_id"] for d in docs)
+    assert coco.loadCats(coco.getCatIds()) == [
+        {"id": 1, "name": "object", "supercategory": "object"}
+    ]
+    anns = coco.loadAnns(coco.getAnnIds())
+    assert sorted(a["id"] for a in anns) == list(range(1, n_anns + 1))
+    by_sa1b_id = {a["sa1b_id"]: a for a in anns}
+    for d in docs:
+        img = coco.loadImgs(d["image"]["image_id"])[0]
+        assert (img["width"], img["height"], img["file_name"]) == (
+            d["image"]["width"],
+            d["image"]["height"],
+            d["image"]["file_name"],
+        )
+        for a in d["annotations"]:
+            c = by_sa1b_id[a["id"]]
+            assert c["image_id"] == d["image"]["image_id"] and c["iscrowd"] == 0
+            assert c["category_id"] == 1 and c["area"] == a["area"] and c["bbox"] == a["bbox"]
+            for k in ("predicted_iou", "stability_score", "point_coords", "crop_box"):
+                assert c[k] == a[k]
+            want = pm.decode(
+                {"size": a["segmentation"]["size"], "counts": a["segmentation"]["counts"].encode()}
+            )
+            np.testing.assert_array_equal(coco.annToMask(c), want)
+    assert not (tmp_path / "coco.json.images.tmp").exists()
+
+
+def test_to_coco_filters_and_reports(tmp_path: Path) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    for d in DOCS[:5]:
+        (files / f"sa_{d['image']['image_id']}.json").write_bytes(dump(d))
+    bad = copy.deepcopy(DOCS[5])
+    bad["annotations"][0]["bbox"] = [0, 0, 1, 1]
+    (files / "sa_bad.json").write_bytes(dump(bad))
+    out = tmp_path / "coco.json"
+    with pytest.raises(sa1b.Sa1bValidationError, match=r"sa_bad\.json"):
+        sa1b.to_coco(files, out)
+    assert not out.exists()
+    summary = sa1b.to_coco(files, out, filter={"min_stability_score": 0.5}, on_error="collect")
+    keep = [a for d in DOCS[:5] for a in d["annotations"] if a["stability_score"] >= 0.5]
+    assert summary.images == 5 and summary.annotations == len(keep)
+    assert [n for n, _ in summary.errors] == [str(files / "sa_bad.json")]
+    written = json.loads(out.read_text())
+    assert sorted(a["sa1b_id"] for a in written["annotations"]) == sorted(a["id"] for a in keep)
+    summary = sa1b.to_coco(
+        files / "sa_bad.json", out, filter=lambda im: im.select([]), on_error="collect"
+    )
+    assert summary.images == 0 and len(summary.errors) == 1
+    assert json.loads(out.read_text())["annotations"] == []

@@ -178,6 +178,8 @@ class Sa1bImage:
         """The masks as (n, height, width) uint8, C-contiguous (as RleBatch.decode)."""
     def to_dict(self) -> dict[str, Any]:
         """The file's JSON structure, counts as str (pycocotools' canonical string)."""
+    def _coco_annotations_json(self, first_id: int, category_id: int) -> bytes:
+        """COCO instance annotations, comma-separated JSON objects, ids from first_id."""
 
 def sa1b_parse(
     data: bytes, file: str, check: bool

@@ -39,6 +39,7 @@ from typing import IO, Any, NamedTuple, Union, cast, overload
 from sa1b_rle._core import Sa1bImage, sa1b_parse
 
 __all__ = [
+    "CocoSummary",
     "Problem",
     "Report",
     "Sa1bImage",
@@ -47,8 +48,11 @@ __all__ = [
     "ShardCounts",
     "ShardReader",
     "Source",
+    "expand_sources",
+    "iter_images",
     "iter_shard",
     "load",
+    "to_coco",
     "validate",
 ]
 
@@ -382,3 +386,158 @@ def iter_shard(
     ends the iteration (nothing after the cut can be read).
     """
     return ShardReader(source, images=images, on_error=on_error)
+
+
+#: Shard file names recognised inside a directory (any file given by name is sniffed).
+_SHARD_SUFFIXES = (".tar", ".tar.gz", ".tgz")
+
+
+def _is_shard(path: str) -> bool:
+    """A tar archive (gzip magic, or "ustar" at byte 257) rather than a JSON file."""
+    with open(path, "rb") as f:
+        head = f.read(262)
+    return head[:2] == b"\x1f\x8b" or head[257:262] == b"ustar"
+
+
+def expand_sources(
+    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+) -> list[tuple[str, bool]]:
+    """``(path, is_shard)`` for every SA-1B file or shard given: a file as it is (a shard
+    when its bytes say tar or gzip), a directory's ``*.json`` files and ``*.tar``,
+    ``*.tar.gz`` and ``*.tgz`` shards (not recursive), in name order."""
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    out: list[tuple[str, bool]] = []
+    for src in sources:
+        path = os.fspath(src)
+        if os.path.isdir(path):
+            for name in sorted(os.listdir(path)):
+                full = os.path.join(path, name)
+                if not os.path.isfile(full):
+                    continue
+                if name.lower().endswith(".json"):
+                    out.append((full, False))
+                elif name.lower().endswith(_SHARD_SUFFIXES):
+                    out.append((full, True))
+        elif os.path.exists(path):
+            out.append((path, _is_shard(path)))
+        else:
+            raise FileNotFoundError(f"no such file or directory: {path}")
+    return out
+
+
+def iter_images(
+    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    on_error: str = "raise",
+    errors: list[tuple[str, str]] | None = None,
+) -> Iterator[tuple[str, Sa1bImage]]:
+    """``(name, Sa1bImage)`` for every annotation file in ``sources`` (files, directories,
+    shards; see :func:`expand_sources`), validated. A shard's samples are named
+    ``shard:member``. With ``on_error="collect"`` bad files and members are appended to
+    ``errors`` as ``(name, message)`` and skipped; with ``"raise"`` the first raises."""
+    if on_error not in ("raise", "collect"):
+        raise ValueError(f'on_error must be "raise" or "collect", not {on_error!r}')
+    sink = errors if errors is not None else []
+    for path, shard in expand_sources(sources):
+        if shard:
+            reader = iter_shard(path, images=False, on_error=on_error)
+            for key, _, image in reader:
+                yield f"{path}:{key}.json", image
+            sink.extend((f"{path}:{m}", msg) for m, msg in reader.errors)
+            continue
+        try:
+            image = load(path)
+        except Sa1bValidationError as e:
+            if on_error == "raise":
+                raise
+            sink.append((path, str(e)))
+            continue
+        yield path, image
+
+
+class CocoSummary(NamedTuple):
+    """What :func:`to_coco` wrote."""
+
+    images: int
+    annotations: int
+    errors: list[tuple[str, str]]
+    """Files or shard members skipped (``on_error="collect"``), as ``(name, message)``."""
+
+
+def to_coco(
+    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    out_path: str | os.PathLike[str],
+    *,
+    filter: Any = None,
+    category: str = "object",
+    on_error: str = "raise",
+) -> CocoSummary:
+    """Writes SA-1B annotation files, directories or shards as one COCO instances JSON.
+
+    One category (id 1, ``category``), one image entry per file (``id`` is SA-1B's
+    ``image_id``), annotations with ``iscrowd`` 0, the RLE segmentation (counts as str),
+    SA-1B's area and bbox, sequential unique ids from 1 (SA-1B's own id kept as
+    ``sa1b_id``) and SA-1B's quality fields as they are. Written streaming: memory does
+    not grow with the number of images (the image entries are spooled to a temporary
+    file beside the output and appended at the end).
+
+    ``filter``: a dict of :meth:`Sa1bImage.filter` thresholds (e.g.
+    ``{"min_predicted_iou": 0.88}``) or a function from an ``Sa1bImage`` to the
+    ``Sa1bImage`` to keep. ``on_error``: ``"raise"`` (the first bad file or member) or
+    ``"collect"`` (skip it, listed in the returned summary). Image ids must be unique.
+    """
+    if filter is None:
+        keep = None
+    elif callable(filter):
+        keep = filter
+    elif isinstance(filter, dict):
+        keep = lambda image: image.filter(**filter)  # noqa: E731
+    else:
+        raise TypeError("filter must be a dict of Sa1bImage.filter thresholds or a function")
+    out_path = os.fspath(out_path)
+    errors: list[tuple[str, str]] = []
+    n_images = n_anns = 0
+    seen_ids: set[int] = set()
+    spool_path = out_path + ".images.tmp"
+    try:
+        with open(out_path, "wb") as out, open(spool_path, "w+b") as spool:
+            out.write(b'{"info": {"description": "SA-1B annotations converted by sa1b_rle"}, ')
+            cat = json.dumps([{"id": 1, "name": category, "supercategory": category}])
+            out.write(b'"categories": ' + cat.encode() + b', "annotations": [')
+            for name, image in iter_images(sources, on_error=on_error, errors=errors):
+                if image.image_id in seen_ids:
+                    message = f"image_id {image.image_id} appears twice"
+                    if on_error == "raise":
+                        raise ValueError(f"{name}: {message}")
+                    errors.append((name, message))
+                    continue
+                seen_ids.add(image.image_id)
+                if keep is not None:
+                    image = keep(image)
+                entry = {
+                    "id": image.image_id,
+                    "width": image.width,
+                    "height": image.height,
+                    "file_name": image.file_name,
+                }
+                spool.write((b"," if n_images else b"") + json.dumps(entry).encode())
+                n_images += 1
+                if len(image):
+                    if n_anns:
+                        out.write(b",")
+                    out.write(image._coco_annotations_json(n_anns + 1, 1))
+                    n_anns += len(image)
+            out.write(b'], "images": [')
+            spool.seek(0)
+            while chunk := spool.read(1 << 20):
+                out.write(chunk)
+            out.write(b"]}")
+    except BaseException:
+        if os.path.exists(out_path):
+            os.remove(out_path)
+        raise
+    finally:
+        if os.path.exists(spool_path):
+            os.remove(spool_path)
+    return CocoSummary(n_images, n_anns, errors)

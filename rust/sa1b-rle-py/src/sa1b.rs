@@ -170,6 +170,22 @@ impl PySa1bImage {
         self.masks.bind(py).call_method("decode", (), Some(&kwargs))
     }
 
+    /// The annotations as COCO instance annotations: JSON objects separated by commas,
+    /// ids from `first_id` (for `sa1b.to_coco`).
+    fn _coco_annotations_json<'py>(
+        &self,
+        py: Python<'py>,
+        first_id: i64,
+        category_id: i64,
+    ) -> Bound<'py, pyo3::types::PyBytes> {
+        let mut out = Vec::new();
+        py.detach(|| {
+            self.inner
+                .write_coco_annotations(&mut out, first_id, category_id);
+        });
+        pyo3::types::PyBytes::new(py, &out)
+    }
+
     /// The file's JSON structure (`{"image": ..., "annotations": [...]}`) as Python
     /// objects, counts as str (re-encoded from the runs: pycocotools' canonical string).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {

@@ -142,6 +142,71 @@ impl Sa1bImage {
     }
 }
 
+impl Sa1bImage {
+    /// Appends the annotations as COCO instance annotations, JSON objects separated by
+    /// commas (no brackets): ids `first_id, first_id + 1, ...` (the SA-1B id is kept as
+    /// `sa1b_id`), `category_id`, `iscrowd` 0, the segmentation as `{"size": [h, w],
+    /// "counts": str}`, the stored `area` and `bbox`, and SA-1B's other fields as they
+    /// are.
+    ///
+    /// # Examples
+    /// ```
+    /// use sa1b_rle::sa1b::parse;
+    /// let json = br#"{"image": {"image_id": 7, "width": 3, "height": 2, "file_name": "a.jpg"},
+    ///   "annotations": [{"id": 1, "segmentation": {"size": [2, 3], "counts": "213"},
+    ///   "bbox": [1, 0, 1, 1], "area": 1, "predicted_iou": 0.9, "stability_score": 0.95,
+    ///   "point_coords": [[1.5, 0.5]], "crop_box": [0, 0, 3, 2]}]}"#;
+    /// let image = parse(json, "a.json", true).0.unwrap();
+    /// let mut out = Vec::new();
+    /// image.write_coco_annotations(&mut out, 10, 1);
+    /// let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    /// assert_eq!(v["id"], 10);
+    /// assert_eq!(v["segmentation"]["counts"], "213");
+    /// ```
+    pub fn write_coco_annotations(&self, out: &mut Vec<u8>, first_id: i64, category_id: i64) {
+        use std::io::Write;
+        let counts = self.masks.counts_strings(None);
+        for (i, c) in counts.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            // Counts use the bytes '0'..='o', which hold one JSON escape: the backslash.
+            let mut text = String::with_capacity(c.len() + 8);
+            for &b in c {
+                if b == b'\\' {
+                    text.push('\\');
+                }
+                text.push(char::from(b));
+            }
+            let num = |x: f64| Value::from(x).to_string();
+            let four = |b: &[f64; 4]| b.iter().map(|&x| num(x)).collect::<Vec<_>>().join(",");
+            let [px, py] = self.point_coords[i];
+            // Writing to a Vec cannot fail.
+            let _ = write!(
+                out,
+                "{{\"id\":{},\"image_id\":{},\"category_id\":{},\"iscrowd\":0,\
+                 \"segmentation\":{{\"size\":[{},{}],\"counts\":\"{}\"}},\"area\":{},\
+                 \"bbox\":[{}],\"predicted_iou\":{},\"stability_score\":{},\
+                 \"point_coords\":[[{},{}]],\"crop_box\":[{}],\"sa1b_id\":{}}}",
+                first_id + i as i64,
+                self.image_id,
+                category_id,
+                self.height,
+                self.width,
+                text,
+                self.area[i],
+                four(&self.bbox[i]),
+                num(self.predicted_iou[i]),
+                num(self.stability_score[i]),
+                num(px),
+                num(py),
+                four(&self.crop_box[i]),
+                self.ids[i],
+            );
+        }
+    }
+}
+
 /// Quality and size thresholds for [`Sa1bImage::filter`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Filter {
