@@ -11,7 +11,9 @@ __all__ = [
     "__version__",
     "area",
     "decode",
+    "draw_masks",
     "encode_masks",
+    "encode_png",
     "fr_bbox",
     "fr_poly",
     "fr_uncompressed",
@@ -19,6 +21,7 @@ __all__ = [
     "iou_bbox",
     "iou_rle",
     "merge",
+    "read_image_rgb",
     "sa1b_parse",
     "set_num_threads",
     "to_bbox",
@@ -185,3 +188,12 @@ def sa1b_parse(
     data: bytes, file: str, check: bool
 ) -> tuple[Sa1bImage | None, list[tuple[str, int | None, int | None, str, str, str]]]:
     """Parse an SA-1B annotation file: (image or None, problems as tuples)."""
+
+def read_image_rgb(data: bytes) -> npt.NDArray[np.uint8]:
+    """Decode a JPEG or PNG to an (H, W, 3) uint8 RGB array."""
+
+def encode_png(rgb: npt.NDArray[np.uint8]) -> bytes:
+    """Encode an (H, W, 3) uint8 array as PNG bytes."""
+
+def draw_masks(rgb: npt.NDArray[np.uint8], masks: RleBatch, alpha: float) -> None:
+    """Draw the masks over an (H, W, 3) uint8 C-contiguous RGB array, in place."""

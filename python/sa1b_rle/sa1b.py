@@ -36,7 +36,10 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import IO, Any, NamedTuple, Union, cast, overload
 
-from sa1b_rle._core import Sa1bImage, sa1b_parse
+import numpy as np
+import numpy.typing as npt
+
+from sa1b_rle._core import Sa1bImage, draw_masks, sa1b_parse
 
 __all__ = [
     "CocoSummary",
@@ -52,6 +55,7 @@ __all__ = [
     "iter_images",
     "iter_shard",
     "load",
+    "render",
     "to_coco",
     "validate",
 ]
@@ -541,3 +545,17 @@ def to_coco(
         if os.path.exists(spool_path):
             os.remove(spool_path)
     return CocoSummary(n_images, n_anns, errors)
+
+
+def render(
+    image: Sa1bImage, rgb: npt.ArrayLike | None = None, alpha: float = 0.45
+) -> npt.NDArray[np.uint8]:
+    """The masks of ``image`` drawn over ``rgb`` ((H, W, 3) uint8 RGB; a grey canvas when
+    None): each mask blended in its own colour with weight ``alpha``, its outline in the
+    solid colour, later masks over earlier ones. Returns a new (H, W, 3) uint8 array."""
+    if rgb is None:
+        canvas = np.full((image.height, image.width, 3), 128, np.uint8)
+    else:
+        canvas = np.array(rgb, dtype=np.uint8, order="C", copy=True)
+    draw_masks(canvas, image.masks, alpha)
+    return canvas

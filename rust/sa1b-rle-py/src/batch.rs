@@ -22,6 +22,10 @@ impl PyRleBatch {
     pub(crate) fn wrap(inner: sa1b_rle::RleBatch) -> Self {
         PyRleBatch { inner }
     }
+
+    pub(crate) fn inner(&self) -> &sa1b_rle::RleBatch {
+        &self.inner
+    }
 }
 
 /// `threads=` must be a positive count (or None for the default).

@@ -22,6 +22,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<batch::PyRleBatch>()?;
     m.add_class::<sa1b::PySa1bImage>()?;
     m.add_function(wrap_pyfunction!(sa1b::sa1b_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(sa1b::read_image_rgb, m)?)?;
+    m.add_function(wrap_pyfunction!(sa1b::encode_png, m)?)?;
+    m.add_function(wrap_pyfunction!(sa1b::draw_masks, m)?)?;
     m.add_function(wrap_pyfunction!(batch::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(batch::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(mask::encode_masks, m)?)?;

@@ -1,7 +1,7 @@
 //! `sa1b_rle._core.Sa1bImage` and the SA-1B file parser: the binding of `sa1b_rle::sa1b`.
 
-use numpy::ndarray::Array2;
-use numpy::IntoPyArray;
+use numpy::ndarray::{Array2, Array3};
+use numpy::{IntoPyArray, PyReadonlyArray3, PyReadwriteArray3, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -249,4 +249,58 @@ pub fn sa1b_parse(
     let (image, problems) = py.detach(|| parse(data, file, check));
     let image = image.map(|i| PySa1bImage::wrap(py, i)).transpose()?;
     Ok((image, tuples(problems)))
+}
+
+/// Decodes a JPEG or PNG to an `(H, W, 3)` uint8 RGB array.
+#[pyfunction]
+pub fn read_image_rgb<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let (rgb, h, w) = py
+        .detach(|| sa1b_rle::overlay::read_rgb(data))
+        .map_err(|e| to_pyerr(&e))?;
+    let a = Array3::from_shape_vec((h as usize, w as usize, 3), rgb)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(a.into_pyarray(py).into_any())
+}
+
+/// Encodes an `(H, W, 3)` uint8 array as PNG bytes.
+#[pyfunction]
+pub fn encode_png<'py>(
+    py: Python<'py>,
+    rgb: PyReadonlyArray3<'py, u8>,
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    let shape = rgb.shape().to_vec();
+    if shape[2] != 3 {
+        return Err(PyValueError::new_err(format!(
+            "expected an (H, W, 3) RGB array, got shape {shape:?}"
+        )));
+    }
+    let data = rgb.as_array().iter().copied().collect::<Vec<u8>>();
+    let png = py
+        .detach(|| sa1b_rle::overlay::write_png(&data, shape[0] as u64, shape[1] as u64))
+        .map_err(|e| to_pyerr(&e))?;
+    Ok(pyo3::types::PyBytes::new(py, &png))
+}
+
+/// Draws the masks over an `(H, W, 3)` uint8 C-contiguous RGB array, in place.
+#[pyfunction]
+pub fn draw_masks(
+    py: Python<'_>,
+    mut rgb: PyReadwriteArray3<'_, u8>,
+    masks: PyRef<'_, PyRleBatch>,
+    alpha: f32,
+) -> PyResult<()> {
+    let b = masks.inner();
+    let shape = rgb.shape().to_vec();
+    if shape != [b.height() as usize, b.width() as usize, 3] {
+        return Err(PyValueError::new_err(format!(
+            "the image has shape {shape:?}; the masks need ({}, {}, 3)",
+            b.height(),
+            b.width()
+        )));
+    }
+    let slice = rgb
+        .as_slice_mut()
+        .map_err(|_| PyValueError::new_err("the image array must be C-contiguous"))?;
+    py.detach(|| sa1b_rle::overlay::draw_masks(slice, b, alpha))
+        .map_err(|e| to_pyerr(&e))
 }

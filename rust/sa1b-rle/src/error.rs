@@ -116,6 +116,19 @@ pub enum Error {
         /// Length of the list given.
         actual: usize,
     },
+    /// An image that cannot be decoded or encoded (unsupported format, truncated or
+    /// corrupt data, larger than the decoding limits).
+    Image {
+        /// What the image codec reported.
+        message: String,
+    },
+    /// An image whose size is not the masks' size.
+    ImageSize {
+        /// The masks' `(height, width)`.
+        expected: (u64, u64),
+        /// The image's `(height, width)`.
+        actual: (u64, u64),
+    },
     /// The problem is in item `index` of a batch.
     Item {
         /// Index of the item in the batch (annotation index).
@@ -239,6 +252,12 @@ impl fmt::Display for Error {
             Error::IscrowdLength { expected, actual } => write!(
                 f,
                 "iscrowd has {actual} entries, expected one per ground-truth mask ({expected})"
+            ),
+            Error::Image { message } => write!(f, "image: {message}"),
+            Error::ImageSize { expected, actual } => write!(
+                f,
+                "the image is {}x{} (height x width), the masks {}x{}",
+                actual.0, actual.1, expected.0, expected.1
             ),
             Error::Item { index, source } => write!(f, "annotation {index}: {source}"),
         }

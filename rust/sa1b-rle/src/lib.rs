@@ -32,6 +32,7 @@ mod encode;
 mod error;
 mod iou;
 mod merge;
+pub mod overlay;
 pub mod polygon;
 pub mod pool;
 mod rle;

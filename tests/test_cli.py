@@ -1,0 +1,149 @@
+"""The sa1b-rle command line, on the bundled sample and on generated good and bad data."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sa1b_rle import _core, cli, sa1b
+
+SAMPLE_DOC = json.loads(Path(cli.sample_path()).read_text())
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = cli.main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_console_script_is_installed() -> None:
+    exe = shutil.which("sa1b-rle", path=os.path.dirname(sys.executable))
+    assert exe is not None
+    r = subprocess.run([exe, "info", "@sample"], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "1 images, 102 masks" in r.stdout
+
+
+def test_info_and_stats_on_the_sample() -> None:
+    code, text = run("info", "@sample")
+    assert code == 0 and "image 1 (sa_1.jpg), 1200x1800, 102 masks" in text
+    code, text = run("info", "--json", "@sample")
+    assert json.loads(text)["images"][0]["masks"] == 102
+    code, text = run("stats", "--json", "--threads", "1", "@sample")
+    stats = json.loads(text)
+    assert code == 0 and stats["masks"] == 102 and stats["threads"] == 1
+    areas = [a["area"] for a in SAMPLE_DOC["annotations"]]
+    assert stats["area"]["max"] == max(areas) and stats["area"]["min"] == min(areas)
+    assert stats["decode"]["masks_per_second"] > 0
+    code, text = run("stats", "@sample")
+    assert "predicted_iou" in text and "Mpixel/s" in text
+
+
+def bad_copy(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    doc = copy.deepcopy(SAMPLE_DOC)
+    doc["annotations"][4]["area"] += 3
+    doc["annotations"][9]["stability_score"] = 1.2
+    d = tmp_path / "anns"
+    d.mkdir()
+    (d / "sa_1.json").write_text(json.dumps(SAMPLE_DOC))
+    (d / "sa_2.json").write_text(json.dumps(doc))
+    return d, doc
+
+
+def test_validate(tmp_path: Path) -> None:
+    assert run("validate", "@sample") == (0, "1 annotation files checked: no problems\n")
+    d, doc = bad_copy(tmp_path)
+    code, text = run("validate", str(d))
+    assert code == 1
+    lines = text.splitlines()
+    id4, id9 = doc["annotations"][4]["id"], doc["annotations"][9]["id"]
+    assert lines[0].startswith(f"{d / 'sa_2.json'}: annotation 4 (id {id4}): annotations[4].area")
+    assert f"annotation 9 (id {id9}): annotations[9].stability_score: 1.2" in lines[1]
+    assert lines[-1] == "2 annotation files checked: 2 problems"
+    code, text = run("validate", "--json", str(d))
+    report = json.loads(text)
+    assert code == 1 and report["checked"] == 2
+    assert [p["id"] for p in report["problems"]] == [id4, id9]
+
+
+def test_validate_shards(tmp_path: Path) -> None:
+    import tarfile
+
+    shard = tmp_path / "sa_000000.tar"
+    with tarfile.open(shard, "w:gz") as tf:
+        for name, data in (
+            ("sa_1.json", json.dumps(SAMPLE_DOC).encode()),
+            ("sa_1.jpg", b"\xff\xd8 image"),
+            ("sa_2.json", b"{broken"),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    code, text = run("validate", str(shard))
+    assert code == 1
+    assert f"{shard}:sa_2.json: invalid annotation file" in text
+    assert text.endswith("1 annotation files checked: 1 problems\n")
+
+
+def test_convert(tmp_path: Path) -> None:
+    from pycocotools.coco import COCO
+
+    out = tmp_path / "coco.json"
+    code, text = run("convert", "@sample", "-o", str(out), "--min-predicted-iou", "0.9")
+    keep = [a for a in SAMPLE_DOC["annotations"] if a["predicted_iou"] >= 0.9]
+    assert code == 0 and text == f"wrote {out}: 1 images, {len(keep)} annotations\n"
+    coco = COCO(str(out))
+    assert len(coco.getAnnIds()) == len(keep)
+    d, _ = bad_copy(tmp_path)
+    code, text = run("convert", str(d), "-o", str(out))
+    assert code == 1 and not out.exists()
+    code, text = run("convert", str(d), "-o", str(out), "--keep-going")
+    assert code == 1 and f"skipped {d / 'sa_2.json'}" in text and out.exists()
+
+
+def test_show(tmp_path: Path) -> None:
+    out = tmp_path / "show.png"
+    code, text = run("show", "@sample", "-o", str(out), "--min-area", "10000")
+    n = sum(a["area"] >= 10000 for a in SAMPLE_DOC["annotations"])
+    assert code == 0 and text == f"wrote {out}: {n} masks over 1200x1800\n"
+    png = _core.read_image_rgb(out.read_bytes())
+    jpg = _core.read_image_rgb((Path(cli.sample_path()).parent / "sa_1.jpg").read_bytes())
+    assert png.shape == jpg.shape == (1200, 1800, 3)
+    img = sa1b.load(cli.sample_path()).filter(min_area=10000)
+    assert np.array_equal(png, sa1b.render(img, jpg))
+    # Pixels outside every mask keep the image's colour; inside they change.
+    covered = img.decode().any(axis=0)
+    assert np.array_equal(png[~covered], jpg[~covered])
+    assert (png[covered] != jpg[covered]).any(axis=1).mean() > 0.9
+
+    ann = tmp_path / "sa_1.json"
+    ann.write_text(json.dumps(SAMPLE_DOC))
+    with pytest.raises(SystemExit, match="no image at"):
+        run("show", str(ann), "-o", str(out))
+    assert run("show", str(ann), "--no-image", "-o", str(out))[0] == 0
+    grey = _core.read_image_rgb(out.read_bytes())
+    assert (
+        grey[~img.masks.decode().any(axis=0) & ~sa1b.load(ann).decode().any(axis=0)] == 128
+    ).all()
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff not really a jpeg")
+    code = cli.main(["show", str(ann), "--image", str(bad), "-o", str(out)], out=io.StringIO())
+    assert code == 2
+
+
+def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("info", str(tmp_path / "nope.json"))[0] == 2
+    assert "no such file or directory" in capsys.readouterr().err
+    assert run("stats", "--threads", "0", "@sample")[0] == 2
+    with pytest.raises(SystemExit):
+        cli.main(["frobnicate"])
