@@ -17,7 +17,10 @@ import pytest
 
 from sa1b_rle import _core, cli, sa1b
 
-SAMPLE_DOC = json.loads(Path(cli.sample_path()).read_text())
+SAMPLES = list(sa1b.iter_shard(cli.sample_path()))
+SAMPLE_DOC = SAMPLES[0][2].to_dict()  # sa_1: the truck, 1200x1800
+SAMPLE_JPG = SAMPLES[0][1]
+N_MASKS = sum(len(img) for _, _, img in SAMPLES)
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -29,20 +32,41 @@ def run(*argv: str) -> tuple[int, str]:
 def test_console_script_is_installed() -> None:
     exe = shutil.which("sa1b-rle", path=os.path.dirname(sys.executable))
     assert exe is not None
-    r = subprocess.run([exe, "info", "@sample"], capture_output=True, text=True, check=False)
+    r = subprocess.run([exe, "info"], capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
-    assert "1 images, 102 masks" in r.stdout
+    assert f"3 images, {N_MASKS} masks" in r.stdout
+
+
+def test_the_sample_shard() -> None:
+    # Three SAM demo photographs, every member valid, in SA-1B's exact format.
+    assert [k for k, _, _ in SAMPLES] == ["sa_1", "sa_2", "sa_3"]
+    for _, jpg, img in SAMPLES:
+        assert _core.read_image_rgb(jpg).shape == (img.height, img.width, 3)
+        assert len(img) > 50 and len(set(img.ids.tolist())) == len(img)
+        doc = img.to_dict()
+        assert set(doc["image"]) == {"image_id", "width", "height", "file_name"}
+        assert set(doc["annotations"][0]) == {
+            "id",
+            "segmentation",
+            "bbox",
+            "area",
+            "predicted_iou",
+            "stability_score",
+            "point_coords",
+            "crop_box",
+        }
+    assert run("info", "@sample") == run("info")
 
 
 def test_info_and_stats_on_the_sample() -> None:
-    code, text = run("info", "@sample")
-    assert code == 0 and "image 1 (sa_1.jpg), 1200x1800, 102 masks" in text
+    code, text = run("info")
+    assert code == 0 and "sa_1.json: image 1 (sa_1.jpg), 1200x1800, 144 masks" in text
     code, text = run("info", "--json", "@sample")
-    assert json.loads(text)["images"][0]["masks"] == 102
-    code, text = run("stats", "--json", "--threads", "1", "@sample")
+    assert [r["masks"] for r in json.loads(text)["images"]] == [len(i) for _, _, i in SAMPLES]
+    code, text = run("stats", "--json", "--threads", "1")
     stats = json.loads(text)
-    assert code == 0 and stats["masks"] == 102 and stats["threads"] == 1
-    areas = [a["area"] for a in SAMPLE_DOC["annotations"]]
+    assert code == 0 and stats["masks"] == N_MASKS and stats["threads"] == 1
+    areas = [a for _, _, img in SAMPLES for a in img.area.tolist()]
     assert stats["area"]["max"] == max(areas) and stats["area"]["min"] == min(areas)
     assert stats["decode"]["masks_per_second"] > 0
     code, text = run("stats", "@sample")
@@ -61,7 +85,7 @@ def bad_copy(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
 
 
 def test_validate(tmp_path: Path) -> None:
-    assert run("validate", "@sample") == (0, "1 annotation files checked: no problems\n")
+    assert run("validate") == (0, "3 annotation files checked: no problems\n")
     d, doc = bad_copy(tmp_path)
     code, text = run("validate", str(d))
     assert code == 1
@@ -99,9 +123,9 @@ def test_convert(tmp_path: Path) -> None:
     from pycocotools.coco import COCO
 
     out = tmp_path / "coco.json"
-    code, text = run("convert", "@sample", "-o", str(out), "--min-predicted-iou", "0.9")
-    keep = [a for a in SAMPLE_DOC["annotations"] if a["predicted_iou"] >= 0.9]
-    assert code == 0 and text == f"wrote {out}: 1 images, {len(keep)} annotations\n"
+    code, text = run("convert", "-o", str(out), "--min-predicted-iou", "0.9")
+    keep = [p for _, _, img in SAMPLES for p in img.predicted_iou.tolist() if p >= 0.9]
+    assert code == 0 and text == f"wrote {out}: 3 images, {len(keep)} annotations\n"
     coco = COCO(str(out))
     assert len(coco.getAnnIds()) == len(keep)
     d, _ = bad_copy(tmp_path)
@@ -113,32 +137,37 @@ def test_convert(tmp_path: Path) -> None:
 
 def test_show(tmp_path: Path) -> None:
     out = tmp_path / "show.png"
-    code, text = run("show", "@sample", "-o", str(out), "--min-area", "10000")
-    n = sum(a["area"] >= 10000 for a in SAMPLE_DOC["annotations"])
-    assert code == 0 and text == f"wrote {out}: {n} masks over 1200x1800\n"
+    code, text = run("show", "-o", str(out), "--min-area", "10000")
+    img = SAMPLES[0][2].filter(min_area=10000)
+    assert code == 0 and text == f"wrote {out}: {len(img)} masks over 1200x1800\n"
     png = _core.read_image_rgb(out.read_bytes())
-    jpg = _core.read_image_rgb((Path(cli.sample_path()).parent / "sa_1.jpg").read_bytes())
+    jpg = _core.read_image_rgb(SAMPLE_JPG)
     assert png.shape == jpg.shape == (1200, 1800, 3)
-    img = sa1b.load(cli.sample_path()).filter(min_area=10000)
     assert np.array_equal(png, sa1b.render(img, jpg))
     # Pixels outside every mask keep the image's colour; inside they change.
     covered = img.decode().any(axis=0)
     assert np.array_equal(png[~covered], jpg[~covered])
     assert (png[covered] != jpg[covered]).any(axis=1).mean() > 0.9
+    code, text = run("show", "@sample", "--key", "sa_3", "-o", str(out))
+    assert code == 0 and text.endswith(f"{len(SAMPLES[2][2])} masks over 534x800\n")
 
+    # An annotation file: the image is its file_name beside it, or --image.
     ann = tmp_path / "sa_1.json"
     ann.write_text(json.dumps(SAMPLE_DOC))
     with pytest.raises(SystemExit, match="no image at"):
         run("show", str(ann), "-o", str(out))
     assert run("show", str(ann), "--no-image", "-o", str(out))[0] == 0
     grey = _core.read_image_rgb(out.read_bytes())
-    assert (
-        grey[~img.masks.decode().any(axis=0) & ~sa1b.load(ann).decode().any(axis=0)] == 128
-    ).all()
+    assert (grey[~SAMPLES[0][2].decode().any(axis=0)] == 128).all()
+    (tmp_path / "sa_1.jpg").write_bytes(SAMPLE_JPG)
+    assert run("show", str(ann), "-o", str(out)) == run("show", "-o", str(out))
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff not really a jpeg")
     code = cli.main(["show", str(ann), "--image", str(bad), "-o", str(out)], out=io.StringIO())
     assert code == 2
+    (tmp_path / "dog.jpg").write_bytes(SAMPLES[1][1])
+    with pytest.raises(SystemExit, match="the image is 534x800"):
+        run("show", str(ann), "--image", str(tmp_path / "dog.jpg"), "-o", str(out))
 
 
 def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,9 +25,9 @@ from sa1b_rle import cli, sa1b  # noqa: E402
 from sa1b_rle._core import read_image_rgb  # noqa: E402
 from sa1b_rle.torch import Sa1bDataset, collate  # noqa: E402
 
-SAMPLE = Path(cli.sample_path())
-DOC = json.loads(SAMPLE.read_text())
-JPG = (SAMPLE.parent / "sa_1.jpg").read_bytes()
+_KEY, _JPG, _IMG = next(iter(sa1b.iter_shard(cli.sample_path())))
+DOC = _IMG.to_dict()
+JPG = _JPG
 
 
 def variant(k: int) -> dict[str, Any]:

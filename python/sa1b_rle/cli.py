@@ -1,8 +1,9 @@
 """The ``sa1b-rle`` command: inspect, validate, summarise, convert and show SA-1B data.
 
 PATH is an SA-1B annotation file (``sa_N.json``), a directory of them and/or of shards,
-a shard (``.tar``, gzip or not), or ``@sample`` for the small sample shipped with the
-package. Run ``sa1b-rle COMMAND --help`` for each command's options.
+a shard (``.tar``, gzip or not), or ``@sample``: the sample shard shipped with the
+package, which every command reads when no PATH is given. Run ``sa1b-rle COMMAND
+--help`` for each command's options.
 """
 
 from __future__ import annotations
@@ -25,12 +26,14 @@ SAMPLE = "@sample"
 
 
 def sample_path() -> str:
-    """The annotation file of the sample shipped with the package (``@sample``)."""
-    return str(resources.files("sa1b_rle") / "data" / "sa_1.json")
+    """The sample shard shipped with the package (``@sample``): three SAM demo photographs
+    with masks of a classical segmentation in SA-1B's format (``data/NOTICE.md``)."""
+    return str(resources.files("sa1b_rle") / "data" / "sa_sample.tar")
 
 
 def _paths(paths: Sequence[str]) -> list[str]:
-    return [sample_path() if p == SAMPLE else p for p in paths]
+    """The paths given, ``@sample`` resolved; the sample when none is given."""
+    return [sample_path() if p == SAMPLE else p for p in paths] or [sample_path()]
 
 
 class Progress:
@@ -224,26 +227,41 @@ def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if summary.errors else 0
 
 
+def _show_source(path: str, key: str | None, validate: bool) -> tuple[sa1b.Sa1bImage, Any]:
+    """The annotations to draw and their image (bytes, a path, or None when not found)."""
+    if sa1b.expand_sources(path)[0][1]:
+        with sa1b.iter_shard(path) as reader:
+            for k, jpg, image in reader:
+                if key is None or k == key or os.path.basename(k) == key:
+                    return image, jpg
+        raise FileNotFoundError(f"{path} has no sample {key!r}" if key else f"{path} is empty")
+    image = sa1b.load(path, validate=validate)
+    return image, os.path.join(os.path.dirname(path), image.file_name)
+
+
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
-    path = _paths([args.annotation])[0]
-    image = sa1b.load(path, validate=not args.no_validate)
+    path = _paths([args.annotation] if args.annotation else [])[0]
+    image, found = _show_source(path, args.key, not args.no_validate)
     filters = _filters(args)
     if filters:
         image = image.filter(**filters)
-    image_path = args.image or os.path.join(os.path.dirname(path), image.file_name)
     rgb = None
     if not args.no_image:
-        try:
-            with open(image_path, "rb") as f:
-                rgb = _core.read_image_rgb(f.read())
-        except FileNotFoundError:
-            raise SystemExit(
-                f"sa1b-rle show: no image at {image_path} (the annotation's file_name "
-                "beside it); give --image PATH, or --no-image for a grey canvas"
-            ) from None
+        if args.image:
+            found = args.image
+        if isinstance(found, str):
+            try:
+                with open(found, "rb") as f:
+                    found = f.read()
+            except FileNotFoundError:
+                raise SystemExit(
+                    f"sa1b-rle show: no image at {found} (the annotation's file_name beside "
+                    "it); give --image PATH, or --no-image for a grey canvas"
+                ) from None
+        rgb = _core.read_image_rgb(found)
         if rgb.shape[:2] != (image.height, image.width):
             raise SystemExit(
-                f"sa1b-rle show: {image_path} is {rgb.shape[0]}x{rgb.shape[1]}, the "
+                f"sa1b-rle show: the image is {rgb.shape[0]}x{rgb.shape[1]}, the "
                 f"annotations are for {image.height}x{image.width}"
             )
     canvas = sa1b.render(image, rgb, args.alpha)
@@ -265,7 +283,8 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="sa1b-rle",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
-        epilog="PATH: an SA-1B .json file, a directory, a shard (.tar, gzip or not), or @sample.",
+        epilog="PATH: an SA-1B .json file, a directory, a shard (.tar, gzip or not), or "
+        "@sample; with no PATH, the sample shard shipped with the package.",
     )
     ap.add_argument("--version", action="version", version=f"sa1b-rle {sa1b_rle.__version__}")
     common = argparse.ArgumentParser(add_help=False)
@@ -276,27 +295,27 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("info", parents=[common], help="images and mask counts")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_info)
 
     p = sub.add_parser(
         "validate", parents=[common], help="check every annotation; exit 1 on problems"
     )
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_validate)
 
     p = sub.add_parser(
         "stats", parents=[common], help="mask counts, quality and area distributions, decode speed"
     )
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--no-decode", action="store_true", help="skip the decode timing")
     p.set_defaults(run=cmd_stats)
 
     p = sub.add_parser("convert", parents=[common], help="write one COCO instances JSON")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH")
     p.add_argument("-o", "--output", required=True, metavar="COCO.json")
     p.add_argument("--category", default="object", help='category name (default "object")')
     p.add_argument(
@@ -306,7 +325,13 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_convert)
 
     p = sub.add_parser("show", parents=[common], help="draw an image's masks into a PNG")
-    p.add_argument("annotation", metavar="ANNOTATION.json")
+    p.add_argument(
+        "annotation",
+        nargs="?",
+        metavar="ANNOTATION.json",
+        help="an annotation file, or a shard (with --key; default: the sample shard)",
+    )
+    p.add_argument("--key", help="the sample of a shard to draw (default: the first)")
     p.add_argument("--image", metavar="IMAGE", help="default: the file_name beside the JSON")
     p.add_argument("--no-image", action="store_true", help="draw on a grey canvas")
     p.add_argument("-o", "--output", required=True, metavar="OUT.png")
