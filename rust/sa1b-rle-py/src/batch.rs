@@ -8,6 +8,7 @@ use pyo3::exceptions::{PyIndexError, PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySlice, PyString, PyTuple};
 use sa1b_rle::{Error, Order};
+use std::sync::Arc;
 
 use crate::convert::{array_1d, extract_rles, RawCounts};
 use crate::errors::to_pyerr;
@@ -15,11 +16,18 @@ use crate::errors::to_pyerr;
 /// N masks of one size (H, W), parsed once and held in Rust.
 #[pyclass(frozen, module = "sa1b_rle._core", name = "RleBatch")]
 pub struct PyRleBatch {
-    inner: sa1b_rle::RleBatch,
+    /// Shared with the `Sa1bImage` it may come from (the batch is immutable).
+    inner: Arc<sa1b_rle::RleBatch>,
 }
 
 impl PyRleBatch {
     pub(crate) fn wrap(inner: sa1b_rle::RleBatch) -> Self {
+        PyRleBatch {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub(crate) fn shared(inner: Arc<sa1b_rle::RleBatch>) -> Self {
         PyRleBatch { inner }
     }
 

@@ -20,7 +20,7 @@ pub struct PySa1bImage {
 
 impl PySa1bImage {
     fn wrap(py: Python<'_>, inner: Sa1bImage) -> PyResult<Self> {
-        let masks = Py::new(py, PyRleBatch::wrap(inner.masks.clone()))?;
+        let masks = Py::new(py, PyRleBatch::shared(std::sync::Arc::clone(&inner.masks)))?;
         Ok(PySa1bImage { inner, masks })
     }
 }

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -73,8 +74,9 @@ pub struct Sa1bImage {
     pub file_name: String,
     /// Annotation ids.
     pub ids: Vec<i64>,
-    /// The masks, `height x width` each.
-    pub masks: RleBatch,
+    /// The masks, `height x width` each (shared: a Python `RleBatch` holds the same
+    /// buffer).
+    pub masks: Arc<RleBatch>,
     /// Stored boxes `[x, y, w, h]`.
     pub bbox: Vec<[f64; 4]>,
     /// Stored areas.
@@ -107,7 +109,7 @@ impl Sa1bImage {
     /// # Errors
     /// [`crate::Error::IndexOutOfRange`] for an index past the end.
     pub fn select(&self, indices: &[usize]) -> crate::Result<Sa1bImage> {
-        let masks = self.masks.select(indices)?;
+        let masks = Arc::new(self.masks.select(indices)?);
         let pick = |v: &[f64]| indices.iter().map(|&i| v[i]).collect();
         Ok(Sa1bImage {
             image_id: self.image_id,
@@ -246,6 +248,15 @@ pub struct Filter {
 /// ```
 #[must_use]
 pub fn parse(data: &[u8], file: &str, check: bool) -> (Option<Sa1bImage>, Vec<Problem>) {
+    if let Some(image) = fast::parse(data, check) {
+        return (Some(image), Vec::new());
+    }
+    parse_reporting(data, file, check)
+}
+
+/// [`parse`] value by value, recording every problem (the path of files the fast typed
+/// parse does not take).
+fn parse_reporting(data: &[u8], file: &str, check: bool) -> (Option<Sa1bImage>, Vec<Problem>) {
     let mut p = Problems {
         file,
         list: Vec::new(),
@@ -287,19 +298,21 @@ pub fn parse(data: &[u8], file: &str, check: bool) -> (Option<Sa1bImage>, Vec<Pr
         }
         return (None, p.list);
     };
+    let mut masks = match RleBatch::new(height, width) {
+        Ok(b) => b,
+        Err(e) => {
+            p.file_level("image", "size", e.to_string());
+            return (None, p.list);
+        }
+    };
     let mut out = Sa1bImage {
         image_id,
         width,
         height,
         file_name,
         ids: Vec::with_capacity(anns.len()),
-        masks: match RleBatch::new(height, width) {
-            Ok(b) => b,
-            Err(e) => {
-                p.file_level("image", "size", e.to_string());
-                return (None, p.list);
-            }
-        },
+        // Empty until the annotations are read (a cheap clone).
+        masks: Arc::new(masks.clone()),
         bbox: Vec::with_capacity(anns.len()),
         area: Vec::with_capacity(anns.len()),
         predicted_iou: Vec::with_capacity(anns.len()),
@@ -331,7 +344,7 @@ pub fn parse(data: &[u8], file: &str, check: bool) -> (Option<Sa1bImage>, Vec<Pr
             continue;
         }
         // The mask was validated against the image's size when it was read.
-        if let Err(e) = out.masks.push_runs(ann.mask.counts()) {
+        if let Err(e) = masks.push_runs(ann.mask.counts()) {
             let at = format!("annotations[{i}].segmentation");
             p.add(Some(i), Some(ann.id), &at, "counts", e.to_string());
             complete = false;
@@ -345,7 +358,120 @@ pub fn parse(data: &[u8], file: &str, check: bool) -> (Option<Sa1bImage>, Vec<Pr
         out.point_coords.push(ann.point);
         out.crop_box.push(ann.crop_box);
     }
+    out.masks = Arc::new(masks);
     (complete.then_some(out), p.list)
+}
+
+/// The fast path of [`parse`]: a typed parse that borrows the counts strings from the
+/// input, for files without any problem. `None` sends the file to the reporting path.
+mod fast {
+    use std::borrow::Cow;
+    use std::collections::HashSet;
+
+    use serde::Deserialize;
+
+    use super::Sa1bImage;
+    use crate::batch::RleBatch;
+
+    #[derive(Deserialize)]
+    struct Doc<'a> {
+        #[serde(borrow)]
+        image: Image<'a>,
+        #[serde(borrow)]
+        annotations: Vec<Annotation<'a>>,
+    }
+
+    // The field names are the file format's.
+    #[allow(clippy::struct_field_names)]
+    #[derive(Deserialize)]
+    struct Image<'a> {
+        image_id: i64,
+        width: u64,
+        height: u64,
+        #[serde(borrow)]
+        file_name: Cow<'a, str>,
+    }
+
+    #[derive(Deserialize)]
+    struct Annotation<'a> {
+        id: i64,
+        #[serde(borrow)]
+        segmentation: Segmentation<'a>,
+        bbox: [f64; 4],
+        area: i64,
+        predicted_iou: f64,
+        stability_score: f64,
+        point_coords: Vec<[f64; 2]>,
+        crop_box: [f64; 4],
+    }
+
+    #[derive(Deserialize)]
+    struct Segmentation<'a> {
+        size: [u64; 2],
+        #[serde(borrow)]
+        counts: Cow<'a, str>,
+    }
+
+    pub(super) fn parse(data: &[u8], check: bool) -> Option<Sa1bImage> {
+        let doc: Doc<'_> = serde_json::from_slice(data).ok()?;
+        let (h, w) = (doc.image.height, doc.image.width);
+        let anns = &doc.annotations;
+        if anns
+            .iter()
+            .any(|a| a.segmentation.size != [h, w] || a.point_coords.len() != 1)
+        {
+            return None;
+        }
+        let strings: Vec<&[u8]> = anns
+            .iter()
+            .map(|a| a.segmentation.counts.as_bytes())
+            .collect();
+        let masks = RleBatch::from_counts_strings(h, w, &strings, None).ok()?;
+        let image = Sa1bImage {
+            image_id: doc.image.image_id,
+            width: w,
+            height: h,
+            file_name: doc.image.file_name.into_owned(),
+            ids: anns.iter().map(|a| a.id).collect(),
+            bbox: anns.iter().map(|a| a.bbox).collect(),
+            area: anns.iter().map(|a| a.area).collect(),
+            predicted_iou: anns.iter().map(|a| a.predicted_iou).collect(),
+            stability_score: anns.iter().map(|a| a.stability_score).collect(),
+            point_coords: anns.iter().map(|a| a.point_coords[0]).collect(),
+            crop_box: anns.iter().map(|a| a.crop_box).collect(),
+            masks: std::sync::Arc::new(masks),
+        };
+        if check && !content_ok(&image) {
+            return None;
+        }
+        Some(image)
+    }
+
+    /// The content checks of the reporting path, all passing.
+    fn content_ok(img: &Sa1bImage) -> bool {
+        let (h, w) = (img.height as f64, img.width as f64);
+        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        let areas = img.masks.area(None);
+        let boxes = img.masks.bbox(None);
+        let mut ids = HashSet::with_capacity(img.len());
+        (0..img.len()).all(|i| {
+            let [px, py] = img.point_coords[i];
+            let [x, y, bw, bh] = img.crop_box[i];
+            u64::try_from(img.area[i]).ok() == Some(areas[i])
+                && img.bbox[i] == boxes[i]
+                && unit(img.predicted_iou[i])
+                && unit(img.stability_score[i])
+                && (0.0..=w).contains(&px)
+                && (0.0..=h).contains(&py)
+                && x >= 0.0
+                && y >= 0.0
+                && bw >= 0.0
+                && bh >= 0.0
+                && x + bw <= w
+                && y + bh <= h
+                && ids.insert(img.ids[i])
+        })
+    }
 }
 
 /// The problems found so far in one file.
@@ -814,6 +940,57 @@ mod tests {
         assert!(img.is_none());
         assert_eq!(problems[0].field, "annotations[0].segmentation.counts");
         assert_eq!(problems[0].id, Some(1));
+    }
+
+    #[test]
+    fn the_fast_path_takes_exactly_the_files_without_problems() {
+        let good = file(&[ann(1, "213"), ann(2, "213"), ann(3, "12")]);
+        let mut variants = vec![good.clone()];
+        for (from, to) in [
+            ("\"area\": 1", "\"area\": 2"),
+            ("\"area\": 1", "\"area\": 1.0"),
+            ("\"id\": 2", "\"id\": 1"),
+            ("0.95", "1.5"),
+            ("[[1.5, 0.5]]", "[[1.5, 0.5], [1.0, 1.0]]"),
+            ("[[1.5, 0.5]]", "[[4, 0.5]]"),
+            ("[0, 0, 3, 2]", "[0, 0, 3, 3]"),
+            ("[1, 0, 1, 1]", "[1, 0, 1, 2]"),
+            ("\"size\": [2, 3]", "\"size\": [3, 2]"),
+            ("\"213\"", "[2, 1, 3]"),
+            ("\"width\": 3", "\"width\": -3"),
+            ("\"sa_7.jpg\"", "7"),
+        ] {
+            variants.push(good.replacen(from, to, 1));
+        }
+        // And random byte flips.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..400 {
+            let mut v = good.clone().into_bytes();
+            for _ in 0..3 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let at = (seed % v.len() as u64) as usize;
+                let alphabet = b"0123456789[]{},.:\"-e aeiou";
+                v[at] = alphabet[(seed >> 40) as usize % alphabet.len()];
+            }
+            variants.push(String::from_utf8_lossy(&v).into_owned());
+        }
+        for text in &variants {
+            for check in [true, false] {
+                let fast = fast::parse(text.as_bytes(), check);
+                let (slow, problems) = parse_reporting(text.as_bytes(), "f", check);
+                assert_eq!(
+                    fast.is_some(),
+                    problems.is_empty() && slow.is_some(),
+                    "{text}"
+                );
+                if let (Some(a), Some(b)) = (fast, slow) {
+                    assert_eq!((a.ids, a.bbox, a.area), (b.ids, b.bbox, b.area));
+                    assert_eq!(a.masks, b.masks);
+                }
+            }
+        }
     }
 
     #[test]
