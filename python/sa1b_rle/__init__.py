@@ -20,6 +20,7 @@ from sa1b_rle._batch import (
     set_num_threads,
 )
 from sa1b_rle._core import RleError, __version__
+from sa1b_rle._images import from_label_image
 
 __all__ = [
     "RleBatch",
@@ -29,6 +30,7 @@ __all__ = [
     "bbox",
     "decode",
     "encode",
+    "from_label_image",
     "get_num_threads",
     "iou_matrix",
     "mask",

@@ -20,7 +20,11 @@ __all__ = [
     "get_num_threads",
     "iou_bbox",
     "iou_rle",
+    "labels_from_array",
+    "labels_from_png",
+    "labels_from_rgb",
     "merge",
+    "png_label_values",
     "read_image_rgb",
     "sa1b_parse",
     "set_num_threads",
@@ -197,3 +201,19 @@ def encode_png(rgb: npt.NDArray[np.uint8]) -> bytes:
 
 def draw_masks(rgb: npt.NDArray[np.uint8], masks: RleBatch, alpha: float) -> None:
     """Draw the masks over an (H, W, 3) uint8 C-contiguous RGB array, in place."""
+
+def labels_from_array(
+    arr: npt.NDArray[Any], background: int
+) -> tuple[npt.NDArray[np.int64], RleBatch]:
+    """One mask per value of a 2-D integer label array: (values, masks)."""
+
+def labels_from_rgb(
+    rgb: npt.NDArray[np.uint8], background: int
+) -> tuple[npt.NDArray[np.int64], RleBatch]:
+    """One mask per colour code of an (H, W, 3) uint8 C-contiguous array."""
+
+def labels_from_png(data: bytes, background: int) -> tuple[npt.NDArray[np.int64], RleBatch]:
+    """One mask per value of a PNG label image (grey, palette indices, RGB codes)."""
+
+def png_label_values(data: bytes) -> npt.NDArray[np.int64]:
+    """The pixel values of a PNG label image, (H, W) int64."""

@@ -25,6 +25,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sa1b::read_image_rgb, m)?)?;
     m.add_function(wrap_pyfunction!(sa1b::encode_png, m)?)?;
     m.add_function(wrap_pyfunction!(sa1b::draw_masks, m)?)?;
+    m.add_function(wrap_pyfunction!(sa1b::labels_from_array, m)?)?;
+    m.add_function(wrap_pyfunction!(sa1b::labels_from_rgb, m)?)?;
+    m.add_function(wrap_pyfunction!(sa1b::labels_from_png, m)?)?;
+    m.add_function(wrap_pyfunction!(sa1b::png_label_values, m)?)?;
     m.add_function(wrap_pyfunction!(batch::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(batch::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(mask::encode_masks, m)?)?;

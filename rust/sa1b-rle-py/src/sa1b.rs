@@ -304,3 +304,114 @@ pub fn draw_masks(
     py.detach(|| sa1b_rle::overlay::draw_masks(slice, b, alpha))
         .map_err(|e| to_pyerr(&e))
 }
+
+/// `(values, RleBatch)` of a 2-D label array (C or Fortran contiguous): one mask per value
+/// other than `background`, ascending.
+fn labels_of<'py, T: numpy::Element + Copy + Into<i64>>(
+    py: Python<'py>,
+    arr: &numpy::PyReadonlyArray2<'py, T>,
+    background: i64,
+) -> PyResult<(Bound<'py, PyAny>, PyRleBatch)> {
+    let (h, w) = (arr.shape()[0] as u64, arr.shape()[1] as u64);
+    let row_major = arr.is_c_contiguous();
+    let data = arr
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("the label array must be C or Fortran contiguous"))?;
+    let (values, batch) = py
+        .detach(|| {
+            sa1b_rle::labels::masks_of_labels(h, w, row_major, background, |i| data[i].into())
+        })
+        .map_err(|e| to_pyerr(&e))?;
+    Ok((array_1d(py, values), PyRleBatch::wrap(batch)))
+}
+
+/// One mask per instance value of a 2-D integer label array (uint8, uint16, uint32,
+/// int8, int16, int32 or int64; C or Fortran contiguous): `(values, RleBatch)`.
+#[pyfunction]
+pub fn labels_from_array<'py>(
+    py: Python<'py>,
+    arr: &Bound<'py, PyAny>,
+    background: i64,
+) -> PyResult<(Bound<'py, PyAny>, PyRleBatch)> {
+    use numpy::PyReadonlyArray2 as A;
+    if let Ok(a) = arr.extract::<A<'py, u8>>() {
+        return labels_of(py, &a, background);
+    }
+    if let Ok(a) = arr.extract::<A<'py, u16>>() {
+        return labels_of(py, &a, background);
+    }
+    if let Ok(a) = arr.extract::<A<'py, u32>>() {
+        return labels_of(py, &a, background);
+    }
+    if let Ok(a) = arr.extract::<A<'py, i8>>() {
+        return labels_of(py, &a, background);
+    }
+    if let Ok(a) = arr.extract::<A<'py, i16>>() {
+        return labels_of(py, &a, background);
+    }
+    if let Ok(a) = arr.extract::<A<'py, i32>>() {
+        return labels_of(py, &a, background);
+    }
+    if let Ok(a) = arr.extract::<A<'py, i64>>() {
+        return labels_of(py, &a, background);
+    }
+    Err(pyo3::exceptions::PyTypeError::new_err(
+        "label arrays must be 2-D of an integer type (uint8/16/32, int8/16/32/64)",
+    ))
+}
+
+/// One mask per colour of an `(H, W, 3)` uint8 C-contiguous RGB label array (colour
+/// code `r << 16 | g << 8 | b`): `(codes, RleBatch)`.
+#[pyfunction]
+pub fn labels_from_rgb<'py>(
+    py: Python<'py>,
+    rgb: numpy::PyReadonlyArray3<'py, u8>,
+    background: i64,
+) -> PyResult<(Bound<'py, PyAny>, PyRleBatch)> {
+    let (h, w) = (rgb.shape()[0] as u64, rgb.shape()[1] as u64);
+    if rgb.shape()[2] != 3 {
+        return Err(PyValueError::new_err(
+            "RGB label arrays have shape (H, W, 3)",
+        ));
+    }
+    let data = rgb
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("the RGB array must be C-contiguous"))?;
+    let code = |i: usize| {
+        i64::from(data[3 * i]) << 16 | i64::from(data[3 * i + 1]) << 8 | i64::from(data[3 * i + 2])
+    };
+    let (values, batch) = py
+        .detach(|| sa1b_rle::labels::masks_of_labels(h, w, true, background, code))
+        .map_err(|e| to_pyerr(&e))?;
+    Ok((array_1d(py, values), PyRleBatch::wrap(batch)))
+}
+
+/// One mask per value of a PNG label image (grey, palette indices, or 8-bit RGB/RGBA
+/// colour codes), decoded without colour conversion: `(values, RleBatch)`.
+#[pyfunction]
+pub fn labels_from_png<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    background: i64,
+) -> PyResult<(Bound<'py, PyAny>, PyRleBatch)> {
+    let (values, batch) = py
+        .detach(|| {
+            let img = sa1b_rle::labels::read_png_labels(data)?;
+            let v = &img.values;
+            sa1b_rle::labels::masks_of_labels(img.height, img.width, true, background, |i| v[i])
+        })
+        .map_err(|e| to_pyerr(&e))?;
+    Ok((array_1d(py, values), PyRleBatch::wrap(batch)))
+}
+
+/// The pixel values of a PNG label image, `(H, W)` int64 (for checking against other
+/// decoders).
+#[pyfunction]
+pub fn png_label_values<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let img = py
+        .detach(|| sa1b_rle::labels::read_png_labels(data))
+        .map_err(|e| to_pyerr(&e))?;
+    let a = Array2::from_shape_vec((img.height as usize, img.width as usize), img.values)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(a.into_pyarray(py).into_any())
+}

@@ -31,6 +31,7 @@ mod decode;
 mod encode;
 mod error;
 mod iou;
+pub mod labels;
 mod merge;
 pub mod overlay;
 pub mod polygon;
