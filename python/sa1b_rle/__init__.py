@@ -8,7 +8,7 @@ results; bad input raises :class:`RleError` (a ``ValueError``) instead of crashi
 parallel with the GIL released (:func:`set_num_threads`).
 """
 
-from sa1b_rle import mask, sa1b
+from sa1b_rle import coco, kaggle, mask, sa1b
 from sa1b_rle._batch import (
     RleBatch,
     area,
@@ -28,11 +28,13 @@ __all__ = [
     "__version__",
     "area",
     "bbox",
+    "coco",
     "decode",
     "encode",
     "from_label_image",
     "get_num_threads",
     "iou_matrix",
+    "kaggle",
     "mask",
     "sa1b",
     "set_num_threads",

@@ -10,6 +10,7 @@ __all__ = [
     "Sa1bImage",
     "__version__",
     "area",
+    "counts_to_runs",
     "decode",
     "draw_masks",
     "encode_masks",
@@ -217,3 +218,6 @@ def labels_from_png(data: bytes, background: int) -> tuple[npt.NDArray[np.int64]
 
 def png_label_values(data: bytes) -> npt.NDArray[np.int64]:
     """The pixel values of a PNG label image, (H, W) int64."""
+
+def counts_to_runs(counts: bytes, h: int, w: int) -> list[int]:
+    """The run lengths of a compressed counts string of an h x w mask (validated)."""

@@ -415,3 +415,11 @@ pub fn png_label_values<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(a.into_pyarray(py).into_any())
 }
+
+/// The run lengths of a compressed counts string of an `h` x `w` mask (validated).
+#[pyfunction]
+pub fn counts_to_runs(counts: &[u8], h: u64, w: u64) -> PyResult<Vec<u32>> {
+    sa1b_rle::Rle::from_counts_str(h, w, counts)
+        .map(sa1b_rle::Rle::into_counts)
+        .map_err(|e| to_pyerr(&e))
+}
