@@ -163,3 +163,98 @@ def test_bad_inputs(tmp_path: Path) -> None:
     # Empty and all-background images give no masks of the right size.
     values, masks = sa1b_rle.from_label_image(np.zeros((5, 6), np.uint8))
     assert values.tolist() == [] and masks.shape == (0, 5, 6)
+
+
+# ---------------------------------------------------------------------------------------
+# Binary mask images.
+
+
+def pillow_mask(data: bytes, threshold: int = 127) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L")) > threshold
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "P", "1"])
+def test_png_masks_equal_pillows(mode: str) -> None:
+    rng = np.random.default_rng(5)
+    a = rng.integers(100, 160, (41, 29, 3)).astype(np.uint8)  # levels around 127
+    im = Image.fromarray(a, "RGB").convert(mode)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    data = buf.getvalue()
+    for t in (0, 120, 127, 140):
+        want = pillow_mask(data, t)
+        got = sa1b_rle.from_mask_image(data, threshold=t)
+        assert got.shape == (1, 41, 29)
+        assert np.array_equal(got.decode()[0], want), (mode, t)
+        inv = sa1b_rle.from_mask_image(data, threshold=t, invert=True)
+        assert np.array_equal(inv.decode()[0], ~want)
+
+
+def test_jpeg_masks_agree_with_pillow(tmp_path: Path) -> None:
+    for _, jpg, _ in sa1b.iter_shard(cli.sample_path()):
+        want = pillow_mask(jpg)
+        path = tmp_path / "x.jpg"
+        path.write_bytes(jpg)
+        got = sa1b_rle.from_mask_image(path).decode()[0].astype(bool)
+        assert got.shape == want.shape
+        assert (got == want).mean() >= 0.999
+        # And as the RLE pycocotools would make of Pillow's mask, nearly.
+        assert abs(int(got.sum()) - int(want.sum())) <= 0.001 * want.size
+
+
+def components_oracle(m: np.ndarray, min_area: int) -> np.ndarray:
+    """8-connected components smaller than min_area cleared, by a plain flood fill."""
+    out = m.copy()
+    seen = np.zeros_like(m, bool)
+    h, w = m.shape
+    for y0 in range(h):
+        for x0 in range(w):
+            if not m[y0, x0] or seen[y0, x0]:
+                continue
+            comp, stack = [], [(y0, x0)]
+            seen[y0, x0] = True
+            while stack:
+                y, x = stack.pop()
+                comp.append((y, x))
+                for dy in (-1, 0, 1):
+                    for dx in (-1, 0, 1):
+                        ny, nx = y + dy, x + dx
+                        if 0 <= ny < h and 0 <= nx < w and m[ny, nx] and not seen[ny, nx]:
+                            seen[ny, nx] = True
+                            stack.append((ny, nx))
+            if len(comp) < min_area:
+                for y, x in comp:
+                    out[y, x] = False
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    hnp.arrays(np.bool_, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=25)),
+    st.integers(0, 12),
+)
+def test_min_component_area(m: np.ndarray, min_area: int) -> None:
+    got = sa1b_rle.from_mask_image(m, threshold=0, min_component_area=min_area).decode()[0]
+    assert np.array_equal(got.astype(bool), components_oracle(m, min_area))
+    f = sa1b_rle.from_mask_image(np.asfortranarray(m), threshold=0, min_component_area=min_area)
+    assert np.array_equal(f.decode()[0], got)
+
+
+def test_mask_arrays_and_bad_inputs(tmp_path: Path) -> None:
+    a = np.array([[0.1, 0.9], [0.6, 0.2]])
+    assert sa1b_rle.from_mask_image(a, threshold=0.5).decode()[0].tolist() == [[0, 1], [1, 0]]
+    rgb = np.array([[[255, 255, 255], [0, 0, 0]]], np.uint8)
+    assert sa1b_rle.from_mask_image(rgb).decode()[0].tolist() == [[1, 0]]
+    m = sa1b_rle.from_mask_image(rgb)
+    assert m.to_coco(counts="bytes") == [pm.encode(np.asfortranarray(np.array([[1, 0]], np.uint8)))]
+    with pytest.raises(TypeError):
+        sa1b_rle.from_mask_image(np.array([["a"]]))
+    with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
+        sa1b_rle.from_mask_image(np.zeros((2, 2, 3), np.float32))
+    with pytest.raises(ValueError, match="min_component_area"):
+        sa1b_rle.from_mask_image(a, min_component_area=-1)
+    with pytest.raises(ValueError, match="image"):
+        sa1b_rle.from_mask_image(b"not an image at all")
+    _, jpg, _ = next(iter(sa1b.iter_shard(cli.sample_path())))
+    with pytest.raises(ValueError, match="image"):
+        sa1b_rle.from_mask_image(jpg[: len(jpg) // 3])

@@ -20,7 +20,7 @@ from sa1b_rle._batch import (
     set_num_threads,
 )
 from sa1b_rle._core import RleError, __version__
-from sa1b_rle._images import from_label_image
+from sa1b_rle._images import from_label_image, from_mask_image
 
 __all__ = [
     "RleBatch",
@@ -32,6 +32,7 @@ __all__ = [
     "decode",
     "encode",
     "from_label_image",
+    "from_mask_image",
     "get_num_threads",
     "iou_matrix",
     "kaggle",

@@ -24,9 +24,12 @@ __all__ = [
     "labels_from_array",
     "labels_from_png",
     "labels_from_rgb",
+    "mask_from_binary_array",
+    "mask_from_image_bytes",
     "merge",
     "png_label_values",
     "read_image_rgb",
+    "rgb_to_luma",
     "sa1b_parse",
     "set_num_threads",
     "to_bbox",
@@ -221,3 +224,14 @@ def png_label_values(data: bytes) -> npt.NDArray[np.int64]:
 
 def counts_to_runs(counts: bytes, h: int, w: int) -> list[int]:
     """The run lengths of a compressed counts string of an h x w mask (validated)."""
+
+def mask_from_image_bytes(
+    data: bytes, threshold: int, invert: bool, min_component_area: int
+) -> RleBatch:
+    """One-mask batch of a PNG/JPEG: grey > threshold (<= with invert), specks dropped."""
+
+def mask_from_binary_array(mask: npt.NDArray[np.uint8], min_component_area: int) -> RleBatch:
+    """One-mask batch of a 2-D uint8 binary array, specks dropped."""
+
+def rgb_to_luma(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """Grey levels of an (H, W, 3) uint8 array, as Pillow's convert("L")."""

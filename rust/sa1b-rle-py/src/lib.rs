@@ -30,6 +30,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sa1b::labels_from_png, m)?)?;
     m.add_function(wrap_pyfunction!(sa1b::png_label_values, m)?)?;
     m.add_function(wrap_pyfunction!(sa1b::counts_to_runs, m)?)?;
+    m.add_function(wrap_pyfunction!(sa1b::mask_from_image_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(sa1b::mask_from_binary_array, m)?)?;
+    m.add_function(wrap_pyfunction!(sa1b::rgb_to_luma, m)?)?;
     m.add_function(wrap_pyfunction!(batch::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(batch::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(mask::encode_masks, m)?)?;

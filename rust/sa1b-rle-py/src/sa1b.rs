@@ -423,3 +423,72 @@ pub fn counts_to_runs(counts: &[u8], h: u64, w: u64) -> PyResult<Vec<u32>> {
         .map(sa1b_rle::Rle::into_counts)
         .map_err(|e| to_pyerr(&e))
 }
+
+/// A one-mask batch of a row-major binary mask (nonzero = foreground), after clearing
+/// its 8-connected components of fewer than `min_component_area` pixels.
+fn binary_to_batch(
+    mut mask: Vec<u8>,
+    h: usize,
+    w: usize,
+    min_component_area: usize,
+) -> sa1b_rle::Result<sa1b_rle::RleBatch> {
+    sa1b_rle::labels::remove_small_components(&mut mask, h, w, min_component_area)?;
+    let rle = sa1b_rle::encode(&mask, h as u64, w as u64, sa1b_rle::Order::RowMajor)?;
+    sa1b_rle::RleBatch::from_rles(h as u64, w as u64, &[rle])
+}
+
+/// The binary mask of an image file's bytes (PNG or JPEG): grey level (Pillow's luma
+/// for colour) `> threshold`, or `<= threshold` with `invert`; small components dropped.
+#[pyfunction]
+pub fn mask_from_image_bytes(
+    py: Python<'_>,
+    data: &[u8],
+    threshold: i64,
+    invert: bool,
+    min_component_area: usize,
+) -> PyResult<PyRleBatch> {
+    let batch = py
+        .detach(|| {
+            let (rgb, h, w) = sa1b_rle::overlay::read_rgb(data)?;
+            let grey = sa1b_rle::labels::luma(&rgb);
+            let mask: Vec<u8> = grey
+                .iter()
+                .map(|&v| u8::from((i64::from(v) > threshold) != invert))
+                .collect();
+            binary_to_batch(mask, h as usize, w as usize, min_component_area)
+        })
+        .map_err(|e| to_pyerr(&e))?;
+    Ok(PyRleBatch::wrap(batch))
+}
+
+/// A one-mask batch of a 2-D uint8 binary array (nonzero = foreground, any memory
+/// order), small components dropped.
+#[pyfunction]
+pub fn mask_from_binary_array(
+    py: Python<'_>,
+    mask: numpy::PyReadonlyArray2<'_, u8>,
+    min_component_area: usize,
+) -> PyResult<PyRleBatch> {
+    let (h, w) = (mask.shape()[0], mask.shape()[1]);
+    let data: Vec<u8> = mask.as_array().iter().copied().collect();
+    let batch = py
+        .detach(|| binary_to_batch(data, h, w, min_component_area))
+        .map_err(|e| to_pyerr(&e))?;
+    Ok(PyRleBatch::wrap(batch))
+}
+
+/// Grey levels of an `(H, W, 3)` uint8 C-contiguous RGB array, as Pillow's `convert("L")`.
+#[pyfunction]
+pub fn rgb_to_luma<'py>(
+    py: Python<'py>,
+    rgb: PyReadonlyArray3<'py, u8>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (h, w) = (rgb.shape()[0], rgb.shape()[1]);
+    let data = rgb
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("the RGB array must be C-contiguous"))?;
+    let grey = sa1b_rle::labels::luma(data);
+    let a =
+        Array2::from_shape_vec((h, w), grey).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(a.into_pyarray(py).into_any())
+}

@@ -162,10 +162,12 @@ pub fn read_png_labels(data: &[u8]) -> Result<LabelImage> {
                         .map(|p| i64::from(p[0]) << 16 | i64::from(p[1]) << 8 | i64::from(p[2])),
                 );
             }
-            (c, d) => return Err(err(format!(
+            (c, d) => {
+                return Err(err(format!(
                 "{c:?} PNGs of {} bits are not label images (use grey, palette, or 8-bit RGB/RGBA)",
                 d as u8
-            ))),
+            )))
+            }
         }
     }
     Ok(LabelImage {
@@ -173,6 +175,87 @@ pub fn read_png_labels(data: &[u8]) -> Result<LabelImage> {
         width: w as u64,
         values,
     })
+}
+
+/// Clears the 8-connected foreground components of fewer than `min_area` pixels of a
+/// row-major `height x width` mask (nonzero = foreground; cleared pixels become 0).
+///
+/// # Errors
+/// [`Error::BufferSize`] when `mask` does not hold `height * width` bytes.
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::labels::remove_small_components;
+/// let mut m = [1, 0, 0, 1,
+///              0, 0, 0, 1,
+///              1, 0, 0, 1];
+/// remove_small_components(&mut m, 3, 4, 2).unwrap();
+/// assert_eq!(m, [0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1]);
+/// ```
+pub fn remove_small_components(
+    mask: &mut [u8],
+    height: usize,
+    width: usize,
+    min_area: usize,
+) -> Result<()> {
+    let (h, w) = (height, width);
+    if mask.len() != h * w {
+        return Err(Error::BufferSize {
+            expected: h * w,
+            actual: mask.len(),
+        });
+    }
+    if min_area <= 1 {
+        return Ok(());
+    }
+    // Component labels: 0 unvisited, then 1 (kept) or 2 (to clear) once a component is
+    // measured; the stack holds the current component's pixels.
+    let mut seen = vec![false; h * w];
+    let mut stack: Vec<usize> = Vec::new();
+    let mut component: Vec<usize> = Vec::new();
+    for start in 0..h * w {
+        if mask[start] == 0 || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        component.clear();
+        while let Some(p) = stack.pop() {
+            component.push(p);
+            let (y, x) = (p / w, p % w);
+            for dy in [-1i64, 0, 1] {
+                for dx in [-1i64, 0, 1] {
+                    let (ny, nx) = (y as i64 + dy, x as i64 + dx);
+                    if (dy, dx) == (0, 0) || ny < 0 || nx < 0 || ny >= h as i64 || nx >= w as i64 {
+                        continue;
+                    }
+                    let q = ny as usize * w + nx as usize;
+                    if mask[q] != 0 && !seen[q] {
+                        seen[q] = true;
+                        stack.push(q);
+                    }
+                }
+            }
+        }
+        if component.len() < min_area {
+            for &p in &component {
+                mask[p] = 0;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The grey level of each pixel of a row-major RGB image, as Pillow's `convert("L")`
+/// (ITU-R 601-2 luma, rounded: `(r*19595 + g*38470 + b*7471 + 0x8000) >> 16`).
+#[must_use]
+pub fn luma(rgb: &[u8]) -> Vec<u8> {
+    rgb.chunks_exact(3)
+        .map(|p| {
+            ((u32::from(p[0]) * 19595 + u32::from(p[1]) * 38470 + u32::from(p[2]) * 7471 + 0x8000)
+                >> 16) as u8
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -22,9 +22,19 @@ fn image_error(e: impl std::fmt::Display) -> Error {
 /// row-major, 3 bytes a pixel.
 ///
 /// # Errors
-/// [`Error::Image`] for an unknown format, corrupt or truncated data, or an image of
-/// more than [`MAX_DECODED_BYTES`].
+/// [`Error::Image`] for an unknown format, corrupt or truncated data (a JPEG must end
+/// with its end-of-image marker), or an image of more than [`MAX_DECODED_BYTES`].
 pub fn read_rgb(data: &[u8]) -> Result<(Vec<u8>, u64, u64)> {
+    // The JPEG decoder fills a cut-off image with grey instead of failing: a JPEG must
+    // end with its end-of-image marker (trailing zero padding aside).
+    if data.starts_with(&[0xFF, 0xD8]) {
+        let end = data.iter().rposition(|&b| b != 0).map_or(0, |k| k + 1);
+        if !data[..end].ends_with(&[0xFF, 0xD9]) {
+            return Err(image_error(
+                "truncated JPEG (no end-of-image marker at the end of the data)",
+            ));
+        }
+    }
     let mut reader = ImageReader::new(Cursor::new(data))
         .with_guessed_format()
         .map_err(image_error)?;
