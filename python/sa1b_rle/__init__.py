@@ -20,7 +20,7 @@ from sa1b_rle._batch import (
     set_num_threads,
 )
 from sa1b_rle._core import RleError, __version__
-from sa1b_rle._images import from_label_image, from_mask_image
+from sa1b_rle._images import from_label_image, from_mask_image, to_polygons
 
 __all__ = [
     "RleBatch",
@@ -39,4 +39,5 @@ __all__ = [
     "mask",
     "sa1b",
     "set_num_threads",
+    "to_polygons",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "mask_from_image_bytes",
     "merge",
     "png_label_values",
+    "polygons_of_mask",
     "read_image_rgb",
     "rgb_to_luma",
     "sa1b_parse",
@@ -235,3 +236,6 @@ def mask_from_binary_array(mask: npt.NDArray[np.uint8], min_component_area: int)
 
 def rgb_to_luma(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """Grey levels of an (H, W, 3) uint8 array, as Pillow's convert("L")."""
+
+def polygons_of_mask(mask: npt.NDArray[np.uint8], tolerance: float) -> list[list[float]]:
+    """COCO polygons of a 2-D uint8 mask, one per 4-connected piece, holes bridged in."""

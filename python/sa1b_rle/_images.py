@@ -15,10 +15,11 @@ from sa1b_rle._core import (
     labels_from_rgb,
     mask_from_binary_array,
     mask_from_image_bytes,
+    polygons_of_mask,
     rgb_to_luma,
 )
 
-__all__ = ["from_label_image", "from_mask_image"]
+__all__ = ["from_label_image", "from_mask_image", "to_polygons"]
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -124,3 +125,27 @@ def from_mask_image(
         raise ValueError(f"mask images are 2-D (or (H, W, 3) RGB), not of shape {a.shape}")
     mask = (a <= threshold) if invert else (a > threshold)
     return mask_from_binary_array(mask.view(np.uint8), min_component_area)
+
+
+def to_polygons(rle: dict[str, Any] | RleBatch, *, tolerance: float = 0.0) -> list[list[float]]:
+    """COCO polygons of a mask (a COCO RLE dict or a one-mask :class:`RleBatch`).
+
+    One flat ``[x0, y0, x1, y1, ...]`` list per 4-connected piece of the mask, along
+    pixel edges (corner coordinates). Holes are joined to their piece's outline by a
+    segment walked there and back, which pycocotools' parity fill leaves empty: at
+    ``tolerance=0`` ``merge(frPyObjects(polys, h, w))`` gives back the mask exactly.
+    With ``tolerance > 0`` (pixels) each outline and hole is simplified by
+    Douglas-Peucker first.
+
+    >>> import numpy as np
+    >>> m = np.zeros((5, 5), np.uint8); m[1:4, 1:4] = 1; m[2, 2] = 0   # a ring
+    >>> polys = to_polygons(RleBatch.from_masks(m))
+    >>> len(polys), polys[0][:8]
+    (1, [1.0, 1.0, 4.0, 1.0, 4.0, 4.0, 1.0, 4.0])
+    """
+    if tolerance < 0 or tolerance != tolerance:
+        raise ValueError(f"tolerance must be >= 0, not {tolerance}")
+    batch = rle if isinstance(rle, RleBatch) else RleBatch.from_coco([rle])
+    if len(batch) != 1:
+        raise ValueError(f"expected one mask, got a batch of {len(batch)}")
+    return polygons_of_mask(batch.decode()[0], float(tolerance))

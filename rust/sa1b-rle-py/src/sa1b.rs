@@ -492,3 +492,16 @@ pub fn rgb_to_luma<'py>(
         Array2::from_shape_vec((h, w), grey).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(a.into_pyarray(py).into_any())
 }
+
+/// COCO polygons of a 2-D uint8 mask (nonzero = foreground): one flat list per
+/// 4-connected piece, holes bridged in (see `sa1b_rle.to_polygons`).
+#[pyfunction]
+pub fn polygons_of_mask(
+    py: Python<'_>,
+    mask: numpy::PyReadonlyArray2<'_, u8>,
+    tolerance: f64,
+) -> Vec<Vec<f64>> {
+    let (h, w) = (mask.shape()[0], mask.shape()[1]);
+    let data: Vec<u8> = mask.as_array().iter().copied().collect();
+    py.detach(|| sa1b_rle::contours::mask_to_polygons(&data, h, w, tolerance))
+}

@@ -26,6 +26,7 @@
 
 mod batch;
 mod column_iou;
+pub mod contours;
 pub mod counts;
 mod decode;
 mod encode;
