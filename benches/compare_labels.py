@@ -65,7 +65,59 @@ def main() -> None:
             f"| from_label_image, {name} | {tr * 1e3:.1f} | {to * 1e3:.2f} | {tr / to:.0f}x |"
         )
         print(lines[-1], flush=True)
+    lines += ["", *from_masks_throughput(args.repeat)]
+    print("\n".join(lines[-4:]))
     emit(lines, args.markdown)
+
+
+def from_masks_throughput(repeat: int, copies: int = 10) -> list[str]:
+    """images/s of `sa1b-rle from-masks` (instance maps, RLE and polygon output) over a
+    directory of the sample's photographs with 10-instance label maps."""
+    import io
+    import tempfile
+    import time
+
+    from PIL import Image
+
+    from sa1b_rle import cli, sa1b
+
+    out = [
+        "| `sa1b-rle from-masks --mode instances` | images/s, 1 thread | 2 threads |",
+        "|---|---:|---:|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        images, labels = Path(tmp) / "images", Path(tmp) / "labels"
+        images.mkdir()
+        labels.mkdir()
+        n = 0
+        for key, jpg, img in sa1b.iter_shard(cli.sample_path()):
+            masks = img.decode()
+            label = np.zeros((img.height, img.width), np.uint8)
+            for v, k in enumerate(np.argsort(-img.area)[2:12], start=1):
+                label[masks[k].astype(bool)] = v
+            png = io.BytesIO()
+            Image.fromarray(label).save(png, "PNG")
+            for c in range(copies):
+                (images / f"{key}_{c}.jpg").write_bytes(jpg)
+                (labels / f"{key}_{c}.png").write_bytes(png.getvalue())
+                n += 1
+        for fmt in ("rle", "polygon"):
+            rates = []
+            for threads in (1, 2):
+                times = []
+                for _ in range(max(3, repeat // 3)):
+                    t = time.perf_counter()
+                    code = cli.main(
+                        ["from-masks", str(images), str(labels), "-o", str(Path(tmp) / "c.json"),
+                         "--mode", "instances", "--format", fmt, "--threads", str(threads),
+                         "--no-progress"],
+                        out=io.StringIO(),
+                    )  # fmt: skip
+                    times.append(time.perf_counter() - t)
+                    assert code == 0
+                rates.append(n / sorted(times)[len(times) // 2])
+            out.append(f"| {n} images, `--format {fmt}` | {rates[0]:.0f} | {rates[1]:.0f} |")
+    return out
 
 
 if __name__ == "__main__":

@@ -176,3 +176,85 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert run("stats", "--threads", "0", "@sample")[0] == 2
     with pytest.raises(SystemExit):
         cli.main(["frobnicate"])
+
+
+def make_mask_dirs(tmp_path: Path) -> tuple[Path, Path, Path, list[Any]]:
+    """Images (the sample's photographs), instance label maps and binary masks."""
+    from PIL import Image
+
+    images, labels, binary = tmp_path / "images", tmp_path / "labels", tmp_path / "binary"
+    for d in (images, labels, binary):
+        d.mkdir()
+    truth = []
+    for key, jpg, img in SAMPLES:
+        (images / f"{key}.jpg").write_bytes(jpg)
+        masks = img.decode()
+        order = np.argsort(-img.area)[2:12]  # ten masks, larger painted first
+        label = np.zeros((img.height, img.width), np.uint8)
+        for v, k in enumerate(order, start=1):
+            label[masks[k].astype(bool)] = v
+        Image.fromarray(label).save(labels / f"{key}.png")
+        (binary / key).mkdir()
+        for v in (1, 2):
+            Image.fromarray((label == v).astype(np.uint8) * 255).save(binary / key / f"part{v}.png")
+        truth.append(label)
+    return images, labels, binary, truth
+
+
+def test_from_masks(tmp_path: Path) -> None:
+    from pycocotools.coco import COCO
+
+    images, labels, binary, truth = make_mask_dirs(tmp_path)
+    out = tmp_path / "coco.json"
+    cats = tmp_path / "cats.json"
+    cats.write_text(json.dumps({"1": "truck", "part2": "thing"}))
+    for fmt in ("rle", "polygon"):
+        code, text = run(
+            "from-masks", str(images), str(labels), "-o", str(out), "--mode", "instances",
+            "--format", fmt, "--categories", str(cats), "--threads", "2",
+        )  # fmt: skip
+        assert code == 0, text
+        coco = COCO(str(out))
+        assert len(coco.getImgIds()) == 3
+        names = {c["id"]: c["name"] for c in coco.loadCats(coco.getCatIds())}
+        for img_id, label in zip(sorted(coco.getImgIds()), truth, strict=True):
+            anns = coco.loadAnns(coco.getAnnIds(imgIds=[img_id]))
+            values = [v for v in np.unique(label) if v]
+            assert len(anns) == len(values)
+            for a, v in zip(anns, values, strict=True):
+                assert np.array_equal(coco.annToMask(a), (label == v).astype(np.uint8)), fmt
+                assert names[a["category_id"]] == ("truck" if v == 1 else "object")
+                assert a["area"] == int((label == v).sum())
+    code, text = run(
+        "from-masks", str(images), str(binary), "-o", str(out), "--categories", str(cats)
+    )
+    assert code == 0, text
+    coco = COCO(str(out))
+    anns = coco.loadAnns(coco.getAnnIds())
+    assert len(anns) == 6
+    assert {coco.loadCats(a["category_id"])[0]["name"] for a in anns} == {"object", "thing"}
+
+
+def test_from_masks_reports_bad_files(tmp_path: Path) -> None:
+    from PIL import Image
+
+    images, labels, _, _ = make_mask_dirs(tmp_path)
+    (labels / "sa_2.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(labels / "sa_3.png")
+    (images / "sa_4.jpg").write_bytes(SAMPLE_JPG)  # no mask for it
+    out = tmp_path / "coco.json"
+    code, text = run("from-masks", str(images), str(labels), "-o", str(out), "--mode", "instances")
+    assert code == 1
+    assert f"skipped {images / 'sa_2.jpg'}: image:" in text
+    assert f"skipped {images / 'sa_3.jpg'}: the masks are 5x5, the image 534x800" in text
+    assert f"skipped {images / 'sa_4.jpg'}: no label map" in text
+    assert text.endswith(
+        "wrote " + str(out) + ": 1 images, 10 annotations, 1 categories, 3 skipped\n"
+    )
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    assert (
+        run("from-masks", str(images), str(labels), "-o", str(out), "--categories", str(bad))[0]
+        == 2
+    )
+    assert run("from-masks", str(tmp_path / "nope"), str(labels), "-o", str(out))[0] == 2

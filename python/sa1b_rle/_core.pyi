@@ -19,6 +19,7 @@ __all__ = [
     "fr_poly",
     "fr_uncompressed",
     "get_num_threads",
+    "image_size",
     "iou_bbox",
     "iou_rle",
     "labels_from_array",
@@ -239,3 +240,6 @@ def rgb_to_luma(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 
 def polygons_of_mask(mask: npt.NDArray[np.uint8], tolerance: float) -> list[list[float]]:
     """COCO polygons of a 2-D uint8 mask, one per 4-connected piece, holes bridged in."""
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """(height, width) of a JPEG or PNG from its header."""

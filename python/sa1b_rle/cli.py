@@ -271,6 +271,134 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+_IMAGE_EXTS = (".jpg", ".jpeg", ".png")
+
+
+def _mask_job(
+    image_path: str, args: argparse.Namespace, names: dict[str, str]
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
+    """The image entry, its annotations (ids from 1, image_id 0) and category names of
+    one image of ``from-masks``; raises ValueError/OSError naming what is wrong."""
+    from sa1b_rle import coco
+
+    stem = os.path.splitext(os.path.basename(image_path))[0]
+    with open(image_path, "rb") as f:
+        h, w = _core.image_size(f.read())
+    masks_dir = args.masks_dir
+    batches: list[tuple[sa1b_rle.RleBatch, list[str]]] = []
+    if args.mode == "instances":
+        path = os.path.join(masks_dir, stem + ".png")
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no label map {path}")
+        values, batch = sa1b_rle.from_label_image(path, background=args.background)
+        batches.append((batch, [names.get(str(int(v)), args.category) for v in values]))
+    else:
+        files = [
+            os.path.join(masks_dir, stem + ext)
+            for ext in _IMAGE_EXTS
+            if os.path.exists(os.path.join(masks_dir, stem + ext))
+        ]
+        sub = os.path.join(masks_dir, stem)
+        if os.path.isdir(sub):
+            files += [
+                os.path.join(sub, n)
+                for n in sorted(os.listdir(sub))
+                if n.lower().endswith(_IMAGE_EXTS)
+            ]
+        if not files:
+            raise FileNotFoundError(
+                f"no mask for {stem} in {masks_dir} ({stem}.png/.jpg or {stem}/)"
+            )
+        for path in files:
+            m = sa1b_rle.from_mask_image(
+                path, threshold=args.threshold, min_component_area=args.min_component_area
+            )
+            key = os.path.splitext(os.path.basename(path))[0]
+            batches.append((m, [names.get(key, args.category)]))
+    anns: list[dict[str, Any]] = []
+    cat_names: list[str] = []
+    for batch, cats in batches:
+        if batch.shape[1:] != (h, w):
+            raise ValueError(f"the masks are {batch.shape[1]}x{batch.shape[2]}, the image {h}x{w}")
+        # Category ids are given once all names are known: keep the names for now.
+        for a, name in zip(
+            coco.annotations_from_masks(
+                batch,
+                image_id=0,
+                category_id=[0] * len(batch),
+                segmentation=args.format,
+                tolerance=args.tolerance,
+            ),
+            [c for c, area in zip(cats, batch.area().tolist(), strict=True) if area],
+            strict=True,
+        ):
+            anns.append(a)
+            cat_names.append(name)
+    entry = {"file_name": os.path.basename(image_path), "height": h, "width": w}
+    return entry, anns, cat_names
+
+
+def cmd_from_masks(args: argparse.Namespace, out: TextIO) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not os.path.isdir(args.images_dir):
+        raise FileNotFoundError(f"no such directory: {args.images_dir}")
+    if not os.path.isdir(args.masks_dir):
+        raise FileNotFoundError(f"no such directory: {args.masks_dir}")
+    names: dict[str, str] = {}
+    if args.categories:
+        with open(args.categories) as f:
+            mapping = json.load(f)
+        if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+            raise ValueError(f"{args.categories}: expected a JSON object of value -> category name")
+        names = {str(k): v for k, v in mapping.items()}
+    images = sorted(
+        os.path.join(args.images_dir, n)
+        for n in os.listdir(args.images_dir)
+        if n.lower().endswith(_IMAGE_EXTS)
+    )
+    bar = Progress(len(images), "images", args.progress)
+    errors: list[tuple[str, str]] = []
+    results = []
+
+    def job(path: str) -> Any:
+        try:
+            return _mask_job(path, args, names)
+        except (OSError, ValueError) as e:
+            return e
+
+    with ThreadPoolExecutor(max_workers=sa1b_rle.get_num_threads()) as pool:
+        for path, r in zip(images, pool.map(job, images), strict=True):
+            bar.step()
+            if isinstance(r, Exception):
+                errors.append((path, str(r)))
+            else:
+                results.append(r)
+    bar.close()
+    categories = sorted({n for _, _, cats in results for n in cats} | set(names.values()))
+    cat_id = {n: k for k, n in enumerate(categories, start=1)}
+    doc: dict[str, Any] = {
+        "images": [],
+        "annotations": [],
+        "categories": [{"id": cat_id[n], "name": n} for n in categories],
+    }
+    for image_id, (entry, anns, cats) in enumerate(results, start=1):
+        doc["images"].append({"id": image_id, **entry})
+        for a, n in zip(anns, cats, strict=True):
+            a.update(id=len(doc["annotations"]) + 1, image_id=image_id, category_id=cat_id[n])
+            doc["annotations"].append(a)
+    with open(args.output, "w") as f:
+        json.dump(doc, f)
+    for path, message in errors:
+        out.write(f"skipped {path}: {message}\n")
+    out.write(
+        f"wrote {args.output}: {len(doc['images'])} images, {len(doc['annotations'])} "
+        f"annotations, {len(categories)} categories"
+        + (f", {len(errors)} skipped\n" if errors else "\n")
+    )
+    return 1 if errors else 0
+
+
 def _add_filters(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("quality filters (inclusive)")
     g.add_argument("--min-predicted-iou", type=float, metavar="X")
@@ -324,6 +452,33 @@ def parser() -> argparse.ArgumentParser:
     _add_filters(p)
     p.set_defaults(run=cmd_convert)
 
+    p = sub.add_parser(
+        "from-masks",
+        parents=[common],
+        help="mask images (binary or instance maps) to one COCO JSON",
+        description="Each image of IMAGES_DIR (.jpg/.png) takes its masks from MASKS_DIR: "
+        "with --mode instances the label map STEM.png (one annotation per value other "
+        "than --background); with --mode binary STEM.png or STEM.jpg, and/or every image "
+        "in the directory STEM/ (one annotation each). Files that cannot be used are "
+        "listed and skipped; the rest is converted.",
+    )
+    p.add_argument("images_dir", metavar="IMAGES_DIR")
+    p.add_argument("masks_dir", metavar="MASKS_DIR")
+    p.add_argument("-o", "--output", required=True, metavar="COCO.json")
+    p.add_argument("--format", choices=["rle", "polygon"], default="rle")
+    p.add_argument("--mode", choices=["binary", "instances"], default="binary")
+    p.add_argument("--threshold", type=float, default=127, help="binary: foreground > this")
+    p.add_argument("--min-component-area", type=int, default=0, metavar="PIXELS")
+    p.add_argument("--background", type=int, default=0, help="instances: the background value")
+    p.add_argument("--tolerance", type=float, default=0.0, help="polygon simplification (px)")
+    p.add_argument(
+        "--categories",
+        metavar="FILE",
+        help="JSON object: instance value (instances) or mask file stem (binary) -> name",
+    )
+    p.add_argument("--category", default="object", help="the name of unmapped masks")
+    p.set_defaults(run=cmd_from_masks)
+
     p = sub.add_parser("show", parents=[common], help="draw an image's masks into a PNG")
     p.add_argument(
         "annotation",
@@ -360,7 +515,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except (sa1b.Sa1bValidationError, sa1b.Sa1bShardError) as e:
         sys.stderr.write(f"sa1b-rle {args.command}: {e}\n")
         return 1
-    except sa1b_rle.RleError as e:
+    except ValueError as e:  # RleError, bad JSON in an option file, ...
         sys.stderr.write(f"sa1b-rle {args.command}: {e}\n")
         return 2
 

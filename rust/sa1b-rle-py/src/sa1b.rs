@@ -505,3 +505,14 @@ pub fn polygons_of_mask(
     let data: Vec<u8> = mask.as_array().iter().copied().collect();
     py.detach(|| sa1b_rle::contours::mask_to_polygons(&data, h, w, tolerance))
 }
+
+/// `(height, width)` of a JPEG or PNG from its header (the pixels are not decoded).
+#[pyfunction]
+pub fn image_size(data: &[u8]) -> PyResult<(u64, u64)> {
+    let (w, h) = image::ImageReader::new(std::io::Cursor::new(data))
+        .with_guessed_format()
+        .map_err(|e| PyValueError::new_err(format!("image: {e}")))?
+        .into_dimensions()
+        .map_err(|e| PyValueError::new_err(format!("image: {e}")))?;
+    Ok((u64::from(h), u64::from(w)))
+}
