@@ -258,3 +258,12 @@ def test_from_masks_reports_bad_files(tmp_path: Path) -> None:
         == 2
     )
     assert run("from-masks", str(tmp_path / "nope"), str(labels), "-o", str(out))[0] == 2
+
+
+def test_progress_line() -> None:
+    p = cli.Progress(40, "images", enabled=False)
+    p.done = 10
+    assert p.line(p.start + 2.0) == "[#######.......................] 10/40 images (5/s)"
+    q = cli.Progress(None, "images", enabled=False)
+    q.done = 7
+    assert q.line(q.start + 1.0) == "7 images (7/s)"

@@ -37,7 +37,8 @@ def _paths(paths: Sequence[str]) -> list[str]:
 
 
 class Progress:
-    """A one-line progress counter on stderr (only when it is a terminal)."""
+    """A one-line progress bar on stderr (only when it is a terminal): a bar and count
+    when the total is known, else a count and rate."""
 
     def __init__(self, total: int | None, what: str, enabled: bool) -> None:
         self.total, self.what, self.done = total, what, 0
@@ -49,10 +50,16 @@ class Progress:
         now = time.perf_counter()
         if self.enabled and now - self.last > 0.2:
             self.last = now
-            of = f"/{self.total}" if self.total else ""
-            rate = self.done / max(now - self.start, 1e-9)
-            sys.stderr.write(f"\r{self.done}{of} {self.what} ({rate:.0f}/s)")
+            sys.stderr.write("\r" + self.line(now))
             sys.stderr.flush()
+
+    def line(self, now: float) -> str:
+        rate = self.done / max(now - self.start, 1e-9)
+        if self.total:
+            filled = int(30 * min(self.done, self.total) / self.total)
+            bar = "#" * filled + "." * (30 - filled)
+            return f"[{bar}] {self.done}/{self.total} {self.what} ({rate:.0f}/s)"
+        return f"{self.done} {self.what} ({rate:.0f}/s)"
 
     def close(self) -> None:
         if self.enabled and self.done:
