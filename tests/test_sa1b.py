@@ -563,3 +563,13 @@ def test_to_coco_filters_and_reports(tmp_path: Path) -> None:
     )
     assert summary.images == 0 and len(summary.errors) == 1
     assert json.loads(out.read_text())["annotations"] == []
+
+
+def test_images_pickle() -> None:
+    import pickle
+
+    img = sa1b.load(dump(DOC)).filter(min_stability_score=0.3)
+    back = pickle.loads(pickle.dumps(img))
+    assert back.to_dict() == img.to_dict()
+    assert np.array_equal(back.decode(), img.decode())
+    assert back.masks == img.masks

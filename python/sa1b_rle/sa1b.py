@@ -27,6 +27,7 @@ field, the masks as an :class:`~sa1b_rle.RleBatch`; no Python object per annotat
 
 from __future__ import annotations
 
+import copyreg
 import io
 import json
 import os
@@ -559,3 +560,17 @@ def render(
         canvas = np.array(rgb, dtype=np.uint8, order="C", copy=True)
     draw_masks(canvas, image.masks, alpha)
     return canvas
+
+
+def _from_pickle(data: bytes) -> Sa1bImage:
+    return load(data, validate=False)
+
+
+def _reduce(image: Sa1bImage) -> tuple[Any, tuple[bytes]]:
+    # The file's own JSON (compact counts strings); loading it back re-checks the
+    # structure and counts.
+    return _from_pickle, (json.dumps(image.to_dict()).encode(),)
+
+
+# Sa1bImage pickles (for multiprocessing and Ray workers) as its SA-1B JSON.
+copyreg.pickle(Sa1bImage, _reduce)
