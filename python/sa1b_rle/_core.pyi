@@ -10,6 +10,7 @@ __all__ = [
     "Sa1bImage",
     "__version__",
     "area",
+    "batch_polygons",
     "counts_to_runs",
     "decode",
     "draw_masks",
@@ -243,3 +244,6 @@ def polygons_of_mask(mask: npt.NDArray[np.uint8], tolerance: float) -> list[list
 
 def image_size(data: bytes) -> tuple[int, int]:
     """(height, width) of a JPEG or PNG from its header."""
+
+def batch_polygons(batch: RleBatch, index: int, tolerance: float) -> list[list[float]]:
+    """COCO polygons of mask ``index`` of a batch, traced in the mask's box."""

@@ -10,12 +10,12 @@ import numpy.typing as npt
 
 from sa1b_rle._core import (
     RleBatch,
+    batch_polygons,
     labels_from_array,
     labels_from_png,
     labels_from_rgb,
     mask_from_binary_array,
     mask_from_image_bytes,
-    polygons_of_mask,
     rgb_to_luma,
 )
 
@@ -148,13 +148,5 @@ def to_polygons(rle: dict[str, Any] | RleBatch, *, tolerance: float = 0.0) -> li
     batch = rle if isinstance(rle, RleBatch) else RleBatch.from_coco([rle])
     if len(batch) != 1:
         raise ValueError(f"expected one mask, got a batch of {len(batch)}")
-    # Only the mask's box is traced; the corners are shifted back by its origin.
-    x, y, w, h = (int(v) for v in batch.bbox()[0])
-    if w == 0 or h == 0:
-        return []
-    box = np.ascontiguousarray(batch.decode()[0][y : y + h, x : x + w])
-    polys = polygons_of_mask(box, float(tolerance))
-    for p in polys:
-        p[0::2] = [v + x for v in p[0::2]]
-        p[1::2] = [v + y for v in p[1::2]]
-    return polys
+    # Traced in Rust within the mask's box, straight from the runs.
+    return batch_polygons(batch, 0, float(tolerance))

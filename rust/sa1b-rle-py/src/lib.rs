@@ -34,6 +34,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sa1b::mask_from_binary_array, m)?)?;
     m.add_function(wrap_pyfunction!(sa1b::rgb_to_luma, m)?)?;
     m.add_function(wrap_pyfunction!(sa1b::polygons_of_mask, m)?)?;
+    m.add_function(wrap_pyfunction!(sa1b::batch_polygons, m)?)?;
     m.add_function(wrap_pyfunction!(sa1b::image_size, m)?)?;
     m.add_function(wrap_pyfunction!(batch::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(batch::get_num_threads, m)?)?;

@@ -516,3 +516,17 @@ pub fn image_size(data: &[u8]) -> PyResult<(u64, u64)> {
         .map_err(|e| PyValueError::new_err(format!("image: {e}")))?;
     Ok((u64::from(h), u64::from(w)))
 }
+
+/// COCO polygons of mask `index` of a batch (see `sa1b_rle.to_polygons`), traced in the
+/// mask's box.
+#[pyfunction]
+pub fn batch_polygons(
+    py: Python<'_>,
+    batch: PyRef<'_, PyRleBatch>,
+    index: usize,
+    tolerance: f64,
+) -> PyResult<Vec<Vec<f64>>> {
+    let b = batch.inner();
+    py.detach(|| sa1b_rle::contours::batch_polygons(b, index, tolerance))
+        .map_err(|e| to_pyerr(&e))
+}

@@ -46,7 +46,7 @@ pub fn mask_to_polygons(mask: &[u8], height: usize, width: usize, tolerance: f64
     let piece = pieces(mask, h, w);
     // Boundary edges (interior on the right walking along them), keyed by start corner,
     // each with the piece of the foreground pixel beside it.
-    let mut out_edges: HashMap<Corner, Vec<(Corner, u32)>> = HashMap::new();
+    let mut out_edges: HashMap<Corner, Out> = HashMap::new();
     let mut order: Vec<Corner> = Vec::new();
     for y in 0..h as i64 {
         for x in 0..w as i64 {
@@ -77,7 +77,7 @@ pub fn mask_to_polygons(mask: &[u8], height: usize, width: usize, tolerance: f64
     // the edge of the piece being traced, so a loop never crosses into another piece.
     let mut loops: Vec<(u32, Vec<Corner>)> = Vec::new();
     for start in order {
-        let Some(first) = out_edges.get_mut(&start).and_then(Vec::pop) else {
+        let Some(first) = out_edges.get_mut(&start).and_then(Out::pop) else {
             continue;
         };
         let p = first.1;
@@ -88,11 +88,10 @@ pub fn mask_to_polygons(mask: &[u8], height: usize, width: usize, tolerance: f64
             let Some(next) = out_edges.get_mut(&at) else {
                 break;
             };
-            if next.is_empty() {
+            let Some(edge) = next.take_for(p) else {
                 break;
-            }
-            let k = next.iter().position(|e| e.1 == p).unwrap_or(0);
-            at = next.swap_remove(k).0;
+            };
+            at = edge.0;
         }
         loops.push((p, drop_collinear(&corners)));
     }
@@ -145,6 +144,38 @@ fn bridged(group: &[Vec<Corner>]) -> Vec<f64> {
         }
     }
     poly
+}
+
+/// The (at most two) unused edges leaving a corner, with their pieces.
+#[derive(Default, Clone, Copy)]
+struct Out {
+    edges: [(Corner, u32); 2],
+    len: u8,
+}
+
+impl Out {
+    fn push(&mut self, e: (Corner, u32)) {
+        // A corner has at most two boundary edges leaving it (four pixels meet there).
+        if (self.len as usize) < 2 {
+            self.edges[self.len as usize] = e;
+            self.len += 1;
+        }
+    }
+
+    fn pop(&mut self) -> Option<(Corner, u32)> {
+        (self.len > 0).then(|| {
+            self.len -= 1;
+            self.edges[self.len as usize]
+        })
+    }
+
+    /// An edge of piece `p` if there is one, else any.
+    fn take_for(&mut self, p: u32) -> Option<(Corner, u32)> {
+        if self.len == 2 && self.edges[0].1 == p && self.edges[1].1 != p {
+            self.edges.swap(0, 1);
+        }
+        self.pop()
+    }
 }
 
 /// Labels of the 4-connected foreground pieces (0 for background), row-major.
@@ -258,4 +289,51 @@ fn simplify(c: &[Corner], tolerance: f64) -> Vec<Corner> {
         }
     }
     (0..n).filter(|&k| keep[k]).map(|k| c[k]).collect()
+}
+
+/// [`mask_to_polygons`] of mask `i` of a batch, traced in its box only (no full-size
+/// decode): corner coordinates are the image's.
+///
+/// # Errors
+/// [`crate::Error::IndexOutOfRange`] for `i` past the end.
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::{contours::batch_polygons, RleBatch};
+/// // 4x4, a 2x2 block at rows 1-2, columns 1-2 (column-major runs).
+/// let b = RleBatch::from_runs(4, 4, &[vec![5, 2, 2, 2, 5]]).unwrap();
+/// assert_eq!(batch_polygons(&b, 0, 0.0).unwrap(), vec![vec![1.0, 1.0, 3.0, 1.0, 3.0, 3.0, 1.0, 3.0]]);
+/// ```
+pub fn batch_polygons(
+    batch: &crate::RleBatch,
+    i: usize,
+    tolerance: f64,
+) -> crate::Result<Vec<Vec<f64>>> {
+    if i >= batch.len() {
+        return Err(crate::Error::IndexOutOfRange {
+            index: i,
+            len: batch.len(),
+        });
+    }
+    let (h, w) = (batch.height(), batch.width());
+    let runs = batch.runs(i);
+    let [bx, by, bw, bh] = crate::rle::bbox_of_runs(h, w, runs);
+    let (x0, y0, bw, bh) = (bx as usize, by as usize, bw as usize, bh as usize);
+    if bw == 0 || bh == 0 {
+        return Ok(Vec::new());
+    }
+    let mut buf = vec![0u8; bw * bh];
+    crate::rle::for_each_column_piece(h, runs, |col, s, e| {
+        let col = col as usize - x0;
+        for r in s as usize..e as usize {
+            buf[(r - y0) * bw + col] = 1;
+        }
+    });
+    let mut polys = mask_to_polygons(&buf, bh, bw, tolerance);
+    for p in &mut polys {
+        for (k, v) in p.iter_mut().enumerate() {
+            *v += if k % 2 == 0 { bx } else { by };
+        }
+    }
+    Ok(polys)
 }
