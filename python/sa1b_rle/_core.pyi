@@ -10,7 +10,9 @@ __all__ = [
     "Sa1bImage",
     "__version__",
     "area",
+    "batch_from_counts_buffers",
     "batch_polygons",
+    "counts_buffers",
     "counts_to_runs",
     "decode",
     "draw_masks",
@@ -69,6 +71,10 @@ class RleBatch:
     @staticmethod
     def from_coco(rles: Sequence[dict[str, Any]], *, threads: int | None = None) -> RleBatch:
         """COCO RLE dicts of one size (``counts`` as str, bytes or a run list)."""
+    @staticmethod
+    def from_arrow(counts: Any, height: int, width: int, *, threads: int | None = None) -> RleBatch:
+        """A batch from a pyarrow array of compressed counts (binary or string, chunked or
+        not, no nulls), all of size (height, width)."""
     @staticmethod
     def from_strings(
         counts: Sequence[str | bytes], h: int, w: int, *, threads: int | None = None
@@ -247,3 +253,17 @@ def image_size(data: bytes) -> tuple[int, int]:
 
 def batch_polygons(batch: RleBatch, index: int, tolerance: float) -> list[list[float]]:
     """COCO polygons of mask ``index`` of a batch, traced in the mask's box."""
+
+def counts_buffers(
+    batch: RleBatch, threads: int | None = None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
+    """The counts strings of a batch as (offsets (n + 1,) int64, data uint8)."""
+
+def batch_from_counts_buffers(
+    offsets: npt.NDArray[np.int64],
+    data: npt.NDArray[np.uint8],
+    height: int,
+    width: int,
+    threads: int | None = None,
+) -> RleBatch:
+    """A batch from (offsets, data) counts buffers, every string validated."""

@@ -173,6 +173,26 @@ impl PyRleBatch {
         Ok(Self::wrap(inner))
     }
 
+    /// A batch from an Arrow array of compressed counts (binary or string, chunked or
+    /// not, no nulls), all of size (height, width); needs pyarrow.
+    #[staticmethod]
+    #[pyo3(signature = (counts, height, width, *, threads=None))]
+    fn from_arrow<'py>(
+        py: Python<'py>,
+        counts: &Bound<'py, PyAny>,
+        height: u64,
+        width: u64,
+        threads: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("threads", check_threads(threads)?)?;
+        py.import("sa1b_rle.arrow")?.call_method(
+            "batch_from_arrow",
+            (counts, height, width),
+            Some(&kwargs),
+        )
+    }
+
     /// A batch from compressed counts strings (str or bytes), all of size (h, w).
     #[staticmethod]
     #[pyo3(signature = (counts, h, w, *, threads=None))]

@@ -530,3 +530,59 @@ pub fn batch_polygons(
     py.detach(|| sa1b_rle::contours::batch_polygons(b, index, tolerance))
         .map_err(|e| to_pyerr(&e))
 }
+
+/// The compressed counts strings of a batch as Arrow-style buffers: `(offsets, data)`,
+/// int64 `(n + 1,)` and uint8, string `k` being `data[offsets[k]:offsets[k + 1]]`.
+#[pyfunction]
+#[pyo3(signature = (batch, threads=None))]
+pub fn counts_buffers<'py>(
+    py: Python<'py>,
+    batch: PyRef<'py, PyRleBatch>,
+    threads: Option<usize>,
+) -> (Bound<'py, PyAny>, Bound<'py, PyAny>) {
+    let b = batch.inner();
+    let strings = py.detach(|| b.counts_strings(threads));
+    let mut offsets = Vec::with_capacity(strings.len() + 1);
+    let mut data = Vec::with_capacity(strings.iter().map(Vec::len).sum());
+    offsets.push(0i64);
+    for s in &strings {
+        data.extend_from_slice(s);
+        offsets.push(data.len() as i64);
+    }
+    (array_1d(py, offsets), array_1d(py, data))
+}
+
+/// A batch from Arrow-style counts buffers (see `counts_buffers`), every string
+/// validated (errors name its index).
+#[pyfunction]
+#[pyo3(signature = (offsets, data, height, width, threads=None))]
+pub fn batch_from_counts_buffers(
+    py: Python<'_>,
+    offsets: numpy::PyReadonlyArray1<'_, i64>,
+    data: numpy::PyReadonlyArray1<'_, u8>,
+    height: u64,
+    width: u64,
+    threads: Option<usize>,
+) -> PyResult<PyRleBatch> {
+    let offsets = offsets
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("offsets must be contiguous"))?;
+    let data = data
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("data must be contiguous"))?;
+    let mut strings: Vec<&[u8]> = Vec::with_capacity(offsets.len().saturating_sub(1));
+    for (k, pair) in offsets.windows(2).enumerate() {
+        let (a, b) = (pair[0], pair[1]);
+        if a < 0 || b < a || b as usize > data.len() {
+            return Err(PyValueError::new_err(format!(
+                "counts {k}: offsets {a}..{b} are not inside the {} bytes of data",
+                data.len()
+            )));
+        }
+        strings.push(&data[a as usize..b as usize]);
+    }
+    let batch = py
+        .detach(|| sa1b_rle::RleBatch::from_counts_strings(height, width, &strings, threads))
+        .map_err(|e| to_pyerr(&e))?;
+    Ok(PyRleBatch::wrap(batch))
+}

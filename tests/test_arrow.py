@@ -1,0 +1,72 @@
+"""sa1b_rle.arrow: SA-1B annotations as Arrow tables, and RLE batches from Arrow columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed (pip install pyarrow)")
+
+from sa1b_rle import RleBatch, arrow, cli, sa1b  # noqa: E402
+
+IMAGES = [img for _, _, img in sa1b.iter_shard(cli.sample_path(), images=False)]
+
+
+def test_table_rows_are_the_images_columns() -> None:
+    table = arrow.to_table(IMAGES)
+    assert table.schema == arrow.SCHEMA
+    assert table.num_rows == sum(len(i) for i in IMAGES)
+    start = 0
+    for img in IMAGES:
+        part = table.slice(start, len(img))
+        start += len(img)
+        assert part["image_id"].to_pylist() == [img.image_id] * len(img)
+        assert part["id"].to_pylist() == img.ids.tolist()
+        assert part["area"].to_pylist() == img.area.tolist()
+        assert np.array_equal(np.c_[[part[f"bbox_{k}"].to_numpy() for k in "xywh"]].T, img.bbox)
+        assert np.array_equal(part["point_x"].to_numpy(), img.point_coords[:, 0])
+        assert np.array_equal(part["crop_h"].to_numpy(), img.crop_box[:, 3])
+        assert np.array_equal(part["stability_score"].to_numpy(), img.stability_score)
+        assert [c.decode() for c in part["counts"].to_pylist()] == [
+            d["counts"] for d in img.masks.to_coco()
+        ]
+        assert RleBatch.from_arrow(part["counts"], img.height, img.width) == img.masks
+    assert arrow.to_table([]).num_rows == 0
+
+
+def test_from_arrow_types_chunks_and_slices() -> None:
+    img = IMAGES[1]
+    strings = [d["counts"] for d in img.masks.to_coco()]
+    for typ in (pa.binary(), pa.large_binary(), pa.string(), pa.large_string()):
+        values = (
+            strings if typ in (pa.string(), pa.large_string()) else [s.encode() for s in strings]
+        )
+        arr = pa.array(values, type=typ)
+        assert RleBatch.from_arrow(arr, img.height, img.width, threads=2) == img.masks
+        chunked = pa.chunked_array([arr.slice(0, 7), arr.slice(7, 0), arr.slice(7)])
+        assert RleBatch.from_arrow(chunked, img.height, img.width) == img.masks
+        assert RleBatch.from_arrow(arr.slice(5, 9), img.height, img.width) == img.masks[5:14]
+    empty = RleBatch.from_arrow(pa.array([], pa.binary()), 3, 4)
+    assert empty.shape == (0, 3, 4)
+
+
+def test_from_arrow_errors() -> None:
+    img = IMAGES[1]
+    good = [d["counts"] for d in img.masks.to_coco()]
+    with pytest.raises(ValueError, match="counts 2 is null"):
+        RleBatch.from_arrow(pa.array([good[0], good[1], None]), img.height, img.width)
+    with pytest.raises(ValueError, match="annotation 1"):
+        RleBatch.from_arrow(pa.array([good[0], "!!"]), img.height, img.width)
+    with pytest.raises(ValueError, match="annotation 0"):
+        RleBatch.from_arrow(pa.array([good[0]]), img.height + 1, img.width)
+    with pytest.raises(TypeError, match="binary or string"):
+        RleBatch.from_arrow(pa.array([1, 2]), 2, 2)
+    with pytest.raises(TypeError, match="pyarrow Array"):
+        RleBatch.from_arrow(good, img.height, img.width)
+
+
+def test_module_examples() -> None:
+    import doctest
+
+    result = doctest.testmod(arrow)
+    assert result.attempted > 0 and result.failed == 0
