@@ -70,3 +70,52 @@ def test_module_examples() -> None:
 
     result = doctest.testmod(arrow)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_to_parquet_streams_and_reports(tmp_path: pytest.TempPathFactory) -> None:
+    import io
+    import json
+    import tarfile
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from sa1b_rle import cli as cli_mod
+
+    out = Path(str(tmp_path)) / "dataset"
+    summary = sa1b.to_parquet(cli.sample_path(), out, rows_per_file=100)
+    sizes = [len(i) for i in IMAGES]
+    assert summary.rows == sum(sizes) and summary.images == 3 and summary.errors == []
+    # Files split between images once 100 rows are reached: 144 | 59 + 96.
+    assert [pq.read_metadata(f).num_rows for f in summary.files] == [144, 155]
+    back = pq.read_table(out)
+    assert back.equals(arrow.to_table(IMAGES))
+
+    # A shard with a bad member: the good samples are written, the bad one reported.
+    shard = Path(str(tmp_path)) / "bad.tar"
+    with tarfile.open(shard, "w") as tf:
+        for name, data in (
+            ("sa_1.json", json.dumps(IMAGES[0].to_dict()).encode()),
+            ("sa_1.jpg", b"\xff\xd8"),
+            ("sa_2.json", b"{oops"),
+            ("sa_2.jpg", b"\xff\xd8"),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    out2 = Path(str(tmp_path)) / "d2"
+    summary = sa1b.to_parquet(shard, out2)
+    assert summary.rows == sizes[0] and len(summary.errors) == 2
+    assert pq.read_table(out2).equals(arrow.to_table(IMAGES[:1]))
+    with pytest.raises(FileExistsError, match="overwrite"):
+        sa1b.to_parquet(shard, out2)
+    with pytest.raises(sa1b.Sa1bShardError):
+        sa1b.to_parquet(shard, out2, on_error="raise", overwrite=True)
+    text = io.StringIO()
+    argv = ["to-parquet", str(shard), "-o", str(out2), "--overwrite"]
+    assert cli_mod.main(argv, out=text) == 1
+    assert f"skipped {shard}:sa_2.json: invalid annotation file" in text.getvalue()
+    assert text.getvalue().endswith(f"{sizes[0]} rows from 1 images, 2 skipped\n")
+    assert cli_mod.main(["to-parquet", "-o", str(out2)], out=io.StringIO()) == 2
+    assert cli_mod.main(["to-parquet", "-o", str(out2), "--overwrite"], out=io.StringIO()) == 0
+    assert pq.read_table(out2).equals(arrow.to_table(IMAGES))

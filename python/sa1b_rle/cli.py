@@ -234,6 +234,24 @@ def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if summary.errors else 0
 
 
+def cmd_to_parquet(args: argparse.Namespace, out: TextIO) -> int:
+    summary = sa1b.to_parquet(
+        _paths(args.paths),
+        args.output,
+        rows_per_file=args.rows_per_file,
+        on_error="raise" if args.strict else "collect",
+        overwrite=args.overwrite,
+    )
+    for name, message in summary.errors:
+        out.write(f"skipped {name}: {message}\n")
+    out.write(
+        f"wrote {len(summary.files)} files to {args.output}: {summary.rows} rows from "
+        f"{summary.images} images"
+        + (f", {len(summary.errors)} skipped\n" if summary.errors else "\n")
+    )
+    return 1 if summary.errors else 0
+
+
 def _show_source(path: str, key: str | None, validate: bool) -> tuple[sa1b.Sa1bImage, Any]:
     """The annotations to draw and their image (bytes, a path, or None when not found)."""
     if sa1b.expand_sources(path)[0][1]:
@@ -486,6 +504,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--category", default="object", help="the name of unmapped masks")
     p.set_defaults(run=cmd_from_masks)
 
+    p = sub.add_parser(
+        "to-parquet", parents=[common], help="one row per mask into a Parquet dataset (pyarrow)"
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("-o", "--output", required=True, metavar="OUT_DIR")
+    p.add_argument("--rows-per-file", type=int, default=1_000_000, metavar="N")
+    p.add_argument("--strict", action="store_true", help="stop at the first bad file")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace the part files already in OUT_DIR"
+    )
+    p.set_defaults(run=cmd_to_parquet)
+
     p = sub.add_parser("show", parents=[common], help="draw an image's masks into a PNG")
     p.add_argument(
         "annotation",
@@ -516,7 +546,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         sa1b_rle.set_num_threads(args.threads)
     try:
         return int(args.run(args, out))
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as e:
+    except (FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError) as e:
         sys.stderr.write(f"sa1b-rle {args.command}: {e}\n")
         return 2
     except (sa1b.Sa1bValidationError, sa1b.Sa1bShardError) as e:

@@ -44,6 +44,7 @@ from sa1b_rle._core import Sa1bImage, draw_masks, sa1b_parse
 
 __all__ = [
     "CocoSummary",
+    "ParquetSummary",
     "Problem",
     "Report",
     "Sa1bImage",
@@ -58,6 +59,7 @@ __all__ = [
     "load",
     "render",
     "to_coco",
+    "to_parquet",
     "validate",
 ]
 
@@ -560,6 +562,74 @@ def render(
         canvas = np.array(rgb, dtype=np.uint8, order="C", copy=True)
     draw_masks(canvas, image.masks, alpha)
     return canvas
+
+
+class ParquetSummary(NamedTuple):
+    """What :func:`to_parquet` wrote."""
+
+    files: list[str]
+    rows: int
+    images: int
+    errors: list[tuple[str, str]]
+    """Files or shard members skipped, as ``(name, message)``."""
+
+
+def to_parquet(
+    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    rows_per_file: int = 1_000_000,
+    on_error: str = "collect",
+    overwrite: bool = False,
+) -> ParquetSummary:
+    """Writes SA-1B files, directories or shards as a Parquet dataset: one row per mask
+    (:data:`sa1b_rle.arrow.SCHEMA`), files ``part-00000.parquet``, ... of about
+    ``rows_per_file`` rows (split between images), written as the input streams in
+    (memory holds one file's rows). Needs pyarrow.
+
+    ``on_error="collect"`` (the default) skips bad files and shard members and lists
+    them in the summary (nothing is dropped silently); ``"raise"`` stops at the first.
+    A directory already holding ``part-*.parquet`` files is refused
+    (``FileExistsError``) unless ``overwrite``, which deletes those files first.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sa1b_rle import arrow
+
+    if rows_per_file < 1:
+        raise ValueError(f"rows_per_file must be at least 1, not {rows_per_file}")
+    out = os.fspath(out_dir)
+    os.makedirs(out, exist_ok=True)
+    old = sorted(n for n in os.listdir(out) if n.startswith("part-") and n.endswith(".parquet"))
+    if old and not overwrite:
+        raise FileExistsError(f"{out} already holds {old[0]} (and maybe more): pass overwrite=True")
+    for n in old:
+        os.remove(os.path.join(out, n))
+    errors: list[tuple[str, str]] = []
+    files: list[str] = []
+    pending: list[Any] = []
+    rows = images = pending_rows = 0
+
+    def flush() -> None:
+        nonlocal pending, pending_rows
+        if not pending:
+            return
+        path = os.path.join(out, f"part-{len(files):05d}.parquet")
+        pq.write_table(pa.concat_tables(pending), path)
+        files.append(path)
+        pending, pending_rows = [], 0
+
+    for _, image in iter_images(sources, on_error=on_error, errors=errors):
+        table = arrow.to_table([image])
+        pending.append(table)
+        pending_rows += table.num_rows
+        rows += table.num_rows
+        images += 1
+        if pending_rows >= rows_per_file:
+            flush()
+    flush()
+    return ParquetSummary(files, rows, images, errors)
 
 
 def _from_pickle(data: bytes) -> Sa1bImage:
