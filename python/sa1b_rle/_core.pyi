@@ -259,6 +259,12 @@ def counts_buffers(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]:
     """The counts strings of a batch as (offsets (n + 1,) int64, data uint8)."""
 
+def sa1b_columns(
+    images: Sequence[Sa1bImage], threads: int | None = None
+) -> dict[str, npt.NDArray[Any]]:
+    """The rows of the images (one per mask) as one array per column; counts as Arrow
+    buffers ``counts_offsets`` (int64, rows + 1) and ``counts`` (uint8)."""
+
 def batch_from_counts_buffers(
     offsets: npt.NDArray[np.int64],
     data: npt.NDArray[np.uint8],

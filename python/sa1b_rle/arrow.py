@@ -20,7 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from sa1b_rle._core import RleBatch, Sa1bImage, batch_from_counts_buffers, counts_buffers
+from sa1b_rle._core import (
+    RleBatch,
+    Sa1bImage,
+    batch_from_counts_buffers,
+    counts_buffers,
+    sa1b_columns,
+)
 
 try:
     import pyarrow as pa
@@ -65,36 +71,17 @@ def counts_array(batch: RleBatch, *, threads: int | None = None) -> pa.LargeBina
     )
 
 
-def to_table(images: Iterable[Sa1bImage]) -> pa.Table:
-    """One row per mask of the images (see :data:`SCHEMA`), built from their columns."""
-    tables = []
-    for img in images:
-        n = len(img)
-        bbox, point, crop = img.bbox, img.point_coords, img.crop_box
-        cols: dict[str, Any] = {
-            "image_id": np.full(n, img.image_id, np.int64),
-            "id": img.ids,
-            "height": np.full(n, img.height, np.int64),
-            "width": np.full(n, img.width, np.int64),
-            "counts": counts_array(img.masks),
-            "bbox_x": bbox[:, 0],
-            "bbox_y": bbox[:, 1],
-            "bbox_w": bbox[:, 2],
-            "bbox_h": bbox[:, 3],
-            "area": img.area,
-            "predicted_iou": img.predicted_iou,
-            "stability_score": img.stability_score,
-            "point_x": point[:, 0],
-            "point_y": point[:, 1],
-            "crop_x": crop[:, 0],
-            "crop_y": crop[:, 1],
-            "crop_w": crop[:, 2],
-            "crop_h": crop[:, 3],
-        }
-        tables.append(pa.table(cols, schema=SCHEMA))
-    if not tables:
-        return SCHEMA.empty_table()
-    return pa.concat_tables(tables)
+def to_table(images: Iterable[Sa1bImage], *, threads: int | None = None) -> pa.Table:
+    """One row per mask of the images (see :data:`SCHEMA`), built in Rust from their
+    columns (no Python object per mask or per image); ``threads`` write the counts
+    strings (the process default when None)."""
+    images = list(images)
+    cols: dict[str, Any] = sa1b_columns(images, threads)
+    offsets, data = cols.pop("counts_offsets"), cols["counts"]
+    cols["counts"] = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    return pa.table(cols, schema=SCHEMA)
 
 
 def batch_from_arrow(

@@ -232,21 +232,38 @@ def _open_shard(source: str | os.PathLike[str] | IO[bytes]) -> tuple[tarfile.Tar
             f"source must be a path or a binary file object, not {type(source).__name__}"
         )
     try:
-        seekable = bool(f.seekable())
-    except (AttributeError, OSError):
-        seekable = False
-    if seekable:
-        start = f.tell()
-        magic = f.read(2)
-        f.seek(start)
-        gz = magic == b"\x1f\x8b"
-        tf = tarfile.open(fileobj=f, mode="r:gz" if gz else "r:")
-    else:
-        if not hasattr(f, "peek"):
-            f = io.BufferedReader(f)
-        gz = f.peek(2)[:2] == b"\x1f\x8b"
-        tf = tarfile.open(fileobj=f, mode="r|gz" if gz else "r|")
+        try:
+            seekable = bool(f.seekable())
+        except (AttributeError, OSError):
+            seekable = False
+        if seekable:
+            start = f.tell()
+            magic = f.read(2)
+            f.seek(start)
+            gz = magic == b"\x1f\x8b"
+            tf = tarfile.open(fileobj=f, mode="r:gz" if gz else "r:")
+        else:
+            if not hasattr(f, "peek"):
+                f = io.BufferedReader(f)
+            gz = f.peek(2)[:2] == b"\x1f\x8b"
+            tf = tarfile.open(fileobj=f, mode="r|gz" if gz else "r|")
+    except _ERRORS as e:
+        if own is not None:
+            own.close()
+        raise _UnreadableShard(name, f"not a readable tar archive: {e}") from e
     return tf, name, own
+
+
+class _UnreadableShard(Exception):
+    """The archive could not be opened (not tar, empty, first block unreadable)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name, self.message = name, message
+        super().__init__(message)
+
+
+def _no_samples() -> Generator[tuple[str, bytes | None, Sa1bImage], None, None]:
+    yield from ()
 
 
 class ShardReader(Iterator[tuple[str, "bytes | None", Sa1bImage]]):
@@ -266,7 +283,13 @@ class ShardReader(Iterator[tuple[str, "bytes | None", Sa1bImage]]):
         self.errors: list[tuple[str, str]] = []
         """Each bad member as ``(member name, what is wrong)``."""
         self._samples = 0
-        self._tar, self.name, self._own = _open_shard(source)
+        try:
+            self._tar, self.name, self._own = _open_shard(source)
+        except _UnreadableShard as e:
+            self.name = e.name
+            self._gen = _no_samples()
+            self._bad("<start of the archive>", e.message)
+            return
         self._gen = self._run()
 
     @property

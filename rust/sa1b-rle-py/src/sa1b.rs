@@ -5,7 +5,7 @@ use numpy::{IntoPyArray, PyReadonlyArray3, PyReadwriteArray3, PyUntypedArrayMeth
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use sa1b_rle::sa1b::{parse, Filter, Problem, Sa1bImage};
+use sa1b_rle::sa1b::{parse, Columns, Filter, Problem, Sa1bImage};
 
 use crate::batch::PyRleBatch;
 use crate::convert::array_1d;
@@ -529,6 +529,51 @@ pub fn batch_polygons(
     let b = batch.inner();
     py.detach(|| sa1b_rle::contours::batch_polygons(b, index, tolerance))
         .map_err(|e| to_pyerr(&e))
+}
+
+/// The rows of SA-1B images as one numpy array per column (see `Columns`): `counts`
+/// (uint8) and `counts_offsets` (int64, rows + 1) are Arrow binary buffers.
+#[pyfunction]
+#[pyo3(signature = (images, threads=None))]
+pub fn sa1b_columns<'py>(
+    py: Python<'py>,
+    images: Vec<PyRef<'py, PySa1bImage>>,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let refs: Vec<&Sa1bImage> = images.iter().map(|i| &i.inner).collect();
+    let c = py.detach(|| Columns::of(&refs, threads));
+    let d = PyDict::new(py);
+    let [bx, by, bw, bh] = c.bbox;
+    let [px, py_] = c.point;
+    let [cx, cy, cw, ch] = c.crop_box;
+    d.set_item("image_id", array_1d(py, c.image_id))?;
+    d.set_item("id", array_1d(py, c.id))?;
+    d.set_item("height", array_1d(py, c.height))?;
+    d.set_item("width", array_1d(py, c.width))?;
+    d.set_item("counts_offsets", array_1d(py, c.counts_offsets))?;
+    d.set_item("counts", array_1d(py, c.counts))?;
+    for (name, col) in [
+        ("bbox_x", bx),
+        ("bbox_y", by),
+        ("bbox_w", bw),
+        ("bbox_h", bh),
+    ] {
+        d.set_item(name, array_1d(py, col))?;
+    }
+    d.set_item("area", array_1d(py, c.area))?;
+    d.set_item("predicted_iou", array_1d(py, c.predicted_iou))?;
+    d.set_item("stability_score", array_1d(py, c.stability_score))?;
+    d.set_item("point_x", array_1d(py, px))?;
+    d.set_item("point_y", array_1d(py, py_))?;
+    for (name, col) in [
+        ("crop_x", cx),
+        ("crop_y", cy),
+        ("crop_w", cw),
+        ("crop_h", ch),
+    ] {
+        d.set_item(name, array_1d(py, col))?;
+    }
+    Ok(d)
 }
 
 /// The compressed counts strings of a batch as Arrow-style buffers: `(offsets, data)`,

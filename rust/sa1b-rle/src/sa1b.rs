@@ -222,6 +222,88 @@ pub struct Filter {
     pub max_area: Option<i64>,
 }
 
+/// The annotations of several images as one column per field, one row per mask (the
+/// layout of an Arrow table): `counts` is every compressed counts string end to end,
+/// string `k` being `counts[counts_offsets[k]..counts_offsets[k + 1]]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Columns {
+    /// The image's `image_id`, repeated for each of its masks.
+    pub image_id: Vec<i64>,
+    /// Annotation ids.
+    pub id: Vec<i64>,
+    /// The image's height.
+    pub height: Vec<i64>,
+    /// The image's width.
+    pub width: Vec<i64>,
+    /// `rows + 1` offsets into `counts`, from 0.
+    pub counts_offsets: Vec<i64>,
+    /// The compressed counts strings.
+    pub counts: Vec<u8>,
+    /// Stored boxes, one column per coordinate `x, y, w, h`.
+    pub bbox: [Vec<f64>; 4],
+    /// Stored areas.
+    pub area: Vec<i64>,
+    /// `predicted_iou`.
+    pub predicted_iou: Vec<f64>,
+    /// `stability_score`.
+    pub stability_score: Vec<f64>,
+    /// The point, `x` and `y`.
+    pub point: [Vec<f64>; 2],
+    /// `crop_box`, `x, y, w, h`.
+    pub crop_box: [Vec<f64>; 4],
+}
+
+impl Columns {
+    /// The rows of `images`, in order; counts strings are written by up to `threads`
+    /// threads per image.
+    ///
+    /// # Examples
+    /// ```
+    /// let doc = br#"{"image": {"image_id": 7, "width": 2, "height": 2, "file_name": "a.jpg"},
+    ///   "annotations": [{"id": 1, "segmentation": {"size": [2, 2], "counts": "04"},
+    ///   "bbox": [0, 0, 2, 2], "area": 4, "predicted_iou": 0.9, "stability_score": 0.95,
+    ///   "point_coords": [[1, 1]], "crop_box": [0, 0, 2, 2]}]}"#;
+    /// let (image, _) = sa1b_rle::sa1b::parse(doc, "a.json", false);
+    /// let cols = sa1b_rle::sa1b::Columns::of(&[&image.unwrap()], Some(1));
+    /// assert_eq!(cols.image_id, [7]);
+    /// assert_eq!(cols.counts_offsets, [0, 2]);
+    /// assert_eq!(cols.counts, b"04");
+    /// assert_eq!(cols.bbox[2], [2.0]);
+    /// ```
+    #[must_use]
+    pub fn of(images: &[&Sa1bImage], threads: Option<usize>) -> Columns {
+        let rows: usize = images.iter().map(|i| i.len()).sum();
+        let mut c = Columns {
+            counts_offsets: Vec::with_capacity(rows + 1),
+            ..Columns::default()
+        };
+        c.counts_offsets.push(0);
+        for img in images {
+            let n = img.len();
+            c.image_id.extend(std::iter::repeat_n(img.image_id, n));
+            c.id.extend_from_slice(&img.ids);
+            // Sizes come from the file as non-negative i64s.
+            c.height.extend(std::iter::repeat_n(img.height as i64, n));
+            c.width.extend(std::iter::repeat_n(img.width as i64, n));
+            for s in img.masks.counts_strings(threads) {
+                c.counts.extend_from_slice(&s);
+                c.counts_offsets.push(c.counts.len() as i64);
+            }
+            for k in 0..4 {
+                c.bbox[k].extend(img.bbox.iter().map(|b| b[k]));
+                c.crop_box[k].extend(img.crop_box.iter().map(|b| b[k]));
+            }
+            for k in 0..2 {
+                c.point[k].extend(img.point_coords.iter().map(|p| p[k]));
+            }
+            c.area.extend_from_slice(&img.area);
+            c.predicted_iou.extend_from_slice(&img.predicted_iou);
+            c.stability_score.extend_from_slice(&img.stability_score);
+        }
+        c
+    }
+}
+
 /// Parses an annotation file.
 ///
 /// Returns the image when the file's structure allows building it (every key present

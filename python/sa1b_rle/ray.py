@@ -1,0 +1,674 @@
+"""SA-1B on Ray Data: shards read as Arrow tables of masks, and batch functions for
+``Dataset.map_batches``.
+
+Needs Ray Data and pyarrow (``pip install sa1b_rle[ray]``); the rest of the package
+does not.
+
+* :func:`read_sa1b` reads shards (``.tar``, ``.tar.gz``), SA-1B JSON files or
+  directories of them, locally or from any filesystem pyarrow knows (``s3://``,
+  ``gs://``, ``hdfs://``, ...), into a ``ray.data.Dataset`` with one row per mask
+  (:data:`sa1b_rle.arrow.SCHEMA`). Each shard is read by one Ray task.
+  :func:`read_sa1b_errors` gives the members that could not be read, as rows.
+* :func:`filter_quality`, :func:`filter_area`, :func:`decode_masks` and
+  :func:`image_stats` take a batch (a ``pyarrow.Table`` or a dict of numpy arrays) and
+  are meant for ``Dataset.map_batches``; :func:`per_image_stats` groups a dataset by
+  image first.
+
+Everything here runs in Ray worker processes: it uses one thread per task unless a
+``threads=`` argument says otherwise (sa1b_rle's thread pool is per process), so Ray's
+own scheduling decides how many cores work.
+
+>>> import ray
+>>> from sa1b_rle import cli
+>>> _ = ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
+>>> ds = read_sa1b(cli.sample_path())  # a directory, shard list or "s3://..." alike
+>>> ds.count()
+299
+>>> good = ds.map_batches(filter_quality, fn_kwargs={"min_predicted_iou": 0.9})
+>>> stats = per_image_stats(good, num_partitions=2).sort("image_id").take_all()
+>>> [(s["image_id"], s["masks"], round(s["coverage"], 3)) for s in stats]
+[(1, 62, 0.896), (2, 24, 0.623), (3, 33, 0.994)]
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+try:
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+    import ray
+    import ray.data
+    from ray.data import Datasource, ReadTask
+    from ray.data.block import BlockMetadata
+except ImportError as e:  # pragma: no cover - exercised where Ray is missing
+    raise ImportError(
+        "sa1b_rle.ray needs Ray Data and pyarrow (pip install 'sa1b_rle[ray]'); "
+        "the rest of sa1b_rle does not"
+    ) from e
+
+from sa1b_rle import arrow, sa1b
+from sa1b_rle._core import RleBatch, Sa1bImage, counts_buffers, sa1b_parse
+
+__all__ = [
+    "ERROR_SCHEMA",
+    "decode_masks",
+    "filter_area",
+    "filter_quality",
+    "image_stats",
+    "per_image_stats",
+    "read_sa1b",
+    "read_sa1b_errors",
+]
+
+log = logging.getLogger("sa1b_rle")
+
+#: Rows of :func:`read_sa1b_errors`: the shard or file, the member inside a shard
+#: (empty for a JSON file or a shard that could not be opened) and what is wrong.
+ERROR_SCHEMA = pa.schema(
+    [("source", pa.string()), ("member", pa.string()), ("message", pa.string())]
+)
+
+#: JSON files read by one task when ``parallelism`` is not given.
+_JSON_PER_TASK = 1000
+#: A read task yields a block once it holds this many masks (SA-1B counts strings
+#: are a few kB: tens of MB per block) ...
+_BLOCK_ROWS = 20_000
+#: ... or this many bytes of images.
+_BLOCK_BYTES = 64 << 20
+
+Paths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class _Source:
+    """A shard or an annotation file on a filesystem (None: local, read with open)."""
+
+    __slots__ = ("fs", "path", "shard", "size")
+
+    def __init__(self, fs: Any, path: str, shard: bool, size: int) -> None:
+        self.fs, self.path, self.shard, self.size = fs, path, shard, size
+
+    @property
+    def name(self) -> str:
+        return self.path
+
+    def open(self) -> Any:
+        if self.fs is None:
+            return open(self.path, "rb")
+        # Random access: with images=False the reader seeks past image payloads.
+        return self.fs.open_input_file(self.path)
+
+
+def _resolve(paths: Paths, filesystem: Any) -> list[_Source]:
+    """Every shard and annotation file named by ``paths`` (directories listed, not
+    recursively, in name order)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if not paths:
+        raise ValueError("no paths given")
+    out: list[_Source] = []
+    for p in paths:
+        path = os.fspath(p)
+        fs = filesystem
+        if fs is None and "://" in path:
+            fs, path = pafs.FileSystem.from_uri(path)
+        if fs is None:
+            for name, shard in sa1b.expand_sources(path):
+                out.append(_Source(None, name, shard, os.path.getsize(name)))
+            continue
+        info = fs.get_file_info(path)
+        if info.type == pafs.FileType.NotFound:
+            raise FileNotFoundError(f"no such file or directory: {p}")
+        if info.type == pafs.FileType.Directory:
+            infos = fs.get_file_info(pafs.FileSelector(path, recursive=False))
+            for i in sorted(infos, key=lambda i: i.path):
+                low = i.base_name.lower()
+                if i.type != pafs.FileType.File:
+                    continue
+                if low.endswith(".json"):
+                    out.append(_Source(fs, i.path, False, i.size or 0))
+                elif low.endswith(sa1b._SHARD_SUFFIXES):
+                    out.append(_Source(fs, i.path, True, i.size or 0))
+        else:
+            # A file named directly: a JSON file by its name, anything else a shard
+            # (tar or gzip, told apart by its bytes when read).
+            shard = not path.lower().endswith(".json")
+            out.append(_Source(fs, path, shard, info.size or 0))
+    return out
+
+
+def _groups(sources: list[_Source], parallelism: int | None) -> list[list[_Source]]:
+    """Sources split into read tasks: by default one per shard and JSON files in groups
+    of :data:`_JSON_PER_TASK`; with ``parallelism``, that many contiguous groups (at
+    most one per source)."""
+    if parallelism is None:
+        groups = [[s] for s in sources if s.shard]
+        files = [s for s in sources if not s.shard]
+        groups += [files[i : i + _JSON_PER_TASK] for i in range(0, len(files), _JSON_PER_TASK)]
+        return groups
+    if parallelism < 1:
+        raise ValueError(f"parallelism must be at least 1, not {parallelism}")
+    k = min(parallelism, len(sources))
+    bounds = np.linspace(0, len(sources), k + 1).round().astype(int)
+    return [sources[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+class _Rows:
+    """Images collected into Arrow blocks of bounded size."""
+
+    def __init__(self, images: bool, threads: int) -> None:
+        self.with_images, self.threads = images, threads
+        self.pending: list[tuple[Sa1bImage, bytes | None]] = []
+        self.rows = self.bytes = 0
+        self.yielded = False
+
+    def add(self, image: Sa1bImage, jpeg: bytes | None) -> pa.Table | None:
+        self.pending.append((image, jpeg))
+        self.rows += len(image)
+        self.bytes += len(jpeg) if jpeg is not None else 0
+        if self.rows >= _BLOCK_ROWS or self.bytes >= _BLOCK_BYTES:
+            return self.flush()
+        return None
+
+    def flush(self) -> pa.Table | None:
+        if not self.pending:
+            return None
+        images = [i for i, _ in self.pending]
+        table = arrow.to_table(images, threads=self.threads)
+        if self.with_images:
+            lengths = np.array([len(i) for i in images], np.int64)
+            indices = pa.array(np.repeat(np.arange(len(images), dtype=np.int32), lengths))
+            jpegs = pa.array([j for _, j in self.pending], pa.large_binary())
+            table = table.append_column("image", pa.DictionaryArray.from_arrays(indices, jpegs))
+        self.pending, self.rows, self.bytes = [], 0, 0
+        self.yielded = True
+        return table
+
+
+def _load(src: _Source) -> tuple[Sa1bImage | None, str]:
+    """An annotation file read and validated, or what is wrong with it."""
+    try:
+        with src.open() as f:
+            data = f.read()
+    except OSError as e:
+        return None, f"cannot read: {e}"
+    image, problems = sa1b_parse(bytes(data), src.name, True)
+    if image is None or problems:
+        report = sa1b.Report([sa1b.Problem(*p) for p in problems])
+        more = f" (and {len(report) - 1} more)" if len(report) > 1 else ""
+        return None, f"{report[0]}{more}"
+    return image, ""
+
+
+def _read_group(
+    group: list[_Source], images: bool, on_error: str, threads: int, errors_only: bool
+) -> Iterator[pa.Table]:
+    """The read task of a group of sources: mask blocks, or (``errors_only``) one block
+    of the bad members."""
+    rows = _Rows(images, threads)
+    bad: list[tuple[str, str, str]] = []
+
+    def report(source: str, member: str, message: str) -> None:
+        if on_error == "raise":
+            if member:
+                raise sa1b.Sa1bShardError(source, member, message)
+            raise ValueError(f"{source}: {message}")
+        bad.append((source, member, message))
+        if not errors_only:
+            where = f"{source}: {member}" if member else source
+            log.warning("sa1b_rle.ray.read_sa1b skipped %s: %s", where, message)
+
+    for src in group:
+        if src.shard:
+            try:
+                f = src.open()
+            except OSError as e:
+                report(src.name, "", f"cannot open: {e}")
+                continue
+            try:
+                reader = sa1b.iter_shard(f, images=images and not errors_only, on_error="collect")
+                for _, jpeg, image in reader:
+                    if errors_only:
+                        continue
+                    block = rows.add(image, jpeg)
+                    if block is not None:
+                        yield block
+                for member, message in reader.errors:
+                    report(src.name, member, message)
+            finally:
+                f.close()
+        else:
+            loaded, message = _load(src)
+            if loaded is None:
+                report(src.name, "", message)
+            elif not errors_only:
+                block = rows.add(loaded, None)
+                if block is not None:
+                    yield block
+    # Every task yields at least one block, so that even an empty one has the schema.
+    if errors_only:
+        yield pa.Table.from_pylist(
+            [dict(zip(ERROR_SCHEMA.names, b, strict=True)) for b in bad], schema=ERROR_SCHEMA
+        )
+        return
+    block = rows.flush()
+    if block is not None:
+        yield block
+    elif not rows.yielded:
+        yield _schema(images).empty_table()
+
+
+def _block_metadata(group: list[_Source]) -> Any:
+    kwargs: dict[str, Any] = {
+        "num_rows": None,
+        "size_bytes": None,
+        "input_files": [s.name for s in group],
+        "exec_stats": None,
+    }
+    try:
+        return BlockMetadata(**kwargs)
+    except TypeError:  # Ray versions whose metadata still carries the schema
+        return BlockMetadata(schema=None, **kwargs)
+
+
+_READ_TASK_TAKES_LIMIT = "per_task_row_limit" in inspect.signature(ReadTask.__init__).parameters
+
+
+class _Sa1bDatasource(Datasource):  # type: ignore[misc]
+    def __init__(
+        self,
+        groups: list[list[_Source]],
+        images: bool,
+        on_error: str,
+        threads: int,
+        errors_only: bool,
+    ) -> None:
+        super().__init__()
+        self.groups, self.images, self.on_error = groups, images, on_error
+        self.threads, self.errors_only = threads, errors_only
+
+    def get_name(self) -> str:
+        return "Sa1bErrors" if self.errors_only else "Sa1b"
+
+    def estimate_inmemory_data_size(self) -> int | None:
+        return None
+
+    def get_read_tasks(
+        self, parallelism: int, per_task_row_limit: int | None = None, **_: Any
+    ) -> list[Any]:
+        tasks = []
+        for group in self.groups:
+            args = (group, self.images, self.on_error, self.threads, self.errors_only)
+
+            def read(args: tuple[Any, ...] = args) -> Iterator[pa.Table]:
+                return _read_group(*args)
+
+            extra = {"per_task_row_limit": per_task_row_limit} if _READ_TASK_TAKES_LIMIT else {}
+            tasks.append(ReadTask(read, _block_metadata(group), **extra))
+        return tasks
+
+
+def _check_on_error(on_error: str) -> None:
+    if on_error not in ("collect", "raise"):
+        raise ValueError(f'on_error must be "collect" or "raise", not {on_error!r}')
+
+
+def read_sa1b(
+    paths: Paths,
+    *,
+    images: bool = False,
+    parallelism: int | None = None,
+    on_error: str = "collect",
+    threads: int = 1,
+    filesystem: Any = None,
+    concurrency: int | None = None,
+    ray_remote_args: dict[str, Any] | None = None,
+) -> ray.data.Dataset:
+    """A Ray dataset of SA-1B masks, one row per mask (:data:`sa1b_rle.arrow.SCHEMA`).
+
+    ``paths``: shards (tar, gzip-compressed or not), SA-1B JSON files, or directories
+    holding them (``*.tar``, ``*.tar.gz``, ``*.tgz``, ``*.json``; not recursive), local
+    or as URIs of any filesystem pyarrow supports (``s3://bucket/sa1b/``, ``gs://...``;
+    or pass a ``pyarrow.fs`` ``filesystem``). On a cluster, local paths must be visible
+    to every node.
+
+    Each shard is read by one task with :func:`sa1b_rle.sa1b.iter_shard`, every
+    annotation file validated; JSON files are read in groups of 1000 per task. With
+    ``parallelism``, the sources are split into that many tasks instead (whole shards,
+    in order). ``images=True`` adds a column ``image`` with each mask's JPEG bytes,
+    dictionary-encoded (each image stored once per block; use
+    ``batch_format="pyarrow"`` to keep it so).
+
+    Bad members (invalid annotation files, unpaired or truncated members, unreadable
+    shards): with ``on_error="collect"`` (the default) they are skipped, each logged as
+    a warning by the task (Ray shows it on the driver), and :func:`read_sa1b_errors`
+    lists them as rows; ``"raise"`` fails the read at the first, naming it.
+
+    ``threads`` is sa1b_rle's thread count per task (1: Ray's tasks are the
+    parallelism); ``concurrency`` caps the tasks running at once;
+    ``ray_remote_args`` go to the read tasks (``{"num_cpus": 2}``, ...).
+    """
+    _check_on_error(on_error)
+    groups = _groups(_resolve(paths, filesystem), parallelism)
+    return _read(groups, images, on_error, threads, False, concurrency, ray_remote_args)
+
+
+def read_sa1b_errors(
+    paths: Paths,
+    *,
+    parallelism: int | None = None,
+    filesystem: Any = None,
+) -> ray.data.Dataset:
+    """The shard members and files :func:`read_sa1b` skips, one row each
+    (:data:`ERROR_SCHEMA`: source, member, message), read the same way (one task per
+    shard; image payloads are skipped, annotation files parsed and validated)."""
+    groups = _groups(_resolve(paths, filesystem), parallelism)
+    ds = _read(groups, False, "collect", 1, True, None, None)
+    return ds
+
+
+def _read(
+    groups: list[list[_Source]],
+    images: bool,
+    on_error: str,
+    threads: int,
+    errors_only: bool,
+    concurrency: int | None,
+    ray_remote_args: dict[str, Any] | None,
+) -> ray.data.Dataset:
+    if not groups:
+        schema = ERROR_SCHEMA if errors_only else _schema(images)
+        return ray.data.from_arrow(schema.empty_table())
+    source = _Sa1bDatasource(groups, images, on_error, threads, errors_only)
+    kwargs: dict[str, Any] = {"override_num_blocks": len(groups)}
+    if concurrency is not None:
+        kwargs["concurrency"] = concurrency
+    if ray_remote_args:
+        kwargs["ray_remote_args"] = ray_remote_args
+    return ray.data.read_datasource(source, **kwargs)
+
+
+def _schema(images: bool) -> pa.Schema:
+    if images:
+        return arrow.SCHEMA.append(pa.field("image", pa.dictionary(pa.int32(), pa.large_binary())))
+    return arrow.SCHEMA
+
+
+# ---------------------------------------------------------------------------- batches
+
+Batch = Any  # pa.Table | dict[str, np.ndarray]
+
+
+def _column(batch: Batch, name: str) -> np.ndarray:
+    if isinstance(batch, pa.Table):
+        return np.asarray(batch.column(name).to_numpy())
+    if isinstance(batch, dict):
+        return np.asarray(batch[name])
+    raise TypeError(
+        f"expected a pyarrow.Table or a dict of numpy arrays (batch_format='pyarrow' or "
+        f"'numpy'), not {type(batch).__name__}"
+    )
+
+
+def _take(batch: Batch, keep: np.ndarray) -> Batch:
+    if isinstance(batch, pa.Table):
+        return batch.filter(pa.array(keep))
+    return {k: np.asarray(v)[keep] for k, v in batch.items()}
+
+
+def _nrows(batch: Batch) -> int:
+    if isinstance(batch, pa.Table):
+        return int(batch.num_rows)
+    return len(next(iter(batch.values()))) if batch else 0
+
+
+def filter_quality(
+    batch: Batch,
+    *,
+    min_predicted_iou: float | None = None,
+    min_stability_score: float | None = None,
+) -> Batch:
+    """The rows whose ``predicted_iou`` and ``stability_score`` reach the thresholds
+    (inclusive; NaN passes no threshold), as :meth:`Sa1bImage.filter`. Same batch type
+    out as in."""
+    keep = np.ones(_nrows(batch), bool)
+    if min_predicted_iou is None and min_stability_score is None:
+        return batch
+    if min_predicted_iou is not None:
+        keep &= _column(batch, "predicted_iou") >= min_predicted_iou
+    if min_stability_score is not None:
+        keep &= _column(batch, "stability_score") >= min_stability_score
+    return _take(batch, keep)
+
+
+def filter_area(batch: Batch, *, min_area: int | None = None, max_area: int | None = None) -> Batch:
+    """The rows with ``min_area <= area <= max_area`` (either bound optional). Same
+    batch type out as in."""
+    keep = np.ones(_nrows(batch), bool)
+    if min_area is None and max_area is None:
+        return batch
+    area = _column(batch, "area")
+    if min_area is not None:
+        keep &= area >= min_area
+    if max_area is not None:
+        keep &= area <= max_area
+    return _take(batch, keep)
+
+
+def _counts(batch: Batch) -> Any:
+    """The counts column as an Arrow array."""
+    if isinstance(batch, pa.Table):
+        return batch.column("counts")
+    col = batch["counts"] if isinstance(batch, dict) else None
+    if col is None:
+        raise TypeError(f"expected a batch with a counts column, not {type(batch).__name__}")
+    return pa.array(list(col), pa.large_binary())
+
+
+def _as_numpy(batch: Batch) -> dict[str, Any]:
+    if isinstance(batch, pa.Table):
+        return {
+            name: batch.column(name).to_numpy(zero_copy_only=False) for name in batch.column_names
+        }
+    return dict(batch)
+
+
+def _size_groups(batch: Batch) -> dict[tuple[int, int], np.ndarray]:
+    """Row indices per image size."""
+    h, w = _column(batch, "height"), _column(batch, "width")
+    sizes: dict[tuple[int, int], np.ndarray] = {}
+    if len(h) == 0:
+        return sizes
+    hw = np.stack([h, w], 1)
+    uniq, inverse = np.unique(hw, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    for k, (hh, ww) in enumerate(uniq):
+        sizes[(int(hh), int(ww))] = np.flatnonzero(inverse == k)
+    return sizes
+
+
+def decode_masks(batch: Batch, *, threads: int = 1, column: str = "mask") -> dict[str, Any]:
+    """The batch (as a dict of numpy arrays) with a column of decoded masks: uint8
+    ``(H, W)`` arrays, 1 = foreground, as :meth:`RleBatch.decode`. When every row has the
+    same size the column is one ``(n, H, W)`` array (a Ray tensor column), otherwise an
+    object array of ``(H, W)`` arrays (a variable-shaped tensor column).
+
+    Decoded masks are large (3.4 MB for 1500x2250): filter first, and give
+    ``map_batches`` a small ``batch_size``."""
+    out = _as_numpy(batch)
+    n = _nrows(batch)
+    counts = _counts(batch)
+    groups = _size_groups(batch)
+    if len(groups) == 1:
+        (h, w), _ = next(iter(groups.items()))
+        out[column] = RleBatch.from_arrow(counts, h, w, threads=threads).decode(threads=threads)
+        return out
+    masks = np.empty(n, object)
+    for (h, w), rows in groups.items():
+        part = RleBatch.from_arrow(counts.take(pa.array(rows)), h, w, threads=threads)
+        decoded = part.decode(threads=threads)
+        for j, r in enumerate(rows):
+            masks[r] = decoded[j]
+    out[column] = masks
+    return out
+
+
+#: Columns of :func:`image_stats` and :func:`per_image_stats`.
+STATS_COLUMNS = (
+    "image_id",
+    "height",
+    "width",
+    "masks",
+    "area_sum",
+    "area_min",
+    "area_max",
+    "predicted_iou_mean",
+    "stability_score_mean",
+    "coverage",
+)
+
+
+def _groups_by_image(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(order, unique ids, group starts in order, group sizes)``."""
+    order = np.argsort(ids, kind="stable")
+    uniq, starts, sizes = np.unique(ids[order], return_index=True, return_counts=True)
+    return order, uniq, starts, sizes
+
+
+def _union_counts(rles: RleBatch) -> bytes:
+    merged = rles.merge()
+    _, data = counts_buffers(merged, 1)
+    return data.tobytes()
+
+
+def _partial_stats(batch: Batch, *, threads: int = 1) -> dict[str, Any]:
+    """Mergeable statistics of each image's rows in the batch: sums, extremes and the
+    union of its masks (a counts string)."""
+    ids = _column(batch, "image_id").astype(np.int64)
+    order, uniq, starts, sizes = _groups_by_image(ids)
+    heights = _column(batch, "height").astype(np.int64)[order]
+    widths = _column(batch, "width").astype(np.int64)[order]
+    area = _column(batch, "area").astype(np.int64)[order]
+    piou = _column(batch, "predicted_iou").astype(np.float64)[order]
+    stab = _column(batch, "stability_score").astype(np.float64)[order]
+    counts_col = _counts(batch)
+    unions = []
+    for j, (a, n) in enumerate(zip(starts, sizes, strict=True)):
+        h, w = int(heights[a]), int(widths[a])
+        if np.any(heights[a : a + n] != h) or np.any(widths[a : a + n] != w):
+            raise ValueError(f"image {int(uniq[j])}: its rows disagree on the image size")
+        rows = pa.array(order[a : a + n])
+        masks = RleBatch.from_arrow(counts_col.take(rows), h, w, threads=threads)
+        unions.append(_union_counts(masks))
+
+    def reduce(f: Any, v: np.ndarray) -> np.ndarray:
+        return np.asarray(f.reduceat(v, starts)) if len(uniq) else np.zeros(0, v.dtype)
+
+    return {
+        "image_id": uniq,
+        "height": heights[starts],
+        "width": widths[starts],
+        "masks": sizes.astype(np.int64),
+        "area_sum": reduce(np.add, area),
+        "area_min": reduce(np.minimum, area),
+        "area_max": reduce(np.maximum, area),
+        "predicted_iou_sum": reduce(np.add, piou),
+        "stability_score_sum": reduce(np.add, stab),
+        "union": np.array(unions, object),
+    }
+
+
+def _finish(p: dict[str, Any]) -> dict[str, np.ndarray]:
+    masks = np.maximum(p["masks"], 1)
+    pixels = p["height"] * p["width"]
+    covered = np.array(
+        [
+            RleBatch.from_strings([u], int(h), int(w)).area()[0] if h * w else 0
+            for u, h, w in zip(p["union"], p["height"], p["width"], strict=True)
+        ],
+        np.int64,
+    )
+    return {
+        "image_id": p["image_id"],
+        "height": p["height"],
+        "width": p["width"],
+        "masks": p["masks"],
+        "area_sum": p["area_sum"],
+        "area_min": p["area_min"],
+        "area_max": p["area_max"],
+        "predicted_iou_mean": p["predicted_iou_sum"] / masks,
+        "stability_score_mean": p["stability_score_sum"] / masks,
+        "coverage": covered / np.maximum(pixels, 1),
+    }
+
+
+def _combine_stats(batch: Batch) -> dict[str, np.ndarray]:
+    """Partial statistics of the same images (from different batches) merged."""
+    ids = _column(batch, "image_id").astype(np.int64)
+    order, uniq, starts, sizes = _groups_by_image(ids)
+    col = {k: _column(batch, k)[order] for k in ("height", "width", "union")}
+    unions = []
+    for a, n in zip(starts, sizes, strict=True):
+        h, w = int(col["height"][a]), int(col["width"][a])
+        parts = [bytes(u) for u in col["union"][a : a + n]]
+        unions.append(parts[0] if n == 1 else _union_counts(RleBatch.from_strings(parts, h, w)))
+
+    def reduce(name: str, f: Any) -> np.ndarray:
+        v = _column(batch, name)[order]
+        return np.asarray(f.reduceat(v, starts)) if len(uniq) else v[:0]
+
+    return _finish(
+        {
+            "image_id": uniq,
+            "height": col["height"][starts],
+            "width": col["width"][starts],
+            "masks": reduce("masks", np.add),
+            "area_sum": reduce("area_sum", np.add),
+            "area_min": reduce("area_min", np.minimum),
+            "area_max": reduce("area_max", np.maximum),
+            "predicted_iou_sum": reduce("predicted_iou_sum", np.add),
+            "stability_score_sum": reduce("stability_score_sum", np.add),
+            "union": np.array(unions, object),
+        }
+    )
+
+
+def image_stats(batch: Batch, *, threads: int = 1) -> dict[str, np.ndarray]:
+    """Statistics per image of the rows in the batch, one row per ``image_id`` (in
+    increasing order; :data:`STATS_COLUMNS`): ``height``, ``width``, ``masks``,
+    ``area_sum``, ``area_min``, ``area_max``, ``predicted_iou_mean``,
+    ``stability_score_mean`` and ``coverage`` (the fraction of the image's pixels inside
+    at least one of its masks).
+
+    Exact for the images whose rows are all in the batch. ``map_batches`` may split an
+    image's rows between batches: for a dataset use :func:`per_image_stats`."""
+    return _finish(_partial_stats(batch, threads=threads))
+
+
+def per_image_stats(
+    ds: ray.data.Dataset, *, threads: int = 1, num_partitions: int | None = None
+) -> ray.data.Dataset:
+    """:func:`image_stats` of every image of a mask dataset, one row per image, exact
+    however the rows are split into blocks: each batch's images are summarised
+    (sums, extremes, the union of their masks as RLE), then the summaries of each image
+    are merged (a shuffle of one small row per image and batch, not of the masks).
+    ``num_partitions`` is passed to ``Dataset.groupby``."""
+    partial = ds.map_batches(
+        _partial_stats, fn_kwargs={"threads": threads}, batch_format="pyarrow", batch_size=None
+    )
+    return partial.groupby("image_id", num_partitions=num_partitions).map_groups(
+        _combine_stats, batch_format="numpy"
+    )
