@@ -35,6 +35,7 @@ __all__ = [
     "polygons_of_mask",
     "read_image_rgb",
     "rgb_to_luma",
+    "sa1b_columns",
     "sa1b_parse",
     "set_num_threads",
     "to_bbox",
