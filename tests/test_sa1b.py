@@ -266,6 +266,34 @@ def test_invalid_json_names_the_byte_offset() -> None:
     assert sa1b.validate(b"[1, 2]")[0].message == "the file is not a JSON object"
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(0, 1), min_size=2, max_size=2),
+    st.integers(1, 17),
+    st.sampled_from(["repr", "fixed", "exp"]),
+)
+def test_floats_parse_exactly_as_python(scores: list[float], digits: int, form: str) -> None:
+    # Scores written with any number of digits (SA-1B's files have 16-17) parse to the
+    # same double as Python's json (correct rounding, not a fast approximation).
+    def text(x: float) -> str:
+        if form == "repr":
+            return repr(x)
+        if form == "fixed":
+            return f"{x:.{digits}f}"
+        return f"{x:.{digits}e}"
+
+    doc = json.loads(json.dumps(DOC))
+    doc["annotations"] = doc["annotations"][:1]
+    raw = dump(doc)
+    a = doc["annotations"][0]
+    for key, x in zip(("predicted_iou", "stability_score"), scores, strict=True):
+        raw = raw.replace(f'"{key}": {json.dumps(a[key])}'.encode(), f'"{key}": {text(x)}'.encode())
+    want = json.loads(raw)["annotations"][0]
+    img = sa1b.load(raw, validate=False)
+    assert img.predicted_iou[0] == want["predicted_iou"]
+    assert img.stability_score[0] == want["stability_score"]
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_damaged_files_never_crash(data: st.DataObject) -> None:
