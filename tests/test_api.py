@@ -117,3 +117,36 @@ def test_merge_intersect_truthiness() -> None:
         assert sm.merge([a, b], flag) == pm.merge([a, b], flag)
     for flag in (0, False):
         assert sm.merge([a, b], flag) == pm.merge([a, b], flag)
+
+
+def test_optional_dependencies_stay_optional() -> None:
+    # With pyarrow, Ray and torch unimportable, the package and its CLI still work, and
+    # the modules that need them say what to install.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import sys
+        for name in ("pyarrow", "ray", "torch"):
+            sys.modules[name] = None  # import raises ImportError
+        import io
+        import sa1b_rle
+        from sa1b_rle import cli, mask, sa1b
+        images = [img for _, _, img in sa1b.iter_shard(cli.sample_path(), images=False)]
+        assert sum(len(i) for i in images) == 299
+        assert cli.main(["stats", "--no-progress"], out=io.StringIO()) == 0
+        for module, extra in (("arrow", "pyarrow"), ("ray", "sa1b_rle[ray]"), ("torch", "torch")):
+            try:
+                __import__("sa1b_rle." + module)
+            except ImportError as e:
+                assert extra in str(e), str(e)
+            else:
+                raise AssertionError(module + " imported without its dependency")
+        print("ok")
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "ok"

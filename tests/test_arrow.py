@@ -83,7 +83,9 @@ def test_to_parquet_streams_and_reports(tmp_path: pytest.TempPathFactory) -> Non
     from sa1b_rle import cli as cli_mod
 
     out = Path(str(tmp_path)) / "dataset"
-    summary = sa1b.to_parquet(cli.sample_path(), out, rows_per_file=100)
+    seen: list[sa1b.Sa1bImage] = []
+    summary = sa1b.to_parquet(cli.sample_path(), out, rows_per_file=100, progress=seen.append)
+    assert [i.image_id for i in seen] == [i.image_id for i in IMAGES]
     sizes = [len(i) for i in IMAGES]
     assert summary.rows == sum(sizes) and summary.images == 3 and summary.errors == []
     # Files split between images once 100 rows are reached: 144 | 59 + 96.

@@ -235,13 +235,18 @@ def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_to_parquet(args: argparse.Namespace, out: TextIO) -> int:
-    summary = sa1b.to_parquet(
-        _paths(args.paths),
-        args.output,
-        rows_per_file=args.rows_per_file,
-        on_error="raise" if args.strict else "collect",
-        overwrite=args.overwrite,
-    )
+    bar = Progress(None, "images", args.progress)
+    try:
+        summary = sa1b.to_parquet(
+            _paths(args.paths),
+            args.output,
+            rows_per_file=args.rows_per_file,
+            on_error="raise" if args.strict else "collect",
+            overwrite=args.overwrite,
+            progress=lambda _: bar.step(),
+        )
+    finally:
+        bar.close()
     for name, message in summary.errors:
         out.write(f"skipped {name}: {message}\n")
     out.write(

@@ -678,6 +678,8 @@ def per_image_stats(
     (``ds.groupby("image_id").map_groups(image_stats)`` gives the same rows but calls
     Python once per image and shuffles the masks: several times slower.)"""
     if num_partitions is None:
+        if not ray.is_initialized():
+            ray.init()  # as Ray Data itself does on first use
         num_partitions = max(1, int(ray.cluster_resources().get("CPU", 1)))
     partial = ds.map_batches(
         _partial_stats, fn_kwargs={"threads": threads}, batch_format="pyarrow", batch_size=None

@@ -33,7 +33,7 @@ import json
 import os
 import tarfile
 import zlib
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import IO, Any, NamedTuple, Union, cast, overload
 
@@ -604,6 +604,7 @@ def to_parquet(
     rows_per_file: int = 1_000_000,
     on_error: str = "collect",
     overwrite: bool = False,
+    progress: Callable[[Sa1bImage], object] | None = None,
 ) -> ParquetSummary:
     """Writes SA-1B files, directories or shards as a Parquet dataset: one row per mask
     (:data:`sa1b_rle.arrow.SCHEMA`), files ``part-00000.parquet``, ... of about
@@ -614,6 +615,7 @@ def to_parquet(
     them in the summary (nothing is dropped silently); ``"raise"`` stops at the first.
     A directory already holding ``part-*.parquet`` files is refused
     (``FileExistsError``) unless ``overwrite``, which deletes those files first.
+    ``progress`` is called with each image once its rows are queued for writing.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -649,6 +651,8 @@ def to_parquet(
         pending_rows += table.num_rows
         rows += table.num_rows
         images += 1
+        if progress is not None:
+            progress(image)
         if pending_rows >= rows_per_file:
             flush()
     flush()
