@@ -34,6 +34,23 @@ def test_table_rows_are_the_images_columns() -> None:
     assert arrow.to_table([]).num_rows == 0
 
 
+def test_counts_split_into_chunks_past_the_binary_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # binary has int32 offsets: past 2 GiB of strings the column takes more chunks (the
+    # limit lowered here to a few strings' worth).
+    whole = arrow.to_table(IMAGES)
+    assert whole["counts"].num_chunks == 1 and whole["counts"].type == pa.binary()
+    monkeypatch.setattr(arrow, "_BINARY_LIMIT", 20_000)
+    table = arrow.to_table(IMAGES)
+    assert table["counts"].num_chunks > 10
+    assert all(c.nbytes <= 20_000 + 4 * (len(c) + 1) for c in table["counts"].chunks)
+    assert table.equals(whole)
+    img = IMAGES[0]
+    assert RleBatch.from_arrow(table["counts"][: len(img)], img.height, img.width) == img.masks
+    monkeypatch.setattr(arrow, "_BINARY_LIMIT", 10)
+    with pytest.raises(ValueError, match="longer than 10 bytes"):
+        arrow.to_table(IMAGES)
+
+
 def test_from_arrow_types_chunks_and_slices() -> None:
     img = IMAGES[1]
     strings = [d["counts"] for d in img.masks.to_coco()]

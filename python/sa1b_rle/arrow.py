@@ -44,7 +44,7 @@ SCHEMA = pa.schema(
         ("id", pa.int64()),
         ("height", pa.int64()),
         ("width", pa.int64()),
-        ("counts", pa.large_binary()),
+        ("counts", pa.binary()),
         ("bbox_x", pa.float64()),
         ("bbox_y", pa.float64()),
         ("bbox_w", pa.float64()),
@@ -71,16 +71,40 @@ def counts_array(batch: RleBatch, *, threads: int | None = None) -> pa.LargeBina
     )
 
 
+#: Bytes of counts strings in one chunk of a ``binary`` column (int32 offsets).
+_BINARY_LIMIT = 2**31 - 1
+
+
+def _binary_column(offsets: np.ndarray, data: np.ndarray) -> pa.ChunkedArray:
+    """Strings ``data[offsets[k]:offsets[k + 1]]`` as a ``binary`` column, in as many
+    chunks as int32 offsets need (one unless the strings pass 2 GiB)."""
+    n = len(offsets) - 1
+    chunks, start = [], 0
+    while True:
+        end = int(np.searchsorted(offsets, offsets[start] + _BINARY_LIMIT, side="right")) - 1
+        end = min(end, n)
+        if end == start and n > start:
+            raise ValueError(f"counts {start} is longer than {_BINARY_LIMIT} bytes")
+        off = (offsets[start : end + 1] - offsets[start]).astype(np.int32)
+        part = data[int(offsets[start]) : int(offsets[end])]
+        chunks.append(
+            pa.BinaryArray.from_buffers(
+                pa.binary(), end - start, [None, pa.py_buffer(off), pa.py_buffer(part)]
+            )
+        )
+        if end >= n:
+            return pa.chunked_array(chunks, pa.binary())
+        start = end
+
+
 def to_table(images: Iterable[Sa1bImage], *, threads: int | None = None) -> pa.Table:
     """One row per mask of the images (see :data:`SCHEMA`), built in Rust from their
     columns (no Python object per mask or per image); ``threads`` write the counts
-    strings (the process default when None)."""
+    strings (the process default when None). ``counts`` is one chunk of ``binary`` up
+    to 2 GiB of strings, more chunks past that."""
     images = list(images)
     cols: dict[str, Any] = sa1b_columns(images, threads)
-    offsets, data = cols.pop("counts_offsets"), cols["counts"]
-    cols["counts"] = pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    )
+    cols["counts"] = _binary_column(cols.pop("counts_offsets"), cols["counts"])
     return pa.table(cols, schema=SCHEMA)
 
 

@@ -196,7 +196,7 @@ class _Rows:
         if self.with_images:
             lengths = np.array([len(i) for i in images], np.int64)
             indices = pa.array(np.repeat(np.arange(len(images), dtype=np.int32), lengths))
-            jpegs = pa.array([j for _, j in self.pending], pa.large_binary())
+            jpegs = pa.array([j for _, j in self.pending], pa.binary())
             table = table.append_column("image", pa.DictionaryArray.from_arrays(indices, jpegs))
         self.pending, self.rows, self.bytes = [], 0, 0
         self.yielded = True
@@ -408,7 +408,7 @@ def _read(
 
 def _schema(images: bool) -> pa.Schema:
     if images:
-        return arrow.SCHEMA.append(pa.field("image", pa.dictionary(pa.int32(), pa.large_binary())))
+        return arrow.SCHEMA.append(pa.field("image", pa.dictionary(pa.int32(), pa.binary())))
     return arrow.SCHEMA
 
 
@@ -481,7 +481,7 @@ def _counts(batch: Batch) -> Any:
     col = batch["counts"] if isinstance(batch, dict) else None
     if col is None:
         raise TypeError(f"expected a batch with a counts column, not {type(batch).__name__}")
-    return pa.array(list(col), pa.large_binary())
+    return pa.array(list(col), pa.binary())
 
 
 def _as_numpy(batch: Batch) -> dict[str, Any]:
