@@ -275,3 +275,24 @@ def test_parquet_round_trip_through_ray(corpus: dict[str, Any], tmp_path: Path) 
     mine = got.filter(pa.compute.equal(got["image_id"], img.image_id))
     masks = RleBatch.from_arrow(mine["counts"], img.height, img.width)
     assert masks == img.masks[np.argsort(img.ids)]
+
+
+def test_images_of_json_files_are_the_jpegs_beside_them(tmp_path: Path) -> None:
+    for d in DOCS[:4]:
+        key = f"sa_{d['image']['image_id']}"
+        (tmp_path / f"{key}.json").write_bytes(dump(d))
+        if d is not DOCS[3]:
+            (tmp_path / f"{key}.jpg").write_bytes(fake_jpeg(key))
+    table = rows(sray.read_sa1b(tmp_path, images=True))
+    assert set(table["image_id"].to_pylist()) == {d["image"]["image_id"] for d in DOCS[:3]}
+    for image_id, jpeg in zip(
+        table["image_id"].to_pylist(), table["image"].to_pylist(), strict=True
+    ):
+        assert jpeg == fake_jpeg(f"sa_{image_id}")
+    errs = pa.concat_tables(ray.get(sray.read_sa1b_errors(tmp_path, images=True).to_arrow_refs()))
+    missing = f"sa_{DOCS[3]['image']['image_id']}"
+    assert [Path(s).name for s in errs["source"].to_pylist()] == [f"{missing}.json"]
+    assert errs["message"][0].as_py() == f"image not found (looked for {missing}.jpg beside it)"
+    # Without images the file is fine.
+    assert rows(sray.read_sa1b(tmp_path)).num_rows == sum(len(d["annotations"]) for d in DOCS[:4])
+    assert sray.read_sa1b_errors(tmp_path).count() == 0

@@ -218,6 +218,29 @@ def _load(src: _Source) -> tuple[Sa1bImage | None, str]:
     return image, ""
 
 
+def _sibling_image(src: _Source) -> tuple[bytes | None, str]:
+    """The JPEG next to an annotation file (``sa_N.json`` -> ``sa_N.jpg``, as SA-1B's
+    extracted shards lay them out), or why there is none."""
+    stem = src.path[: -len(".json")]
+    tried = []
+    for ext in (".jpg", ".jpeg", ".JPG", ".JPEG"):
+        path = stem + ext
+        tried.append(path)
+        try:
+            if src.fs is None:
+                with open(path, "rb") as f:
+                    return f.read(), ""
+            with src.fs.open_input_stream(path) as f:
+                return bytes(f.read()), ""
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            if "not found" in str(e).lower() or "no such file" in str(e).lower():
+                continue
+            return None, f"cannot read its image {path}: {e}"
+    return None, f"image not found (looked for {os.path.basename(tried[0])} beside it)"
+
+
 def _read_group(
     group: list[_Source], images: bool, on_error: str, threads: int, errors_only: bool
 ) -> Iterator[pa.Table]:
@@ -257,10 +280,15 @@ def _read_group(
                 f.close()
         else:
             loaded, message = _load(src)
+            jpeg = None
+            if loaded is not None and images:
+                jpeg, message = _sibling_image(src)
+                if jpeg is None:
+                    loaded = None
             if loaded is None:
                 report(src.name, "", message)
             elif not errors_only:
-                block = rows.add(loaded, None)
+                block = rows.add(loaded, jpeg)
                 if block is not None:
                     yield block
     # Every task yields at least one block, so that even an empty one has the schema.
@@ -355,7 +383,8 @@ def read_sa1b(
     ``parallelism``, the sources are split into that many tasks instead (whole shards,
     in order). ``images=True`` adds a column ``image`` with each mask's JPEG bytes,
     dictionary-encoded (each image stored once per block; use
-    ``batch_format="pyarrow"`` to keep it so).
+    ``batch_format="pyarrow"`` to keep it so); for a JSON file the image is the
+    ``.jpg`` beside it, and a file without one is reported as bad.
 
     Bad members (invalid annotation files, unpaired or truncated members, unreadable
     shards): with ``on_error="collect"`` (the default) they are skipped, each logged as
@@ -374,15 +403,17 @@ def read_sa1b(
 def read_sa1b_errors(
     paths: Paths,
     *,
+    images: bool = False,
     parallelism: int | None = None,
     filesystem: Any = None,
 ) -> ray.data.Dataset:
     """The shard members and files :func:`read_sa1b` skips, one row each
     (:data:`ERROR_SCHEMA`: source, member, message), read the same way (one task per
-    shard; image payloads are skipped, annotation files parsed and validated)."""
+    shard; image payloads are skipped, annotation files parsed and validated). Give the
+    ``images=`` given to :func:`read_sa1b`: with it, JSON files without their JPEG are
+    listed too."""
     groups = _groups(_resolve(paths, filesystem), parallelism)
-    ds = _read(groups, False, "collect", 1, True, None, None)
-    return ds
+    return _read(groups, images, "collect", 1, True, None, None)
 
 
 def _read(
