@@ -110,7 +110,8 @@ def test_bad_members_are_reported_not_dropped(corpus: dict[str, Any]) -> None:
     assert got == sorted(corpus["errors"])
     assert len(got) == 4  # bad JSON in a shard, its image, an unpaired image, a broken file
     assert any("annotation 0" in msg and "area" in msg for _, msg in got)
-    with pytest.raises(Exception, match=r"sa_999001\.json"):
+    # The task's own exception reaches the driver (it pickles).
+    with pytest.raises(sa1b.Sa1bShardError, match=r"sa_999001\.json"):
         sray.read_sa1b(corpus["paths"][0], on_error="raise").materialize()
 
 
@@ -296,3 +297,15 @@ def test_images_of_json_files_are_the_jpegs_beside_them(tmp_path: Path) -> None:
     # Without images the file is fine.
     assert rows(sray.read_sa1b(tmp_path)).num_rows == sum(len(d["annotations"]) for d in DOCS[:4])
     assert sray.read_sa1b_errors(tmp_path).count() == 0
+
+
+def test_task_options_pass_through(corpus: dict[str, Any]) -> None:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = sray.read_sa1b(
+            corpus["paths"][0], concurrency=1, threads=2, ray_remote_args={"num_cpus": 1}
+        )
+    assert not [w for w in caught if "deprecated" in str(w.message)]
+    assert rows(ds).num_rows == sum(len(d["annotations"]) for d in DOCS[:80])

@@ -601,3 +601,21 @@ def test_images_pickle() -> None:
     assert back.to_dict() == img.to_dict()
     assert np.array_equal(back.decode(), img.decode())
     assert back.masks == img.masks
+
+
+def test_errors_pickle() -> None:
+    # For multiprocessing and Ray tasks, which send exceptions back pickled.
+    import pickle
+
+    e = sa1b.Sa1bShardError("s.tar", "sa_1.json", "invalid annotation file")
+    back = pickle.loads(pickle.dumps(e))
+    assert (back.shard, back.member, back.message, str(back)) == (
+        "s.tar",
+        "sa_1.json",
+        "invalid annotation file",
+        str(e),
+    )
+    with pytest.raises(sa1b.Sa1bValidationError) as info:
+        sa1b.load(b'{"image": 1}')
+    back_v = pickle.loads(pickle.dumps(info.value))
+    assert str(back_v) == str(info.value) and list(back_v.report) == list(info.value.report)

@@ -433,7 +433,12 @@ def _read(
     if concurrency is not None:
         kwargs["concurrency"] = concurrency
     if ray_remote_args:
-        kwargs["ray_remote_args"] = ray_remote_args
+        # Named where read_datasource has the parameter (newer Ray deprecates the dict).
+        named = inspect.signature(ray.data.read_datasource).parameters
+        rest = {k: v for k, v in ray_remote_args.items() if k not in named}
+        kwargs.update({k: v for k, v in ray_remote_args.items() if k in named})
+        if rest:
+            kwargs["ray_remote_args"] = rest
     return ray.data.read_datasource(source, **kwargs)
 
 

@@ -140,6 +140,10 @@ class Sa1bValidationError(ValueError):
         more = f" (and {len(report) - 1} more)" if len(report) > 1 else ""
         super().__init__(f"{report[0]}{more}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickles (multiprocessing, Ray tasks) with its report.
+        return type(self), (self.report,)
+
 
 def _read(source: Source) -> tuple[bytes, str]:
     """The bytes of a source and a name for messages."""
@@ -198,8 +202,12 @@ class Sa1bShardError(ValueError):
     """A shard member could not be used (``on_error="raise"``); the message names it."""
 
     def __init__(self, shard: str, member: str, message: str) -> None:
-        self.shard, self.member = shard, member
+        self.shard, self.member, self.message = shard, member, message
         super().__init__(f"{shard}: {member}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickles (multiprocessing, Ray tasks) with its three parts.
+        return type(self), (self.shard, self.member, self.message)
 
 
 class ShardCounts(NamedTuple):
