@@ -8,6 +8,8 @@ results; bad input raises :class:`RleError` (a ``ValueError``) instead of crashi
 parallel with the GIL released (:func:`set_num_threads`).
 """
 
+import warnings as _warnings
+
 from sa1b_rle import coco, kaggle, mask, sa1b
 from sa1b_rle._batch import (
     RleBatch,
@@ -19,12 +21,18 @@ from sa1b_rle._batch import (
     iou_matrix,
     set_num_threads,
 )
-from sa1b_rle._core import RleError, __version__
+from sa1b_rle._core import RleError, __version__, threads_env_problem
 from sa1b_rle._images import from_label_image, from_mask_image, to_polygons
+from sa1b_rle.sa1b import Sa1bShardError, Sa1bValidationError
+
+if (_problem := threads_env_problem()) is not None:
+    _warnings.warn(_problem, RuntimeWarning, stacklevel=2)
 
 __all__ = [
     "RleBatch",
     "RleError",
+    "Sa1bShardError",
+    "Sa1bValidationError",
     "__version__",
     "area",
     "bbox",

@@ -30,6 +30,7 @@ __all__ = [
     "labels_from_rgb",
     "mask_from_binary_array",
     "mask_from_image_bytes",
+    "max_threads",
     "merge",
     "png_label_values",
     "polygons_of_mask",
@@ -38,6 +39,7 @@ __all__ = [
     "sa1b_columns",
     "sa1b_parse",
     "set_num_threads",
+    "threads_env_problem",
     "to_bbox",
 ]
 
@@ -142,6 +144,12 @@ def set_num_threads(n: int) -> None:
 
 def get_num_threads() -> int:
     """The thread count a batch operation without ``threads=`` uses."""
+
+def max_threads() -> int:
+    """The most threads one call may use."""
+
+def threads_env_problem() -> str | None:
+    """What is wrong with ``SA1B_RLE_NUM_THREADS`` (then ignored), if anything."""
 
 @final
 class Sa1bImage:

@@ -145,6 +145,10 @@ class Sa1bValidationError(ValueError):
         return type(self), (self.report,)
 
 
+# Shown and pickled as sa1b_rle.Sa1bValidationError, where users catch it.
+Sa1bValidationError.__module__ = "sa1b_rle"
+
+
 def _read(source: Source) -> tuple[bytes, str]:
     """The bytes of a source and a name for messages."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -208,6 +212,9 @@ class Sa1bShardError(ValueError):
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickles (multiprocessing, Ray tasks) with its three parts.
         return type(self), (self.shard, self.member, self.message)
+
+
+Sa1bShardError.__module__ = "sa1b_rle"
 
 
 class ShardCounts(NamedTuple):

@@ -10,8 +10,8 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySlice, PyString, PyTuple};
 use sa1b_rle::{Error, Order};
 use std::sync::Arc;
 
-use crate::convert::{array_1d, extract_rles, RawCounts};
-use crate::errors::to_pyerr;
+use crate::convert::{array_1d, extract_rles, RawCounts, Seq};
+use crate::errors::{dim_arg, threads_arg, to_pyerr, Int};
 
 /// N masks of one size (H, W), parsed once and held in Rust.
 #[pyclass(frozen, module = "sa1b_rle._core", name = "RleBatch")]
@@ -34,22 +34,64 @@ impl PyRleBatch {
     pub(crate) fn inner(&self) -> &sa1b_rle::RleBatch {
         &self.inner
     }
-}
 
-/// `threads=` must be a positive count (or None for the default).
-fn check_threads(threads: Option<i64>) -> PyResult<Option<usize>> {
-    match threads {
-        None => Ok(None),
-        Some(t) if t >= 1 => Ok(Some(t as usize)),
-        Some(t) => Err(PyValueError::new_err(format!(
-            "threads must be at least 1, not {t}"
-        ))),
+    /// [`PyRleBatch::from_coco`] with a checked thread count.
+    pub(crate) fn of_coco(
+        py: Python<'_>,
+        rles: &Bound<'_, PyAny>,
+        threads: Option<usize>,
+    ) -> PyResult<Self> {
+        let raw = extract_rles(rles)?;
+        let Some(first) = raw.first() else {
+            return Ok(Self::wrap(
+                sa1b_rle::RleBatch::new(0, 0).map_err(|e| to_pyerr(&e))?,
+            ));
+        };
+        let (h, w) = (first.height, first.width);
+        let inner = py
+            .detach(|| -> Result<sa1b_rle::RleBatch, Error> {
+                for (i, r) in raw.iter().enumerate() {
+                    if (r.height, r.width) != (h, w) {
+                        return Err(Error::SizeMismatch {
+                            expected: (h, w),
+                            actual: (r.height, r.width),
+                        }
+                        .at(i));
+                    }
+                }
+                let strings: Vec<&[u8]> = raw
+                    .iter()
+                    .map(|r| match &r.counts {
+                        RawCounts::Compressed(s) => s.as_slice(),
+                        RawCounts::Uncompressed(_) => &[],
+                    })
+                    .collect();
+                if raw
+                    .iter()
+                    .all(|r| matches!(r.counts, RawCounts::Compressed(_)))
+                {
+                    return sa1b_rle::RleBatch::from_counts_strings(h, w, &strings, threads);
+                }
+                let mut b = sa1b_rle::RleBatch::new(h, w)?;
+                for (i, r) in raw.iter().enumerate() {
+                    let runs = match &r.counts {
+                        RawCounts::Compressed(s) => {
+                            sa1b_rle::counts::parse_counts(s).map_err(|e| e.at(i))?
+                        }
+                        RawCounts::Uncompressed(c) => c.clone(),
+                    };
+                    b.push_runs(&runs).map_err(|e| e.at(i))?;
+                }
+                Ok(b)
+            })
+            .map_err(|e| to_pyerr(&e))?;
+        Ok(Self::wrap(inner))
     }
 }
 
 /// Indices into a batch of `len` masks from a Python int sequence or numpy array
 /// (negative ones count from the end).
-fn extract_indices(obj: &Bound<'_, PyAny>, len: usize) -> PyResult<Vec<usize>> {
+pub(crate) fn extract_indices(obj: &Bound<'_, PyAny>, len: usize) -> PyResult<Vec<usize>> {
     let np = obj.py().import("numpy")?;
     let a = np.call_method1("asarray", (obj,))?;
     let kind: String = a.getattr("dtype")?.getattr("kind")?.extract()?;
@@ -66,6 +108,25 @@ fn extract_indices(obj: &Bound<'_, PyAny>, len: usize) -> PyResult<Vec<usize>> {
     }
     if a.getattr("size")?.extract::<usize>()? == 0 {
         return Ok(Vec::new());
+    }
+    if kind == "O" && a.getattr("ndim")?.extract::<usize>()? == 1 {
+        // Python ints beyond 64 bits (numpy keeps them as objects): out of range.
+        let items = a.call_method0("tolist")?;
+        let mut out = Vec::with_capacity(crate::convert::capacity_hint(&items));
+        for item in items.try_iter()? {
+            let i: Int = item?.extract().map_err(|_| {
+                PyTypeError::new_err(
+                    "indices must be integers (or a boolean mask of the batch's length)",
+                )
+            })?;
+            let Ok(i) = i.i64("index") else {
+                return Err(PyIndexError::new_err(format!(
+                    "index {i} is out of range for a batch of {len} masks"
+                )));
+            };
+            out.push(normalize_index(i128::from(i), len)?);
+        }
+        return Ok(out);
     }
     if kind != "i" && kind != "u" {
         return Err(PyTypeError::new_err(
@@ -124,53 +185,8 @@ impl PyRleBatch {
     /// A batch from COCO RLE dicts (`counts` as str, bytes or a list of run lengths).
     #[staticmethod]
     #[pyo3(signature = (rles, *, threads=None))]
-    fn from_coco(py: Python<'_>, rles: &Bound<'_, PyAny>, threads: Option<i64>) -> PyResult<Self> {
-        let threads = check_threads(threads)?;
-        let raw = extract_rles(rles)?;
-        let Some(first) = raw.first() else {
-            return Ok(Self::wrap(
-                sa1b_rle::RleBatch::new(0, 0).map_err(|e| to_pyerr(&e))?,
-            ));
-        };
-        let (h, w) = (first.height, first.width);
-        let inner = py
-            .detach(|| -> Result<sa1b_rle::RleBatch, Error> {
-                for (i, r) in raw.iter().enumerate() {
-                    if (r.height, r.width) != (h, w) {
-                        return Err(Error::SizeMismatch {
-                            expected: (h, w),
-                            actual: (r.height, r.width),
-                        }
-                        .at(i));
-                    }
-                }
-                let strings: Vec<&[u8]> = raw
-                    .iter()
-                    .map(|r| match &r.counts {
-                        RawCounts::Compressed(s) => s.as_slice(),
-                        RawCounts::Uncompressed(_) => &[],
-                    })
-                    .collect();
-                if raw
-                    .iter()
-                    .all(|r| matches!(r.counts, RawCounts::Compressed(_)))
-                {
-                    return sa1b_rle::RleBatch::from_counts_strings(h, w, &strings, threads);
-                }
-                let mut b = sa1b_rle::RleBatch::new(h, w)?;
-                for (i, r) in raw.iter().enumerate() {
-                    let runs = match &r.counts {
-                        RawCounts::Compressed(s) => {
-                            sa1b_rle::counts::parse_counts(s).map_err(|e| e.at(i))?
-                        }
-                        RawCounts::Uncompressed(c) => c.clone(),
-                    };
-                    b.push_runs(&runs).map_err(|e| e.at(i))?;
-                }
-                Ok(b)
-            })
-            .map_err(|e| to_pyerr(&e))?;
-        Ok(Self::wrap(inner))
+    fn from_coco(py: Python<'_>, rles: &Bound<'_, PyAny>, threads: Option<Int>) -> PyResult<Self> {
+        Self::of_coco(py, rles, threads_arg(threads)?)
     }
 
     /// A batch from an Arrow array of compressed counts (binary or string, chunked or
@@ -180,12 +196,13 @@ impl PyRleBatch {
     fn from_arrow<'py>(
         py: Python<'py>,
         counts: &Bound<'py, PyAny>,
-        height: u64,
-        width: u64,
-        threads: Option<i64>,
+        height: Int,
+        width: Int,
+        threads: Option<Int>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let (height, width) = (dim_arg(&height, "height")?, dim_arg(&width, "width")?);
         let kwargs = PyDict::new(py);
-        kwargs.set_item("threads", check_threads(threads)?)?;
+        kwargs.set_item("threads", threads_arg(threads)?)?;
         py.import("sa1b_rle.arrow")?.call_method(
             "batch_from_arrow",
             (counts, height, width),
@@ -199,11 +216,12 @@ impl PyRleBatch {
     fn from_strings(
         py: Python<'_>,
         counts: &Bound<'_, PyAny>,
-        h: u64,
-        w: u64,
-        threads: Option<i64>,
+        h: Int,
+        w: Int,
+        threads: Option<Int>,
     ) -> PyResult<Self> {
-        let threads = check_threads(threads)?;
+        let (h, w) = (dim_arg(&h, "h")?, dim_arg(&w, "w")?);
+        let threads = threads_arg(threads)?;
         if counts.is_instance_of::<PyString>() || counts.is_instance_of::<PyBytes>() {
             return Err(PyTypeError::new_err(
                 "from_strings expects a list of counts strings, not one string",
@@ -238,9 +256,9 @@ impl PyRleBatch {
     fn from_masks(
         py: Python<'_>,
         masks: &Bound<'_, PyAny>,
-        threads: Option<i64>,
+        threads: Option<Int>,
     ) -> PyResult<Self> {
-        let threads = check_threads(threads)?;
+        let threads = threads_arg(threads)?;
         let arr = as_u8_array(masks)?;
         let arr = match arr.ndim() {
             2 => arr.call_method1("reshape", ((1, arr.shape()[0], arr.shape()[1]),))?,
@@ -300,17 +318,23 @@ impl PyRleBatch {
     fn from_polygons(
         py: Python<'_>,
         polys: &Bound<'_, PyAny>,
-        h: u64,
-        w: u64,
-        threads: Option<i64>,
+        h: Int,
+        w: Int,
+        threads: Option<Int>,
     ) -> PyResult<Self> {
-        let threads = check_threads(threads)?;
-        let polys: Vec<Vec<Vec<f64>>> = polys.extract().map_err(|_| {
+        let (h, w) = (dim_arg(&h, "h")?, dim_arg(&w, "w")?);
+        let threads = threads_arg(threads)?;
+        let polys: Seq<Seq<Seq<f64>>> = polys.extract().map_err(|_| {
             PyTypeError::new_err(
                 "polys must hold one entry per mask, each a list of flat polygons \
                  [x0, y0, x1, y1, ...] (COCO's polygon segmentation)",
             )
         })?;
+        let polys: Vec<Vec<Vec<f64>>> = polys
+            .0
+            .into_iter()
+            .map(|m| m.0.into_iter().map(|p| p.0).collect())
+            .collect();
         let inner = py
             .detach(|| sa1b_rle::RleBatch::from_polygons(h, w, &polys, threads))
             .map_err(|e| to_pyerr(&e))?;
@@ -323,11 +347,12 @@ impl PyRleBatch {
     fn from_boxes(
         py: Python<'_>,
         boxes: &Bound<'_, PyAny>,
-        h: u64,
-        w: u64,
-        threads: Option<i64>,
+        h: Int,
+        w: Int,
+        threads: Option<Int>,
     ) -> PyResult<Self> {
-        let threads = check_threads(threads)?;
+        let (h, w) = (dim_arg(&h, "h")?, dim_arg(&w, "w")?);
+        let threads = threads_arg(threads)?;
         let np = py.import("numpy")?;
         let a = np
             .call_method1("asarray", (boxes, "float64"))?
@@ -389,8 +414,8 @@ impl PyRleBatch {
 
     /// Foreground pixels per mask, int64 (N,).
     #[pyo3(signature = (*, threads=None))]
-    fn area<'py>(&self, py: Python<'py>, threads: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
-        let threads = check_threads(threads)?;
+    fn area<'py>(&self, py: Python<'py>, threads: Option<Int>) -> PyResult<Bound<'py, PyAny>> {
+        let threads = threads_arg(threads)?;
         let a: Vec<i64> = py
             .detach(|| self.inner.area(threads))
             .into_iter()
@@ -401,8 +426,8 @@ impl PyRleBatch {
 
     /// pycocotools' toBbox `[x, y, w, h]` per mask, float64 (N, 4).
     #[pyo3(signature = (*, threads=None))]
-    fn bbox<'py>(&self, py: Python<'py>, threads: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
-        let threads = check_threads(threads)?;
+    fn bbox<'py>(&self, py: Python<'py>, threads: Option<Int>) -> PyResult<Bound<'py, PyAny>> {
+        let threads = threads_arg(threads)?;
         let boxes = py.detach(|| self.inner.bbox(threads));
         let n = boxes.len();
         let flat: Vec<f64> = boxes.into_iter().flatten().collect();
@@ -418,9 +443,9 @@ impl PyRleBatch {
         py: Python<'py>,
         out: Option<&Bound<'py, PyAny>>,
         indices: Option<&Bound<'py, PyAny>>,
-        threads: Option<i64>,
+        threads: Option<Int>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let threads = check_threads(threads)?;
+        let threads = threads_arg(threads)?;
         let b = &self.inner;
         let indices = match indices.filter(|i| !i.is_none()) {
             Some(ix) => Some(extract_indices(ix, b.len())?),
@@ -479,17 +504,17 @@ impl PyRleBatch {
         slf: &Bound<'py, Self>,
         other: &Bound<'py, PyAny>,
         iscrowd: Option<&Bound<'py, PyAny>>,
-        threads: Option<i64>,
+        threads: Option<Int>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let threads = check_threads(threads)?;
+        let threads = threads_arg(threads)?;
         let crowd = extract_flags(iscrowd)?;
         // The ground truth may also be a list of COCO RLE dicts.
         let converted;
         let other = if let Ok(b) = other.cast::<PyRleBatch>() {
             b.clone()
         } else {
-            converted = Bound::new(py, Self::from_coco(py, other, threads.map(|t| t as i64))?)?;
+            converted = Bound::new(py, Self::of_coco(py, other, threads)?)?;
             converted
         };
         let (d, g) = (&slf.get().inner, &other.get().inner);
@@ -514,7 +539,7 @@ impl PyRleBatch {
         &self,
         py: Python<'py>,
         counts: &str,
-        threads: Option<i64>,
+        threads: Option<Int>,
     ) -> PyResult<Bound<'py, PyList>> {
         let as_bytes = match counts {
             "str" => false,
@@ -525,7 +550,7 @@ impl PyRleBatch {
                 )))
             }
         };
-        let threads = check_threads(threads)?;
+        let threads = threads_arg(threads)?;
         let strings = py.detach(|| self.inner.counts_strings(threads));
         let (h, w) = (self.inner.height(), self.inner.width());
         let list = PyList::empty(py);
@@ -596,14 +621,23 @@ impl PyRleBatch {
 /// Sets the default thread count of batch operations in this process (0: back to the
 /// default).
 #[pyfunction]
-pub fn set_num_threads(n: i64) -> PyResult<()> {
-    if n < 0 {
-        return Err(PyValueError::new_err(format!(
-            "the thread count must be >= 0 (0 restores the default), not {n}"
-        )));
-    }
-    sa1b_rle::pool::set_num_threads(n as usize);
+pub fn set_num_threads(n: Int) -> PyResult<()> {
+    sa1b_rle::pool::set_num_threads(n.count("n", 0, sa1b_rle::pool::MAX_THREADS)?);
     Ok(())
+}
+
+/// What is wrong with `SA1B_RLE_NUM_THREADS`, if it is set to something other than a
+/// thread count (it is then ignored); the package warns about it at import.
+#[pyfunction]
+pub fn threads_env_problem() -> Option<String> {
+    sa1b_rle::pool::env_problem()
+}
+
+/// The most threads one call may use (`threads=` and `set_num_threads` above it are
+/// refused).
+#[pyfunction]
+pub fn max_threads() -> usize {
+    sa1b_rle::pool::MAX_THREADS
 }
 
 /// The thread count a batch operation without `threads=` uses.

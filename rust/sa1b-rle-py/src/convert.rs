@@ -10,6 +10,33 @@ use sa1b_rle::{Error, Rle};
 
 use crate::errors::{to_pyerr, RleError};
 
+/// A capacity to reserve for the items of `obj`: its reported length, but never more
+/// than a small bound (a length reported by a Python object is not trusted: an object
+/// whose `__len__` says 10**12 must not make an allocation the process cannot survive;
+/// the vector grows as real items arrive).
+pub fn capacity_hint(obj: &Bound<'_, PyAny>) -> usize {
+    obj.len().unwrap_or(0).min(1 << 16)
+}
+
+/// A sequence argument extracted item by item, without trusting its reported length
+/// (`PyO3`'s `Vec<T>` extraction pre-allocates `len()` items).
+pub struct Seq<T>(pub Vec<T>);
+
+impl<'a, 'py, T: for<'b> FromPyObject<'b, 'py>> FromPyObject<'a, 'py> for Seq<T> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
+            return Err(PyTypeError::new_err("expected a sequence, not a string"));
+        }
+        let mut out = Vec::with_capacity(capacity_hint(&obj));
+        for item in obj.try_iter()? {
+            out.push(item?.extract::<T>().map_err(Into::into)?);
+        }
+        Ok(Seq(out))
+    }
+}
+
 /// The counts of one RLE dict, copied out of Python so parsing can run detached.
 pub enum RawCounts {
     /// A compressed counts string (`str` or `bytes`).
@@ -113,7 +140,7 @@ pub fn extract_size(size: &Bound<'_, PyAny>, index: usize) -> PyResult<(u64, u64
 /// Uncompressed run lengths: integers (or integral floats, as numpy's uint32 cast accepts)
 /// in 0..=2**32-1.
 pub fn extract_run_list(counts: &Bound<'_, PyAny>, index: usize) -> PyResult<Vec<u32>> {
-    let mut out = Vec::with_capacity(counts.len().unwrap_or(0));
+    let mut out = Vec::with_capacity(capacity_hint(counts));
     for (run, item) in counts.try_iter()?.enumerate() {
         let item = item?;
         let v: i128 = if let Ok(v) = item.extract::<i128>() {
@@ -203,7 +230,7 @@ pub fn extract_rles(objs: &Bound<'_, PyAny>) -> PyResult<Vec<RawRle>> {
     if objs.is_instance_of::<PyDict>() || objs.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err("expected a list of RLE dicts"));
     }
-    let mut out = Vec::with_capacity(objs.len().unwrap_or(0));
+    let mut out = Vec::with_capacity(capacity_hint(objs));
     for (i, o) in objs.try_iter()?.enumerate() {
         out.push(extract_rle(&o?, i)?);
     }

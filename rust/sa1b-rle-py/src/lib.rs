@@ -41,6 +41,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sa1b::batch_from_counts_buffers, m)?)?;
     m.add_function(wrap_pyfunction!(batch::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(batch::get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::threads_env_problem, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::max_threads, m)?)?;
     m.add_function(wrap_pyfunction!(mask::encode_masks, m)?)?;
     m.add_function(wrap_pyfunction!(mask::decode, m)?)?;
     m.add_function(wrap_pyfunction!(mask::area, m)?)?;

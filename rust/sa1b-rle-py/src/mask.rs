@@ -8,9 +8,9 @@ use pyo3::types::{PyDict, PyList};
 use sa1b_rle::{Error, IouMask, Order, Rle};
 
 use crate::convert::{
-    array_1d, extract_rles, f_order_2d, map_all, parse_all, rle_dict, rle_dicts, RawRle,
+    array_1d, extract_rles, f_order_2d, map_all, parse_all, rle_dict, rle_dicts, RawRle, Seq,
 };
-use crate::errors::{to_pyerr, RleError};
+use crate::errors::{dim_arg, to_pyerr, Int, RleError};
 
 fn encoded(rles: &[Rle]) -> Vec<(u64, u64, Vec<u8>)> {
     rles.iter()
@@ -31,11 +31,12 @@ fn parse_detached(py: Python<'_>, rles: &Bound<'_, PyAny>) -> PyResult<Vec<Rle>>
 pub fn encode_masks<'py>(
     py: Python<'py>,
     masks: PyReadonlyArrayDyn<'py, u8>,
-    height: u64,
-    width: u64,
+    height: Int,
+    width: Int,
     n: usize,
     column_major: bool,
 ) -> PyResult<Bound<'py, PyList>> {
+    let (height, width) = (dim_arg(&height, "height")?, dim_arg(&width, "width")?);
     let contiguous = if column_major {
         masks.is_fortran_contiguous()
     } else {
@@ -166,8 +167,9 @@ pub fn iou_rle<'py>(
     py: Python<'py>,
     dt: &Bound<'py, PyAny>,
     gt: &Bound<'py, PyAny>,
-    iscrowd: Vec<bool>,
+    iscrowd: Seq<bool>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let iscrowd = iscrowd.0;
     // The same list on both sides without crowd: parse once, compute one triangle.
     let same = dt.is(gt) && !iscrowd.contains(&true);
     let raw_dt = extract_rles(dt)?;
@@ -182,7 +184,7 @@ pub fn iou_rle<'py>(
                     return Ok(Vec::new());
                 };
                 let prepared: Vec<IouMask> = d.iter().map(IouMask::new).collect();
-                return Ok(sa1b_rle::prepared_iou_symmetric(&prepared, h));
+                return sa1b_rle::prepared_iou_symmetric(&prepared, h);
             }
             let g = parse_all(raw_gt).map_err(|e| match e {
                 Error::Item { index, source } => Error::Item {
@@ -200,6 +202,7 @@ pub fn iou_rle<'py>(
 /// Names the side of a failing iou operand: core indices count `dt` first, then `gt`.
 fn iou_error(e: &Error, n_dt: usize) -> PyErr {
     match e {
+        Error::OutOfMemory { .. } => to_pyerr(e),
         Error::Item { index, source } if *index >= n_dt => {
             RleError::new_err(format!("gt annotation {}: {source}", index - n_dt))
         }
@@ -213,12 +216,15 @@ pub fn iou_bbox<'py>(
     py: Python<'py>,
     dt: PyReadonlyArray2<'py, f64>,
     gt: PyReadonlyArray2<'py, f64>,
-    iscrowd: Vec<bool>,
+    iscrowd: Seq<bool>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let iscrowd = iscrowd.0;
     let d = boxes(&dt)?;
     let g = boxes(&gt)?;
     let (m, n) = (d.len(), g.len());
-    let o = py.detach(|| sa1b_rle::bbox_iou(&d, &g, &iscrowd));
+    let o = py
+        .detach(|| sa1b_rle::bbox_iou(&d, &g, &iscrowd))
+        .map_err(|e| to_pyerr(&e))?;
     f_order_2d(py, o, m, n)
 }
 
@@ -241,9 +247,10 @@ fn boxes(a: &PyReadonlyArray2<'_, f64>) -> PyResult<Vec<[f64; 4]>> {
 pub fn fr_bbox<'py>(
     py: Python<'py>,
     bb: PyReadonlyArray2<'py, f64>,
-    h: u64,
-    w: u64,
+    h: Int,
+    w: Int,
 ) -> PyResult<Bound<'py, PyList>> {
+    let (h, w) = (dim_arg(&h, "h")?, dim_arg(&w, "w")?);
     let b = boxes(&bb)?;
     let out = py
         .detach(|| -> Result<Vec<(u64, u64, Vec<u8>)>, Error> {
@@ -262,10 +269,12 @@ pub fn fr_bbox<'py>(
 #[pyfunction]
 pub fn fr_poly(
     py: Python<'_>,
-    polys: Vec<Vec<f64>>,
-    h: u64,
-    w: u64,
+    polys: Seq<Seq<f64>>,
+    h: Int,
+    w: Int,
 ) -> PyResult<Bound<'_, PyList>> {
+    let (h, w) = (dim_arg(&h, "h")?, dim_arg(&w, "w")?);
+    let polys: Vec<Vec<f64>> = polys.0.into_iter().map(|p| p.0).collect();
     let out = py
         .detach(|| -> Result<Vec<(u64, u64, Vec<u8>)>, Error> {
             let rles = polys

@@ -9,7 +9,7 @@ use sa1b_rle::sa1b::{parse, Columns, Filter, Problem, Sa1bImage};
 
 use crate::batch::PyRleBatch;
 use crate::convert::array_1d;
-use crate::errors::to_pyerr;
+use crate::errors::{dim_arg, threads_arg, to_pyerr, Int};
 
 /// The annotations of one SA-1B image, held in Rust as one array per field.
 #[pyclass(frozen, module = "sa1b_rle._core", name = "Sa1bImage")]
@@ -123,14 +123,14 @@ impl PySa1bImage {
         py: Python<'_>,
         min_predicted_iou: Option<f64>,
         min_stability_score: Option<f64>,
-        min_area: Option<i64>,
-        max_area: Option<i64>,
+        min_area: Option<Int>,
+        max_area: Option<Int>,
     ) -> PyResult<PySa1bImage> {
         let f = Filter {
             min_predicted_iou,
             min_stability_score,
-            min_area,
-            max_area,
+            min_area: min_area.map(|a| a.i64("min_area")).transpose()?,
+            max_area: max_area.map(|a| a.i64("max_area")).transpose()?,
         };
         let keep = self.inner.filter(&f);
         let picked = self.inner.select(&keep).map_err(|e| to_pyerr(&e))?;
@@ -138,18 +138,8 @@ impl PySa1bImage {
     }
 
     /// The annotations at `indices` (ints, negative from the end), as a new `Sa1bImage`.
-    fn select(&self, py: Python<'_>, indices: Vec<i64>) -> PyResult<PySa1bImage> {
-        let n = self.inner.len() as i64;
-        let mut ix = Vec::with_capacity(indices.len());
-        for i in indices {
-            let j = if i < 0 { i + n } else { i };
-            if !(0..n).contains(&j) {
-                return Err(pyo3::exceptions::PyIndexError::new_err(format!(
-                    "index {i} is out of range for {n} annotations"
-                )));
-            }
-            ix.push(j as usize);
-        }
+    fn select(&self, py: Python<'_>, indices: &Bound<'_, PyAny>) -> PyResult<PySa1bImage> {
+        let ix = crate::batch::extract_indices(indices, self.inner.len())?;
         let picked = self.inner.select(&ix).map_err(|e| to_pyerr(&e))?;
         PySa1bImage::wrap(py, picked)
     }
@@ -161,7 +151,7 @@ impl PySa1bImage {
         py: Python<'py>,
         indices: Option<Bound<'py, PyAny>>,
         out: Option<Bound<'py, PyAny>>,
-        threads: Option<i64>,
+        threads: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let kwargs = PyDict::new(py);
         kwargs.set_item("indices", indices)?;
@@ -331,9 +321,10 @@ fn labels_of<'py, T: numpy::Element + Copy + Into<i64>>(
 pub fn labels_from_array<'py>(
     py: Python<'py>,
     arr: &Bound<'py, PyAny>,
-    background: i64,
+    background: Int,
 ) -> PyResult<(Bound<'py, PyAny>, PyRleBatch)> {
     use numpy::PyReadonlyArray2 as A;
+    let background = background.i64("background")?;
     if let Ok(a) = arr.extract::<A<'py, u8>>() {
         return labels_of(py, &a, background);
     }
@@ -366,8 +357,9 @@ pub fn labels_from_array<'py>(
 pub fn labels_from_rgb<'py>(
     py: Python<'py>,
     rgb: numpy::PyReadonlyArray3<'py, u8>,
-    background: i64,
+    background: Int,
 ) -> PyResult<(Bound<'py, PyAny>, PyRleBatch)> {
+    let background = background.i64("background")?;
     let (h, w) = (rgb.shape()[0] as u64, rgb.shape()[1] as u64);
     if rgb.shape()[2] != 3 {
         return Err(PyValueError::new_err(
@@ -392,8 +384,9 @@ pub fn labels_from_rgb<'py>(
 pub fn labels_from_png<'py>(
     py: Python<'py>,
     data: &[u8],
-    background: i64,
+    background: Int,
 ) -> PyResult<(Bound<'py, PyAny>, PyRleBatch)> {
+    let background = background.i64("background")?;
     let (values, batch) = py
         .detach(|| {
             let img = sa1b_rle::labels::read_png_labels(data)?;
@@ -443,10 +436,12 @@ fn binary_to_batch(
 pub fn mask_from_image_bytes(
     py: Python<'_>,
     data: &[u8],
-    threshold: i64,
+    threshold: Int,
     invert: bool,
-    min_component_area: usize,
+    min_component_area: Int,
 ) -> PyResult<PyRleBatch> {
+    let threshold = threshold.i64("threshold")?;
+    let min_component_area = min_component_area.count("min_component_area", 0, usize::MAX)?;
     let batch = py
         .detach(|| {
             let (rgb, h, w) = sa1b_rle::overlay::read_rgb(data)?;
@@ -467,8 +462,9 @@ pub fn mask_from_image_bytes(
 pub fn mask_from_binary_array(
     py: Python<'_>,
     mask: numpy::PyReadonlyArray2<'_, u8>,
-    min_component_area: usize,
+    min_component_area: Int,
 ) -> PyResult<PyRleBatch> {
+    let min_component_area = min_component_area.count("min_component_area", 0, usize::MAX)?;
     let (h, w) = (mask.shape()[0], mask.shape()[1]);
     let data: Vec<u8> = mask.as_array().iter().copied().collect();
     let batch = py
@@ -500,10 +496,11 @@ pub fn polygons_of_mask(
     py: Python<'_>,
     mask: numpy::PyReadonlyArray2<'_, u8>,
     tolerance: f64,
-) -> Vec<Vec<f64>> {
+) -> PyResult<Vec<Vec<f64>>> {
     let (h, w) = (mask.shape()[0], mask.shape()[1]);
     let data: Vec<u8> = mask.as_array().iter().copied().collect();
     py.detach(|| sa1b_rle::contours::mask_to_polygons(&data, h, w, tolerance))
+        .map_err(|e| to_pyerr(&e))
 }
 
 /// `(height, width)` of a JPEG or PNG from its header (the pixels are not decoded).
@@ -538,9 +535,10 @@ pub fn batch_polygons(
 pub fn sa1b_columns<'py>(
     py: Python<'py>,
     images: Vec<PyRef<'py, PySa1bImage>>,
-    threads: Option<usize>,
+    threads: Option<Int>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let refs: Vec<&Sa1bImage> = images.iter().map(|i| &i.inner).collect();
+    let threads = threads_arg(threads)?;
     let c = py.detach(|| Columns::of(&refs, threads));
     let d = PyDict::new(py);
     let [bx, by, bw, bh] = c.bbox;
@@ -583,9 +581,10 @@ pub fn sa1b_columns<'py>(
 pub fn counts_buffers<'py>(
     py: Python<'py>,
     batch: PyRef<'py, PyRleBatch>,
-    threads: Option<usize>,
-) -> (Bound<'py, PyAny>, Bound<'py, PyAny>) {
+    threads: Option<Int>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let b = batch.inner();
+    let threads = threads_arg(threads)?;
     let strings = py.detach(|| b.counts_strings(threads));
     let mut offsets = Vec::with_capacity(strings.len() + 1);
     let mut data = Vec::with_capacity(strings.iter().map(Vec::len).sum());
@@ -594,7 +593,7 @@ pub fn counts_buffers<'py>(
         data.extend_from_slice(s);
         offsets.push(data.len() as i64);
     }
-    (array_1d(py, offsets), array_1d(py, data))
+    Ok((array_1d(py, offsets), array_1d(py, data)))
 }
 
 /// A batch from Arrow-style counts buffers (see `counts_buffers`), every string
@@ -605,10 +604,12 @@ pub fn batch_from_counts_buffers(
     py: Python<'_>,
     offsets: numpy::PyReadonlyArray1<'_, i64>,
     data: numpy::PyReadonlyArray1<'_, u8>,
-    height: u64,
-    width: u64,
-    threads: Option<usize>,
+    height: Int,
+    width: Int,
+    threads: Option<Int>,
 ) -> PyResult<PyRleBatch> {
+    let (height, width) = (dim_arg(&height, "height")?, dim_arg(&width, "width")?);
+    let threads = threads_arg(threads)?;
     let offsets = offsets
         .as_slice()
         .map_err(|_| PyValueError::new_err("offsets must be contiguous"))?;

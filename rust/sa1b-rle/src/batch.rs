@@ -403,7 +403,8 @@ impl RleBatch {
     /// one flag per ground truth. Rows are split across threads.
     ///
     /// # Errors
-    /// [`Error::SizeMismatch`] or [`Error::IscrowdLength`].
+    /// [`Error::SizeMismatch`] or [`Error::IscrowdLength`]; [`Error::OutOfMemory`] when
+    /// the matrix (and the per-thread partial counts) cannot be allocated.
     ///
     /// # Examples
     /// ```
@@ -427,7 +428,7 @@ impl RleBatch {
             });
         }
         let symmetric = std::ptr::eq(self, gt) && !iscrowd.contains(&true);
-        Ok(self.iou_by_columns(gt, iscrowd, symmetric, threads))
+        self.iou_by_columns(gt, iscrowd, symmetric, threads)
     }
 
     /// The IoU matrix from the intersections counted by one walk over the columns
@@ -439,9 +440,11 @@ impl RleBatch {
         iscrowd: &[bool],
         symmetric: bool,
         threads: Option<usize>,
-    ) -> Vec<f64> {
+    ) -> Result<Vec<f64>> {
         let (n, m) = (self.len(), gt.len());
-        let mut inter = column_iou::intersections(self, gt, symmetric, threads);
+        // The result first: a matrix that cannot be had fails before any work.
+        let mut out = crate::iou::result_matrix(n, m)?;
+        let mut inter = column_iou::intersections(self, gt, symmetric, threads)?;
         let da = self.area(threads);
         let ga = if symmetric {
             Vec::new()
@@ -454,7 +457,6 @@ impl RleBatch {
                 inter[i * n + i] = da[i];
             }
         }
-        let mut out = vec![0.0; n * m];
         for i in 0..n {
             for j in 0..m {
                 let x = inter[i * m + j];
@@ -473,7 +475,7 @@ impl RleBatch {
                 }
             }
         }
-        out
+        Ok(out)
     }
 
     /// The union (or intersection) of all masks, folded as pycocotools' `merge`, as a

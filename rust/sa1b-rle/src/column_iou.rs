@@ -14,7 +14,9 @@
 //! boxes. The walk splits into column ranges, one per thread, each summing into its own
 //! matrix.
 
+use crate::alloc;
 use crate::batch::RleBatch;
+use crate::error::Result;
 use crate::pool;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -210,11 +212,12 @@ pub(crate) fn intersections(
     gt: &RleBatch,
     symmetric: bool,
     threads: Option<usize>,
-) -> Vec<u64> {
+) -> Result<Vec<u64>> {
     let (n, m) = (dt.len(), gt.len());
     let h = dt.height();
+    let len = alloc::product(n as u64, m as u64, "IoU intersections")?;
     if h == 0 || n == 0 || m == 0 {
-        return vec![0; n * m];
+        return alloc::zeroed(len, "IoU intersections");
     }
     // About 8 ns a run here (SA-1B-like masks, one thread); in `pool::for_work`'s units.
     let runs = dt.total_runs() + if symmetric { 0 } else { gt.total_runs() };
@@ -229,17 +232,24 @@ pub(crate) fn intersections(
     in_parts(dt, gt, symmetric, t, t)
 }
 
-/// [`intersections`] with the columns split into `parts` equal ranges, on `t` threads.
-fn in_parts(dt: &RleBatch, gt: &RleBatch, symmetric: bool, t: usize, parts: usize) -> Vec<u64> {
+/// [`intersections`] with the columns split into `parts` equal ranges, on `t` threads
+/// (one partial matrix per part: parts are never more than threads).
+fn in_parts(
+    dt: &RleBatch,
+    gt: &RleBatch,
+    symmetric: bool,
+    t: usize,
+    parts: usize,
+) -> Result<Vec<u64>> {
     let (n, m) = (dt.len(), gt.len());
     let (h, w) = (dt.height(), dt.width());
     let span = w.div_ceil(parts as u64).max(1);
     let partial = pool::map_range(Some(t), parts, |k| {
         let c0 = (k as u64 * span).min(w);
         let c1 = (c0 + span).min(w);
-        let mut inter = vec![0u64; n * m];
+        let mut inter = alloc::zeroed(n * m, "IoU intersections")?;
         Walker::new(dt, gt, symmetric, c0 * h, c1 * h).run_to(c1 * h, &mut inter);
-        inter
+        Ok(inter)
     });
     sum(partial, n * m)
 }
@@ -249,7 +259,7 @@ fn in_parts(dt: &RleBatch, gt: &RleBatch, symmetric: bool, t: usize, parts: usiz
 /// it is awake, takes the right half of the columns not yet claimed. A pool thread that
 /// wakes late (hundreds of microseconds on a virtual machine) still takes half of what
 /// is left, and one that wakes after the end takes nothing.
-fn shared_by_two(dt: &RleBatch, gt: &RleBatch, symmetric: bool) -> Vec<u64> {
+fn shared_by_two(dt: &RleBatch, gt: &RleBatch, symmetric: bool) -> Result<Vec<u64>> {
     let (n, m) = (dt.len(), gt.len());
     let (h, w) = (dt.height(), dt.width());
     let Ok(w32) = u32::try_from(w) else {
@@ -261,7 +271,7 @@ fn shared_by_two(dt: &RleBatch, gt: &RleBatch, symmetric: bool) -> Vec<u64> {
     let unpack = |v: u64| (v as u32, (v >> 32) as u32);
     let frontier = AtomicU64::new(pack(0, w32));
     let partial = pool::map_range(Some(2), 2, |k| {
-        let mut inter = vec![0u64; n * m];
+        let mut inter = alloc::zeroed(n * m, "IoU intersections")?;
         if k == 0 {
             let mut walker = Walker::new(dt, gt, symmetric, 0, w * h);
             let mut v = frontier.load(Ordering::Acquire);
@@ -307,7 +317,7 @@ fn shared_by_two(dt: &RleBatch, gt: &RleBatch, symmetric: bool) -> Vec<u64> {
                 }
             }
         }
-        inter
+        Ok(inter)
     });
     sum(partial, n * m)
 }
@@ -315,15 +325,18 @@ fn shared_by_two(dt: &RleBatch, gt: &RleBatch, symmetric: bool) -> Vec<u64> {
 /// Columns the calling thread claims at a time in [`shared_by_two`].
 const CHUNK: u32 = 16;
 
-fn sum(partial: Vec<Vec<u64>>, len: usize) -> Vec<u64> {
+fn sum(partial: Vec<Result<Vec<u64>>>, len: usize) -> Result<Vec<u64>> {
     let mut parts = partial.into_iter();
-    let mut inter = parts.next().unwrap_or_else(|| vec![0; len]);
+    let mut inter = match parts.next() {
+        Some(p) => p?,
+        None => alloc::zeroed(len, "IoU intersections")?,
+    };
     for p in parts {
-        for (x, y) in inter.iter_mut().zip(&p) {
+        for (x, y) in inter.iter_mut().zip(&p?) {
             *x += y;
         }
     }
-    inter
+    Ok(inter)
 }
 
 /// The walk over the columns from a starting pixel (a column's first), continued in
@@ -763,15 +776,15 @@ mod tests {
             let dt = random_batch(&mut rnd, h, w, nd);
             let gt = random_batch(&mut rnd, h, w, ng);
             let (want, want_self) = (dense(&dt, &gt, false), dense(&dt, &dt, true));
-            assert_eq!(intersections(&dt, &gt, false, None), want);
-            assert_eq!(intersections(&dt, &dt, true, None), want_self);
+            assert_eq!(intersections(&dt, &gt, false, None).unwrap(), want);
+            assert_eq!(intersections(&dt, &dt, true, None).unwrap(), want_self);
             // Column ranges with runs crossing their borders, on one and more threads.
-            assert_eq!(shared_by_two(&dt, &gt, false), want);
-            assert_eq!(shared_by_two(&dt, &dt, true), want_self);
+            assert_eq!(shared_by_two(&dt, &gt, false).unwrap(), want);
+            assert_eq!(shared_by_two(&dt, &dt, true).unwrap(), want_self);
             for (t, parts) in [(1, 1), (1, 3), (2, 2), (3, 7)] {
-                let got = in_parts(&dt, &gt, false, t, parts);
+                let got = in_parts(&dt, &gt, false, t, parts).unwrap();
                 assert_eq!(got, want, "{h}x{w} round {round}, {parts} parts");
-                let got = in_parts(&dt, &dt, true, t, parts);
+                let got = in_parts(&dt, &dt, true, t, parts).unwrap();
                 assert_eq!(
                     got, want_self,
                     "{h}x{w} round {round}, {parts} parts (self)"

@@ -27,13 +27,20 @@ type Corner = (u32, u32);
 ///          0, 1, 1, 0,
 ///          0, 1, 1, 0,
 ///          0, 0, 0, 0];
-/// assert_eq!(mask_to_polygons(&m, 4, 4, 0.0), vec![vec![1.0, 1.0, 3.0, 1.0, 3.0, 3.0, 1.0, 3.0]]);
+/// assert_eq!(mask_to_polygons(&m, 4, 4, 0.0).unwrap(), vec![vec![1.0, 1.0, 3.0, 1.0, 3.0, 3.0, 1.0, 3.0]]);
 /// ```
-#[must_use]
-pub fn mask_to_polygons(mask: &[u8], height: usize, width: usize, tolerance: f64) -> Vec<Vec<f64>> {
+///
+/// # Errors
+/// [`crate::Error::OutOfMemory`] when the work area (4 bytes a pixel) cannot be had.
+pub fn mask_to_polygons(
+    mask: &[u8],
+    height: usize,
+    width: usize,
+    tolerance: f64,
+) -> crate::Result<Vec<Vec<f64>>> {
     let (h, w) = (height, width);
-    if mask.len() != h * w || h == 0 || w == 0 {
-        return Vec::new();
+    if Some(mask.len()) != h.checked_mul(w) || h == 0 || w == 0 {
+        return Ok(Vec::new());
     }
     let fg = |x: i64, y: i64| {
         x >= 0
@@ -43,7 +50,7 @@ pub fn mask_to_polygons(mask: &[u8], height: usize, width: usize, tolerance: f64
             && mask[y as usize * w + x as usize] != 0
     };
     // 4-connected pieces, to group each loop with the piece it bounds.
-    let piece = pieces(mask, h, w);
+    let piece = pieces(mask, h, w)?;
     // Boundary edges (interior on the right walking along them), keyed by start corner,
     // each with the piece of the foreground pixel beside it.
     let mut out_edges: HashMap<Corner, Out> = HashMap::new();
@@ -119,11 +126,11 @@ pub fn mask_to_polygons(mask: &[u8], height: usize, width: usize, tolerance: f64
             entry.push(corners);
         }
     }
-    pieces_order
+    Ok(pieces_order
         .into_iter()
         .filter_map(|p| by_piece.remove(&p))
         .map(|group| bridged(&group))
-        .collect()
+        .collect())
 }
 
 /// One flat polygon of a piece's loops (outline first): each hole entered from the
@@ -179,8 +186,8 @@ impl Out {
 }
 
 /// Labels of the 4-connected foreground pieces (0 for background), row-major.
-fn pieces(mask: &[u8], h: usize, w: usize) -> Vec<u32> {
-    let mut label = vec![0u32; h * w];
+fn pieces(mask: &[u8], h: usize, w: usize) -> crate::Result<Vec<u32>> {
+    let mut label: Vec<u32> = crate::alloc::zeroed(h * w, "polygon tracing")?;
     let mut next = 0u32;
     let mut stack = Vec::new();
     for s in 0..h * w {
@@ -212,7 +219,7 @@ fn pieces(mask: &[u8], h: usize, w: usize) -> Vec<u32> {
             }
         }
     }
-    label
+    Ok(label)
 }
 
 /// Twice the signed area of a closed loop (positive for clockwise in image
@@ -322,14 +329,17 @@ pub fn batch_polygons(
     if bw == 0 || bh == 0 {
         return Ok(Vec::new());
     }
-    let mut buf = vec![0u8; bw * bh];
+    let mut buf: Vec<u8> = crate::alloc::zeroed(
+        crate::alloc::product(bw as u64, bh as u64, "polygon tracing")?,
+        "polygon tracing",
+    )?;
     crate::rle::for_each_column_piece(h, runs, |col, s, e| {
         let col = col as usize - x0;
         for r in s as usize..e as usize {
             buf[(r - y0) * bw + col] = 1;
         }
     });
-    let mut polys = mask_to_polygons(&buf, bh, bw, tolerance);
+    let mut polys = mask_to_polygons(&buf, bh, bw, tolerance)?;
     for p in &mut polys {
         for (k, v) in p.iter_mut().enumerate() {
             *v += if k % 2 == 0 { bx } else { by };

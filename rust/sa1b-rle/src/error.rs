@@ -129,6 +129,25 @@ pub enum Error {
         /// The image's `(height, width)`.
         actual: (u64, u64),
     },
+    /// An allocation sized by the input could not be made (a Python `MemoryError`).
+    OutOfMemory {
+        /// What the memory was for.
+        what: &'static str,
+        /// The bytes asked for (`u64::MAX` when the size overflows).
+        bytes: u64,
+    },
+    /// A documented limit was exceeded (checked before any work or allocation).
+    LimitExceeded {
+        /// What was measured, e.g. "image pixels".
+        what: &'static str,
+        /// The value found.
+        value: u64,
+        /// The limit in force.
+        limit: u64,
+        /// How to raise the limit, e.g. "pass `max_pixels=` or set
+        /// `SA1B_RLE_MAX_IMAGE_PIXELS`".
+        hint: &'static str,
+    },
     /// The problem is in item `index` of a batch.
     Item {
         /// Index of the item in the batch (annotation index).
@@ -165,6 +184,7 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    #[allow(clippy::too_many_lines)] // one arm per variant
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidCountsByte { offset, byte } => {
@@ -259,6 +279,25 @@ impl fmt::Display for Error {
                 "the image is {}x{} (height x width), the masks {}x{}",
                 actual.0, actual.1, expected.0, expected.1
             ),
+            Error::OutOfMemory { what, bytes } => {
+                if *bytes == u64::MAX {
+                    write!(f, "cannot allocate {what}: its size overflows")
+                } else {
+                    write!(f, "cannot allocate {bytes} bytes for {what}")
+                }
+            }
+            Error::LimitExceeded {
+                what,
+                value,
+                limit,
+                hint,
+            } => {
+                write!(f, "{what} {value} exceed the limit of {limit}")?;
+                if !hint.is_empty() {
+                    write!(f, " ({hint})")?;
+                }
+                Ok(())
+            }
             Error::Item { index, source } => write!(f, "annotation {index}: {source}"),
         }
     }

@@ -15,13 +15,15 @@ use crate::rle::{area_of_runs, bbox_of_runs, common_size_of, foreground_interval
 /// ```
 /// use sa1b_rle::bbox_iou;
 /// let o = bbox_iou(&[[0., 0., 10., 10.]], &[[0., 0., 5., 5.], [20., 0., 1., 1.]], &[]);
-/// assert_eq!(o, vec![0.25, 0.0]);
+/// assert_eq!(o.unwrap(), vec![0.25, 0.0]);
 /// let crowd = bbox_iou(&[[0., 0., 5., 5.]], &[[0., 0., 10., 10.]], &[true]);
-/// assert_eq!(crowd, vec![1.0]);
+/// assert_eq!(crowd.unwrap(), vec![1.0]);
 /// ```
-#[must_use]
-pub fn bbox_iou(dt: &[[f64; 4]], gt: &[[f64; 4]], iscrowd: &[bool]) -> Vec<f64> {
-    let mut out = vec![0.0; dt.len() * gt.len()];
+///
+/// # Errors
+/// [`crate::Error::OutOfMemory`] when the result cannot be allocated.
+pub fn bbox_iou(dt: &[[f64; 4]], gt: &[[f64; 4]], iscrowd: &[bool]) -> Result<Vec<f64>> {
+    let mut out = result_matrix(dt.len(), gt.len())?;
     for (g, gb) in gt.iter().enumerate() {
         let crowd = iscrowd.get(g).copied().unwrap_or(false);
         let row = &mut out[g * dt.len()..(g + 1) * dt.len()];
@@ -29,7 +31,15 @@ pub fn bbox_iou(dt: &[[f64; 4]], gt: &[[f64; 4]], iscrowd: &[bool]) -> Vec<f64> 
             *o = box_pair_iou(db, gb, crowd);
         }
     }
-    out
+    Ok(out)
+}
+
+/// A zeroed `n x m` IoU matrix, allocated fallibly.
+pub(crate) fn result_matrix(n: usize, m: usize) -> Result<Vec<f64>> {
+    crate::alloc::zeroed(
+        crate::alloc::product(n as u64, m as u64, "an IoU matrix")?,
+        "an IoU matrix",
+    )
 }
 
 pub(crate) fn box_pair_iou(d: &[f64; 4], g: &[f64; 4], crowd: bool) -> f64 {
@@ -187,7 +197,7 @@ pub fn mask_iou(dt: &[Rle], gt: &[Rle], iscrowd: &[bool]) -> Result<Vec<f64>> {
     };
     let d: Vec<IouMask> = dt.iter().map(IouMask::new).collect();
     let g: Vec<IouMask> = gt.iter().map(IouMask::new).collect();
-    Ok(prepared_iou(&d, &g, height, iscrowd))
+    prepared_iou(&d, &g, height, iscrowd)
 }
 
 /// [`mask_iou`] on prepared masks of one size (`height` rows): prepare each mask once
@@ -199,11 +209,18 @@ pub fn mask_iou(dt: &[Rle], gt: &[Rle], iscrowd: &[bool]) -> Result<Vec<f64>> {
 /// let a = Rle::new(3, 3, vec![0, 5, 4]).unwrap();
 /// let b = Rle::new(3, 3, vec![3, 6]).unwrap();
 /// let (pa, pb) = (IouMask::new(&a), IouMask::new(&b));
-/// assert_eq!(prepared_iou(&[pa], &[pb], 3, &[]), mask_iou(&[a], &[b], &[]).unwrap());
+/// assert_eq!(prepared_iou(&[pa], &[pb], 3, &[]), mask_iou(&[a], &[b], &[]));
 /// ```
-#[must_use]
-pub fn prepared_iou(dt: &[IouMask], gt: &[IouMask], height: u64, iscrowd: &[bool]) -> Vec<f64> {
-    let mut out = vec![0.0; dt.len() * gt.len()];
+///
+/// # Errors
+/// [`crate::Error::OutOfMemory`] when the result cannot be allocated.
+pub fn prepared_iou(
+    dt: &[IouMask],
+    gt: &[IouMask],
+    height: u64,
+    iscrowd: &[bool],
+) -> Result<Vec<f64>> {
+    let mut out = result_matrix(dt.len(), gt.len())?;
     for (gi, g) in gt.iter().enumerate() {
         let crowd = iscrowd.get(gi).copied().unwrap_or(false);
         let row = &mut out[gi * dt.len()..(gi + 1) * dt.len()];
@@ -213,7 +230,7 @@ pub fn prepared_iou(dt: &[IouMask], gt: &[IouMask], height: u64, iscrowd: &[bool
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// [`prepared_iou`] of a set of masks with itself, no crowd: the matrix is symmetric
@@ -230,10 +247,12 @@ pub fn prepared_iou(dt: &[IouMask], gt: &[IouMask], height: u64, iscrowd: &[bool
 ///     .collect();
 /// assert_eq!(prepared_iou_symmetric(&m, 3), prepared_iou(&m, &m, 3, &[]));
 /// ```
-#[must_use]
-pub fn prepared_iou_symmetric(masks: &[IouMask], height: u64) -> Vec<f64> {
+///
+/// # Errors
+/// [`crate::Error::OutOfMemory`] when the result cannot be allocated.
+pub fn prepared_iou_symmetric(masks: &[IouMask], height: u64) -> Result<Vec<f64>> {
     let n = masks.len();
-    let mut out = vec![0.0; n * n];
+    let mut out = result_matrix(n, n)?;
     for (gi, g) in masks.iter().enumerate() {
         for (di, d) in masks.iter().enumerate().take(gi + 1) {
             if box_pair_iou(&d.bbox, &g.bbox, false) > 0.0 {
@@ -243,5 +262,5 @@ pub fn prepared_iou_symmetric(masks: &[IouMask], height: u64) -> Vec<f64> {
             }
         }
     }
-    out
+    Ok(out)
 }

@@ -24,6 +24,7 @@
 //! assert_eq!(column_major, [0, 0, 0, 0, 1, 1, 0, 1, 1, 0, 0, 0]);
 //! ```
 
+pub mod alloc;
 mod batch;
 mod column_iou;
 pub mod contours;

@@ -255,17 +255,17 @@ fn column_crossings(edge: &Edge, width: u64, out: &mut Crossings) {
 /// columns the polygon spans (about two crossings each), then each column's few entries
 /// sorted in place. Ordering by (column, index) is ordering by index, since a column's
 /// indices lie between `column * h` and `(column + 1) * h`.
-fn sort_crossings(c: &Crossings) -> Vec<u32> {
+fn sort_crossings(c: &Crossings) -> Result<Vec<u32>> {
     let n = c.out.len();
-    let mut sorted = Vec::with_capacity(n + 1);
+    let mut sorted = crate::alloc::with_capacity(n + 1, "polygon crossings")?;
     if n == 0 {
-        return sorted;
+        return Ok(sorted);
     }
     let first = c.min_column as u64;
     let columns = (c.max_column - c.min_column) as usize + 1;
     let slot = |packed: u64| ((packed >> 32) - first) as usize;
     // ends[k] ends up as the end of column k's slots (and the start of column k + 1's).
-    let mut ends = vec![0u32; columns + 1];
+    let mut ends: Vec<u32> = crate::alloc::zeroed(columns + 1, "polygon columns")?;
     for &p in &c.out {
         ends[slot(p) + 1] += 1;
     }
@@ -288,7 +288,7 @@ fn sort_crossings(c: &Crossings) -> Vec<u32> {
         }
         start = end as usize;
     }
-    sorted
+    Ok(sorted)
 }
 
 fn insertion_sort(v: &mut [u32]) {
@@ -357,6 +357,11 @@ pub fn fr_poly(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
     };
     let mut last: Option<(i64, i64)> = None;
     for pair in pts.windows(2) {
+        // Room for this edge's crossings (at most one per column centre it passes, plus
+        // the joint), reserved fallibly: a polygon spanning 10**8 columns must be a
+        // MemoryError, not an abort.
+        let most = ((pair[1].0 - pair[0].0).abs() / 5 + 2).min(width as i64 + 2);
+        crate::alloc::reserve(&mut crossings.out, most as usize, "polygon crossings")?;
         let edge = Edge::new(pair[0].0, pair[0].1, pair[1].0, pair[1].1);
         let first = edge.point(0);
         if let Some(prev) = last {
@@ -368,7 +373,7 @@ pub fn fr_poly(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
         }
     }
 
-    let mut a = sort_crossings(&crossings);
+    let mut a = sort_crossings(&crossings)?;
     a.push(pixels as u32);
     let mut prev = 0u32;
     for v in &mut a {
@@ -377,7 +382,7 @@ pub fn fr_poly(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
         prev = t;
     }
     // cocoapi's coalescing: a zero difference swallows the one after it.
-    let mut counts: Vec<u32> = Vec::with_capacity(a.len());
+    let mut counts: Vec<u32> = crate::alloc::with_capacity(a.len(), "polygon runs")?;
     counts.push(a[0]);
     let mut j = 1;
     while j < a.len() {

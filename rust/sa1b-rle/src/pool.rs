@@ -1,16 +1,16 @@
 //! The process-local thread pool behind every parallel batch operation.
 //!
-//! Never rayon's global pool: a pool is built on first use, one per thread count, and
-//! keyed by process id, so that after `fork()` (PyTorch `DataLoader` workers on Linux) the
+//! Never rayon's global pool: one pool per process, built on first use and rebuilt
+//! larger when a call asks for more threads than it has (never one per thread count, so
+//! the number of OS threads stays at most [`MAX_THREADS`]), and keyed by process id, so that after `fork()` (PyTorch `DataLoader` workers on Linux) the
 //! child builds its own instead of waiting on worker threads that do not exist in it.
 //!
 //! The thread count of a call is, in order of precedence: the call's own `threads`
 //! argument, then [`set_num_threads`] (made in this process), then the environment
 //! variables `SA1B_RLE_NUM_THREADS` and `RAYON_NUM_THREADS` (read once per process), then
 //! the number of CPUs; except that in a forked child the last default is 1 (one thread per
-//! worker process, which is what a pool of worker processes wants).
-
-use std::collections::HashMap;
+//! worker process, which is what a pool of worker processes wants). Every count is at
+//! most [`MAX_THREADS`].
 
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -25,11 +25,19 @@ struct State {
     configured: Option<usize>,
     /// From the environment, read once per process.
     env: Option<usize>,
+    /// What was wrong with `SA1B_RLE_NUM_THREADS`, if anything (it is then ignored).
+    env_problem: Option<String>,
     /// The CPUs this process may use, asked once per process (the query reads cgroup
     /// files: tens of microseconds).
     cpus: usize,
-    pools: HashMap<usize, Arc<rayon::ThreadPool>>,
+    /// The pool and its number of threads (the calling thread works beside them).
+    pool: Option<(usize, Arc<rayon::ThreadPool>)>,
 }
+
+/// The most threads a call may use (the calling thread and `MAX_THREADS - 1` pool
+/// threads): a `threads` argument, [`set_num_threads`] or `SA1B_RLE_NUM_THREADS` beyond it
+/// is refused, and the CPU count is capped at it.
+pub const MAX_THREADS: usize = 256;
 
 fn state() -> &'static Mutex<State> {
     static STATE: OnceLock<Mutex<State>> = OnceLock::new();
@@ -38,8 +46,9 @@ fn state() -> &'static Mutex<State> {
             pid: 0,
             configured: None,
             env: None,
+            env_problem: None,
             cpus: 1,
-            pools: HashMap::new(),
+            pool: None,
         })
     })
 }
@@ -53,24 +62,53 @@ fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     if s.pid != pid {
-        for (_, pool) in s.pools.drain() {
+        if let Some(pool) = s.pool.take() {
             std::mem::forget(pool);
         }
         s.pid = pid;
         s.configured = None;
-        s.env = env_threads();
-        s.cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        (s.env, s.env_problem) = env_threads();
+        s.cpus = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(MAX_THREADS);
         // The first process to use the pool is the parent unless one was noted earlier.
         let _ = PARENT_PID.compare_exchange(0, pid, Ordering::SeqCst, Ordering::SeqCst);
     }
     f(&mut s)
 }
 
-fn env_threads() -> Option<usize> {
-    ["SA1B_RLE_NUM_THREADS", "RAYON_NUM_THREADS"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok()?.trim().parse::<usize>().ok())
+/// The thread count from the environment, and what was wrong with
+/// `SA1B_RLE_NUM_THREADS` if it is set but not a count in `1..=MAX_THREADS` (it is then
+/// ignored). `RAYON_NUM_THREADS` is read as rayon reads it: 0 or junk mean "the default";
+/// a larger count than the cap is capped.
+fn env_threads() -> (Option<usize>, Option<String>) {
+    if let Some(v) = std::env::var_os("SA1B_RLE_NUM_THREADS") {
+        let text = v.to_string_lossy();
+        return match text.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_THREADS).contains(&n) => (Some(n), None),
+            _ => (
+                None,
+                Some(format!(
+                    "SA1B_RLE_NUM_THREADS={text:?} is not a thread count in 1..={MAX_THREADS}; \
+                     it is ignored"
+                )),
+            ),
+        };
+    }
+    let rayon = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
+        .map(|n| n.min(MAX_THREADS));
+    (rayon, None)
+}
+
+/// What is wrong with the `SA1B_RLE_NUM_THREADS` environment variable of this process,
+/// if it is set to something other than a thread count in `1..=MAX_THREADS` (it is then
+/// ignored; the binding turns this into a warning).
+#[must_use]
+pub fn env_problem() -> Option<String> {
+    with_state(|s| s.env_problem.clone())
 }
 
 /// Records the current process as the one that loaded the library, so that a process
@@ -86,7 +124,8 @@ pub fn is_forked_child() -> bool {
     parent != 0 && parent != std::process::id()
 }
 
-/// Sets the default number of threads for this process (`0` restores the default).
+/// Sets the default number of threads for this process (`0` restores the default;
+/// counts above [`MAX_THREADS`] are capped, the binding refuses them first).
 ///
 /// # Examples
 /// ```
@@ -96,7 +135,7 @@ pub fn is_forked_child() -> bool {
 /// sa1b_rle::pool::set_num_threads(0);
 /// ```
 pub fn set_num_threads(n: usize) {
-    with_state(|s| s.configured = (n > 0).then_some(n));
+    with_state(|s| s.configured = (n > 0).then_some(n.min(MAX_THREADS)));
 }
 
 /// The number of threads a call with `threads` (its own argument, if any) uses.
@@ -109,7 +148,7 @@ pub fn set_num_threads(n: usize) {
 #[must_use]
 pub fn num_threads(threads: Option<usize>) -> usize {
     if let Some(n) = threads.filter(|&n| n > 0) {
-        return n;
+        return n.min(MAX_THREADS);
     }
     with_state(|s| {
         s.configured
@@ -118,10 +157,18 @@ pub fn num_threads(threads: Option<usize>) -> usize {
     })
 }
 
+/// This process's pool, with at least `n` threads (at most `MAX_THREADS - 1`): the one
+/// pool is rebuilt larger when a call needs more (the old one's threads end once the
+/// calls using it return), so the OS thread count stays bounded whatever callers pass.
+/// A call spawns only as many jobs as it has threads, so a larger pool than it needs
+/// costs it nothing.
 fn pool(n: usize) -> Option<Arc<rayon::ThreadPool>> {
+    let n = n.min(MAX_THREADS - 1);
     with_state(|s| {
-        if let Some(p) = s.pools.get(&n) {
-            return Some(Arc::clone(p));
+        if let Some((size, p)) = &s.pool {
+            if *size >= n {
+                return Some(Arc::clone(p));
+            }
         }
         let p = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
@@ -129,9 +176,16 @@ fn pool(n: usize) -> Option<Arc<rayon::ThreadPool>> {
             .build()
             .ok()?;
         let p = Arc::new(p);
-        s.pools.insert(n, Arc::clone(&p));
+        s.pool = Some((n, Arc::clone(&p)));
         Some(p)
     })
+}
+
+/// The number of threads in this process's pool (0 before the first parallel call):
+/// for tests that the OS thread count stays bounded.
+#[must_use]
+pub fn pool_threads() -> usize {
+    with_state(|s| s.pool.as_ref().map_or(0, |(n, _)| *n))
 }
 
 /// Below this much work (in rough units of one run or one character, about a
