@@ -245,7 +245,8 @@ def test_from_masks_reports_bad_files(tmp_path: Path) -> None:
     out = tmp_path / "coco.json"
     code, text = run("from-masks", str(images), str(labels), "-o", str(out), "--mode", "instances")
     assert code == 1
-    assert f"skipped {images / 'sa_2.jpg'}: image:" in text
+    # The bad label map is named beside the image it belongs to.
+    assert f"skipped {images / 'sa_2.jpg'}: {labels / 'sa_2.png'}: image: PNG:" in text
     assert f"skipped {images / 'sa_3.jpg'}: the masks are 5x5, the image 534x800" in text
     assert f"skipped {images / 'sa_4.jpg'}: no label map" in text
     assert text.endswith(

@@ -6,8 +6,11 @@ that could take the process down run in a child under a 4 GiB address-space limi
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import pickle
+import struct
+import zlib
 from typing import Any
 
 import numpy as np
@@ -292,3 +295,192 @@ def test_sa1b_image_arguments_out_of_range() -> None:
     with pytest.raises(ValueError, match=r"^max_area must be in"):
         image.filter(max_area=-(2**70))
     assert len(image.filter(min_area=0)) == len(image)
+
+
+# -- 1/4. images: pixel limit before decoding, verified data --------------------------------
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    )
+
+
+def png_bytes(w: int, h: int, depth: int, color: int, idat: bytes, plte: bytes = b"") -> bytes:
+    """A PNG with the given header fields and compressed data (no checks)."""
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, color, 0, 0, 0)
+    out = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr)
+    if plte:
+        out += png_chunk(b"PLTE", plte)
+    return out + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+
+
+def bomb_pngs() -> dict[str, bytes]:
+    grey16 = png_bytes(200_000, 200_000, 16, 0, zlib.compress(b"\0" * 64))
+    palette_tall = png_bytes(4, 2**31 - 1, 8, 3, zlib.compress(b"\0" * 64), b"\0\0\0" * 2)
+    # 60000 x 60000 1-bit palette: rows of a filter byte and 7500 zero bytes, ~0.4 MB.
+    row = b"\0" * 7501
+    z = zlib.compressobj(9)
+    data = b"".join(z.compress(row) for _ in range(60_000)) + z.flush()
+    palette_1bit = png_bytes(60_000, 60_000, 1, 3, data, b"\0\0\0\xff\xff\xff")
+    grey8_32k = png_bytes(32_000, 32_000, 8, 0, zlib.compress(b"\0" * 64))
+    return {
+        "grey16": grey16,
+        "palette_tall": palette_tall,
+        "palette_1bit": palette_1bit,
+        "grey8_32k": grey8_32k,
+    }
+
+
+def jpeg_declaring(h: int, w: int) -> bytes:
+    """The sample JPEG's header with its frame size replaced: its data no longer matches."""
+    jpg = bytearray(SAMPLE_JPG)
+    i = 2
+    while True:
+        assert jpg[i] == 0xFF
+        marker, length = jpg[i + 1], struct.unpack(">H", jpg[i + 2 : i + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            jpg[i + 5 : i + 9] = struct.pack(">HH", h, w)
+            return bytes(jpg)
+        i += 2 + length
+
+
+SAMPLE_JPG = b""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _sample_jpg() -> None:
+    global SAMPLE_JPG
+    from sa1b_rle.cli import sample_path
+
+    with sa1b_rle.sa1b.iter_shard(sample_path()) as reader:
+        for _, jpg, _ in reader:
+            assert jpg is not None
+            SAMPLE_JPG = jpg
+            return
+
+
+@pytest.mark.parametrize("name", ["grey16", "palette_tall", "palette_1bit", "grey8_32k"])
+def test_label_png_bombs_are_refused_before_decoding(name: str, tmp_path: Any) -> None:
+    path = tmp_path / f"{name}.png"
+    path.write_bytes(bomb_pngs()[name])
+    out = run(
+        f"""
+        import sa1b_rle
+        sa1b_rle.from_label_image({str(path)!r})
+        """
+    )
+    assert out.kind == "sa1b_rle.RleError", (out.kind, out.detail, out.stderr[-1000:])
+    assert out.detail.startswith(f"{path}: image pixels ")
+    assert "exceed the limit of 178956970" in out.detail
+    assert "SA1B_RLE_MAX_IMAGE_PIXELS" in out.detail
+
+
+@pytest.mark.parametrize("name", ["grey16", "palette_1bit", "grey8_32k"])
+def test_mask_image_bombs_are_refused_before_decoding(name: str) -> None:
+    data = bomb_pngs()[name]
+    with pytest.raises(RleError, match="image pixels .* exceed the limit"):
+        sa1b_rle.from_mask_image(data)
+
+
+def test_jpeg_bomb_is_refused_and_bounded(tmp_path: Any) -> None:
+    bomb = jpeg_declaring(30_000, 30_000)
+    with pytest.raises(RleError, match="image pixels 900000000 exceed the limit"):
+        sa1b_rle.from_mask_image(bomb)
+    # With the limit raised the data does not match the header: an error, not noise,
+    # within the address-space limit and quickly.
+    path = tmp_path / "bomb.jpg"
+    path.write_bytes(bomb)
+    out = run(
+        f"""
+        import sa1b_rle
+        sa1b_rle.from_mask_image({str(path)!r}, max_pixels=10**9)
+        """,
+        timeout=60,
+    )
+    assert_clean(out, "sa1b_rle.RleError", "builtins.MemoryError")
+    assert out.kind != "ok"
+
+
+def test_raised_limit_decodes_a_large_png_within_bounds(tmp_path: Any) -> None:
+    path = tmp_path / "big.png"
+    path.write_bytes(bomb_pngs()["grey8_32k"])
+    out = run(
+        f"""
+        import sa1b_rle
+        m = sa1b_rle.from_mask_image({str(path)!r}, max_pixels=2 * 10**9)
+        """,
+        timeout=120,
+    )
+    # The data stops long before 32000 rows: a clean error naming the file.
+    assert out.kind == "sa1b_rle.RleError", (out.kind, out.detail, out.stderr[-1000:])
+    assert out.detail.startswith(f"{path}: image: PNG: ")
+
+
+def test_pixel_limit_argument_and_environment() -> None:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.full((40, 50), 200, np.uint8)).save(buf, "PNG")
+    png = buf.getvalue()
+    assert sa1b_rle.from_mask_image(png).area().tolist() == [2000]
+    with pytest.raises(RleError, match="image pixels 2000 exceed the limit of 1999"):
+        sa1b_rle.from_mask_image(png, max_pixels=1999)
+    assert sa1b_rle.from_mask_image(png, max_pixels=2000).area().tolist() == [2000]
+    with pytest.raises(ValueError, match=r"^max_pixels must be in 1\.\.="):
+        sa1b_rle.from_mask_image(png, max_pixels=0)
+    out = run(
+        f"""
+        import sa1b_rle
+        sa1b_rle.from_mask_image({png!r})
+        """,
+        env={"SA1B_RLE_MAX_IMAGE_PIXELS": "100"},
+    )
+    assert out.kind == "sa1b_rle.RleError" and "limit of 100" in out.detail
+    out = run(
+        f"""
+        import sa1b_rle
+        sa1b_rle.from_mask_image({png!r})
+        """,
+        env={"SA1B_RLE_MAX_IMAGE_PIXELS": "lots"},
+    )
+    assert out.kind == "builtins.ValueError" and "SA1B_RLE_MAX_IMAGE_PIXELS" in out.detail
+
+
+def corrupt_idat(png: bytes) -> bytes:
+    """The PNG with a byte of its compressed data changed and the chunk CRC fixed, so
+    only the zlib stream's own checks can tell."""
+    i = png.index(b"IDAT") - 4
+    n = struct.unpack(">I", png[i : i + 4])[0]
+    data = bytearray(png[i + 8 : i + 8 + n])
+    data[len(data) // 2] ^= 0x55
+    return png[:i] + png_chunk(b"IDAT", bytes(data)) + png[i + 12 + n :]
+
+
+def test_corrupt_png_data_is_an_error(tmp_path: Any) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    buf = io.BytesIO()
+    Image.fromarray((rng.random((60, 70)) * 4).astype(np.uint8)).save(buf, "PNG")
+    good = buf.getvalue()
+    bad_crc = bytearray(good)
+    bad_crc[good.index(b"IDAT") + 10] ^= 1  # data changed, CRC not
+    for bad in (corrupt_idat(good), bytes(bad_crc)):
+        with pytest.raises(Exception):  # noqa: B017 - Pillow's own error types vary
+            Image.open(io.BytesIO(bad)).load()
+        with pytest.raises(RleError, match="image: PNG: "):
+            sa1b_rle.from_mask_image(bad, threshold=0)
+        path = tmp_path / "bad.png"
+        path.write_bytes(bad)
+        with pytest.raises(RleError, match=rf"^{path}: image: PNG: "):
+            sa1b_rle.from_label_image(path)
+
+
+def test_jpeg_whose_data_does_not_match_its_header_is_an_error() -> None:
+    h, w = sa1b_rle._core.image_size(SAMPLE_JPG)
+    for size in ((h * 2, w), (h, w * 2), (h * 4, w * 4)):
+        with pytest.raises(RleError, match="image: "):
+            sa1b_rle.from_mask_image(jpeg_declaring(*size))
+    # The untouched JPEG decodes.
+    assert len(sa1b_rle.from_mask_image(SAMPLE_JPG)) == 1

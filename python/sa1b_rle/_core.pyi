@@ -215,7 +215,7 @@ def sa1b_parse(
 ) -> tuple[Sa1bImage | None, list[tuple[str, int | None, int | None, str, str, str]]]:
     """Parse an SA-1B annotation file: (image or None, problems as tuples)."""
 
-def read_image_rgb(data: bytes) -> npt.NDArray[np.uint8]:
+def read_image_rgb(data: bytes, *, max_pixels: int | None = None) -> npt.NDArray[np.uint8]:
     """Decode a JPEG or PNG to an (H, W, 3) uint8 RGB array."""
 
 def encode_png(rgb: npt.NDArray[np.uint8]) -> bytes:
@@ -234,7 +234,9 @@ def labels_from_rgb(
 ) -> tuple[npt.NDArray[np.int64], RleBatch]:
     """One mask per colour code of an (H, W, 3) uint8 C-contiguous array."""
 
-def labels_from_png(data: bytes, background: int) -> tuple[npt.NDArray[np.int64], RleBatch]:
+def labels_from_png(
+    data: bytes, background: int, *, max_pixels: int | None = None
+) -> tuple[npt.NDArray[np.int64], RleBatch]:
     """One mask per value of a PNG label image (grey, palette indices, RGB codes)."""
 
 def png_label_values(data: bytes) -> npt.NDArray[np.int64]:
@@ -244,7 +246,12 @@ def counts_to_runs(counts: bytes, h: int, w: int) -> list[int]:
     """The run lengths of a compressed counts string of an h x w mask (validated)."""
 
 def mask_from_image_bytes(
-    data: bytes, threshold: int, invert: bool, min_component_area: int
+    data: bytes,
+    threshold: int,
+    invert: bool,
+    min_component_area: int,
+    *,
+    max_pixels: int | None = None,
 ) -> RleBatch:
     """One-mask batch of a PNG/JPEG: grey > threshold (<= with invert), specks dropped."""
 

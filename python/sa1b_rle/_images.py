@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -24,8 +26,21 @@ __all__ = ["from_label_image", "from_mask_image", "to_polygons"]
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+@contextlib.contextmanager
+def _naming(name: str) -> Iterator[None]:
+    """Prefixes the message of a ValueError raised inside with the file's name."""
+    try:
+        yield
+    except ValueError as e:
+        e.args = (f"{name}: {e}", *e.args[1:])
+        raise
+
+
 def from_label_image(
-    source: str | os.PathLike[str] | npt.ArrayLike, *, background: int = 0
+    source: str | os.PathLike[str] | npt.ArrayLike,
+    *,
+    background: int = 0,
+    max_pixels: int | None = None,
 ) -> tuple[npt.NDArray[np.int64], RleBatch]:
     """One mask per instance of a label image: ``(values, masks)``.
 
@@ -38,7 +53,11 @@ def from_label_image(
     uint64 below 2**63; any memory order), an ``(H, W, 3)`` uint8 RGB array whose colours
     are the ids (``r << 16 | g << 8 | b``; ``background=0`` is black), or the path of a
     PNG (8/16-bit grey, palette: the indices, not their colours; 8-bit RGB or RGBA:
-    colour codes, alpha ignored) decoded in Rust.
+    colour codes, alpha ignored) decoded in Rust. A PNG declaring more than
+    ``max_pixels`` pixels is refused before decoding (default: the
+    ``SA1B_RLE_MAX_IMAGE_PIXELS`` environment variable, else 178,956,970, Pillow's
+    limit); corrupt data (chunk CRCs, zlib checksum) raises :class:`RleError`, naming
+    the file.
 
     >>> import numpy as np
     >>> values, masks = from_label_image(np.array([[0, 3, 3], [7, 0, 3]], np.uint8))
@@ -46,14 +65,16 @@ def from_label_image(
     ([3, 7], [3, 1])
     """
     if isinstance(source, (str, os.PathLike)):
+        name = os.fspath(source)
         with open(source, "rb") as f:
             data = f.read()
         if not data.startswith(_PNG_MAGIC):
             raise ValueError(
-                f"{os.fspath(source)}: not a PNG (label images must be lossless PNGs; for "
+                f"{name}: not a PNG (label images must be lossless PNGs; for "
                 "a thresholded JPEG mask use from_mask_image)"
             )
-        values, masks = labels_from_png(data, background)
+        with _naming(name):
+            values, masks = labels_from_png(data, background, max_pixels=max_pixels)
         return values, masks
     a: Any = np.asarray(source)
     if a.dtype == np.bool_:
@@ -87,6 +108,7 @@ def from_mask_image(
     threshold: int = 127,
     invert: bool = False,
     min_component_area: int = 0,
+    max_pixels: int | None = None,
 ) -> RleBatch:
     """The one-mask :class:`RleBatch` of a binary mask image: foreground is
     ``value > threshold`` (``<= threshold`` with ``invert``).
@@ -96,7 +118,9 @@ def from_mask_image(
     bits), or an array: 2-D of any real dtype (compared as it is) or ``(H, W, 3)`` uint8
     RGB (luma first). JPEG is lossy: levels near the edges are noise, hence the
     threshold, and ``min_component_area`` drops 8-connected foreground specks smaller
-    than that many pixels.
+    than that many pixels. An image file declaring more than ``max_pixels`` pixels is
+    refused before decoding (see :func:`from_label_image`); corrupt data (PNG CRCs and
+    zlib checksum, JPEG data that does not match its header) raises :class:`RleError`.
 
     >>> import numpy as np
     >>> m = from_mask_image(np.array([[0, 200, 255], [90, 0, 130]]), min_component_area=2)
@@ -106,10 +130,17 @@ def from_mask_image(
     if min_component_area < 0:
         raise ValueError(f"min_component_area must not be negative, not {min_component_area}")
     if isinstance(source, (str, os.PathLike)):
+        name = os.fspath(source)
         with open(source, "rb") as f:
-            source = f.read()
+            data = f.read()
+        with _naming(name):
+            return mask_from_image_bytes(
+                data, int(threshold), invert, min_component_area, max_pixels=max_pixels
+            )
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return mask_from_image_bytes(bytes(source), int(threshold), invert, min_component_area)
+        return mask_from_image_bytes(
+            bytes(source), int(threshold), invert, min_component_area, max_pixels=max_pixels
+        )
     a: Any = np.asarray(source)
     if a.dtype == np.bool_:
         a = a.view(np.uint8)

@@ -401,7 +401,8 @@ def cmd_from_masks(args: argparse.Namespace, out: TextIO) -> int:
         for path, r in zip(images, pool.map(job, images), strict=True):
             bar.step()
             if isinstance(r, Exception):
-                errors.append((path, str(r)))
+                # Library errors about a file already start with its name.
+                errors.append((path, str(r).removeprefix(f"{path}: ")))
             else:
                 results.append(r)
     bar.close()

@@ -100,3 +100,24 @@ pub fn threads_arg(threads: Option<Int>) -> PyResult<Option<usize>> {
 pub fn dim_arg(v: &Int, name: &str) -> PyResult<u64> {
     v.in_range(name, 0, i64::MAX).map(|n| n as u64)
 }
+
+/// The pixel limit of an image decode: the `max_pixels` argument (a positive count),
+/// else the `SA1B_RLE_MAX_IMAGE_PIXELS` environment variable, else
+/// [`sa1b_rle::images::DEFAULT_MAX_PIXELS`]. A bad value is a `ValueError` naming it.
+pub fn max_pixels_arg(v: Option<&Int>) -> PyResult<u64> {
+    if let Some(v) = v {
+        return v.in_range("max_pixels", 1, i64::MAX).map(|n| n as u64);
+    }
+    match std::env::var_os("SA1B_RLE_MAX_IMAGE_PIXELS") {
+        None => Ok(sa1b_rle::images::DEFAULT_MAX_PIXELS),
+        Some(text) => {
+            let text = text.to_string_lossy();
+            match text.trim().parse::<u64>() {
+                Ok(n) if n >= 1 => Ok(n),
+                _ => Err(PyValueError::new_err(format!(
+                    "SA1B_RLE_MAX_IMAGE_PIXELS must be a positive pixel count, not {text:?}"
+                ))),
+            }
+        }
+    }
+}

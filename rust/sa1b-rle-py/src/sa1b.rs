@@ -9,7 +9,8 @@ use sa1b_rle::sa1b::{parse, Columns, Filter, Problem, Sa1bImage};
 
 use crate::batch::PyRleBatch;
 use crate::convert::array_1d;
-use crate::errors::{dim_arg, threads_arg, to_pyerr, Int};
+use crate::errors::{dim_arg, max_pixels_arg, threads_arg, to_pyerr, Int};
+use sa1b_rle::images::DEFAULT_MAX_PIXELS;
 
 /// The annotations of one SA-1B image, held in Rust as one array per field.
 #[pyclass(frozen, module = "sa1b_rle._core", name = "Sa1bImage")]
@@ -243,9 +244,15 @@ pub fn sa1b_parse(
 
 /// Decodes a JPEG or PNG to an `(H, W, 3)` uint8 RGB array.
 #[pyfunction]
-pub fn read_image_rgb<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+#[pyo3(signature = (data, *, max_pixels=None))]
+pub fn read_image_rgb<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    max_pixels: Option<Int>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let max_pixels = max_pixels_arg(max_pixels.as_ref())?;
     let (rgb, h, w) = py
-        .detach(|| sa1b_rle::overlay::read_rgb(data))
+        .detach(|| sa1b_rle::overlay::read_rgb(data, max_pixels))
         .map_err(|e| to_pyerr(&e))?;
     let a = Array3::from_shape_vec((h as usize, w as usize, 3), rgb)
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -266,7 +273,7 @@ pub fn encode_png<'py>(
     }
     let data = rgb.as_array().iter().copied().collect::<Vec<u8>>();
     let png = py
-        .detach(|| sa1b_rle::overlay::write_png(&data, shape[0] as u64, shape[1] as u64))
+        .detach(|| sa1b_rle::images::write_png(&data, shape[0] as u64, shape[1] as u64))
         .map_err(|e| to_pyerr(&e))?;
     Ok(pyo3::types::PyBytes::new(py, &png))
 }
@@ -381,18 +388,17 @@ pub fn labels_from_rgb<'py>(
 /// One mask per value of a PNG label image (grey, palette indices, or 8-bit RGB/RGBA
 /// colour codes), decoded without colour conversion: `(values, RleBatch)`.
 #[pyfunction]
+#[pyo3(signature = (data, background, *, max_pixels=None))]
 pub fn labels_from_png<'py>(
     py: Python<'py>,
     data: &[u8],
     background: Int,
+    max_pixels: Option<Int>,
 ) -> PyResult<(Bound<'py, PyAny>, PyRleBatch)> {
     let background = background.i64("background")?;
+    let max_pixels = max_pixels_arg(max_pixels.as_ref())?;
     let (values, batch) = py
-        .detach(|| {
-            let img = sa1b_rle::labels::read_png_labels(data)?;
-            let v = &img.values;
-            sa1b_rle::labels::masks_of_labels(img.height, img.width, true, background, |i| v[i])
-        })
+        .detach(|| sa1b_rle::labels::read_png_labels(data, max_pixels)?.masks(background))
         .map_err(|e| to_pyerr(&e))?;
     Ok((array_1d(py, values), PyRleBatch::wrap(batch)))
 }
@@ -401,11 +407,17 @@ pub fn labels_from_png<'py>(
 /// decoders).
 #[pyfunction]
 pub fn png_label_values<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    let img = py
-        .detach(|| sa1b_rle::labels::read_png_labels(data))
+    let (h, w, values) = py
+        .detach(|| {
+            let img = sa1b_rle::labels::read_png_labels(data, DEFAULT_MAX_PIXELS)?;
+            let (h, w) = (img.height as usize, img.width as usize);
+            let mut values: Vec<i64> = sa1b_rle::alloc::with_capacity(h * w, "label values")?;
+            values.extend((0..h * w).map(|i| img.value(i)));
+            Ok::<_, sa1b_rle::Error>((h, w, values))
+        })
         .map_err(|e| to_pyerr(&e))?;
-    let a = Array2::from_shape_vec((img.height as usize, img.width as usize), img.values)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let a =
+        Array2::from_shape_vec((h, w), values).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(a.into_pyarray(py).into_any())
 }
 
@@ -417,40 +429,24 @@ pub fn counts_to_runs(counts: &[u8], h: u64, w: u64) -> PyResult<Vec<u32>> {
         .map_err(|e| to_pyerr(&e))
 }
 
-/// A one-mask batch of a row-major binary mask (nonzero = foreground), after clearing
-/// its 8-connected components of fewer than `min_component_area` pixels.
-fn binary_to_batch(
-    mut mask: Vec<u8>,
-    h: usize,
-    w: usize,
-    min_component_area: usize,
-) -> sa1b_rle::Result<sa1b_rle::RleBatch> {
-    sa1b_rle::labels::remove_small_components(&mut mask, h, w, min_component_area)?;
-    let rle = sa1b_rle::encode(&mask, h as u64, w as u64, sa1b_rle::Order::RowMajor)?;
-    sa1b_rle::RleBatch::from_rles(h as u64, w as u64, &[rle])
-}
-
 /// The binary mask of an image file's bytes (PNG or JPEG): grey level (Pillow's luma
 /// for colour) `> threshold`, or `<= threshold` with `invert`; small components dropped.
 #[pyfunction]
+#[pyo3(signature = (data, threshold, invert, min_component_area, *, max_pixels=None))]
 pub fn mask_from_image_bytes(
     py: Python<'_>,
     data: &[u8],
     threshold: Int,
     invert: bool,
     min_component_area: Int,
+    max_pixels: Option<Int>,
 ) -> PyResult<PyRleBatch> {
     let threshold = threshold.i64("threshold")?;
     let min_component_area = min_component_area.count("min_component_area", 0, usize::MAX)?;
+    let max_pixels = max_pixels_arg(max_pixels.as_ref())?;
     let batch = py
         .detach(|| {
-            let (rgb, h, w) = sa1b_rle::overlay::read_rgb(data)?;
-            let grey = sa1b_rle::labels::luma(&rgb);
-            let mask: Vec<u8> = grey
-                .iter()
-                .map(|&v| u8::from((i64::from(v) > threshold) != invert))
-                .collect();
-            binary_to_batch(mask, h as usize, w as usize, min_component_area)
+            sa1b_rle::labels::mask_of_image(data, threshold, invert, min_component_area, max_pixels)
         })
         .map_err(|e| to_pyerr(&e))?;
     Ok(PyRleBatch::wrap(batch))
@@ -468,7 +464,7 @@ pub fn mask_from_binary_array(
     let (h, w) = (mask.shape()[0], mask.shape()[1]);
     let data: Vec<u8> = mask.as_array().iter().copied().collect();
     let batch = py
-        .detach(|| binary_to_batch(data, h, w, min_component_area))
+        .detach(|| sa1b_rle::labels::mask_of_binary(data, h as u64, w as u64, min_component_area))
         .map_err(|e| to_pyerr(&e))?;
     Ok(PyRleBatch::wrap(batch))
 }
@@ -506,12 +502,7 @@ pub fn polygons_of_mask(
 /// `(height, width)` of a JPEG or PNG from its header (the pixels are not decoded).
 #[pyfunction]
 pub fn image_size(data: &[u8]) -> PyResult<(u64, u64)> {
-    let (w, h) = image::ImageReader::new(std::io::Cursor::new(data))
-        .with_guessed_format()
-        .map_err(|e| PyValueError::new_err(format!("image: {e}")))?
-        .into_dimensions()
-        .map_err(|e| PyValueError::new_err(format!("image: {e}")))?;
-    Ok((u64::from(h), u64::from(w)))
+    sa1b_rle::images::dimensions(data).map_err(|e| to_pyerr(&e))
 }
 
 /// COCO polygons of mask `index` of a batch (see `sa1b_rle.to_polygons`), traced in the

@@ -96,85 +96,140 @@ pub fn masks_of_labels(
     Ok((values, batch))
 }
 
-/// A label image decoded from a PNG: one value per pixel, row-major.
+/// A label image decoded from a PNG without colour conversion: its raw rows, read one
+/// value per pixel by [`LabelImage::value`] (no per-pixel copy of the image).
 pub struct LabelImage {
     /// Rows.
     pub height: u64,
     /// Columns.
     pub width: u64,
-    /// Pixel values: grey levels (8 or 16 bit), palette indices, or RGB colours as
-    /// `r << 16 | g << 8 | b` (the alpha of RGBA is ignored).
-    pub values: Vec<i64>,
+    kind: LabelKind,
+    /// Bytes per row of `data`.
+    line: usize,
+    data: Vec<u8>,
+}
+
+/// How a label PNG's pixels are stored.
+#[derive(Clone, Copy)]
+enum LabelKind {
+    /// 8-bit grey or palette index, one byte a pixel.
+    Byte,
+    /// 16-bit grey or palette index, big-endian.
+    Wide,
+    /// Grey or palette index of 1, 2 or 4 bits, packed from the high bit.
+    Packed(usize),
+    /// 8-bit RGB (3) or RGBA (4): the colour code `r << 16 | g << 8 | b`.
+    Colour(usize),
+}
+
+impl LabelImage {
+    /// The value of pixel `i` (`i = y * width + x`).
+    #[inline]
+    #[must_use]
+    pub fn value(&self, i: usize) -> i64 {
+        let d = &self.data;
+        match self.kind {
+            LabelKind::Byte => i64::from(d[i]),
+            LabelKind::Wide => i64::from(u16::from_be_bytes([d[2 * i], d[2 * i + 1]])),
+            LabelKind::Colour(step) => {
+                let p = step * i;
+                i64::from(d[p]) << 16 | i64::from(d[p + 1]) << 8 | i64::from(d[p + 2])
+            }
+            LabelKind::Packed(bits) => {
+                let w = self.width as usize;
+                let (y, x) = (i / w, i % w);
+                let (byte, shift) = (x * bits / 8, 8 - bits - (x * bits) % 8);
+                i64::from((d[y * self.line + byte] >> shift) & ((1u8 << bits) - 1))
+            }
+        }
+    }
+
+    /// One mask per value other than `background` (see [`masks_of_labels`]).
+    ///
+    /// # Errors
+    /// Those of [`masks_of_labels`].
+    pub fn masks(&self, background: i64) -> Result<(Vec<i64>, RleBatch)> {
+        masks_of_labels(self.height, self.width, true, background, |i| self.value(i))
+    }
 }
 
 /// Decodes a PNG label image without any colour conversion: 1-16-bit grey, palette
 /// indices (not their colours), 8-bit RGB or RGBA as colour codes.
 ///
 /// # Errors
-/// [`Error::Image`] for data that is not a PNG, truncated or corrupt, larger than the
-/// decoding limit, or of a kind with no label meaning here (grey with alpha, 16-bit
-/// colour).
-pub fn read_png_labels(data: &[u8]) -> Result<LabelImage> {
+/// [`Error::LimitExceeded`] when the PNG declares more than `max_pixels` pixels (checked
+/// before decoding); [`Error::OutOfMemory`]; [`Error::Image`] for data that is not a PNG,
+/// truncated or corrupt (chunk CRCs and the zlib checksum are verified), or of a kind
+/// with no label meaning here (grey with alpha, 16-bit colour).
+pub fn read_png_labels(data: &[u8], max_pixels: u64) -> Result<LabelImage> {
     use png::{BitDepth, ColorType, Transformations};
-    let err = |m: String| Error::Image { message: m };
-    let mut decoder = png::Decoder::new_with_limits(
-        std::io::Cursor::new(data),
-        png::Limits {
-            bytes: crate::overlay::MAX_DECODED_BYTES as usize,
-        },
-    );
-    decoder.set_transformations(Transformations::IDENTITY);
-    let mut reader = decoder.read_info().map_err(|e| err(e.to_string()))?;
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| err("the PNG is too large".into()))?;
-    let mut buf = vec![0u8; size];
-    let frame = reader
-        .next_frame(&mut buf)
-        .map_err(|e| err(e.to_string()))?;
-    let (w, h) = (frame.width as usize, frame.height as usize);
-    let line = frame.line_size;
-    let (color, depth) = (frame.color_type, frame.bit_depth);
-    let mut values = Vec::with_capacity(w * h);
-    for row in buf.chunks(line).take(h) {
-        match (color, depth) {
-            (ColorType::Grayscale | ColorType::Indexed, BitDepth::Sixteen) => values.extend(
-                row[..2 * w]
-                    .chunks_exact(2)
-                    .map(|p| i64::from(u16::from_be_bytes([p[0], p[1]]))),
-            ),
-            (ColorType::Grayscale | ColorType::Indexed, BitDepth::Eight) => {
-                values.extend(row[..w].iter().map(|&b| i64::from(b)));
-            }
-            (ColorType::Grayscale | ColorType::Indexed, d) => {
-                let bits = d as usize;
-                let mask = (1u8 << bits) - 1;
-                values.extend((0..w).map(|x| {
-                    let (byte, shift) = (x * bits / 8, 8 - bits - (x * bits) % 8);
-                    i64::from((row[byte] >> shift) & mask)
-                }));
-            }
-            (ColorType::Rgb | ColorType::Rgba, BitDepth::Eight) => {
-                let step = if color == ColorType::Rgb { 3 } else { 4 };
-                values.extend(
-                    row[..step * w]
-                        .chunks_exact(step)
-                        .map(|p| i64::from(p[0]) << 16 | i64::from(p[1]) << 8 | i64::from(p[2])),
-                );
-            }
-            (c, d) => {
-                return Err(err(format!(
+    let png = crate::images::decode_png(data, max_pixels, Transformations::IDENTITY)?;
+    let kind = match (png.color, png.depth) {
+        (ColorType::Grayscale | ColorType::Indexed, BitDepth::Sixteen) => LabelKind::Wide,
+        (ColorType::Grayscale | ColorType::Indexed, BitDepth::Eight) => LabelKind::Byte,
+        (ColorType::Grayscale | ColorType::Indexed, d) => LabelKind::Packed(d as usize),
+        (ColorType::Rgb, BitDepth::Eight) => LabelKind::Colour(3),
+        (ColorType::Rgba, BitDepth::Eight) => LabelKind::Colour(4),
+        (c, d) => {
+            return Err(Error::Image {
+                message: format!(
                 "{c:?} PNGs of {} bits are not label images (use grey, palette, or 8-bit RGB/RGBA)",
                 d as u8
-            )))
-            }
+            ),
+            })
         }
-    }
+    };
     Ok(LabelImage {
-        height: h as u64,
-        width: w as u64,
-        values,
+        height: png.height,
+        width: png.width,
+        kind,
+        line: png.line,
+        data: png.data,
     })
+}
+
+/// The one-mask batch of a binary mask image (PNG or JPEG bytes): grey level (Pillow's
+/// luma for colour) `> threshold` (`<= threshold` with `invert`), 8-connected components
+/// of fewer than `min_component_area` pixels dropped. The decoded pixels are turned into
+/// the mask in place: one image-sized buffer in all.
+///
+/// # Errors
+/// Those of [`crate::images::decode`] (the pixel limit `max_pixels` first).
+pub fn mask_of_image(
+    data: &[u8],
+    threshold: i64,
+    invert: bool,
+    min_component_area: usize,
+    max_pixels: u64,
+) -> Result<RleBatch> {
+    let img = crate::images::decode(data, max_pixels)?;
+    let (h, w) = (img.height, img.width);
+    let mut mask = img.into_luma();
+    for v in &mut mask {
+        *v = u8::from((i64::from(*v) > threshold) != invert);
+    }
+    mask_of_binary(mask, h, w, min_component_area)
+}
+
+/// The one-mask batch of a row-major binary mask (nonzero = foreground) after clearing
+/// its 8-connected components of fewer than `min_component_area` pixels.
+///
+/// # Errors
+/// [`Error::BufferSize`] when `mask` is not `height * width` bytes; [`Error::OutOfMemory`].
+pub fn mask_of_binary(
+    mut mask: Vec<u8>,
+    height: u64,
+    width: u64,
+    min_component_area: usize,
+) -> Result<RleBatch> {
+    remove_small_components(
+        &mut mask,
+        height as usize,
+        width as usize,
+        min_component_area,
+    )?;
+    let rle = crate::encode(&mask, height, width, crate::Order::RowMajor)?;
+    RleBatch::from_rles(height, width, &[rle])
 }
 
 /// Clears the 8-connected foreground components of fewer than `min_area` pixels of a
@@ -199,50 +254,68 @@ pub fn remove_small_components(
     min_area: usize,
 ) -> Result<()> {
     let (h, w) = (height, width);
-    if mask.len() != h * w {
+    if Some(mask.len()) != h.checked_mul(w) {
         return Err(Error::BufferSize {
-            expected: h * w,
+            expected: h.saturating_mul(w),
             actual: mask.len(),
         });
     }
     if min_area <= 1 {
         return Ok(());
     }
-    // Component labels: 0 unvisited, then 1 (kept) or 2 (to clear) once a component is
-    // measured; the stack holds the current component's pixels.
-    let mut seen = vec![false; h * w];
-    let mut stack: Vec<usize> = Vec::new();
-    let mut component: Vec<usize> = Vec::new();
+    // Pixel indices are kept as u32 (as COCO's counts are).
+    pixel_count(h as u64, w as u64)?;
+    // States in the mask itself (no second image-sized buffer): 0 background, 1
+    // foreground not yet visited, 2 visited. A component's pixels are remembered only
+    // until it is known to be large enough; a small one is cleared from that list.
+    for v in mask.iter_mut() {
+        *v = u8::from(*v != 0);
+    }
+    let mut stack: Vec<u32> = Vec::new();
+    let mut small: Vec<u32> = Vec::new();
     for start in 0..h * w {
-        if mask[start] == 0 || seen[start] {
+        if mask[start] != 1 {
             continue;
         }
-        seen[start] = true;
-        stack.push(start);
-        component.clear();
+        mask[start] = 2;
+        push(&mut stack, start as u32)?;
+        small.clear();
+        let mut size = 0usize;
         while let Some(p) = stack.pop() {
-            component.push(p);
+            let p = p as usize;
+            size += 1;
+            if size <= min_area {
+                push(&mut small, p as u32)?;
+            }
             let (y, x) = (p / w, p % w);
-            for dy in [-1i64, 0, 1] {
-                for dx in [-1i64, 0, 1] {
-                    let (ny, nx) = (y as i64 + dy, x as i64 + dx);
-                    if (dy, dx) == (0, 0) || ny < 0 || nx < 0 || ny >= h as i64 || nx >= w as i64 {
-                        continue;
-                    }
-                    let q = ny as usize * w + nx as usize;
-                    if mask[q] != 0 && !seen[q] {
-                        seen[q] = true;
-                        stack.push(q);
+            for ny in y.saturating_sub(1)..=(y + 1).min(h - 1) {
+                for nx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
+                    let q = ny * w + nx;
+                    if mask[q] == 1 {
+                        mask[q] = 2;
+                        push(&mut stack, q as u32)?;
                     }
                 }
             }
         }
-        if component.len() < min_area {
-            for &p in &component {
-                mask[p] = 0;
+        if size < min_area {
+            for &p in &small {
+                mask[p as usize] = 0;
             }
         }
     }
+    for v in mask.iter_mut() {
+        *v = u8::from(*v != 0);
+    }
+    Ok(())
+}
+
+/// Pushes with a fallible reservation (the stack of a flood fill grows with the image).
+fn push(v: &mut Vec<u32>, x: u32) -> Result<()> {
+    if v.len() == v.capacity() {
+        crate::alloc::reserve(v, v.len().max(1024), "a component search")?;
+    }
+    v.push(x);
     Ok(())
 }
 
@@ -251,10 +324,7 @@ pub fn remove_small_components(
 #[must_use]
 pub fn luma(rgb: &[u8]) -> Vec<u8> {
     rgb.chunks_exact(3)
-        .map(|p| {
-            ((u32::from(p[0]) * 19595 + u32::from(p[1]) * 38470 + u32::from(p[2]) * 7471 + 0x8000)
-                >> 16) as u8
-        })
+        .map(|p| crate::images::luma_of(p[0], p[1], p[2]))
         .collect()
 }
 

@@ -32,6 +32,7 @@ pub mod counts;
 mod decode;
 mod encode;
 mod error;
+pub mod images;
 mod iou;
 pub mod labels;
 mod merge;

@@ -1,73 +1,22 @@
 //! Images: decoding (JPEG, PNG), PNG encoding, and masks drawn over an image.
 
-use std::io::Cursor;
-
-use image::{ExtendedColorType, ImageEncoder, ImageReader, Limits};
-
 use crate::batch::RleBatch;
 use crate::error::{Error, Result};
+use crate::images;
 use crate::rle::for_each_column_piece;
 
-/// Images larger than this many bytes once decoded are refused (an SA-1B image is about
-/// 10 MB as RGB).
-pub const MAX_DECODED_BYTES: u64 = 1 << 30;
-
-fn image_error(e: impl std::fmt::Display) -> Error {
-    Error::Image {
-        message: e.to_string(),
-    }
-}
+pub use crate::images::write_png;
 
 /// Decodes a JPEG or PNG (recognised by its bytes) to RGB: `(pixels, height, width)`,
 /// row-major, 3 bytes a pixel.
 ///
 /// # Errors
-/// [`Error::Image`] for an unknown format, corrupt or truncated data (a JPEG must end
-/// with its end-of-image marker), or an image of more than [`MAX_DECODED_BYTES`].
-pub fn read_rgb(data: &[u8]) -> Result<(Vec<u8>, u64, u64)> {
-    // The JPEG decoder fills a cut-off image with grey instead of failing: a JPEG must
-    // end with its end-of-image marker (trailing zero padding aside).
-    if data.starts_with(&[0xFF, 0xD8]) {
-        let end = data.iter().rposition(|&b| b != 0).map_or(0, |k| k + 1);
-        if !data[..end].ends_with(&[0xFF, 0xD9]) {
-            return Err(image_error(
-                "truncated JPEG (no end-of-image marker at the end of the data)",
-            ));
-        }
-    }
-    let mut reader = ImageReader::new(Cursor::new(data))
-        .with_guessed_format()
-        .map_err(image_error)?;
-    let mut limits = Limits::default();
-    limits.max_alloc = Some(MAX_DECODED_BYTES);
-    reader.limits(limits);
-    let img = reader.decode().map_err(image_error)?.to_rgb8();
-    let (w, h) = (u64::from(img.width()), u64::from(img.height()));
-    Ok((img.into_raw(), h, w))
-}
-
-/// Encodes row-major RGB pixels as a PNG.
-///
-/// # Errors
-/// [`Error::BufferSize`] when `rgb` is not `3 * height * width` bytes; [`Error::Image`]
-/// for sizes PNG cannot hold.
-pub fn write_png(rgb: &[u8], height: u64, width: u64) -> Result<Vec<u8>> {
-    let expected = (3 * height * width) as usize;
-    if rgb.len() != expected {
-        return Err(Error::BufferSize {
-            expected,
-            actual: rgb.len(),
-        });
-    }
-    let (h, w) = (
-        u32::try_from(height).map_err(image_error)?,
-        u32::try_from(width).map_err(image_error)?,
-    );
-    let mut out = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(rgb, w, h, ExtendedColorType::Rgb8)
-        .map_err(image_error)?;
-    Ok(out)
+/// Those of [`images::decode`] (pixel limit `max_pixels`, corrupt or truncated data),
+/// and [`Error::OutOfMemory`] for the RGB buffer.
+pub fn read_rgb(data: &[u8], max_pixels: u64) -> Result<(Vec<u8>, u64, u64)> {
+    let d = images::decode(data, max_pixels)?;
+    let (h, w) = (d.height, d.width);
+    Ok((d.into_rgb8()?, h, w))
 }
 
 /// A distinct, saturated colour for mask `i` (golden-angle hues).
@@ -160,9 +109,9 @@ mod tests {
         assert_eq!(&rgb[3 * (5 + 1)..3 * (5 + 1) + 3], &c);
         assert_eq!(&rgb[0..3], &[100, 100, 100]);
         let png = write_png(&rgb, h, w).unwrap();
-        let (back, bh, bw) = read_rgb(&png).unwrap();
+        let (back, bh, bw) = read_rgb(&png, 100).unwrap();
         assert_eq!((back, bh, bw), (rgb, h, w));
-        assert!(read_rgb(&png[..png.len() / 2]).is_err());
-        assert!(read_rgb(b"not an image").is_err());
+        assert!(read_rgb(&png[..png.len() / 2], 100).is_err());
+        assert!(read_rgb(b"not an image", 100).is_err());
     }
 }
