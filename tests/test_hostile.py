@@ -301,9 +301,7 @@ def test_sa1b_image_arguments_out_of_range() -> None:
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    )
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def png_bytes(w: int, h: int, depth: int, color: int, idat: bytes, plte: bytes = b"") -> bytes:
@@ -379,7 +377,7 @@ def test_label_png_bombs_are_refused_before_decoding(name: str, tmp_path: Any) -
 @pytest.mark.parametrize("name", ["grey16", "palette_1bit", "grey8_32k"])
 def test_mask_image_bombs_are_refused_before_decoding(name: str) -> None:
     data = bomb_pngs()[name]
-    with pytest.raises(RleError, match="image pixels .* exceed the limit"):
+    with pytest.raises(RleError, match=r"image pixels .* exceed the limit"):
         sa1b_rle.from_mask_image(data)
 
 
