@@ -6,10 +6,12 @@ that could take the process down run in a child under a 4 GiB address-space limi
 
 from __future__ import annotations
 
+import gzip
 import io
 import multiprocessing
 import pickle
 import struct
+import tarfile
 import zlib
 from typing import Any
 
@@ -482,3 +484,158 @@ def test_jpeg_whose_data_does_not_match_its_header_is_an_error() -> None:
             sa1b_rle.from_mask_image(jpeg_declaring(*size))
     # The untouched JPEG decodes.
     assert len(sa1b_rle.from_mask_image(SAMPLE_JPG)) == 1
+
+
+# -- 3. shards ------------------------------------------------------------------------------
+
+
+def tar_header(name: str, size: int) -> bytes:
+    """A ustar header declaring ``size`` bytes (any size: the octal field is widened to
+    GNU's base-256 form when needed)."""
+    info = tarfile.TarInfo(name)
+    info.size = size
+    return info.tobuf(format=tarfile.GNU_FORMAT)
+
+
+def sample_members() -> list[tuple[str, bytes]]:
+    from sa1b_rle.cli import sample_path
+
+    with tarfile.open(sample_path()) as tf:
+        out = []
+        for m in tf.getmembers()[:2]:
+            f = tf.extractfile(m)
+            assert f is not None
+            out.append((m.name, f.read()))
+    return out
+
+
+def tar_of(members: list[tuple[str, bytes]], *, end: bool = True) -> bytes:
+    """A tar archive of the members, with or without its end-of-archive blocks."""
+    out = b""
+    for name, data in members:
+        out += tar_header(name, len(data)) + data + b"\0" * (-len(data) % 512)
+    return out + (b"\0" * 1024 if end else b"")
+
+
+def test_member_declaring_more_than_the_archive_holds(tmp_path: Any) -> None:
+    # 10 KB: a good pair, then a member whose header declares 2**40 bytes.
+    good = tar_of(sample_members(), end=False)  # without the end-of-archive blocks
+    data = good + tar_header("sa_9.jpg", 2**40) + b"\0" * 8192
+    path = tmp_path / "lying.tar"
+    path.write_bytes(data)
+    reader = sa1b_rle.sa1b.iter_shard(path, on_error="collect")
+    samples = list(reader)
+    assert len(samples) == 1
+    assert any(m == "sa_9.jpg" and "declares 1099511627776 bytes" in e for m, e in reader.errors), (
+        reader.errors
+    )
+    with pytest.raises(Sa1bShardError, match=r"sa_9\.jpg: .*declares 1099511627776 bytes"):
+        list(sa1b_rle.sa1b.iter_shard(path))
+
+
+def test_non_seekable_stream_with_a_lying_member_ends(tmp_path: Any) -> None:
+    good = tar_of(sample_members(), end=False)
+    path = tmp_path / "lying.tar"
+    path.write_bytes(good + tar_header("sa_9.json", 2**40) + b"\0" * 8192)
+    out = run(
+        f"""
+        import io, subprocess, sys
+        import sa1b_rle
+        # A pipe: how remote shards are streamed.
+        p = subprocess.Popen(["cat", {str(path)!r}], stdout=subprocess.PIPE)
+        reader = sa1b_rle.sa1b.iter_shard(p.stdout, on_error="collect")
+        n = len(list(reader))
+        p.wait()
+        assert n == 1, n
+        assert any("sa_9.json" == m for m, _ in reader.errors), reader.errors
+        """,
+        timeout=60,
+    )
+    assert out.kind == "ok", (out.kind, out.detail, out.stderr[-1000:])
+
+
+def test_gzip_bomb_member_is_not_read(tmp_path: Any) -> None:
+    # 600 MB of zeros in a ~600 KB .tar.gz, read under a 512 MiB address-space limit.
+    path = tmp_path / "bomb.tar.gz"
+    size = 600 << 20
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(tar_of(sample_members(), end=False))
+        f.write(tar_header("sa_9.jpg", size))
+        chunk = b"\0" * (1 << 20)
+        for _ in range(size >> 20):
+            f.write(chunk)
+        f.write(b"\0" * 1024)
+    out = run(
+        f"""
+        import sa1b_rle
+        reader = sa1b_rle.sa1b.iter_shard({str(path)!r}, on_error="collect")
+        n = len(list(reader))
+        assert n == 1, n
+        assert any("max_image_bytes limit" in e for _, e in reader.errors), reader.errors
+        """,
+        limit=512 << 20,
+        timeout=120,
+    )
+    assert out.kind == "ok", (out.kind, out.detail, out.stderr[-1000:])
+
+
+def gz_shard() -> bytes:
+    return gzip.compress(tar_of(sample_members()), mtime=0)
+
+
+def test_corrupt_gzip_payload_is_reported(tmp_path: Any) -> None:
+    data = bytearray(gz_shard())
+    # A wrong CRC-32 in the trailer (the payload would decode the same).
+    data[-8] ^= 0xFF
+    path = tmp_path / "crc.tar.gz"
+    path.write_bytes(bytes(data))
+    reader = sa1b_rle.sa1b.iter_shard(path, on_error="collect")
+    list(reader)
+    assert any("corrupt gzip stream" in e and "CRC" in e for _, e in reader.errors), reader.errors
+    # The same through a pipe-like stream.
+    reader = sa1b_rle.sa1b.iter_shard(io.BufferedReader(_Pipe(bytes(data))), on_error="collect")
+    list(reader)
+    assert any("corrupt gzip stream" in e for _, e in reader.errors), reader.errors
+
+
+def test_truncated_gzip_trailer_is_reported(tmp_path: Any) -> None:
+    path = tmp_path / "cut.tar.gz"
+    path.write_bytes(gz_shard()[:-4])
+    reader = sa1b_rle.sa1b.iter_shard(path, on_error="collect")
+    assert len(list(reader)) == 1
+    assert any("corrupt gzip stream" in e for _, e in reader.errors), reader.errors
+    from sa1b_rle import cli
+
+    out = io.StringIO()
+    assert cli.main(["validate", str(path)], out=out) == 1, out.getvalue()
+
+
+def test_good_gzip_shard_has_no_errors(tmp_path: Any) -> None:
+    path = tmp_path / "good.tar.gz"
+    path.write_bytes(gz_shard())
+    reader = sa1b_rle.sa1b.iter_shard(path, on_error="collect")
+    assert len(list(reader)) == 1 and reader.errors == []
+    reader = sa1b_rle.sa1b.iter_shard(io.BufferedReader(_Pipe(gz_shard())), on_error="collect")
+    assert len(list(reader)) == 1 and reader.errors == []
+
+
+def test_member_caps_are_arguments() -> None:
+    data = tar_of(sample_members())
+    reader = sa1b_rle.sa1b.iter_shard(io.BytesIO(data), on_error="collect", max_json_bytes=10)
+    assert list(reader) == []
+    assert any("max_json_bytes limit of 10" in e for _, e in reader.errors), reader.errors
+    with pytest.raises(ValueError, match="max_image_bytes must be at least 1"):
+        sa1b_rle.sa1b.iter_shard(io.BytesIO(data), max_image_bytes=0)
+
+
+class _Pipe(io.RawIOBase):
+    """Read-only and not seekable, like a pipe."""
+
+    def __init__(self, data: bytes) -> None:
+        self._b = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        return self._b.readinto(buf)

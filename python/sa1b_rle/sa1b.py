@@ -28,6 +28,7 @@ field, the masks as an :class:`~sa1b_rle.RleBatch`; no Python object per annotat
 from __future__ import annotations
 
 import copyreg
+import gzip
 import io
 import json
 import os
@@ -230,10 +231,47 @@ class ShardCounts(NamedTuple):
 _IMAGE_EXTS = (".jpg", ".jpeg")
 _ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error)
 
+#: The largest annotation file a shard member may declare (bytes): SA-1B's are a few MB.
+MAX_JSON_BYTES = 64 << 20
+#: The largest image a shard member may declare (bytes): SA-1B's JPEGs are about 1 MB.
+MAX_IMAGE_BYTES = 256 << 20
 
-def _open_shard(source: str | os.PathLike[str] | IO[bytes]) -> tuple[tarfile.TarFile, str, Any]:
+
+class _StrictEnd(io.RawIOBase):
+    """A non-seekable stream that answers "end" a few times, then raises ``EOFError``:
+    tarfile's stream mode skips a member by reading its declared size block by block,
+    and would spin on empty reads for as long as a lying header says (a 1 TiB member
+    is 2**26 of them)."""
+
+    #: Empty reads answered before the stream counts as read past its end (gzip and
+    #: tarfile look for more a few times at a normal end).
+    PATIENCE = 1000
+
+    def __init__(self, raw: Any) -> None:
+        self._raw, self._ended = raw, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        data = self._raw.read(len(b))
+        if not data:
+            self._ended += 1
+            if self._ended > self.PATIENCE:
+                raise EOFError("the stream ended before the data its headers declare")
+            return 0
+        n = len(data)
+        b[:n] = data
+        return n
+
+
+def _open_shard(
+    source: str | os.PathLike[str] | IO[bytes],
+) -> tuple[tarfile.TarFile, str, Any, Any, int | None]:
     """The tar reader of a shard (gzip recognised by its magic bytes, whatever the name),
-    its name for messages and the file to close (None when the caller owns it)."""
+    its name for messages, the file to close (None when the caller owns it), the gzip
+    stream to read to its end when the archive is done (None when not compressed), and
+    the size of an uncompressed seekable archive (None when unknown)."""
     own = None
     f: Any
     if isinstance(source, (str, os.PathLike)):
@@ -246,6 +284,8 @@ def _open_shard(source: str | os.PathLike[str] | IO[bytes]) -> tuple[tarfile.Tar
         raise TypeError(
             f"source must be a path or a binary file object, not {type(source).__name__}"
         )
+    gz: gzip.GzipFile | None = None
+    size: int | None = None
     try:
         try:
             seekable = bool(f.seekable())
@@ -254,19 +294,24 @@ def _open_shard(source: str | os.PathLike[str] | IO[bytes]) -> tuple[tarfile.Tar
         if seekable:
             start = f.tell()
             magic = f.read(2)
+            size = f.seek(0, io.SEEK_END) - start
             f.seek(start)
-            gz = magic == b"\x1f\x8b"
-            tf = tarfile.open(fileobj=f, mode="r:gz" if gz else "r:")
         else:
-            if not hasattr(f, "peek"):
-                f = io.BufferedReader(f)
-            gz = f.peek(2)[:2] == b"\x1f\x8b"
-            tf = tarfile.open(fileobj=f, mode="r|gz" if gz else "r|")
+            f = io.BufferedReader(_StrictEnd(f))
+            magic = f.peek(2)[:2]
+        if magic == b"\x1f\x8b":
+            # GzipFile checks the CRC and length of each gzip member when it reaches the
+            # member's end (tarfile's own gzip stream never does): the reader reads on to
+            # the end of the stream once the archive is done.
+            gz = gzip.GzipFile(fileobj=f, mode="rb")
+            size = None
+            f = gz
+        tf = tarfile.open(fileobj=f, mode="r:" if seekable else "r|")
     except _ERRORS as e:
         if own is not None:
             own.close()
         raise _UnreadableShard(name, f"not a readable tar archive: {e}") from e
-    return tf, name, own
+    return tf, name, own, gz, size
 
 
 class _UnreadableShard(Exception):
@@ -290,16 +335,27 @@ class ShardReader(Iterator[tuple[str, "bytes | None", Sa1bImage]]):
         *,
         images: bool = True,
         on_error: str = "raise",
+        max_json_bytes: int = MAX_JSON_BYTES,
+        max_image_bytes: int = MAX_IMAGE_BYTES,
     ) -> None:
         if on_error not in ("raise", "collect"):
             raise ValueError(f'on_error must be "raise" or "collect", not {on_error!r}')
+        for arg, value in (
+            ("max_json_bytes", max_json_bytes),
+            ("max_image_bytes", max_image_bytes),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"{arg} must be an int, not {type(value).__name__}")
+            if value < 1:
+                raise ValueError(f"{arg} must be at least 1, not {value}")
+        self._caps = {".json": max_json_bytes, "image": max_image_bytes}
         self._raise = on_error == "raise"
         self._images = images
         self.errors: list[tuple[str, str]] = []
         """Each bad member as ``(member name, what is wrong)``."""
         self._samples = 0
         try:
-            self._tar, self.name, self._own = _open_shard(source)
+            self._tar, self.name, self._own, self._gz, self._size = _open_shard(source)
         except _UnreadableShard as e:
             self.name = e.name
             self._gen = _no_samples()
@@ -364,6 +420,27 @@ class ShardReader(Iterator[tuple[str, "bytes | None", Sa1bImage]]):
                     self._bad(name, "a second member with this name")
                     continue
                 seen.add((key, ext == ".json"))
+                if self._size is not None and m.offset_data + m.size > self._size:
+                    self._bad(
+                        name,
+                        f"truncated or corrupt archive: the member declares {m.size} bytes "
+                        f"from byte {m.offset_data}, the archive ends at byte {self._size}",
+                    )
+                    break
+                cap = self._caps[".json" if ext == ".json" else "image"]
+                if m.size > cap:
+                    # Not read (memory stays bounded whatever the compression ratio);
+                    # skipping it reads on through the stream, which ends the
+                    # iteration if the member is cut short.
+                    self._bad(
+                        name,
+                        f"the member declares {m.size} bytes, more than the "
+                        f"{'max_json_bytes' if ext == '.json' else 'max_image_bytes'} "
+                        f"limit of {cap}",
+                    )
+                    if key not in dropped and ext == ".json":
+                        dropped.add(key)
+                    continue
                 data: bytes | None = None
                 if ext == ".json" or self._images:
                     try:
@@ -371,6 +448,12 @@ class ShardReader(Iterator[tuple[str, "bytes | None", Sa1bImage]]):
                         data = member.read() if member is not None else b""
                     except _ERRORS as e:
                         self._bad(name, f"truncated or corrupt member: {e}")
+                        break
+                    if len(data) != m.size:
+                        self._bad(
+                            name,
+                            f"truncated member: {len(data)} of its {m.size} bytes",
+                        )
                         break
                 if ext == ".json":
                     assert data is not None
@@ -398,6 +481,14 @@ class ShardReader(Iterator[tuple[str, "bytes | None", Sa1bImage]]):
                         yield key, data, jsons.pop(key)[1]
                     else:
                         images[key] = (name, data)
+            if self._gz is not None:
+                # The archive's end: read the gzip stream to its end, which checks its
+                # CRC and length (a corrupt or cut-off stream is reported).
+                try:
+                    while self._gz.read(1 << 20):
+                        pass
+                except _ERRORS as e:
+                    self._bad(f"after {last}", f"corrupt gzip stream: {e}")
             for json_name, _ in jsons.values():
                 self._bad(json_name, "annotation file without its image")
             for image_name, _ in images.values():
@@ -413,6 +504,8 @@ def iter_shard(
     *,
     images: bool = True,
     on_error: str = "raise",
+    max_json_bytes: int = MAX_JSON_BYTES,
+    max_image_bytes: int = MAX_IMAGE_BYTES,
 ) -> ShardReader:
     """Streams ``(key, image_bytes_or_None, Sa1bImage)`` out of an SA-1B shard.
 
@@ -429,8 +522,22 @@ def iter_shard(
     in its ``.errors``. ``.counts`` gives the samples yielded and the members recorded:
     every member seen is in a yielded sample or in ``.errors``. A truncated archive
     ends the iteration (nothing after the cut can be read).
+
+    Limits: a member declaring more than ``max_json_bytes`` (annotation files, default
+    64 MiB) or ``max_image_bytes`` (images, default 256 MiB) is reported and not read,
+    so memory stays bounded whatever the compression ratio; a member declaring more
+    bytes than an uncompressed archive holds is reported as a truncated archive. A
+    non-seekable stream is never read past its end. A gzip stream's CRC and length are
+    checked when the archive ends: a corrupt or cut-off stream is reported as a bad
+    member after the samples already yielded (which came from the corrupt stream).
     """
-    return ShardReader(source, images=images, on_error=on_error)
+    return ShardReader(
+        source,
+        images=images,
+        on_error=on_error,
+        max_json_bytes=max_json_bytes,
+        max_image_bytes=max_image_bytes,
+    )
 
 
 #: Shard file names recognised inside a directory (any file given by name is sniffed).
