@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import multiprocessing
 import pickle
 import struct
@@ -639,3 +640,217 @@ class _Pipe(io.RawIOBase):
 
     def readinto(self, buf: Any) -> int:
         return self._b.readinto(buf)
+
+
+# -- 5. the command line --------------------------------------------------------------------
+
+
+def cli_run(*argv: str, timeout: float = 120) -> tuple[int, str, str]:
+    """``sa1b-rle ARGV`` in a child process: (exit status, stdout, stderr)."""
+    import subprocess
+    import sys
+
+    p = subprocess.run(
+        [sys.executable, "-m", "sa1b_rle.cli", *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return p.returncode, p.stdout, p.stderr
+
+
+def one_line_error(status: int, err: str, *needles: str) -> None:
+    assert status == 1, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+
+
+def sample_doc() -> dict[str, Any]:
+    doc: dict[str, Any] = sample_image().to_dict()
+    return doc
+
+
+@pytest.mark.parametrize("file_name", ["/dev/zero", "../secret.jpg", "a/b.jpg", "", ".."])
+def test_file_name_must_be_a_bare_name(tmp_path: Any, file_name: str) -> None:
+    doc = sample_doc()
+    doc["image"]["file_name"] = file_name
+    path = tmp_path / "sa_1.json"
+    path.write_text(json.dumps(doc))
+    report = sa1b_rle.sa1b.validate(path)
+    assert [p.code for p in report] == ["file_name"], [str(p) for p in report]
+    status, out, err = cli_run("validate", str(path))
+    assert status == 1 and "image.file_name" in out
+    status, _, err = cli_run("show", str(path), "--no-validate", "-o", str(tmp_path / "o.png"))
+    one_line_error(status, err, "file_name", "--image")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_empty_directory_is_reported(tmp_path: Any) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for cmd in ("info", "validate", "stats", "show"):
+        args = [cmd, str(empty)] + (["-o", str(tmp_path / "o.png")] if cmd == "show" else [])
+        status, _, err = cli_run(*args)
+        one_line_error(status, err, str(empty))
+
+
+def huge_doc() -> dict[str, Any]:
+    n = 65535
+    counts = RleBatch.from_coco([{"size": [n, n], "counts": [0, n * n]}]).to_coco()[0]
+    return {
+        "image": {"image_id": 1, "width": n, "height": n, "file_name": "sa_1.jpg"},
+        "annotations": [
+            {
+                "id": 1,
+                "segmentation": counts,
+                "bbox": [0.0, 0.0, float(n), float(n)],
+                "area": n * n,
+                "predicted_iou": 0.9,
+                "stability_score": 0.9,
+                "point_coords": [[1.0, 1.0]],
+                "crop_box": [0.0, 0.0, float(n), float(n)],
+            }
+        ],
+    }
+
+
+def test_huge_valid_image_gives_no_traceback(tmp_path: Any) -> None:
+    path = tmp_path / "sa_1.json"
+    path.write_text(json.dumps(huge_doc()))
+    status, out, err = cli_run("stats", str(path))
+    assert status == 0 and "Traceback" not in err, err
+    assert "1 image, 1 mask" in out
+    status, _, err = cli_run("show", str(path), "--no-image", "-o", str(tmp_path / "o.png"))
+    one_line_error(status, err, "65535x65535", "pixels")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["info", "--threads", str(2**70)],
+        ["info", "--threads", "0"],
+        ["info", "--threads", "abc"],
+        ["show", "--alpha", "5", "-o", "x.png"],
+        ["show", "--alpha", "-1", "-o", "x.png"],
+        ["to-parquet", "--rows-per-file", "0", "-o", "x"],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str]) -> None:
+    status, _, err = cli_run(*argv)
+    assert status == 2 and "Traceback" not in err, err
+    assert "error: argument" in err
+
+
+def test_non_utf8_member_name_is_named(tmp_path: Any) -> None:
+    members = sample_members()
+    raw = tar_of(members, end=False)
+    info = tarfile.TarInfo("sa_\udcff.json")
+    info.size = 2
+    bad = info.tobuf(format=tarfile.GNU_FORMAT, encoding="utf-8", errors="surrogateescape")
+    path = tmp_path / "names.tar"
+    path.write_bytes(raw + bad + b"{}" + b"\0" * 510 + b"\0" * 1024)
+    status, out, err = cli_run("validate", str(path))
+    assert status == 1 and "Traceback" not in err, err
+    assert f"{path}:sa_\\xff.json: " in out
+
+
+def test_corrupt_tar_is_reported_as_an_archive(tmp_path: Any) -> None:
+    path = tmp_path / "broken.tar"
+    path.write_bytes(b"\x07" * 4096)
+    status, out, err = cli_run("validate", str(path))
+    assert status == 1 and "not a readable tar archive" in out, (out, err)
+    assert "invalid JSON" not in out
+
+
+def test_info_and_stats_name_unreadable_files(tmp_path: Any) -> None:
+    (tmp_path / "sa_1.json").write_text(json.dumps(sample_doc()))
+    (tmp_path / "sa_2.json").write_text("{broken")
+    for cmd in ("info", "stats"):
+        status, out, _ = cli_run(cmd, str(tmp_path))
+        assert status == 1
+        assert f"unreadable {tmp_path / 'sa_2.json'}: " in out and "invalid JSON" in out
+
+
+def test_from_masks_on_instance_maps_in_binary_mode(tmp_path: Any) -> None:
+    from PIL import Image
+
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    (images / "sa_1.jpg").write_bytes(SAMPLE_JPG)
+    h, w = sa1b_rle._core.image_size(SAMPLE_JPG)
+    label = np.zeros((h, w), np.uint8)
+    label[10:50, 10:50], label[100:200, 300:400] = 1, 2
+    Image.fromarray(label).save(masks / "sa_1.png")
+    out = tmp_path / "coco.json"
+    status, text, err = cli_run("from-masks", str(images), str(masks), "-o", str(out))
+    assert status == 1, (text, err)
+    assert "--mode instances" in text
+    status, text, err = cli_run(
+        "from-masks", str(images), str(masks), "-o", str(out), "--mode", "instances"
+    )
+    assert status == 0 and "2 annotations" in text, (text, err)
+
+
+def test_categories_errors_name_the_file(tmp_path: Any) -> None:
+    cats = tmp_path / "cats.json"
+    cats.write_text("{not json")
+    d = tmp_path / "d"
+    d.mkdir()
+    status, _, err = cli_run(
+        "from-masks", str(d), str(d), "-o", "x.json", "--categories", str(cats)
+    )
+    one_line_error(status, err, str(cats))
+
+
+def test_to_parquet_checks_before_writing(tmp_path: Any) -> None:
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "out"
+    status, _, err = cli_run("to-parquet", str(tmp_path / "missing.json"), "-o", str(out))
+    one_line_error(status, err, "missing.json")
+    assert not out.exists()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{broken")
+    status, _, err = cli_run("to-parquet", str(bad), "-o", str(out), "--strict")
+    assert status == 1 and "Traceback" not in err, err
+    assert not out.exists()
+    assert cli_run("to-parquet", "-o", str(out))[0] == 0
+    status, _, err = cli_run("to-parquet", "-o", str(out))
+    one_line_error(status, err, "--overwrite")
+    assert "overwrite=True" not in err
+
+
+def test_help_reads_as_text() -> None:
+    status, out, _ = cli_run("--help")
+    assert status == 0 and "``" not in out
+    for cmd in ("info", "validate", "stats", "convert", "from-masks", "to-parquet", "show"):
+        status, out, _ = cli_run(cmd, "--help")
+        assert status == 0 and "``" not in out
+        usage_and_description = out.split("\n\n")
+        assert len(usage_and_description) > 2 and usage_and_description[1].strip(), out
+        if cmd not in ("from-masks", "show"):
+            assert "PATH " in out and "@sample" in out
+    status, out, _ = cli_run("validate")
+    assert out.endswith("3 annotation files checked: no problems\n")
+
+
+def test_no_traceback_on_junk_input(tmp_path: Any) -> None:
+    junk = {
+        "empty.json": b"",
+        "nul.json": b"\0" * 100,
+        "list.json": b"[1, 2, 3]",
+        "deep.json": b"[" * 100000,
+        "huge_number.json": b'{"image": {"image_id": 1e999}}',
+        "gz.tar.gz": b"\x1f\x8b" + b"\x00" * 30,
+        "short.tar": b"x" * 10,
+    }
+    for name, data in junk.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        for cmd in ("info", "validate", "stats"):
+            status, _, err = cli_run(cmd, str(path))
+            assert status == 1 and "Traceback" not in err, (name, cmd, err)

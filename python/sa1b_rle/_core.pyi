@@ -15,9 +15,11 @@ __all__ = [
     "counts_buffers",
     "counts_to_runs",
     "decode",
+    "default_max_pixels",
     "draw_masks",
     "encode_masks",
     "encode_png",
+    "file_name_problem",
     "fr_bbox",
     "fr_poly",
     "fr_uncompressed",
@@ -144,6 +146,12 @@ def set_num_threads(n: int) -> None:
 
 def get_num_threads() -> int:
     """The thread count a batch operation without ``threads=`` uses."""
+
+def file_name_problem(name: str) -> str | None:
+    """What is wrong with an SA-1B image ``file_name`` (not a bare name), if anything."""
+
+def default_max_pixels() -> int:
+    """The pixel limit of image decoding without ``max_pixels=``."""
 
 def max_threads() -> int:
     """The most threads one call may use."""

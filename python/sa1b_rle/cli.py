@@ -1,9 +1,11 @@
-"""The ``sa1b-rle`` command: inspect, validate, summarise, convert and show SA-1B data.
+"""The sa1b-rle command: inspect, validate, summarise, convert and show SA-1B data.
 
-PATH is an SA-1B annotation file (``sa_N.json``), a directory of them and/or of shards,
-a shard (``.tar``, gzip or not), or ``@sample``: the sample shard shipped with the
-package, which every command reads when no PATH is given. Run ``sa1b-rle COMMAND
---help`` for each command's options.
+PATH is an SA-1B annotation file (sa_N.json), a directory of them and/or of shards, a
+shard (.tar, gzip or not), or @sample: the sample shard shipped with the package, which
+every command reads when no PATH is given. Run "sa1b-rle COMMAND --help" for each
+command's options.
+
+Exit status: 0 done, 1 bad input (each problem named on one line), 2 usage errors.
 """
 
 from __future__ import annotations
@@ -34,6 +36,55 @@ def sample_path() -> str:
 def _paths(paths: Sequence[str]) -> list[str]:
     """The paths given, ``@sample`` resolved; the sample when none is given."""
     return [sample_path() if p == SAMPLE else p for p in paths] or [sample_path()]
+
+
+class InputError(Exception):
+    """Bad input the command reports on one line (exit status 1)."""
+
+
+def _sources(paths: Sequence[str]) -> list[tuple[str, bool]]:
+    """``(path, is_shard)`` of the SA-1B files and shards given; an error naming the
+    paths when there are none (an empty directory)."""
+    resolved = _paths(paths)
+    found = sa1b.expand_sources(resolved)
+    if not found:
+        raise InputError(
+            f"no SA-1B annotation files (.json) or shards (.tar, .tar.gz, .tgz) in "
+            f"{', '.join(resolved)}"
+        )
+    return found
+
+
+def _plural(n: int, word: str) -> str:
+    """``"1 image"``, ``"2 images"``."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _count(lo: int, hi: int | None = None) -> Any:
+    """An argparse type: an integer in ``lo..=hi`` (a usage error otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, not {text!r}") from None
+        if v < lo or (hi is not None and v > hi):
+            bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, not {v}")
+        return v
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number in [0, 1]."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
+    return v
 
 
 class Progress:
@@ -70,7 +121,7 @@ class Progress:
 def _images(
     paths: Sequence[str], errors: list[tuple[str, str]], progress: bool
 ) -> Iterator[tuple[str, sa1b.Sa1bImage]]:
-    sources = sa1b.expand_sources(_paths(paths))
+    sources = _sources(paths)
     bar = Progress(None, "images", progress)
     try:
         for name, image in sa1b.iter_images(
@@ -104,17 +155,24 @@ def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
                 f"{r['source']}: image {r['image_id']} ({r['file_name']}), "
                 f"{r['height']}x{r['width']}, {r['masks']} masks\n"
             )
+        _write_errors(out, errors)
         n = sum(int(r["masks"]) for r in rows)
-        out.write(f"{len(rows)} images, {n} masks")
-        out.write(f", {len(errors)} unreadable (run validate)\n" if errors else "\n")
+        out.write(f"{_plural(len(rows), 'image')}, {_plural(n, 'mask')}")
+        out.write(f", {len(errors)} unreadable\n" if errors else "\n")
     return 1 if errors else 0
+
+
+def _write_errors(out: TextIO, errors: Sequence[tuple[str, str]]) -> None:
+    """One line per unreadable file or shard member: its name and what is wrong."""
+    for name, message in errors:
+        out.write(f"unreadable {name}: {message}\n")
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     problems: list[dict[str, Any]] = []
     checked = 0
     bar = Progress(None, "files", args.progress)
-    for path, shard in sa1b.expand_sources(_paths(args.paths)):
+    for path, shard in _sources(args.paths):
         if shard:
             reader = sa1b.iter_shard(path, images=False, on_error="collect")
             for _ in reader:
@@ -136,8 +194,8 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
                 out.write(str(sa1b.Problem(**p)) + "\n")
             else:
                 out.write(f"{p['file']}: {p['message']}\n")
-        status = f"{len(problems)} problems" if problems else "no problems"
-        out.write(f"{checked} annotation files checked: {status}\n")
+        status = _plural(len(problems), "problem") if problems else "no problems"
+        out.write(f"{_plural(checked, 'annotation file')} checked: {status}\n")
     return 1 if problems else 0
 
 
@@ -154,6 +212,10 @@ def _cat(xs: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(xs) if xs else np.zeros(0)
 
 
+#: The most decoded mask bytes ``stats`` holds at once for its decode timing.
+_DECODE_BYTES = 256 << 20
+
+
 def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     errors: list[tuple[str, str]] = []
     per_image, piou, stab, area, rel_area = [], [], [], [], []
@@ -165,11 +227,17 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
         area.append(img.area)
         rel_area.append(img.area / max(1, img.height * img.width))
         if len(img) and not args.no_decode:
-            t = time.perf_counter()
-            img.decode()
-            decode_s += time.perf_counter() - t
-            decoded_px += len(img) * img.height * img.width
-            decoded_masks += len(img)
+            # Timed in chunks of at most _DECODE_BYTES of output; masks larger than
+            # that on their own are not timed.
+            per_mask = img.height * img.width
+            step = _DECODE_BYTES // per_mask if per_mask else len(img)
+            for start in range(0, len(img) if step else 0, step or 1):
+                idx = np.arange(start, min(start + step, len(img)))
+                t = time.perf_counter()
+                img.decode(indices=idx)
+                decode_s += time.perf_counter() - t
+                decoded_px += len(idx) * per_mask
+                decoded_masks += len(idx)
     stats: dict[str, Any] = {
         "images": len(per_image),
         "masks": int(sum(per_image)),
@@ -189,8 +257,9 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         out.write(json.dumps(stats) + "\n")
         return 1 if errors else 0
-    out.write(f"{stats['images']} images, {stats['masks']} masks")
-    out.write(f" ({len(errors)} unreadable: run validate)\n" if errors else "\n")
+    _write_errors(out, errors)
+    out.write(f"{_plural(stats['images'], 'image')}, {_plural(stats['masks'], 'mask')}")
+    out.write(f", {len(errors)} unreadable\n" if errors else "\n")
     for key in (
         "masks_per_image",
         "predicted_iou",
@@ -217,7 +286,7 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
-    paths = _paths(args.paths)
+    paths = [p for p, _ in _sources(args.paths)]
     summary = sa1b.to_coco(
         paths,
         args.output,
@@ -228,17 +297,25 @@ def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
     for name, message in summary.errors:
         out.write(f"skipped {name}: {message}\n")
     out.write(
-        f"wrote {args.output}: {summary.images} images, {summary.annotations} annotations"
+        f"wrote {args.output}: {_plural(summary.images, 'image')}, "
+        f"{_plural(summary.annotations, 'annotation')}"
         + (f", {len(summary.errors)} skipped\n" if summary.errors else "\n")
     )
     return 1 if summary.errors else 0
 
 
 def cmd_to_parquet(args: argparse.Namespace, out: TextIO) -> int:
+    paths = [p for p, _ in _sources(args.paths)]
+    old = sa1b.parquet_parts(args.output)
+    if old and not args.overwrite:
+        raise InputError(
+            f"{args.output} already holds {old[0]} (and maybe more): pass --overwrite to "
+            "replace the part files"
+        )
     bar = Progress(None, "images", args.progress)
     try:
         summary = sa1b.to_parquet(
-            _paths(args.paths),
+            paths,
             args.output,
             rows_per_file=args.rows_per_file,
             on_error="raise" if args.strict else "collect",
@@ -250,22 +327,29 @@ def cmd_to_parquet(args: argparse.Namespace, out: TextIO) -> int:
     for name, message in summary.errors:
         out.write(f"skipped {name}: {message}\n")
     out.write(
-        f"wrote {len(summary.files)} files to {args.output}: {summary.rows} rows from "
-        f"{summary.images} images"
+        f"wrote {_plural(len(summary.files), 'file')} to {args.output}: "
+        f"{_plural(summary.rows, 'row')} from {_plural(summary.images, 'image')}"
         + (f", {len(summary.errors)} skipped\n" if summary.errors else "\n")
     )
     return 1 if summary.errors else 0
 
 
 def _show_source(path: str, key: str | None, validate: bool) -> tuple[sa1b.Sa1bImage, Any]:
-    """The annotations to draw and their image (bytes, a path, or None when not found)."""
-    if sa1b.expand_sources(path)[0][1]:
+    """The annotations to draw and their image (bytes, or the path beside the JSON)."""
+    if os.path.isdir(path):
+        raise InputError(f"{path} is a directory: show draws one annotation file or shard")
+    if _sources([path])[0][1]:
         with sa1b.iter_shard(path) as reader:
             for k, jpg, image in reader:
                 if key is None or k == key or os.path.basename(k) == key:
                     return image, jpg
-        raise FileNotFoundError(f"{path} has no sample {key!r}" if key else f"{path} is empty")
+        raise InputError(f"{path} has no sample {key!r}" if key else f"{path} is empty")
     image = sa1b.load(path, validate=validate)
+    # Joined onto the JSON's directory only as a bare file name: a path, ".." or an
+    # absolute name in a file from elsewhere must not read other files.
+    problem = _core.file_name_problem(image.file_name)
+    if problem is not None:
+        raise InputError(f"{path}: image.file_name {problem}; give --image PATH")
     return image, os.path.join(os.path.dirname(path), image.file_name)
 
 
@@ -275,6 +359,13 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     filters = _filters(args)
     if filters:
         image = image.filter(**filters)
+    pixels = image.height * image.width
+    if pixels > _core.default_max_pixels():
+        raise InputError(
+            f"{path}: the image is {image.height}x{image.width} ({pixels} pixels), more than "
+            f"the {_core.default_max_pixels()} an overlay is drawn for "
+            "(SA1B_RLE_MAX_IMAGE_PIXELS raises the limit)"
+        )
     rgb = None
     if not args.no_image:
         if args.image:
@@ -284,20 +375,22 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
                 with open(found, "rb") as f:
                     found = f.read()
             except FileNotFoundError:
-                raise SystemExit(
-                    f"sa1b-rle show: no image at {found} (the annotation's file_name beside "
+                raise InputError(
+                    f"no image at {found} (the annotation's file_name beside "
                     "it); give --image PATH, or --no-image for a grey canvas"
                 ) from None
         rgb = _core.read_image_rgb(found)
         if rgb.shape[:2] != (image.height, image.width):
-            raise SystemExit(
-                f"sa1b-rle show: the image is {rgb.shape[0]}x{rgb.shape[1]}, the "
+            raise InputError(
+                f"the image is {rgb.shape[0]}x{rgb.shape[1]}, the "
                 f"annotations are for {image.height}x{image.width}"
             )
     canvas = sa1b.render(image, rgb, args.alpha)
     with open(args.output, "wb") as f:
         f.write(_core.encode_png(canvas))
-    out.write(f"wrote {args.output}: {len(image)} masks over {image.height}x{image.width}\n")
+    out.write(
+        f"wrote {args.output}: {_plural(len(image), 'mask')} over {image.height}x{image.width}\n"
+    )
     return 0
 
 
@@ -377,10 +470,13 @@ def cmd_from_masks(args: argparse.Namespace, out: TextIO) -> int:
         raise FileNotFoundError(f"no such directory: {args.masks_dir}")
     names: dict[str, str] = {}
     if args.categories:
-        with open(args.categories) as f:
-            mapping = json.load(f)
+        try:
+            with open(args.categories, "rb") as fh:
+                mapping = json.loads(fh.read())
+        except (OSError, ValueError) as e:
+            raise InputError(f"{args.categories}: {e}") from None
         if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
-            raise ValueError(f"{args.categories}: expected a JSON object of value -> category name")
+            raise InputError(f"{args.categories}: expected a JSON object of value -> category name")
         names = {str(k): v for k, v in mapping.items()}
     images = sorted(
         os.path.join(args.images_dir, n)
@@ -423,10 +519,21 @@ def cmd_from_masks(args: argparse.Namespace, out: TextIO) -> int:
     for path, message in errors:
         out.write(f"skipped {path}: {message}\n")
     out.write(
-        f"wrote {args.output}: {len(doc['images'])} images, {len(doc['annotations'])} "
-        f"annotations, {len(categories)} categories"
+        f"wrote {args.output}: {_plural(len(doc['images']), 'image')}, "
+        f"{_plural(len(doc['annotations']), 'annotation')}, "
+        f"{_plural(len(categories), 'category').replace('categorys', 'categories')}"
         + (f", {len(errors)} skipped\n" if errors else "\n")
     )
+    if results and not doc["annotations"]:
+        if args.mode == "binary":
+            why = (
+                f"every mask image is empty at --threshold {args.threshold:g}; label maps "
+                "(one small value per instance) need --mode instances"
+            )
+        else:
+            why = f"every label map is all --background {args.background}"
+        out.write(f"no masks found in {_plural(len(results), 'image')}: {why}\n")
+        return 1
     return 1 if errors else 0
 
 
@@ -434,47 +541,78 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("quality filters (inclusive)")
     g.add_argument("--min-predicted-iou", type=float, metavar="X")
     g.add_argument("--min-stability-score", type=float, metavar="X")
-    g.add_argument("--min-area", type=int, metavar="PIXELS")
-    g.add_argument("--max-area", type=int, metavar="PIXELS")
+    g.add_argument("--min-area", type=_count(0), metavar="PIXELS")
+    g.add_argument("--max-area", type=_count(0), metavar="PIXELS")
+
+
+_PATHS_HELP = (
+    "SA-1B annotation files, directories of them or of shards, shards (.tar, gzip or "
+    "not), or @sample (default: the sample shard shipped with the package)"
+)
+
+
+def _command(
+    sub: Any, name: str, summary: str, parents: list[argparse.ArgumentParser], details: str = ""
+) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        name,
+        parents=parents,
+        help=summary,
+        description=summary[0].upper() + summary[1:] + (". " + details if details else "."),
+    )
+    return p
 
 
 def parser() -> argparse.ArgumentParser:
+    doc = (__doc__ or "").split("\n\n")
     ap = argparse.ArgumentParser(
         prog="sa1b-rle",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-        epilog="PATH: an SA-1B .json file, a directory, a shard (.tar, gzip or not), or "
-        "@sample; with no PATH, the sample shard shipped with the package.",
+        description=doc[0].replace("\n", " "),
+        epilog=" ".join(part.replace("\n", " ") for part in doc[1:]).strip(),
     )
     ap.add_argument("--version", action="version", version=f"sa1b-rle {sa1b_rle.__version__}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--threads", type=int, metavar="N", help="threads for decoding")
+    common.add_argument(
+        "--threads",
+        type=_count(1, _core.max_threads()),
+        metavar="N",
+        help=f"threads for the work done in Rust (1 to {_core.max_threads()})",
+    )
     common.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress line"
     )
+    common.add_argument(
+        "--debug", action="store_true", help="on an error, show the Python traceback"
+    )
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("info", parents=[common], help="images and mask counts")
-    p.add_argument("paths", nargs="*", metavar="PATH")
+    p = _command(sub, "info", "images and mask counts", [common])
+    p.add_argument("paths", nargs="*", metavar="PATH", help=_PATHS_HELP)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_info)
 
-    p = sub.add_parser(
-        "validate", parents=[common], help="check every annotation; exit 1 on problems"
+    p = _command(
+        sub,
+        "validate",
+        "check every annotation; exit 1 on problems",
+        [common],
+        "Each problem is one line naming the file (and shard member), the annotation and "
+        "what is wrong",
     )
-    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=_PATHS_HELP)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(run=cmd_validate)
 
-    p = sub.add_parser(
-        "stats", parents=[common], help="mask counts, quality and area distributions, decode speed"
+    p = _command(
+        sub, "stats", "mask counts, quality and area distributions, decode speed", [common]
     )
-    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=_PATHS_HELP)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--no-decode", action="store_true", help="skip the decode timing")
     p.set_defaults(run=cmd_stats)
 
-    p = sub.add_parser("convert", parents=[common], help="write one COCO instances JSON")
-    p.add_argument("paths", nargs="*", metavar="PATH")
+    p = _command(sub, "convert", "write one COCO instances JSON", [common])
+    p.add_argument("paths", nargs="*", metavar="PATH", help=_PATHS_HELP)
     p.add_argument("-o", "--output", required=True, metavar="COCO.json")
     p.add_argument("--category", default="object", help='category name (default "object")')
     p.add_argument(
@@ -483,23 +621,24 @@ def parser() -> argparse.ArgumentParser:
     _add_filters(p)
     p.set_defaults(run=cmd_convert)
 
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "from-masks",
-        parents=[common],
-        help="mask images (binary or instance maps) to one COCO JSON",
-        description="Each image of IMAGES_DIR (.jpg/.png) takes its masks from MASKS_DIR: "
+        "mask images (binary or instance maps) to one COCO JSON",
+        [common],
+        "Each image of IMAGES_DIR (.jpg/.png) takes its masks from MASKS_DIR: "
         "with --mode instances the label map STEM.png (one annotation per value other "
         "than --background); with --mode binary STEM.png or STEM.jpg, and/or every image "
         "in the directory STEM/ (one annotation each). Files that cannot be used are "
-        "listed and skipped; the rest is converted.",
+        "listed and skipped; the rest is converted",
     )
-    p.add_argument("images_dir", metavar="IMAGES_DIR")
-    p.add_argument("masks_dir", metavar="MASKS_DIR")
+    p.add_argument("images_dir", metavar="IMAGES_DIR", help="the images (.jpg, .png)")
+    p.add_argument("masks_dir", metavar="MASKS_DIR", help="their masks (see above)")
     p.add_argument("-o", "--output", required=True, metavar="COCO.json")
     p.add_argument("--format", choices=["rle", "polygon"], default="rle")
     p.add_argument("--mode", choices=["binary", "instances"], default="binary")
     p.add_argument("--threshold", type=float, default=127, help="binary: foreground > this")
-    p.add_argument("--min-component-area", type=int, default=0, metavar="PIXELS")
+    p.add_argument("--min-component-area", type=_count(0), default=0, metavar="PIXELS")
     p.add_argument("--background", type=int, default=0, help="instances: the background value")
     p.add_argument("--tolerance", type=float, default=0.0, help="polygon simplification (px)")
     p.add_argument(
@@ -510,19 +649,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--category", default="object", help="the name of unmapped masks")
     p.set_defaults(run=cmd_from_masks)
 
-    p = sub.add_parser(
-        "to-parquet", parents=[common], help="one row per mask into a Parquet dataset (pyarrow)"
+    p = _command(
+        sub, "to-parquet", "one row per mask into a Parquet dataset (needs pyarrow)", [common]
     )
-    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=_PATHS_HELP)
     p.add_argument("-o", "--output", required=True, metavar="OUT_DIR")
-    p.add_argument("--rows-per-file", type=int, default=1_000_000, metavar="N")
+    p.add_argument("--rows-per-file", type=_count(1), default=1_000_000, metavar="N")
     p.add_argument("--strict", action="store_true", help="stop at the first bad file")
     p.add_argument(
         "--overwrite", action="store_true", help="replace the part files already in OUT_DIR"
     )
     p.set_defaults(run=cmd_to_parquet)
 
-    p = sub.add_parser("show", parents=[common], help="draw an image's masks into a PNG")
+    p = _command(sub, "show", "draw an image's masks into a PNG", [common])
     p.add_argument(
         "annotation",
         nargs="?",
@@ -533,7 +672,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--image", metavar="IMAGE", help="default: the file_name beside the JSON")
     p.add_argument("--no-image", action="store_true", help="draw on a grey canvas")
     p.add_argument("-o", "--output", required=True, metavar="OUT.png")
-    p.add_argument("--alpha", type=float, default=0.45, help="mask opacity (default 0.45)")
+    p.add_argument(
+        "--alpha", type=_fraction, default=0.45, help="mask opacity, 0 to 1 (default 0.45)"
+    )
     p.add_argument("--no-validate", action="store_true", help="skip the annotation checks")
     _add_filters(p)
     p.set_defaults(run=cmd_show)
@@ -541,26 +682,33 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Runs the command line; returns the exit status (0 ok, 1 problems found or files
-    skipped, 2 usage errors or unreadable input)."""
+    """Runs the command line; returns the exit status (0 done, 1 bad input: every
+    problem on one line naming the file, 2 usage errors). No input ends in a traceback
+    unless ``--debug`` is given."""
     args = parser().parse_args(argv)
     out = out or sys.stdout
     if args.threads is not None:
-        if args.threads < 1:
-            sys.stderr.write("sa1b-rle: --threads must be at least 1\n")
-            return 2
         sa1b_rle.set_num_threads(args.threads)
     try:
         return int(args.run(args, out))
-    except (FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError) as e:
-        sys.stderr.write(f"sa1b-rle {args.command}: {e}\n")
-        return 2
-    except (sa1b.Sa1bValidationError, sa1b.Sa1bShardError) as e:
-        sys.stderr.write(f"sa1b-rle {args.command}: {e}\n")
+    except BaseException as e:
+        if args.debug or isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        sys.stderr.write(f"sa1b-rle {args.command}: {_describe(e)}\n")
         return 1
-    except ValueError as e:  # RleError, bad JSON in an option file, ...
-        sys.stderr.write(f"sa1b-rle {args.command}: {e}\n")
-        return 2
+
+
+def _describe(e: BaseException) -> str:
+    """One line for an error: its message (the library's name the file and member),
+    with the kind where the message alone would not say it."""
+    if isinstance(e, MemoryError):
+        return f"not enough memory: {e}" if str(e) else "not enough memory"
+    if isinstance(e, (InputError, ValueError, OSError, sa1b.Sa1bShardError)):
+        text = str(e)
+        if isinstance(e, OSError) and e.filename is not None and str(e.filename) not in text:
+            text = f"{e.filename}: {text}"
+        return " ".join(text.split())
+    return f"internal error ({type(e).__name__}: {e}); run with --debug for the traceback"
 
 
 if __name__ == "__main__":

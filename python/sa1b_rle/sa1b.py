@@ -44,6 +44,8 @@ import numpy.typing as npt
 from sa1b_rle._core import Sa1bImage, draw_masks, sa1b_parse
 
 __all__ = [
+    "MAX_IMAGE_BYTES",
+    "MAX_JSON_BYTES",
     "CocoSummary",
     "ParquetSummary",
     "Problem",
@@ -58,6 +60,7 @@ __all__ = [
     "iter_images",
     "iter_shard",
     "load",
+    "parquet_parts",
     "render",
     "to_coco",
     "to_parquet",
@@ -76,7 +79,8 @@ class Problem:
     ``code`` is the kind: ``json``, ``missing``, ``type`` (wrong type or shape), ``size``
     (mask size is not the image's), ``counts`` (invalid RLE), ``area`` / ``bbox`` (the
     stored value differs from the mask's), ``range`` (score outside [0, 1]), ``outside``
-    (point or crop box outside the image) or ``duplicate`` (annotation id).
+    (point or crop box outside the image), ``duplicate`` (annotation id) or
+    ``file_name`` (the image's file name is not a bare name: a path, ``..``, empty).
     """
 
     file: str
@@ -314,6 +318,12 @@ def _open_shard(
     return tf, name, own, gz, size
 
 
+def _printable(name: str) -> str:
+    """A member name fit for messages: bytes that are not UTF-8 (kept by tarfile as
+    surrogate escapes) shown as ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class _UnreadableShard(Exception):
     """The archive could not be opened (not tar, empty, first block unreadable)."""
 
@@ -410,7 +420,7 @@ class ShardReader(Iterator[tuple[str, "bytes | None", Sa1bImage]]):
                 cast(Any, tf).members.clear()
                 if m.isdir():
                     continue
-                last = name = m.name
+                last = name = _printable(m.name)
                 key, ext = os.path.splitext(name)
                 ext = ext.lower()
                 if not m.isfile() or ext not in (".json", *_IMAGE_EXTS):
@@ -545,7 +555,10 @@ _SHARD_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 
 
 def _is_shard(path: str) -> bool:
-    """A tar archive (gzip magic, or "ustar" at byte 257) rather than a JSON file."""
+    """A tar archive (named .tar/.tar.gz/.tgz, or with gzip magic or "ustar" at byte
+    257) rather than a JSON file: a corrupt archive is still reported as an archive."""
+    if path.lower().endswith(_SHARD_SUFFIXES):
+        return True
     with open(path, "rb") as f:
         head = f.read(262)
     return head[:2] == b"\x1f\x8b" or head[257:262] == b"ustar"
@@ -600,7 +613,7 @@ def iter_images(
             continue
         try:
             image = load(path)
-        except Sa1bValidationError as e:
+        except (Sa1bValidationError, OSError) as e:
             if on_error == "raise":
                 raise
             sink.append((path, str(e)))
@@ -747,10 +760,11 @@ def to_parquet(
     if rows_per_file < 1:
         raise ValueError(f"rows_per_file must be at least 1, not {rows_per_file}")
     out = os.fspath(out_dir)
-    os.makedirs(out, exist_ok=True)
-    old = sorted(n for n in os.listdir(out) if n.startswith("part-") and n.endswith(".parquet"))
+    old = parquet_parts(out)
     if old and not overwrite:
         raise FileExistsError(f"{out} already holds {old[0]} (and maybe more): pass overwrite=True")
+    # Missing inputs fail here, before anything is written or deleted.
+    sources = [p for p, _ in expand_sources(sources)]
     for n in old:
         os.remove(os.path.join(out, n))
     errors: list[tuple[str, str]] = []
@@ -762,6 +776,8 @@ def to_parquet(
         nonlocal pending, pending_rows
         if not pending:
             return
+        # Created with the first part file: input that fails first leaves nothing behind.
+        os.makedirs(out, exist_ok=True)
         path = os.path.join(out, f"part-{len(files):05d}.parquet")
         pq.write_table(pa.concat_tables(pending), path)
         files.append(path)
@@ -779,6 +795,14 @@ def to_parquet(
             flush()
     flush()
     return ParquetSummary(files, rows, images, errors)
+
+
+def parquet_parts(out_dir: str | os.PathLike[str]) -> list[str]:
+    """The ``part-*.parquet`` files already in ``out_dir`` (none if it does not exist)."""
+    out = os.fspath(out_dir)
+    if not os.path.isdir(out):
+        return []
+    return sorted(n for n in os.listdir(out) if n.startswith("part-") and n.endswith(".parquet"))
 
 
 def _from_pickle(data: bytes) -> Sa1bImage:

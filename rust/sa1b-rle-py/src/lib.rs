@@ -36,6 +36,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sa1b::polygons_of_mask, m)?)?;
     m.add_function(wrap_pyfunction!(sa1b::batch_polygons, m)?)?;
     m.add_function(wrap_pyfunction!(sa1b::image_size, m)?)?;
+    m.add_function(wrap_pyfunction!(sa1b::file_name_problem, m)?)?;
+    m.add_function(wrap_pyfunction!(sa1b::default_max_pixels, m)?)?;
     m.add_function(wrap_pyfunction!(sa1b::counts_buffers, m)?)?;
     m.add_function(wrap_pyfunction!(sa1b::sa1b_columns, m)?)?;
     m.add_function(wrap_pyfunction!(sa1b::batch_from_counts_buffers, m)?)?;

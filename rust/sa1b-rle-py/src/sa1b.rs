@@ -623,3 +623,16 @@ pub fn batch_from_counts_buffers(
         .map_err(|e| to_pyerr(&e))?;
     Ok(PyRleBatch::wrap(batch))
 }
+
+/// What is wrong with an SA-1B image `file_name` (not a bare file name), if anything.
+#[pyfunction]
+pub fn file_name_problem(name: &str) -> Option<String> {
+    sa1b_rle::sa1b::file_name_problem(name)
+}
+
+/// The pixel limit of image decoding without `max_pixels=`: `SA1B_RLE_MAX_IMAGE_PIXELS`,
+/// else the default (Pillow's).
+#[pyfunction]
+pub fn default_max_pixels() -> PyResult<u64> {
+    max_pixels_arg(None)
+}

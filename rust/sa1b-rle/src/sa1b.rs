@@ -361,7 +361,7 @@ fn parse_reporting(data: &[u8], file: &str, check: bool) -> (Option<Sa1bImage>, 
         p.file_level("", "type", "the file is not a JSON object".into());
         return (None, p.list);
     };
-    let image = read_image(root, &mut p);
+    let image = read_image(root, check, &mut p);
     let Some(anns) = field(root, "annotations", "", None, &mut p) else {
         return (None, p.list);
     };
@@ -531,6 +531,9 @@ mod fast {
 
     /// The content checks of the reporting path, all passing.
     fn content_ok(img: &Sa1bImage) -> bool {
+        if super::file_name_problem(&img.file_name).is_some() {
+            return false;
+        }
         let (h, w) = (img.height as f64, img.width as f64);
         let unit = |x: f64| (0.0..=1.0).contains(&x);
         let areas = img.masks.area(None);
@@ -635,8 +638,37 @@ fn field<'v>(
     v
 }
 
-/// Reads `image`: `(image_id, width, height, file_name)`.
-fn read_image(root: &Map<String, Value>, p: &mut Problems<'_>) -> Option<(i64, u64, u64, String)> {
+/// What is wrong with an image's `file_name`, if anything: it must be a bare file name
+/// (readers join it onto the annotation file's directory), so no path separator, no
+/// `.` or `..`, no NUL and not empty.
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::sa1b::file_name_problem;
+/// assert_eq!(file_name_problem("sa_1.jpg"), None);
+/// assert!(file_name_problem("../etc/passwd").is_some());
+/// assert!(file_name_problem("/dev/zero").is_some());
+/// ```
+#[must_use]
+pub fn file_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("is empty; expected the image's file name".into());
+    }
+    if name.contains(['/', '\\', '\0']) || name == "." || name == ".." {
+        return Some(format!(
+            "{name:?} is not a bare file name (no directories, '..' or separators)"
+        ));
+    }
+    None
+}
+
+/// Reads `image`: `(image_id, width, height, file_name)`; with `check`, a `file_name`
+/// that is not a bare name is a problem too.
+fn read_image(
+    root: &Map<String, Value>,
+    check: bool,
+    p: &mut Problems<'_>,
+) -> Option<(i64, u64, u64, String)> {
     let image = field(root, "image", "", None, p)?;
     let Some(image) = image.as_object() else {
         p.file_level(
@@ -678,6 +710,9 @@ fn read_image(root: &Map<String, Value>, p: &mut Problems<'_>) -> Option<(i64, u
                 "type",
                 format!("expected a string, got {}", kind(v)),
             );
+        }
+        if let Some(message) = s.as_deref().filter(|_| check).and_then(file_name_problem) {
+            p.file_level("image.file_name", "file_name", message);
         }
         s
     });
