@@ -854,3 +854,74 @@ def test_no_traceback_on_junk_input(tmp_path: Any) -> None:
         for cmd in ("info", "validate", "stats"):
             status, _, err = cli_run(cmd, str(path))
             assert status == 1 and "Traceback" not in err, (name, cmd, err)
+
+
+# -- 6. remaining error and type items ------------------------------------------------------
+
+
+def test_lone_surrogate_in_counts_names_the_annotation() -> None:
+    good = {"size": [3, 3], "counts": "9"}
+    with pytest.raises(RleError, match=r"^annotation 1: counts is not valid text"):
+        sm.decode([good, {"size": [3, 3], "counts": "3\ud8006"}])
+    with pytest.raises(RleError, match=r"annotation 0: counts is not valid text"):
+        RleBatch.from_coco([{"size": [3, 3], "counts": "\udcff"}])
+
+
+@pytest.mark.parametrize("size", [[2**200, 1], [1, 2**64], [-(2**200), 1]])
+def test_huge_sizes_say_so(size: list[int]) -> None:
+    with pytest.raises(RleError, match=r"annotation 0: (height|width) is (too large|negative)"):
+        sm.decode({"size": size, "counts": b"0"})
+
+
+def test_iou_with_no_ground_truth() -> None:
+    b = RleBatch.from_masks(np.ones((2, 5, 7), bool))
+    assert b.iou([]).shape == (2, 0)
+    assert b.iou([], iscrowd=[]).shape == (2, 0)
+
+
+def test_iou_iscrowd_must_match_the_ground_truth() -> None:
+    b = RleBatch.from_masks(np.ones((2, 5, 7), bool))
+    with pytest.raises(RleError, match="iscrowd has 0 entries"):
+        b.iou(b, iscrowd=[])
+    with pytest.raises(RleError, match="iscrowd has 3 entries"):
+        b.iou(b, iscrowd=[0, 0, 1])
+    assert b.iou(b, iscrowd=None).tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    with pytest.raises(ValueError):
+        sm.iou(b.to_coco(), b.to_coco(), [])
+
+
+def test_annotations_from_masks_takes_arrays() -> None:
+    m = np.zeros((2, 4, 5), np.uint8)
+    m[0, 1:3, 1:4] = 1
+    m[1, 0, 0] = 1
+    from_array = sa1b_rle.coco.annotations_from_masks(m, image_id=1)
+    from_batch = sa1b_rle.coco.annotations_from_masks(RleBatch.from_masks(m), image_id=1)
+    assert from_array == from_batch
+    assert len(sa1b_rle.coco.annotations_from_masks(m[0], image_id=1)) == 1
+    with pytest.raises(TypeError, match="RleBatch"):
+        sa1b_rle.coco.annotations_from_masks("masks", image_id=1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("shape", "error"),
+    [
+        ((2.7, 3.9), TypeError),
+        (("3", "4"), TypeError),
+        ((10**5, 10**5), ValueError),
+        ((-1, 2), ValueError),
+        ((1,), TypeError),
+    ],
+)
+def test_kaggle_shapes(shape: Any, error: type[Exception]) -> None:
+    for fn in (sa1b_rle.kaggle.decode, sa1b_rle.kaggle.to_coco):
+        with pytest.raises(error):
+            fn("", shape)
+        with pytest.raises(error):
+            fn("1 1", shape, order="C")
+
+
+def test_kaggle_digits_are_ascii() -> None:
+    with pytest.raises(ValueError, match="token 0"):
+        sa1b_rle.kaggle.decode("\u0663 1", (2, 2))
+    assert sa1b_rle.kaggle.decode("3 1", (2, 2)).tolist() == [[0, 0], [1, 0]]
+    assert sa1b_rle.kaggle.decode("", (2, 2)).tolist() == [[0, 0], [0, 0]]

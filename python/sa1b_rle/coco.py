@@ -13,6 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from sa1b_rle._core import RleBatch, counts_to_runs
 
 __all__ = ["annotations_from_masks", "compress", "decompress"]
@@ -49,7 +52,7 @@ def decompress(rle: dict[str, Any]) -> dict[str, Any]:
 
 
 def annotations_from_masks(
-    masks: RleBatch,
+    masks: RleBatch | npt.ArrayLike,
     *,
     image_id: int,
     category_id: int | Sequence[int] = 1,
@@ -75,6 +78,14 @@ def annotations_from_masks(
     """
     from sa1b_rle._images import to_polygons
 
+    if not isinstance(masks, RleBatch):
+        a = np.asarray(masks)
+        if a.dtype.kind not in "bui" or a.ndim not in (2, 3):
+            raise TypeError(
+                "masks must be an RleBatch or an (N, H, W) / (H, W) bool or integer array, "
+                f"not {type(masks).__name__} of dtype {a.dtype} and shape {a.shape}"
+            )
+        masks = RleBatch.from_masks((a if a.ndim == 3 else a[None]) != 0)
     if segmentation not in ("rle", "polygon"):
         raise ValueError(f'segmentation must be "rle" or "polygon", not {segmentation!r}')
     n = len(masks)

@@ -22,6 +22,7 @@ datasets and are the classic source of transposed masks, so both are explicit he
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,8 @@ def _pairs(text: str, n_pixels: int, one_indexed: bool) -> tuple[np.ndarray, np.
         raise TypeError(f"expected a str of 'start length' pairs, not {type(text).__name__}")
     tokens = text.split()
     for k, t in enumerate(tokens):
-        if not t.isdigit():
+        # ASCII digits only: str.isdigit() and int() also take other scripts' digits.
+        if not (t.isascii() and t.isdigit()):
             raise ValueError(f"token {k} ({t!r}) is not a non-negative integer")
     if len(tokens) % 2:
         raise ValueError(f"{len(tokens)} numbers: expected 'start length' pairs (an even count)")
@@ -74,11 +76,31 @@ def _pairs(text: str, n_pixels: int, one_indexed: bool) -> tuple[np.ndarray, np.
     return starts, lengths
 
 
+#: COCO's limit, which every mask here shares: counts are 32-bit.
+_MAX_PIXELS = 2**32 - 1
+
+
 def _shape(shape: Any) -> tuple[int, int]:
-    h, w = (int(x) for x in shape)
-    if h < 0 or w < 0:
-        raise ValueError(f"shape must be (height, width) >= 0, not {shape}")
-    return h, w
+    """``(height, width)``: two integers (Python or numpy; not floats or strings), not
+    negative, with at most 2**32-1 pixels (checked before anything is allocated)."""
+    try:
+        h, w = shape
+    except (TypeError, ValueError):
+        raise TypeError(f"shape must be (height, width), not {shape!r}") from None
+    dims = []
+    for name, x in (("height", h), ("width", w)):
+        if isinstance(x, (str, bytes, float, np.floating)) or not hasattr(x, "__index__"):
+            raise TypeError(f"shape {name} must be an integer, not {type(x).__name__} {x!r}")
+        v = operator.index(x)
+        if v < 0:
+            raise ValueError(f"shape {name} must not be negative, not {v}")
+        dims.append(v)
+    if dims[0] * dims[1] > _MAX_PIXELS:
+        raise ValueError(
+            f"shape {dims[0]}x{dims[1]} has more than 2**32-1 pixels, which COCO RLE "
+            "(32-bit counts) cannot represent"
+        )
+    return dims[0], dims[1]
 
 
 def decode(
@@ -88,13 +110,15 @@ def decode(
     _check(order)
     h, w = _shape(shape)
     starts, lengths = _pairs(text, h * w, one_indexed)
-    flat = np.zeros(h * w, np.uint8)
-    if len(starts):
-        # +1 at each start, -1 at each end: the running sum marks the runs.
-        marks = np.zeros(h * w + 1, np.int32)
-        np.add.at(marks, starts, 1)
-        np.add.at(marks, starts + lengths, -1)
-        flat[:] = np.cumsum(marks[:-1]) > 0
+    # Background and foreground runs alternating, expanded once: the mask is the only
+    # image-sized allocation.
+    gaps = np.diff(np.concatenate(([0], starts + lengths)))[: len(starts)] - lengths
+    runs = np.empty(2 * len(starts) + 1, np.int64)
+    runs[0:-1:2], runs[1::2] = gaps, lengths
+    runs[-1] = h * w - (int(starts[-1] + lengths[-1]) if len(starts) else 0)
+    values = np.zeros(len(runs), np.uint8)
+    values[1::2] = 1
+    flat = np.repeat(values, runs)
     if order == "C":
         return flat.reshape(h, w)
     return np.ascontiguousarray(flat.reshape(w, h).T)

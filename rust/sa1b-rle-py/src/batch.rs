@@ -508,15 +508,29 @@ impl PyRleBatch {
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let threads = threads_arg(threads)?;
+        let given = iscrowd.is_some_and(|c| !c.is_none());
         let crowd = extract_flags(iscrowd)?;
-        // The ground truth may also be a list of COCO RLE dicts.
+        // The ground truth may also be a list of COCO RLE dicts (none: an (N, 0) result).
         let converted;
         let other = if let Ok(b) = other.cast::<PyRleBatch>() {
             b.clone()
         } else {
-            converted = Bound::new(py, Self::of_coco(py, other, threads)?)?;
+            let mut g = Self::of_coco(py, other, threads)?;
+            if g.inner.is_empty() {
+                let (h, w) = (slf.get().inner.height(), slf.get().inner.width());
+                g = Self::wrap(sa1b_rle::RleBatch::new(h, w).map_err(|e| to_pyerr(&e))?);
+            }
+            converted = Bound::new(py, g)?;
             converted
         };
+        // An iscrowd that is given has one flag per ground truth (as mask.iou requires);
+        // None means no crowd.
+        if given && crowd.len() != other.get().inner.len() {
+            return Err(to_pyerr(&Error::IscrowdLength {
+                expected: other.get().inner.len(),
+                actual: crowd.len(),
+            }));
+        }
         let (d, g) = (&slf.get().inner, &other.get().inner);
         let o = py
             .detach(|| d.iou(g, &crowd, threads))

@@ -97,15 +97,18 @@ fn type_error(index: usize, msg: &str) -> PyErr {
     PyTypeError::new_err(format!("annotation {index}: {msg}"))
 }
 
-/// A non-negative size value (Python int or numpy integer).
+/// A non-negative size value (Python int or numpy integer, of any size: a huge one is
+/// a ValueError saying so, not a TypeError).
 fn extract_dim(v: &Bound<'_, PyAny>, index: usize, what: &str) -> PyResult<u64> {
     if let Ok(n) = v.extract::<u64>() {
         return Ok(n);
     }
-    match v.extract::<i128>() {
-        Ok(n) if n < 0 => Err(value_error(index, &format!("{what} is negative ({n})"))),
-        Ok(n) => Err(value_error(index, &format!("{what} is too large ({n})"))),
-        Err(_) => Err(type_error(index, &format!("{what} must be an integer"))),
+    let Ok(n) = v.extract::<crate::errors::Int>() else {
+        return Err(type_error(index, &format!("{what} must be an integer")));
+    };
+    match n.i64(what) {
+        Ok(k) if k < 0 => Err(value_error(index, &format!("{what} is negative ({n})"))),
+        _ => Err(value_error(index, &format!("{what} is too large ({n})"))),
     }
 }
 
@@ -207,7 +210,14 @@ pub fn extract_rle(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<RawRle> {
     let counts = if let Ok(b) = counts.cast::<PyBytes>() {
         RawCounts::Compressed(b.as_bytes().to_vec())
     } else if let Ok(s) = counts.cast::<PyString>() {
-        RawCounts::Compressed(s.to_str()?.as_bytes().to_vec())
+        let text = s.to_str().map_err(|_| {
+            value_error(
+                index,
+                "counts is not valid text (a lone surrogate); compressed counts use only \
+                 the characters '0'..'o'",
+            )
+        })?;
+        RawCounts::Compressed(text.as_bytes().to_vec())
     } else if counts.hasattr("__len__")? {
         // The size is checked first so that a huge declared size fails before any work.
         sa1b_rle::pixel_count(height, width).map_err(|e| to_pyerr(&e.at(index)))?;
