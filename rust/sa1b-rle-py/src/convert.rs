@@ -98,7 +98,7 @@ fn type_error(index: usize, msg: &str) -> PyErr {
 }
 
 /// A non-negative size value (Python int or numpy integer, of any size: a huge one is
-/// a ValueError saying so, not a TypeError).
+/// a `ValueError` saying so, not a `TypeError`).
 fn extract_dim(v: &Bound<'_, PyAny>, index: usize, what: &str) -> PyResult<u64> {
     if let Ok(n) = v.extract::<u64>() {
         return Ok(n);
