@@ -57,7 +57,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from PIL import Image
 
     d = tmp_path_factory.mktemp("readme")
-    key, jpg, image = SAMPLES[0]
+    _, jpg, image = SAMPLES[0]
     (d / "sa_1.json").write_text(json.dumps(image.to_dict()))
     (d / "sa_1.jpg").write_bytes(jpg)
     (d / "more_annotations").mkdir()
