@@ -227,3 +227,104 @@ fn far_vertices_are_clipped_not_walked() {
         100 * 100
     );
 }
+
+/// A small valid SA-1B document (two masks of a 4x5 image).
+fn sa1b_doc() -> Vec<u8> {
+    br#"{"image": {"image_id": 7, "width": 5, "height": 4, "file_name": "sa_7.jpg"},
+  "annotations": [
+    {"id": 1, "segmentation": {"size": [4, 5], "counts": "52="}, "bbox": [1.0, 1.0, 1.0, 2.0],
+     "area": 2, "predicted_iou": 0.9, "stability_score": 0.95,
+     "point_coords": [[1.5, 1.5]], "crop_box": [0.0, 0.0, 5.0, 4.0]},
+    {"id": 2, "segmentation": {"size": [4, 5], "counts": "0d0"}, "bbox": [0.0, 0.0, 5.0, 4.0],
+     "area": 20, "predicted_iou": 0.5, "stability_score": 0.5,
+     "point_coords": [[0.5, 0.5]], "crop_box": [0.0, 0.0, 5.0, 4.0]}]}"#
+        .to_vec()
+}
+
+/// `data` with up to a few bytes set, inserted or deleted at `edits` (position, byte).
+fn edited(data: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
+    let mut d = data.to_vec();
+    for &(at, byte, op) in edits {
+        if d.is_empty() {
+            d.push(byte);
+            continue;
+        }
+        let at = at % d.len();
+        match op % 3 {
+            0 => d[at] = byte,
+            1 => d.insert(at, byte),
+            _ => {
+                d.remove(at);
+            }
+        }
+    }
+    d
+}
+
+/// A PNG of `h x w` grey pixels.
+fn png_of(h: u32, w: u32, pixels: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut e = png::Encoder::new(&mut out, w, h);
+    e.set_color(png::ColorType::Grayscale);
+    e.set_depth(png::BitDepth::Eight);
+    let mut writer = e.write_header().unwrap();
+    writer.write_image_data(pixels).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn sa1b_parse_never_panics_and_agrees(edits in prop::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 0..6)) {
+        let data = edited(&sa1b_doc(), &edits);
+        for check in [true, false] {
+            let (image, problems) = sa1b_rle::sa1b::parse(&data, "f.json", check);
+            // No image comes back without the problems that stopped it being named.
+            prop_assert!(image.is_some() || !problems.is_empty());
+            for p in &problems {
+                prop_assert!(!p.to_string().is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn image_decode_never_panics(
+        (h, w) in (1u32..12, 1u32..12),
+        seed in any::<u8>(),
+        edits in prop::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 0..4),
+    ) {
+        let pixels: Vec<u8> = (0..h * w).map(|i| (i as u8).wrapping_mul(seed)).collect();
+        let png = png_of(h, w, &pixels);
+        let data = edited(&png, &edits);
+        match sa1b_rle::images::decode(&data, 10_000) {
+            Ok(d) => {
+                // Whatever decodes has the size its header says.
+                let bytes = d.layout.channels() * d.layout.sample_bytes();
+                prop_assert_eq!(d.data.len() as u64, d.height * d.width * bytes as u64);
+                if edits.is_empty() {
+                    prop_assert_eq!(d.into_luma(), pixels);
+                }
+            }
+            Err(e) => {
+                let expected = matches!(e, Error::Image { .. } | Error::LimitExceeded { .. });
+                prop_assert!(expected, "{}", e);
+            }
+        }
+        let _ = sa1b_rle::labels::read_png_labels(&data, 10_000);
+    }
+
+    #[test]
+    fn file_names_with_separators_are_problems(name in "[a-z./\\\\]{0,12}") {
+        let bad = name.is_empty() || name.contains(['/', '\\']) || name == "." || name == "..";
+        prop_assert_eq!(sa1b_rle::sa1b::file_name_problem(&name).is_some(), bad);
+    }
+}
+
+#[test]
+fn the_fuzz_seed_document_is_valid() {
+    let (image, problems) = sa1b_rle::sa1b::parse(&sa1b_doc(), "f.json", true);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(image.unwrap().len(), 2);
+}
