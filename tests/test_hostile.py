@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 from _sandbox import run
+from _streams import Pipe
 
 import sa1b_rle
 from sa1b_rle import RleBatch, RleError, Sa1bShardError, Sa1bValidationError
@@ -594,7 +595,7 @@ def test_corrupt_gzip_payload_is_reported(tmp_path: Any) -> None:
     list(reader)
     assert any("corrupt gzip stream" in e and "CRC" in e for _, e in reader.errors), reader.errors
     # The same through a pipe-like stream.
-    reader = sa1b_rle.sa1b.iter_shard(io.BufferedReader(_Pipe(bytes(data))), on_error="collect")
+    reader = sa1b_rle.sa1b.iter_shard(io.BufferedReader(Pipe(bytes(data))), on_error="collect")
     list(reader)
     assert any("corrupt gzip stream" in e for _, e in reader.errors), reader.errors
 
@@ -616,7 +617,7 @@ def test_good_gzip_shard_has_no_errors(tmp_path: Any) -> None:
     path.write_bytes(gz_shard())
     reader = sa1b_rle.sa1b.iter_shard(path, on_error="collect")
     assert len(list(reader)) == 1 and reader.errors == []
-    reader = sa1b_rle.sa1b.iter_shard(io.BufferedReader(_Pipe(gz_shard())), on_error="collect")
+    reader = sa1b_rle.sa1b.iter_shard(io.BufferedReader(Pipe(gz_shard())), on_error="collect")
     assert len(list(reader)) == 1 and reader.errors == []
 
 
@@ -627,19 +628,6 @@ def test_member_caps_are_arguments() -> None:
     assert any("max_json_bytes limit of 10" in e for _, e in reader.errors), reader.errors
     with pytest.raises(ValueError, match="max_image_bytes must be at least 1"):
         sa1b_rle.sa1b.iter_shard(io.BytesIO(data), max_image_bytes=0)
-
-
-class _Pipe(io.RawIOBase):
-    """Read-only and not seekable, like a pipe."""
-
-    def __init__(self, data: bytes) -> None:
-        self._b = io.BytesIO(data)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buf: Any) -> int:
-        return self._b.readinto(buf)
 
 
 # -- 5. the command line --------------------------------------------------------------------

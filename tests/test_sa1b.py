@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pycocotools.mask as pm
 import pytest
+from _streams import Pipe
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -404,19 +405,7 @@ def test_shard_samples(tmp_path: Path, gz: bool) -> None:
     with open(path, "rb") as f:
         check_samples(list(sa1b.iter_shard(f, images=False)), SHARD_DOCS, images=False)
 
-    class Stream(io.RawIOBase):
-        """A pipe-like source: read only, not seekable."""
-
-        def __init__(self, data: bytes) -> None:
-            self._b = io.BytesIO(data)
-
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, buf: Any) -> int:
-            return self._b.readinto(buf)
-
-    check_samples(list(sa1b.iter_shard(Stream(path.read_bytes()))), SHARD_DOCS)
+    check_samples(list(sa1b.iter_shard(Pipe(path.read_bytes()))), SHARD_DOCS)
 
 
 def test_shard_members_pair_in_any_order(tmp_path: Path) -> None:
