@@ -210,7 +210,11 @@ def iou(dt: Any, gt: Any, pyiscrowd: Any) -> Any:
 
 
 def _dim(v: Any, name: str) -> int:
-    if isinstance(v, float) and v.is_integer():
+    if isinstance(v, (float, np.floating)):
+        # pycocotools converts h and w to its unsigned size type, which truncates a
+        # float like int(): mmdetection's PolygonMasks.crop passes fractional ones.
+        if not np.isfinite(v):
+            raise RleError(f"{name} must be a finite number, not {v}")
         v = int(v)
     try:
         n = operator.index(v)
@@ -298,6 +302,16 @@ def frPyObjects(pyobj: Any, h: int, w: int) -> RLE | list[RLE]:
                 f"unsupported element type {type(first).__name__} in frPyObjects input"
             ) from None
         if n == 4:
+            # Read as boxes, as pycocotools does when the first entry has 4 numbers.
+            lengths = {len(o) if hasattr(o, "__len__") else -1 for o in pyobj}
+            if lengths != {4}:
+                k = next(i for i, o in enumerate(pyobj) if not hasattr(o, "__len__") or len(o) != 4)
+                raise RleError(
+                    f"frPyObjects: the first entry has 4 numbers, so the list is read as "
+                    f"[x, y, w, h] boxes (as pycocotools does), but entry {k} is not a box; "
+                    "for polygons give each its own frPyObjects call, or use "
+                    "sa1b_rle.RleBatch.from_polygons"
+                )
             return frBbox(pyobj, h, w)
         if type(first) is list and type(h) is int and type(w) is int and h >= 0 and w >= 0:
             # The common COCO case (lists of float lists, int sizes): straight to Rust.

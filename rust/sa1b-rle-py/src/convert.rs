@@ -104,6 +104,21 @@ fn extract_dim(v: &Bound<'_, PyAny>, index: usize, what: &str) -> PyResult<u64> 
         return Ok(n);
     }
     let Ok(n) = v.extract::<crate::errors::Int>() else {
+        // A float size (`[6.0, 5.0]`, numpy float32) is truncated like `int()`, as
+        // pycocotools' conversion to its unsigned size type does.
+        if let Ok(f) = v.extract::<f64>() {
+            let t = f.trunc();
+            if !f.is_finite() {
+                return Err(value_error(index, &format!("{what} is not finite ({f})")));
+            }
+            if t < 0.0 {
+                return Err(value_error(index, &format!("{what} is negative ({f})")));
+            }
+            if t >= 2f64.powi(63) {
+                return Err(value_error(index, &format!("{what} is too large ({f})")));
+            }
+            return Ok(t as u64);
+        }
         return Err(type_error(index, &format!("{what} must be an integer")));
     };
     match n.i64(what) {

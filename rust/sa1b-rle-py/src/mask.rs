@@ -280,7 +280,7 @@ pub fn fr_poly(
             let rles = polys
                 .iter()
                 .enumerate()
-                .map(|(i, p)| sa1b_rle::fr_poly(p, h, w).map_err(|e| e.at(i)))
+                .map(|(i, p)| sa1b_rle::polygon::fr_poly_cocoapi(p, h, w).map_err(|e| e.at(i)))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(encoded(&rles))
         })

@@ -328,7 +328,7 @@ fn scale(v: f64, index: usize) -> Result<i64> {
 /// assert_eq!(r.bbox(), [1.0, 1.0, 3.0, 2.0]);
 /// ```
 pub fn fr_poly(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
-    let pixels = pixel_count(height, width)?;
+    pixel_count(height, width)?;
     if !xy.len().is_multiple_of(2) {
         return Err(Error::PolygonOddLength { len: xy.len() });
     }
@@ -336,6 +336,41 @@ pub fn fr_poly(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
     if k < 3 {
         return Err(Error::PolygonTooFewPoints { points: k });
     }
+    rasterise(xy, height, width)
+}
+
+/// [`fr_poly`] for everything pycocotools' `frPoly` answers deterministically, as it
+/// answers: an odd last coordinate is ignored (cocoapi takes `len // 2` points), and
+/// polygons of one or two points rasterise as cocoapi's walk does (real multi-part COCO
+/// segmentations hold such parts). A polygon of no points stays an error: cocoapi reads
+/// past its buffer there.
+///
+/// # Errors
+/// [`Error::PolygonTooFewPoints`] for fewer than 2 coordinates, and those of [`fr_poly`]
+/// for the coordinates and size.
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::polygon::fr_poly_cocoapi;
+/// // A segment of two points, and a polygon with a stray seventh coordinate.
+/// assert_eq!(fr_poly_cocoapi(&[1.0, 1.0, 4.0, 1.0], 5, 6).unwrap().area(), 0);
+/// let odd = fr_poly_cocoapi(&[1.0, 1.0, 4.0, 1.0, 4.0, 3.0, 9.0], 5, 6).unwrap();
+/// assert_eq!(odd, fr_poly_cocoapi(&[1.0, 1.0, 4.0, 1.0, 4.0, 3.0], 5, 6).unwrap());
+/// assert!(fr_poly_cocoapi(&[1.0], 5, 6).is_err());
+/// ```
+pub fn fr_poly_cocoapi(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
+    pixel_count(height, width)?;
+    let k = xy.len() / 2;
+    if k == 0 {
+        return Err(Error::PolygonTooFewPoints { points: 0 });
+    }
+    rasterise(&xy[..2 * k], height, width)
+}
+
+/// The rasterisation of `k >= 1` points (`xy.len() == 2k`), cocoapi's walk.
+fn rasterise(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
+    let pixels = pixel_count(height, width)?;
+    let k = xy.len() / 2;
     let mut pts = Vec::with_capacity(k + 1);
     for j in 0..k {
         pts.push((scale(xy[2 * j], 2 * j)?, scale(xy[2 * j + 1], 2 * j + 1)?));
