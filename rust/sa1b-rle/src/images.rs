@@ -10,6 +10,7 @@ use std::io::Cursor;
 
 use crate::alloc;
 use crate::error::{Error, Result};
+use crate::pixels::{luma_of, u16_to_u8};
 
 /// The default pixel limit: Pillow's (`2 * Image.MAX_IMAGE_PIXELS`, where Pillow stops
 /// with `DecompressionBombError`). An SA-1B image has 3.4 million pixels.
@@ -302,23 +303,15 @@ fn decode_jpeg(data: &[u8], max_pixels: u64) -> Result<Decoded> {
     })
 }
 
-/// A 16-bit sample scaled to 8 bits with rounding (`round(v * 255 / 65535)`, as the
-/// `image` crate and Pillow's 16-bit conversions).
+/// A big-endian 16-bit sample scaled to 8 bits.
 #[inline]
 fn to_u8(hi: u8, lo: u8) -> u8 {
-    ((u32::from(u16::from_be_bytes([hi, lo])) + 128) / 257) as u8
-}
-
-/// Pillow's `convert("L")` luma of an RGB pixel (ITU-R 601-2, rounded).
-#[inline]
-#[must_use]
-pub fn luma_of(r: u8, g: u8, b: u8) -> u8 {
-    ((u32::from(r) * 19595 + u32::from(g) * 38470 + u32::from(b) * 7471 + 0x8000) >> 16) as u8
+    u16_to_u8(u16::from_be_bytes([hi, lo]))
 }
 
 impl Decoded {
     /// The grey level of every pixel (alpha ignored, 16-bit scaled to 8, colour by
-    /// [`luma_of`]), computed in place: the pixel buffer becomes the `height * width`
+    /// [`crate::pixels::luma_of`]), computed in place: the pixel buffer becomes the `height * width`
     /// grey image, no second full-size buffer.
     #[must_use]
     pub fn into_luma(self) -> Vec<u8> {

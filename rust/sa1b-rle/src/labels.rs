@@ -96,6 +96,7 @@ pub fn masks_of_labels(
     Ok((values, batch))
 }
 
+#[cfg(feature = "images")]
 /// A label image decoded from a PNG without colour conversion: its raw rows, read one
 /// value per pixel by [`LabelImage::value`] (no per-pixel copy of the image).
 pub struct LabelImage {
@@ -110,6 +111,7 @@ pub struct LabelImage {
 }
 
 /// How a label PNG's pixels are stored.
+#[cfg(feature = "images")]
 #[derive(Clone, Copy)]
 enum LabelKind {
     /// 8-bit grey or palette index, one byte a pixel.
@@ -122,6 +124,7 @@ enum LabelKind {
     Colour(usize),
 }
 
+#[cfg(feature = "images")]
 impl LabelImage {
     /// The value of pixel `i` (`i = y * width + x`).
     #[inline]
@@ -161,6 +164,7 @@ impl LabelImage {
 /// before decoding); [`Error::OutOfMemory`]; [`Error::Image`] for data that is not a PNG,
 /// truncated or corrupt (chunk CRCs and the zlib checksum are verified), or of a kind
 /// with no label meaning here (grey with alpha, 16-bit colour).
+#[cfg(feature = "images")]
 pub fn read_png_labels(data: &[u8], max_pixels: u64) -> Result<LabelImage> {
     use png::{BitDepth, ColorType, Transformations};
     let png = crate::images::decode_png(data, max_pixels, Transformations::IDENTITY)?;
@@ -195,6 +199,7 @@ pub fn read_png_labels(data: &[u8], max_pixels: u64) -> Result<LabelImage> {
 ///
 /// # Errors
 /// Those of [`crate::images::decode`] (the pixel limit `max_pixels` first).
+#[cfg(feature = "images")]
 pub fn mask_of_image(
     data: &[u8],
     threshold: i64,
@@ -324,7 +329,7 @@ fn push(v: &mut Vec<u32>, x: u32) -> Result<()> {
 #[must_use]
 pub fn luma(rgb: &[u8]) -> Vec<u8> {
     rgb.chunks_exact(3)
-        .map(|p| crate::images::luma_of(p[0], p[1], p[2]))
+        .map(|p| crate::pixels::luma_of(p[0], p[1], p[2]))
         .collect()
 }
 

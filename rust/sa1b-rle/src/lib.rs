@@ -32,11 +32,13 @@ pub mod counts;
 mod decode;
 mod encode;
 mod error;
+#[cfg(feature = "images")]
 pub mod images;
 mod iou;
 pub mod labels;
 mod merge;
 pub mod overlay;
+pub mod pixels;
 pub mod polygon;
 pub mod pool;
 mod rle;

@@ -262,6 +262,7 @@ fn edited(data: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
 }
 
 /// A PNG of `h x w` grey pixels.
+#[cfg(feature = "images")]
 fn png_of(h: u32, w: u32, pixels: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut e = png::Encoder::new(&mut out, w, h);
@@ -290,6 +291,24 @@ proptest! {
     }
 
     #[test]
+    fn file_names_with_separators_are_problems(name in "[a-z./\\\\]{0,12}") {
+        let bad = name.is_empty() || name.contains(['/', '\\']) || name == "." || name == "..";
+        prop_assert_eq!(sa1b_rle::sa1b::file_name_problem(&name).is_some(), bad);
+    }
+}
+
+#[test]
+fn the_fuzz_seed_document_is_valid() {
+    let (image, problems) = sa1b_rle::sa1b::parse(&sa1b_doc(), "f.json", true);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(image.unwrap().len(), 2);
+}
+
+#[cfg(feature = "images")]
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
     fn image_decode_never_panics(
         (h, w) in (1u32..12, 1u32..12),
         seed in any::<u8>(),
@@ -314,17 +333,4 @@ proptest! {
         }
         let _ = sa1b_rle::labels::read_png_labels(&data, 10_000);
     }
-
-    #[test]
-    fn file_names_with_separators_are_problems(name in "[a-z./\\\\]{0,12}") {
-        let bad = name.is_empty() || name.contains(['/', '\\']) || name == "." || name == "..";
-        prop_assert_eq!(sa1b_rle::sa1b::file_name_problem(&name).is_some(), bad);
-    }
-}
-
-#[test]
-fn the_fuzz_seed_document_is_valid() {
-    let (image, problems) = sa1b_rle::sa1b::parse(&sa1b_doc(), "f.json", true);
-    assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(image.unwrap().len(), 2);
 }
