@@ -767,13 +767,7 @@ mod tests {
 
     #[test]
     fn intersections_equal_the_dense_count() {
-        let mut seed = 0x1234_5678_9abc_def1u64;
-        let mut rnd = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n.max(1)
-        };
+        let mut rnd = crate::test_support::rng(0x1234_5678_9abc_def1u64);
         for round in 0..60 {
             let (h, w) = match round % 3 {
                 0 => (1 + rnd(8), 1 + rnd(8)),
@@ -803,13 +797,7 @@ mod tests {
 
     #[test]
     fn every_kernel_agrees_with_the_sweep() {
-        let mut seed = 0x0fed_cba9_8765_4321u64;
-        let mut rnd = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n.max(1)
-        };
+        let mut rnd = crate::test_support::rng(0x0fed_cba9_8765_4321u64);
         for _ in 0..300 {
             let side = |rnd: &mut dyn FnMut(u64) -> u64, masks: u64| {
                 let len = rnd(70) as usize;

@@ -712,15 +712,7 @@ mod tests {
         }
     }
 
-    /// A small deterministic generator: `rnd(n)` is uniform-ish in `0..n`.
-    fn xorshift(mut seed: u64) -> impl FnMut(u64) -> u64 {
-        move |n| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        }
-    }
+    use crate::test_support::rng as xorshift;
 
     #[test]
     fn vector_and_scalar_parsers_agree() {

@@ -218,13 +218,7 @@ mod tests {
         // Masks of many shapes (incl. runs spanning columns, zero runs, tall and wide
         // images that make bands of one row or of the whole image), against the
         // column-major decode transposed, on zeroed and on dirty buffers.
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rnd = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rnd = crate::test_support::rng(0x9e37_79b9_7f4a_7c15u64);
         for (h, w) in [
             (1, 1),
             (1, 7),

@@ -357,13 +357,7 @@ mod tests {
 
     #[test]
     fn every_value_equals_its_mask() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut rnd = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rnd = crate::test_support::rng(0x2545_f491_4f6c_dd1du64);
         for round in 0..300 {
             let (h, w) = (1 + rnd(20) as usize, 1 + rnd(20) as usize);
             let k = 1 + rnd([2, 5, 300][round % 3]) as i64;

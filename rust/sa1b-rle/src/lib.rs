@@ -43,6 +43,8 @@ pub mod polygon;
 pub mod pool;
 mod rle;
 pub mod sa1b;
+#[cfg(test)]
+mod test_support;
 
 pub use batch::RleBatch;
 pub use decode::{decode_into, zeroed_buffer};

@@ -807,13 +807,7 @@ mod tests {
     fn bbox_of_runs_equals_the_accumulator() {
         // Runs of every kind: zero-length foreground, runs crossing columns, jumps of
         // many columns, trailing unpaired runs, one-row and one-column images.
-        let mut seed = 0xdead_beef_cafe_f00du64;
-        let mut rnd = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rnd = crate::test_support::rng(0xdead_beef_cafe_f00du64);
         for round in 0..3000 {
             let h = 1 + rnd(40);
             let w = 1 + rnd(40);
@@ -856,13 +850,7 @@ mod tests {
     fn vector_bbox_equals_the_accumulator_on_large_masks() {
         // Tall and wide masks, runs of every length class, positions past 2**24 (the
         // vector path hands those to the scalar one) and masks ending in empty runs.
-        let mut seed = 0x0123_4567_89ab_cdefu64;
-        let mut rnd = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rnd = crate::test_support::rng(0x0123_4567_89ab_cdefu64);
         for round in 0..400 {
             let (h, w) = match round % 5 {
                 0 => (1 + rnd(3), 1 + rnd(5000)),
@@ -897,13 +885,7 @@ mod tests {
         // Masks made of a few row intervals in each column of a random box, so that the
         // box is small and its rows are decided by single runs (random run lists nearly
         // always cover every row), sometimes joined with a run crossing a column.
-        let mut seed = 0x5eed_f0b1_0b00_u64;
-        let mut rnd = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rnd = crate::test_support::rng(0x5eed_f0b1_0b00_u64);
         for round in 0..2000 {
             // Some masks have over 2**24 pixels (the scalar path's), with short columns
             // (where f32 quotients of large positions are furthest off).
