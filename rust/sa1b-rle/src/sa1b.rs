@@ -166,47 +166,57 @@ impl Sa1bImage {
     /// assert_eq!(v["segmentation"]["counts"], "213");
     /// ```
     pub fn write_coco_annotations(&self, out: &mut Vec<u8>, first_id: i64, category_id: i64) {
-        use std::io::Write;
         let counts = self.masks.counts_strings(None);
         for (i, c) in counts.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            // Counts use the bytes '0'..='o', which hold one JSON escape: the backslash.
-            let mut text = String::with_capacity(c.len() + 8);
-            for &b in c {
-                if b == b'\\' {
-                    text.push('\\');
-                }
-                text.push(char::from(b));
-            }
-            let num = |x: f64| Value::from(x).to_string();
-            let four = |b: &[f64; 4]| b.iter().map(|&x| num(x)).collect::<Vec<_>>().join(",");
-            let [px, py] = self.point_coords[i];
-            // Writing to a Vec cannot fail.
-            let _ = write!(
-                out,
-                "{{\"id\":{},\"image_id\":{},\"category_id\":{},\"iscrowd\":0,\
-                 \"segmentation\":{{\"size\":[{},{}],\"counts\":\"{}\"}},\"area\":{},\
-                 \"bbox\":[{}],\"predicted_iou\":{},\"stability_score\":{},\
-                 \"point_coords\":[[{},{}]],\"crop_box\":[{}],\"sa1b_id\":{}}}",
-                first_id + i as i64,
-                self.image_id,
+            let ann = CocoAnnotation {
+                id: first_id + i as i64,
+                image_id: self.image_id,
                 category_id,
-                self.height,
-                self.width,
-                text,
-                self.area[i],
-                four(&self.bbox[i]),
-                num(self.predicted_iou[i]),
-                num(self.stability_score[i]),
-                num(px),
-                num(py),
-                four(&self.crop_box[i]),
-                self.ids[i],
-            );
+                iscrowd: 0,
+                segmentation: CocoRle {
+                    size: [self.height, self.width],
+                    // Counts strings are ASCII ('0'..='o').
+                    counts: std::str::from_utf8(c).unwrap_or_default(),
+                },
+                area: self.area[i],
+                bbox: self.bbox[i],
+                predicted_iou: self.predicted_iou[i],
+                stability_score: self.stability_score[i],
+                point_coords: [self.point_coords[i]],
+                crop_box: self.crop_box[i],
+                sa1b_id: self.ids[i],
+            };
+            // Writing to a Vec cannot fail, and every field serialises.
+            let _ = serde_json::to_writer(&mut *out, &ann);
         }
     }
+}
+
+/// One COCO instance annotation as `to_coco` writes it (fields in this order).
+#[derive(serde::Serialize)]
+struct CocoAnnotation<'a> {
+    id: i64,
+    image_id: i64,
+    category_id: i64,
+    iscrowd: u8,
+    segmentation: CocoRle<'a>,
+    area: i64,
+    bbox: [f64; 4],
+    predicted_iou: f64,
+    stability_score: f64,
+    point_coords: [[f64; 2]; 1],
+    crop_box: [f64; 4],
+    sa1b_id: i64,
+}
+
+/// A compressed COCO RLE: `{"size": [h, w], "counts": str}`.
+#[derive(serde::Serialize)]
+struct CocoRle<'a> {
+    size: [u64; 2],
+    counts: &'a str,
 }
 
 /// Quality and size thresholds for [`Sa1bImage::filter`].
