@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+/// Coordinates must satisfy `|v| < MAX_COORDINATE` (so that `5 * v` and every difference
+/// of two scaled coordinates stay within a C `int`, as cocoapi's arithmetic needs).
+pub const MAX_COORDINATE: f64 = (1u64 << 30) as f64 / 5.0;
+
 /// Everything that can be wrong with an RLE, a polygon, a box or a mask handed to the core.
 ///
 /// Every variant carries where the problem is (byte offset, run index, coordinate index)
@@ -257,7 +261,7 @@ impl fmt::Display for Error {
             Error::CoordinateOutOfRange { index, value } => write!(
                 f,
                 "coordinate {index} ({value:?}) is out of range: |v| must be below {}",
-                crate::polygon::MAX_COORDINATE
+                MAX_COORDINATE
             ),
             Error::BufferSize { expected, actual } => write!(
                 f,

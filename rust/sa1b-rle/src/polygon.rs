@@ -11,9 +11,7 @@
 use crate::error::{Error, Result};
 use crate::rle::{pixel_count, Rle};
 
-/// Coordinates must satisfy `|v| < MAX_COORDINATE` (so that `5 * v` and every difference
-/// of two scaled coordinates stay within a C `int`, as cocoapi's arithmetic needs).
-pub const MAX_COORDINATE: f64 = (1u64 << 30) as f64 / 5.0;
+pub use crate::error::MAX_COORDINATE;
 
 const SCALE: f64 = 5.0;
 
