@@ -260,8 +260,8 @@ impl fmt::Display for Error {
             }
             Error::CoordinateOutOfRange { index, value } => write!(
                 f,
-                "coordinate {index} ({value:?}) is out of range: |v| must be below {}",
-                MAX_COORDINATE
+                "coordinate {index} ({value:?}) is out of range: |v| must be below \
+                 {MAX_COORDINATE}"
             ),
             Error::BufferSize { expected, actual } => write!(
                 f,
