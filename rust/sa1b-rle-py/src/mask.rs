@@ -5,7 +5,7 @@ use numpy::{IntoPyArray, PyReadonlyArray2, PyReadonlyArrayDyn, PyUntypedArrayMet
 use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use sa1b_rle::{Error, IouMask, Order, Rle};
+use sa1b_rle::{Error, Order, Rle, RleBatch};
 
 use crate::convert::{
     array_1d, extract_rles, f_order_2d, map_all, parse_all, rle_dict, rle_dicts, RawRle, Seq,
@@ -161,7 +161,8 @@ pub fn merge<'py>(
     rle_dict(py, r.height(), r.width(), &r.to_counts_string())
 }
 
-/// IoU of RLE dicts, a Fortran-ordered `(n_dt, n_gt)` float64 array.
+/// IoU of RLE dicts, a Fortran-ordered `(n_dt, n_gt)` float64 array: the batch engine's
+/// (the one IoU walk of `RleBatch.iou`), on the default thread count.
 #[pyfunction]
 pub fn iou_rle<'py>(
     py: Python<'py>,
@@ -179,13 +180,6 @@ pub fn iou_rle<'py>(
     let o = py
         .detach(|| -> Result<Vec<f64>, Error> {
             let d = parse_all(raw_dt)?;
-            if same {
-                let Some((h, _)) = sa1b_rle::common_size(&d)? else {
-                    return Ok(Vec::new());
-                };
-                let prepared: Vec<IouMask> = d.iter().map(IouMask::new).collect();
-                return sa1b_rle::prepared_iou_symmetric(&prepared, h);
-            }
             let g = parse_all(raw_gt).map_err(|e| match e {
                 Error::Item { index, source } => Error::Item {
                     index: index + m,
@@ -193,7 +187,25 @@ pub fn iou_rle<'py>(
                 },
                 e => e,
             })?;
-            sa1b_rle::mask_iou(&d, &g, &iscrowd)
+            // One size for all (indices count dt first, then gt).
+            let sizes = d.iter().chain(&g).map(Rle::size);
+            let Some((h, w)) = sa1b_rle::common_size_of(sizes)? else {
+                return Ok(Vec::new());
+            };
+            let db = RleBatch::from_rles(h, w, &d)?;
+            let rows = if same {
+                db.iou(&db, &[], None)?
+            } else {
+                db.iou(&RleBatch::from_rles(h, w, &g)?, &iscrowd, None)?
+            };
+            // Row-major (n_dt, n_gt) to pycocotools' column-major layout.
+            let mut cols = sa1b_rle::alloc::zeroed(rows.len(), "an IoU matrix")?;
+            for (i, row) in rows.chunks_exact(n.max(1)).enumerate() {
+                for (j, &v) in row.iter().enumerate() {
+                    cols[j * m + i] = v;
+                }
+            }
+            Ok(cols)
         })
         .map_err(|e| iou_error(&e, m))?;
     f_order_2d(py, o, m, n)

@@ -7,10 +7,16 @@ use crate::counts::{parse_counts, write_counts};
 use crate::decode::decode_row_major_into;
 use crate::encode::{encode, Order};
 use crate::error::{Error, Result};
+use crate::iou::IouMask;
 use crate::merge::merge_runs;
 use crate::polygon::{fr_bbox, fr_poly};
 use crate::pool;
 use crate::rle::{area_of_runs, bbox_of_runs, pixel_count, Rle};
+
+/// Up to this many (detection, ground truth) pairs an IoU matrix is computed pair by
+/// pair (measured: a 2x1 call 8 us against 12 us for the column walk; the walk wins from
+/// about 20x20 masks on).
+const SMALL_IOU_PAIRS: usize = 256;
 
 /// `N` masks of one size `(height, width)`: mask `i`'s runs (COCO's column-major run
 /// lengths, alternating background and foreground, summing to `height * width`) are
@@ -428,7 +434,25 @@ impl RleBatch {
             });
         }
         let symmetric = std::ptr::eq(self, gt) && !iscrowd.contains(&true);
+        if self.len() * gt.len() <= SMALL_IOU_PAIRS {
+            return self.iou_by_pairs(gt, iscrowd, symmetric);
+        }
         self.iou_by_columns(gt, iscrowd, symmetric, threads)
+    }
+
+    /// The IoU matrix pair by pair, each pair's boxes first (COCO evaluation's per image
+    /// and category calls of a few masks: a walk over the image's columns would cost
+    /// more than the pairs). The same values as [`RleBatch::iou_by_columns`].
+    fn iou_by_pairs(&self, gt: &RleBatch, iscrowd: &[bool], symmetric: bool) -> Result<Vec<f64>> {
+        let (h, w) = (self.height, self.width);
+        let prepare = |b: &RleBatch| -> Vec<IouMask> {
+            (0..b.len())
+                .map(|i| IouMask::from_runs(h, w, b.runs(i)))
+                .collect()
+        };
+        let d = prepare(self);
+        let g = if symmetric { Vec::new() } else { prepare(gt) };
+        crate::iou::pairs_row_major(&d, if symmetric { &d } else { &g }, h, iscrowd, symmetric)
     }
 
     /// The IoU matrix from the intersections counted by one walk over the columns
@@ -525,6 +549,26 @@ impl RleBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_matrices_by_pairs_equal_the_column_walk() {
+        let mut rnd = crate::test_support::rng(0x5ca1_ab1e_0000_0001);
+        for round in 0..300 {
+            let (h, w) = (1 + rnd(30), 1 + rnd(30));
+            let (nd, ng) = (rnd(12) as usize, rnd(12) as usize);
+            let dt = crate::test_support::random_batch(&mut rnd, h, w, nd);
+            let gt = crate::test_support::random_batch(&mut rnd, h, w, ng);
+            let crowd: Vec<bool> = (0..ng).map(|_| rnd(3) == 0).collect();
+            for c in [&[][..], &crowd[..]] {
+                let by_pairs = dt.iou_by_pairs(&gt, c, false).unwrap();
+                let by_columns = dt.iou_by_columns(&gt, c, false, Some(1)).unwrap();
+                assert_eq!(by_pairs, by_columns, "round {round}");
+            }
+            let by_pairs = dt.iou_by_pairs(&dt, &[], true).unwrap();
+            let by_columns = dt.iou_by_columns(&dt, &[], true, Some(1)).unwrap();
+            assert_eq!(by_pairs, by_columns, "round {round} (symmetric)");
+        }
+    }
 
     fn sample() -> RleBatch {
         let masks: Vec<Vec<u8>> = (0..9u8)

@@ -720,50 +720,6 @@ mod tests {
 
     /// Random masks of random boxes, some with runs crossing columns, some crowding one
     /// column with hundreds of ranges (the sorted sweep's case).
-    fn random_batch(rnd: &mut impl FnMut(u64) -> u64, h: u64, w: u64, n: usize) -> RleBatch {
-        let mut b = RleBatch::new(h, w).unwrap();
-        for _ in 0..n {
-            let mut px = vec![false; (h * w) as usize];
-            match rnd(4) {
-                0 => {
-                    // Stripes: every other row of a column range (crowded columns).
-                    let (c0, c1) = (rnd(w), rnd(w));
-                    for c in c0.min(c1)..=c0.max(c1) {
-                        for r in (rnd(2)..h).step_by(2) {
-                            px[(c * h + r) as usize] = true;
-                        }
-                    }
-                }
-                1 => {
-                    let (a, len) = (rnd(h * w), rnd(3 * h));
-                    for p in a..(a + len).min(h * w) {
-                        px[p as usize] = true;
-                    }
-                }
-                _ => {
-                    let (x0, y0) = (rnd(w), rnd(h));
-                    let (x1, y1) = (x0 + rnd(w - x0), y0 + rnd(h - y0));
-                    for x in x0..=x1 {
-                        for y in y0..=y1 {
-                            px[(x * h + y) as usize] = rnd(5) > 0;
-                        }
-                    }
-                }
-            }
-            let mut runs = vec![];
-            let (mut val, mut len) = (false, 0u32);
-            for &p in &px {
-                if p != val {
-                    runs.push(len);
-                    (val, len) = (p, 0);
-                }
-                len += 1;
-            }
-            runs.push(len);
-            b.push_runs(&runs).unwrap();
-        }
-        b
-    }
 
     #[test]
     fn intersections_equal_the_dense_count() {
@@ -775,8 +731,8 @@ mod tests {
                 _ => (1 + rnd(60), 1 + rnd(60)),
             };
             let (nd, ng) = (1 + rnd(30) as usize, 1 + rnd(30) as usize);
-            let dt = random_batch(&mut rnd, h, w, nd);
-            let gt = random_batch(&mut rnd, h, w, ng);
+            let dt = crate::test_support::random_batch(&mut rnd, h, w, nd);
+            let gt = crate::test_support::random_batch(&mut rnd, h, w, ng);
             let (want, want_self) = (dense(&dt, &gt, false), dense(&dt, &dt, true));
             assert_eq!(intersections(&dt, &gt, false, None).unwrap(), want);
             assert_eq!(intersections(&dt, &dt, true, None).unwrap(), want_self);

@@ -264,3 +264,31 @@ pub fn prepared_iou_symmetric(masks: &[IouMask], height: u64) -> Result<Vec<f64>
     }
     Ok(out)
 }
+
+/// The IoU matrix of prepared masks, row-major `(dt.len(), gt.len())` (entry
+/// `d * gt.len() + g`), each pair's boxes tested first; with `symmetric` (`gt` is `dt`,
+/// no crowd) one triangle is computed and mirrored.
+pub(crate) fn pairs_row_major(
+    dt: &[IouMask],
+    gt: &[IouMask],
+    height: u64,
+    iscrowd: &[bool],
+    symmetric: bool,
+) -> Result<Vec<f64>> {
+    let (n, m) = (dt.len(), gt.len());
+    let mut out = result_matrix(n, m)?;
+    for (di, d) in dt.iter().enumerate() {
+        let upto = if symmetric { di + 1 } else { m };
+        for (gi, g) in gt.iter().enumerate().take(upto) {
+            let crowd = iscrowd.get(gi).copied().unwrap_or(false);
+            if box_pair_iou(&d.bbox, &g.bbox, crowd) > 0.0 {
+                let v = mask_pair_iou(d, g, height, crowd);
+                out[di * m + gi] = v;
+                if symmetric {
+                    out[gi * m + di] = v;
+                }
+            }
+        }
+    }
+    Ok(out)
+}

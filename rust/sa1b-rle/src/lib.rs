@@ -53,4 +53,6 @@ pub use error::{Error, Result};
 pub use iou::{bbox_iou, mask_iou, prepared_iou, prepared_iou_symmetric, IouMask};
 pub use merge::merge;
 pub use polygon::{fr_bbox, fr_poly};
-pub use rle::{area_of_counts_str, bbox_of_counts_str, common_size, pixel_count, Rle};
+pub use rle::{
+    area_of_counts_str, bbox_of_counts_str, common_size, common_size_of, pixel_count, Rle,
+};

@@ -785,9 +785,10 @@ pub fn common_size(rles: &[Rle]) -> Result<Option<(u64, u64)>> {
 }
 
 /// [`common_size`] over a sequence of `(height, width)`.
-pub(crate) fn common_size_of(
-    mut sizes: impl Iterator<Item = (u64, u64)>,
-) -> Result<Option<(u64, u64)>> {
+///
+/// # Errors
+/// [`Error::SizeMismatch`] wrapped with the index of the first size that differs.
+pub fn common_size_of(mut sizes: impl Iterator<Item = (u64, u64)>) -> Result<Option<(u64, u64)>> {
     let Some(expected) = sizes.next() else {
         return Ok(None);
     };
