@@ -546,6 +546,43 @@ impl RleBatch {
     }
 }
 
+/// IoU of every detection mask with every ground-truth mask, as pycocotools' `iou`.
+///
+/// Layout as in [`bbox_iou`]: entry `g * dt.len() + d`. Pairs whose boxes do not overlap
+/// are exactly 0.0 without looking at their runs.
+///
+/// # Errors
+/// [`crate::Error::SizeMismatch`] when the masks do not all have one size (pycocotools
+/// returns -1 for such pairs), wrapped in [`crate::Error::Item`] whose index counts `dt`
+/// first, then `gt` (index `dt.len() + j` is `gt[j]`).
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::{mask_iou, Rle};
+/// let dt = [Rle::new(10, 10, vec![0, 50, 50]).unwrap()];
+/// let gt = [Rle::new(10, 10, vec![0, 100]).unwrap()];
+/// assert_eq!(mask_iou(&dt, &gt, &[]).unwrap(), vec![0.5]);
+/// assert_eq!(mask_iou(&dt, &gt, &[true]).unwrap(), vec![1.0]);
+/// ```
+pub fn mask_iou(dt: &[Rle], gt: &[Rle], iscrowd: &[bool]) -> Result<Vec<f64>> {
+    let Some((height, width)) = crate::rle::common_size_of(dt.iter().chain(gt).map(Rle::size))?
+    else {
+        return Ok(Vec::new());
+    };
+    // The one IoU engine: the batch's (row-major by detection), laid out as cocoapi's.
+    let d = RleBatch::from_rles(height, width, dt)?;
+    let g = RleBatch::from_rles(height, width, gt)?;
+    let rows = d.iou(&g, iscrowd, None)?;
+    let (n, m) = (dt.len(), gt.len());
+    let mut out = crate::iou::result_matrix(n, m)?;
+    for (i, row) in rows.chunks_exact(m.max(1)).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            out[j * n + i] = v;
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -610,16 +647,10 @@ mod tests {
             b.iou(&copy, &[], Some(2)).unwrap()
         );
         let crowd: Vec<bool> = (0..b.len()).map(|i| i % 3 == 0).collect();
-        let rles: Vec<Rle> = (0..b.len()).map(|i| b.rle(i).unwrap()).collect();
-        // pycocotools' layout is ground-truth-major; ours row-major by detection.
-        let want = crate::mask_iou(&rles, &rles, &crowd).unwrap();
-        let got = b.iou(&b, &crowd, None).unwrap();
-        let n = b.len();
-        for i in 0..n {
-            for j in 0..n {
-                assert_eq!(got[i * n + j], want[j * n + i]);
-            }
-        }
+        assert_eq!(
+            b.iou(&b, &crowd, None).unwrap(),
+            b.iou_by_columns(&copy, &crowd, false, Some(1)).unwrap()
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! detection's own area).
 
 use crate::error::Result;
-use crate::rle::{area_of_runs, bbox_of_runs, common_size_of, foreground_intervals_of, Rle};
+use crate::rle::{area_of_runs, bbox_of_runs, foreground_intervals_of, Rle};
 
 /// IoU of boxes `[x, y, w, h]`, as cocoapi's `bbIou`.
 ///
@@ -171,98 +171,6 @@ pub(crate) fn mask_pair_iou(d: &IouMask, g: &IouMask, height: u64, crowd: bool) 
     }
     let u = if crowd { d.area } else { d.area + g.area - i };
     i as f64 / u as f64
-}
-
-/// IoU of every detection mask with every ground-truth mask, as pycocotools' `iou`.
-///
-/// Layout as in [`bbox_iou`]: entry `g * dt.len() + d`. Pairs whose boxes do not overlap
-/// are exactly 0.0 without looking at their runs.
-///
-/// # Errors
-/// [`crate::Error::SizeMismatch`] when the masks do not all have one size (pycocotools
-/// returns -1 for such pairs), wrapped in [`crate::Error::Item`] whose index counts `dt`
-/// first, then `gt` (index `dt.len() + j` is `gt[j]`).
-///
-/// # Examples
-/// ```
-/// use sa1b_rle::{mask_iou, Rle};
-/// let dt = [Rle::new(10, 10, vec![0, 50, 50]).unwrap()];
-/// let gt = [Rle::new(10, 10, vec![0, 100]).unwrap()];
-/// assert_eq!(mask_iou(&dt, &gt, &[]).unwrap(), vec![0.5]);
-/// assert_eq!(mask_iou(&dt, &gt, &[true]).unwrap(), vec![1.0]);
-/// ```
-pub fn mask_iou(dt: &[Rle], gt: &[Rle], iscrowd: &[bool]) -> Result<Vec<f64>> {
-    let Some((height, _)) = common_size_of(dt.iter().chain(gt).map(Rle::size))? else {
-        return Ok(Vec::new());
-    };
-    let d: Vec<IouMask> = dt.iter().map(IouMask::new).collect();
-    let g: Vec<IouMask> = gt.iter().map(IouMask::new).collect();
-    prepared_iou(&d, &g, height, iscrowd)
-}
-
-/// [`mask_iou`] on prepared masks of one size (`height` rows): prepare each mask once
-/// with [`IouMask::new`] when it takes part in several IoU computations.
-///
-/// # Examples
-/// ```
-/// use sa1b_rle::{mask_iou, prepared_iou, IouMask, Rle};
-/// let a = Rle::new(3, 3, vec![0, 5, 4]).unwrap();
-/// let b = Rle::new(3, 3, vec![3, 6]).unwrap();
-/// let (pa, pb) = (IouMask::new(&a), IouMask::new(&b));
-/// assert_eq!(prepared_iou(&[pa], &[pb], 3, &[]), mask_iou(&[a], &[b], &[]));
-/// ```
-///
-/// # Errors
-/// [`crate::Error::OutOfMemory`] when the result cannot be allocated.
-pub fn prepared_iou(
-    dt: &[IouMask],
-    gt: &[IouMask],
-    height: u64,
-    iscrowd: &[bool],
-) -> Result<Vec<f64>> {
-    let mut out = result_matrix(dt.len(), gt.len())?;
-    for (gi, g) in gt.iter().enumerate() {
-        let crowd = iscrowd.get(gi).copied().unwrap_or(false);
-        let row = &mut out[gi * dt.len()..(gi + 1) * dt.len()];
-        for (o, d) in row.iter_mut().zip(dt) {
-            if box_pair_iou(&d.bbox, &g.bbox, crowd) > 0.0 {
-                *o = mask_pair_iou(d, g, height, crowd);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// [`prepared_iou`] of a set of masks with itself, no crowd: the matrix is symmetric
-/// (intersection and union do not depend on the order, and neither does the box
-/// pre-filter), so only one triangle is computed and mirrored. Bit-identical to
-/// `prepared_iou(masks, masks, height, &[])`.
-///
-/// # Examples
-/// ```
-/// use sa1b_rle::{prepared_iou, prepared_iou_symmetric, IouMask, Rle};
-/// let m: Vec<IouMask> = [vec![0, 5, 4], vec![3, 6], vec![9]]
-///     .into_iter()
-///     .map(|c| IouMask::new(&Rle::new(3, 3, c).unwrap()))
-///     .collect();
-/// assert_eq!(prepared_iou_symmetric(&m, 3), prepared_iou(&m, &m, 3, &[]));
-/// ```
-///
-/// # Errors
-/// [`crate::Error::OutOfMemory`] when the result cannot be allocated.
-pub fn prepared_iou_symmetric(masks: &[IouMask], height: u64) -> Result<Vec<f64>> {
-    let n = masks.len();
-    let mut out = result_matrix(n, n)?;
-    for (gi, g) in masks.iter().enumerate() {
-        for (di, d) in masks.iter().enumerate().take(gi + 1) {
-            if box_pair_iou(&d.bbox, &g.bbox, false) > 0.0 {
-                let v = mask_pair_iou(d, g, height, false);
-                out[gi * n + di] = v;
-                out[di * n + gi] = v;
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// The IoU matrix of prepared masks, row-major `(dt.len(), gt.len())` (entry

@@ -46,11 +46,11 @@ pub mod sa1b;
 #[cfg(test)]
 mod test_support;
 
-pub use batch::RleBatch;
+pub use batch::{mask_iou, RleBatch};
 pub use decode::{decode_into, zeroed_buffer};
 pub use encode::{encode, Order};
 pub use error::{Error, Result};
-pub use iou::{bbox_iou, mask_iou, prepared_iou, prepared_iou_symmetric, IouMask};
+pub use iou::{bbox_iou, IouMask};
 pub use merge::merge;
 pub use polygon::{fr_bbox, fr_poly};
 pub use rle::{
