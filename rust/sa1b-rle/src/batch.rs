@@ -62,17 +62,7 @@ impl RleBatch {
     /// # Errors
     /// As [`Rle::new`]: [`Error::EmptyCounts`], [`Error::CountsSumMismatch`].
     pub fn push_runs(&mut self, runs: &[u32]) -> Result<()> {
-        let pixels = self.height * self.width;
-        if runs.is_empty() && pixels > 0 {
-            return Err(Error::EmptyCounts { pixels });
-        }
-        let actual: u64 = runs.iter().map(|&c| u64::from(c)).sum();
-        if actual != pixels {
-            return Err(Error::CountsSumMismatch {
-                expected: pixels,
-                actual,
-            });
-        }
+        crate::rle::check_runs(self.height * self.width, runs)?;
         self.push_unchecked(runs);
         Ok(())
     }
@@ -488,8 +478,7 @@ impl RleBatch {
                     continue;
                 }
                 let crowd = iscrowd.get(j).copied().unwrap_or(false);
-                let u = if crowd { da[i] } else { da[i] + ga[j] - x };
-                out[i * m + j] = x as f64 / u as f64;
+                out[i * m + j] = crate::iou::iou_of(x, da[i], ga[j], crowd);
             }
         }
         if symmetric {

@@ -169,8 +169,19 @@ pub(crate) fn mask_pair_iou(d: &IouMask, g: &IouMask, height: u64, crowd: bool) 
     if i == 0 {
         return 0.0;
     }
-    let u = if crowd { d.area } else { d.area + g.area - i };
-    i as f64 / u as f64
+    iou_of(i, d.area, g.area, crowd)
+}
+
+/// cocoapi's IoU of masks from their intersection (non-zero) and areas: against a crowd
+/// ground truth the union is the detection's own area (the one crowd rule).
+#[inline]
+pub(crate) fn iou_of(inter: u64, dt_area: u64, gt_area: u64, crowd: bool) -> f64 {
+    let u = if crowd {
+        dt_area
+    } else {
+        dt_area + gt_area - inter
+    };
+    inter as f64 / u as f64
 }
 
 /// The IoU matrix of prepared masks, row-major `(dt.len(), gt.len())` (entry

@@ -49,17 +49,7 @@ impl Rle {
     /// assert!(Rle::new(2, 3, vec![1, 4]).is_err());
     /// ```
     pub fn new(height: u64, width: u64, counts: Vec<u32>) -> Result<Rle> {
-        let pixels = pixel_count(height, width)?;
-        if counts.is_empty() && pixels > 0 {
-            return Err(Error::EmptyCounts { pixels });
-        }
-        let actual: u64 = counts.iter().map(|&c| u64::from(c)).sum();
-        if actual != pixels {
-            return Err(Error::CountsSumMismatch {
-                expected: pixels,
-                actual,
-            });
-        }
+        check_runs(pixel_count(height, width)?, &counts)?;
         Ok(Rle {
             height,
             width,
@@ -711,6 +701,12 @@ impl BboxAccumulator {
             (self.ye - self.ys + 1) as f64,
         ]
     }
+}
+
+/// The one check of a run list against its mask's `pixels`: runs present, summing to
+/// exactly `pixels` ([`Error::EmptyCounts`], [`Error::CountsSumMismatch`]).
+pub(crate) fn check_runs(pixels: u64, runs: &[u32]) -> Result<()> {
+    check_total(pixels, runs.len(), runs.iter().map(|&c| u64::from(c)).sum())
 }
 
 /// Checks parsed run totals against the size, with [`Rle::new`]'s errors.
