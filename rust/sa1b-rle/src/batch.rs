@@ -239,6 +239,16 @@ impl RleBatch {
         &self.runs[self.offsets[i]..self.offsets[i + 1]]
     }
 
+    /// The masks as the lower-level kernels read them.
+    pub(crate) fn masks(&self) -> crate::rle::Masks<'_> {
+        crate::rle::Masks {
+            height: self.height,
+            width: self.width,
+            offsets: &self.offsets,
+            runs: &self.runs,
+        }
+    }
+
     /// Total number of runs held.
     #[must_use]
     pub fn total_runs(&self) -> usize {
@@ -458,7 +468,7 @@ impl RleBatch {
         let (n, m) = (self.len(), gt.len());
         // The result first: a matrix that cannot be had fails before any work.
         let mut out = crate::iou::result_matrix(n, m)?;
-        let mut inter = column_iou::intersections(self, gt, symmetric, threads)?;
+        let mut inter = column_iou::intersections(self.masks(), gt.masks(), symmetric, threads)?;
         let da = self.area(threads);
         let ga = if symmetric {
             Vec::new()

@@ -15,9 +15,9 @@
 //! matrix.
 
 use crate::alloc;
-use crate::batch::RleBatch;
 use crate::error::Result;
 use crate::pool;
+use crate::rle::Masks;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One foreground row range `[start, end)` of mask `mask` in some column.
@@ -112,7 +112,7 @@ struct Side<'a> {
 }
 
 impl<'a> Side<'a> {
-    fn new(b: &'a RleBatch, from: u64, to: u64) -> Side<'a> {
+    fn new(b: Masks<'a>, from: u64, to: u64) -> Side<'a> {
         let mut pending: Vec<Cursor<'a>> = (0..b.len())
             .filter_map(|i| Cursor::new(b.runs(i), i as u32, from))
             .filter(|c| c.start < to)
@@ -208,8 +208,8 @@ impl<'a> Side<'a> {
 /// `[i * m + j]`; for `symmetric` (the batch with itself) only the lower triangle
 /// (`j < i`), the rest 0. The first and last columns holding foreground bound the walk.
 pub(crate) fn intersections(
-    dt: &RleBatch,
-    gt: &RleBatch,
+    dt: Masks<'_>,
+    gt: Masks<'_>,
     symmetric: bool,
     threads: Option<usize>,
 ) -> Result<Vec<u64>> {
@@ -235,8 +235,8 @@ pub(crate) fn intersections(
 /// [`intersections`] with the columns split into `parts` equal ranges, on `t` threads
 /// (one partial matrix per part: parts are never more than threads).
 fn in_parts(
-    dt: &RleBatch,
-    gt: &RleBatch,
+    dt: Masks<'_>,
+    gt: Masks<'_>,
     symmetric: bool,
     t: usize,
     parts: usize,
@@ -259,7 +259,7 @@ fn in_parts(
 /// it is awake, takes the right half of the columns not yet claimed. A pool thread that
 /// wakes late (hundreds of microseconds on a virtual machine) still takes half of what
 /// is left, and one that wakes after the end takes nothing.
-fn shared_by_two(dt: &RleBatch, gt: &RleBatch, symmetric: bool) -> Result<Vec<u64>> {
+fn shared_by_two(dt: Masks<'_>, gt: Masks<'_>, symmetric: bool) -> Result<Vec<u64>> {
     let (n, m) = (dt.len(), gt.len());
     let (h, w) = (dt.height(), dt.width());
     let Ok(w32) = u32::try_from(w) else {
@@ -355,7 +355,7 @@ struct Walker<'a> {
 impl<'a> Walker<'a> {
     /// Starts at pixel `from`, for columns before pixel `to` (masks first reached at or
     /// after `to` are left out).
-    fn new(dt: &'a RleBatch, gt: &'a RleBatch, symmetric: bool, from: u64, to: u64) -> Walker<'a> {
+    fn new(dt: Masks<'a>, gt: Masks<'a>, symmetric: bool, from: u64, to: u64) -> Walker<'a> {
         let (n, m) = (dt.len(), gt.len());
         let d = Side::new(dt, from, to);
         let g = (!symmetric).then(|| Side::new(gt, from, to));
@@ -692,6 +692,7 @@ fn sweep_self(ds: &[Segment], inter: &mut [u64], n: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batch::RleBatch;
 
     /// Pixel-by-pixel intersections of two batches (the oracle).
     fn dense(dt: &RleBatch, gt: &RleBatch, symmetric: bool) -> Vec<u64> {
@@ -734,15 +735,24 @@ mod tests {
             let dt = crate::test_support::random_batch(&mut rnd, h, w, nd);
             let gt = crate::test_support::random_batch(&mut rnd, h, w, ng);
             let (want, want_self) = (dense(&dt, &gt, false), dense(&dt, &dt, true));
-            assert_eq!(intersections(&dt, &gt, false, None).unwrap(), want);
-            assert_eq!(intersections(&dt, &dt, true, None).unwrap(), want_self);
+            assert_eq!(
+                intersections(dt.masks(), gt.masks(), false, None).unwrap(),
+                want
+            );
+            assert_eq!(
+                intersections(dt.masks(), dt.masks(), true, None).unwrap(),
+                want_self
+            );
             // Column ranges with runs crossing their borders, on one and more threads.
-            assert_eq!(shared_by_two(&dt, &gt, false).unwrap(), want);
-            assert_eq!(shared_by_two(&dt, &dt, true).unwrap(), want_self);
+            assert_eq!(shared_by_two(dt.masks(), gt.masks(), false).unwrap(), want);
+            assert_eq!(
+                shared_by_two(dt.masks(), dt.masks(), true).unwrap(),
+                want_self
+            );
             for (t, parts) in [(1, 1), (1, 3), (2, 2), (3, 7)] {
-                let got = in_parts(&dt, &gt, false, t, parts).unwrap();
+                let got = in_parts(dt.masks(), gt.masks(), false, t, parts).unwrap();
                 assert_eq!(got, want, "{h}x{w} round {round}, {parts} parts");
-                let got = in_parts(&dt, &dt, true, t, parts).unwrap();
+                let got = in_parts(dt.masks(), dt.masks(), true, t, parts).unwrap();
                 assert_eq!(
                     got, want_self,
                     "{h}x{w} round {round}, {parts} parts (self)"

@@ -996,3 +996,41 @@ mod tests {
         );
     }
 }
+
+/// Masks of one size as the IoU walk reads them: mask `i`'s runs are
+/// `runs[offsets[i]..offsets[i + 1]]` (an `RleBatch` seen from below, so the kernels need
+/// not know the batch type).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Masks<'a> {
+    pub(crate) height: u64,
+    pub(crate) width: u64,
+    pub(crate) offsets: &'a [usize],
+    pub(crate) runs: &'a [u32],
+}
+
+impl<'a> Masks<'a> {
+    /// Number of masks.
+    pub(crate) fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// Rows.
+    pub(crate) fn height(&self) -> u64 {
+        self.height
+    }
+
+    /// Columns.
+    pub(crate) fn width(&self) -> u64 {
+        self.width
+    }
+
+    /// The runs of mask `i`.
+    pub(crate) fn runs(&self, i: usize) -> &'a [u32] {
+        &self.runs[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    /// Runs of all masks.
+    pub(crate) fn total_runs(&self) -> usize {
+        self.runs.len()
+    }
+}

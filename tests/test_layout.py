@@ -1,0 +1,71 @@
+"""The core crate's modules import in one direction (no cycles), as the README's Layout
+section shows; a test so that a new `crate::` reference cannot bring a cycle back."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).parent.parent / "rust" / "sa1b-rle" / "src"
+
+#: Items re-exported at the crate root, by the module that defines them.
+ROOT_ITEMS = {
+    "RleBatch": "batch",
+    "mask_iou": "batch",
+    "Rle": "rle",
+    "pixel_count": "rle",
+    "common_size": "rle",
+    "common_size_of": "rle",
+    "area_of_counts_str": "rle",
+    "bbox_of_counts_str": "rle",
+    "Error": "error",
+    "Result": "error",
+    "encode": "encode",
+    "Order": "encode",
+    "merge": "merge",
+    "fr_poly": "polygon",
+    "fr_bbox": "polygon",
+    "decode_into": "decode",
+    "zeroed_buffer": "decode",
+    "bbox_iou": "iou",
+    "IouMask": "iou",
+}
+
+
+def imports() -> dict[str, set[str]]:
+    """Module -> the modules its non-test code names through ``crate::``."""
+    if not SRC.is_dir():
+        pytest.skip("the Rust sources are not beside the tests")
+    mods = {p.stem for p in SRC.glob("*.rs") if p.stem != "lib"}
+    graph: dict[str, set[str]] = {}
+    for m in mods:
+        text = (SRC / f"{m}.rs").read_text()
+        text = text.split("#[cfg(test)]\nmod tests")[0]
+        names = {ROOT_ITEMS.get(t, t) for t in re.findall(r"crate::(\w+)", text)}
+        graph[m] = {t for t in names if t in mods and t != m}
+    return graph
+
+
+def test_core_modules_have_no_import_cycles() -> None:
+    graph = imports()
+    state: dict[str, int] = {}
+
+    def visit(m: str, path: list[str]) -> None:
+        state[m] = 1
+        for t in sorted(graph[m]):
+            if state.get(t) == 1:
+                cycle = [*path[path.index(t) :], t]
+                raise AssertionError(f"import cycle: {' -> '.join(cycle)}")
+            if t not in state:
+                visit(t, [*path, t])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+
+
+def test_error_knows_no_domain_module() -> None:
+    assert imports()["error"] == set()
