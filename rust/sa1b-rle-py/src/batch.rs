@@ -10,7 +10,7 @@ use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySlice, PyString, PyTuple};
 use sa1b_rle::{Error, Order};
 use std::sync::Arc;
 
-use crate::convert::{array_1d, extract_rles, RawCounts, Seq};
+use crate::convert::{array_1d, extract_rles, rle_refs, Seq};
 use crate::errors::{dim_arg, threads_arg, to_pyerr, Int};
 
 /// N masks of one size (H, W), parsed once and held in Rust.
@@ -42,48 +42,9 @@ impl PyRleBatch {
         threads: Option<usize>,
     ) -> PyResult<Self> {
         let raw = extract_rles(rles)?;
-        let Some(first) = raw.first() else {
-            return Ok(Self::wrap(
-                sa1b_rle::RleBatch::new(0, 0).map_err(|e| to_pyerr(&e))?,
-            ));
-        };
-        let (h, w) = (first.height, first.width);
+        let refs = rle_refs(&raw)?;
         let inner = py
-            .detach(|| -> Result<sa1b_rle::RleBatch, Error> {
-                for (i, r) in raw.iter().enumerate() {
-                    if (r.height, r.width) != (h, w) {
-                        return Err(Error::SizeMismatch {
-                            expected: (h, w),
-                            actual: (r.height, r.width),
-                        }
-                        .at(i));
-                    }
-                }
-                let strings: Vec<&[u8]> = raw
-                    .iter()
-                    .map(|r| match &r.counts {
-                        RawCounts::Compressed(s) => s.as_slice(),
-                        RawCounts::Uncompressed(_) => &[],
-                    })
-                    .collect();
-                if raw
-                    .iter()
-                    .all(|r| matches!(r.counts, RawCounts::Compressed(_)))
-                {
-                    return sa1b_rle::RleBatch::from_counts_strings(h, w, &strings, threads);
-                }
-                let mut b = sa1b_rle::RleBatch::new(h, w)?;
-                for (i, r) in raw.iter().enumerate() {
-                    let runs = match &r.counts {
-                        RawCounts::Compressed(s) => {
-                            sa1b_rle::counts::parse_counts(s).map_err(|e| e.at(i))?
-                        }
-                        RawCounts::Uncompressed(c) => c.clone(),
-                    };
-                    b.push_runs(&runs).map_err(|e| e.at(i))?;
-                }
-                Ok(b)
-            })
+            .detach(|| sa1b_rle::RleBatch::from_coco(&refs, threads))
             .map_err(|e| to_pyerr(&e))?;
         Ok(Self::wrap(inner))
     }

@@ -6,7 +6,8 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
-use sa1b_rle::{Error, Rle};
+use sa1b_rle::input::{Counts, RleRef};
+use sa1b_rle::Error;
 
 use crate::errors::{to_pyerr, RleError};
 
@@ -37,56 +38,43 @@ impl<'a, 'py, T: for<'b> FromPyObject<'b, 'py>> FromPyObject<'a, 'py> for Seq<T>
     }
 }
 
-/// The counts of one RLE dict, copied out of Python so parsing can run detached.
-pub enum RawCounts {
-    /// A compressed counts string (`str` or `bytes`).
-    Compressed(Vec<u8>),
-    /// An uncompressed list of run lengths.
-    Uncompressed(Vec<u32>),
+/// The counts of one RLE dict, held so that parsing can run detached: a compressed
+/// string is borrowed from its (immutable) `bytes` / `str` object, which this keeps alive.
+pub enum RawCounts<'py> {
+    /// A compressed counts string as `bytes`.
+    Bytes(Bound<'py, PyBytes>),
+    /// A compressed counts string as `str` (checked to be valid UTF-8 on extraction).
+    Str(Bound<'py, PyString>),
+    /// An uncompressed list of run lengths (copied: a list is mutable).
+    Runs(Vec<u32>),
 }
 
-/// Applies `f` to each owned RLE (call detached), naming the index of the first bad one.
-pub fn map_all<T>(
-    raw: Vec<RawRle>,
-    f: impl Fn(RawRle) -> Result<T, Error>,
-) -> Result<Vec<T>, Error> {
-    raw.into_iter()
-        .enumerate()
-        .map(|(i, r)| f(r).map_err(|e| e.at(i)))
-        .collect()
-}
-
-/// One RLE dict as owned data.
-pub struct RawRle {
+/// One RLE dict as extracted (not yet parsed).
+pub struct RawRle<'py> {
     pub height: u64,
     pub width: u64,
-    pub counts: RawCounts,
+    pub counts: RawCounts<'py>,
 }
 
-impl RawRle {
-    /// Foreground pixels, validated as [`RawRle::parse`] validates.
-    pub fn area(self) -> Result<u64, Error> {
-        match self.counts {
-            RawCounts::Compressed(s) => sa1b_rle::area_of_counts_str(self.height, self.width, &s),
-            RawCounts::Uncompressed(c) => Ok(Rle::new(self.height, self.width, c)?.area()),
-        }
+impl RawRle<'_> {
+    /// The core's view of this RLE (borrowing its counts).
+    pub fn as_ref(&self) -> PyResult<RleRef<'_>> {
+        let counts = match &self.counts {
+            RawCounts::Bytes(b) => Counts::Compressed(b.as_bytes()),
+            RawCounts::Str(s) => Counts::Compressed(s.to_str()?.as_bytes()),
+            RawCounts::Runs(r) => Counts::Runs(r),
+        };
+        Ok(RleRef {
+            height: self.height,
+            width: self.width,
+            counts,
+        })
     }
+}
 
-    /// pycocotools' `toBbox`, validated as [`RawRle::parse`] validates.
-    pub fn bbox(self) -> Result<[f64; 4], Error> {
-        match self.counts {
-            RawCounts::Compressed(s) => sa1b_rle::bbox_of_counts_str(self.height, self.width, &s),
-            RawCounts::Uncompressed(c) => Ok(Rle::new(self.height, self.width, c)?.bbox()),
-        }
-    }
-
-    /// Parses and validates (run it detached).
-    pub fn parse(self) -> Result<Rle, Error> {
-        match self.counts {
-            RawCounts::Compressed(s) => Rle::from_counts_str(self.height, self.width, &s),
-            RawCounts::Uncompressed(c) => Rle::new(self.height, self.width, c),
-        }
-    }
+/// The core's views of extracted RLEs.
+pub fn rle_refs<'a>(raw: &'a [RawRle<'_>]) -> PyResult<Vec<RleRef<'a>>> {
+    raw.iter().map(RawRle::as_ref).collect()
 }
 
 fn value_error(index: usize, msg: &str) -> PyErr {
@@ -218,25 +206,25 @@ fn get_key<'py>(
 }
 
 /// One COCO RLE dict (`{'size': [h, w], 'counts': str | bytes | list}`) as owned data.
-pub fn extract_rle(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<RawRle> {
+pub fn extract_rle<'py>(obj: &Bound<'py, PyAny>, index: usize) -> PyResult<RawRle<'py>> {
     let py = obj.py();
     let (height, width) = extract_size(&get_key(obj, intern!(py, "size"), index)?, index)?;
     let counts = get_key(obj, intern!(py, "counts"), index)?;
     let counts = if let Ok(b) = counts.cast::<PyBytes>() {
-        RawCounts::Compressed(b.as_bytes().to_vec())
+        RawCounts::Bytes(b.clone())
     } else if let Ok(s) = counts.cast::<PyString>() {
-        let text = s.to_str().map_err(|_| {
+        s.to_str().map_err(|_| {
             value_error(
                 index,
                 "counts is not valid text (a lone surrogate); compressed counts use only \
                  the characters '0'..'o'",
             )
         })?;
-        RawCounts::Compressed(text.as_bytes().to_vec())
+        RawCounts::Str(s.clone())
     } else if counts.hasattr("__len__")? {
         // The size is checked first so that a huge declared size fails before any work.
         sa1b_rle::pixel_count(height, width).map_err(|e| to_pyerr(&e.at(index)))?;
-        RawCounts::Uncompressed(extract_run_list(&counts, index)?)
+        RawCounts::Runs(extract_run_list(&counts, index)?)
     } else {
         return Err(type_error(
             index,
@@ -251,7 +239,7 @@ pub fn extract_rle(obj: &Bound<'_, PyAny>, index: usize) -> PyResult<RawRle> {
 }
 
 /// A list (or other sequence) of RLE dicts as owned data.
-pub fn extract_rles(objs: &Bound<'_, PyAny>) -> PyResult<Vec<RawRle>> {
+pub fn extract_rles<'py>(objs: &Bound<'py, PyAny>) -> PyResult<Vec<RawRle<'py>>> {
     if objs.is_instance_of::<PyDict>() || objs.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err("expected a list of RLE dicts"));
     }
@@ -260,11 +248,6 @@ pub fn extract_rles(objs: &Bound<'_, PyAny>) -> PyResult<Vec<RawRle>> {
         out.push(extract_rle(&o?, i)?);
     }
     Ok(out)
-}
-
-/// Parses owned RLEs (call detached), naming the index of the first bad one.
-pub fn parse_all(raw: Vec<RawRle>) -> Result<Vec<Rle>, Error> {
-    map_all(raw, RawRle::parse)
 }
 
 /// `{'size': [h, w], 'counts': b'...'}` as pycocotools returns it.

@@ -2,14 +2,13 @@
 
 use numpy::ndarray::{Array2, Array3, ShapeBuilder};
 use numpy::{IntoPyArray, PyReadonlyArray2, PyReadonlyArrayDyn, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyMemoryError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use sa1b_rle::input::RleRef;
 use sa1b_rle::{Error, Order, Rle, RleBatch};
 
-use crate::convert::{
-    array_1d, extract_rles, f_order_2d, map_all, parse_all, rle_dict, rle_dicts, RawRle, Seq,
-};
+use crate::convert::{array_1d, extract_rles, f_order_2d, rle_dict, rle_dicts, rle_refs, Seq};
 use crate::errors::{dim_arg, to_pyerr, Int, RleError};
 
 fn encoded(rles: &[Rle]) -> Vec<(u64, u64, Vec<u8>)> {
@@ -18,9 +17,15 @@ fn encoded(rles: &[Rle]) -> Vec<(u64, u64, Vec<u8>)> {
         .collect()
 }
 
-fn parse_detached(py: Python<'_>, rles: &Bound<'_, PyAny>) -> PyResult<Vec<Rle>> {
+/// `f(RLE views)` detached, for a list of RLE dicts: the one way from dicts to the core.
+fn with_rles<'py, T: Send>(
+    py: Python<'py>,
+    rles: &Bound<'py, PyAny>,
+    f: impl FnOnce(&[RleRef<'_>]) -> Result<T, Error> + Send,
+) -> PyResult<T> {
     let raw = extract_rles(rles)?;
-    py.detach(|| parse_all(raw)).map_err(|e| to_pyerr(&e))
+    let refs = rle_refs(&raw)?;
+    py.detach(|| f(&refs)).map_err(|e| to_pyerr(&e))
 }
 
 /// Encodes `n` masks of `height` x `width` held contiguously in `masks`: row-major
@@ -81,46 +86,33 @@ pub fn encode_masks<'py>(
 /// Decodes a list of RLE dicts of one size into a Fortran-ordered `(h, w, n)` uint8 array.
 #[pyfunction]
 pub fn decode<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let parsed = parse_detached(py, rles)?;
-    let Some((h, w)) = sa1b_rle::common_size(&parsed).map_err(|e| to_pyerr(&e))? else {
+    let raw = extract_rles(rles)?;
+    if raw.is_empty() {
         return Err(RleError::new_err(
             "cannot decode an empty list: the mask size is unknown",
         ));
-    };
-    let n = parsed.len();
-    let (hu, wu) = (h as usize, w as usize);
-    let pixels = hu * wu;
-    let total = pixels
-        .checked_mul(n)
-        .ok_or_else(|| RleError::new_err("decoded masks would not fit in memory"))?;
-    let buf = py
-        .detach(|| {
-            let mut buf = sa1b_rle::zeroed_buffer(total)?;
-            if pixels > 0 {
-                for (r, out) in parsed.iter().zip(buf.chunks_exact_mut(pixels)) {
-                    // Sizes were checked above, so this cannot fail.
-                    let _ = sa1b_rle::decode_into(r, out, true);
-                }
-            }
-            Some(buf)
+    }
+    let refs = rle_refs(&raw)?;
+    let (batch, buf) = py
+        .detach(|| -> Result<_, Error> {
+            let b = RleBatch::from_coco(&refs, None)?;
+            let total =
+                sa1b_rle::alloc::product(b.height() * b.width(), b.len() as u64, "decoded masks")?;
+            let mut buf = sa1b_rle::alloc::zeroed(total, "decoded masks")?;
+            b.decode_into_order(&mut buf, None, Order::ColumnMajor, true, None)?;
+            Ok((b, buf))
         })
-        .ok_or_else(|| {
-            PyMemoryError::new_err(format!(
-                "cannot allocate {total} bytes for {n} decoded {h}x{w} masks"
-            ))
-        })?;
-    let a = Array3::from_shape_vec((hu, wu, n).f(), buf)
-        .map_err(|e| RleError::new_err(e.to_string()))?;
+        .map_err(|e| to_pyerr(&e))?;
+    let (h, w, n) = (batch.height() as usize, batch.width() as usize, batch.len());
+    let a =
+        Array3::from_shape_vec((h, w, n).f(), buf).map_err(|e| RleError::new_err(e.to_string()))?;
     Ok(a.into_pyarray(py).into_any())
 }
 
 /// Foreground pixel counts of a list of RLE dicts, as a uint32 array.
 #[pyfunction]
 pub fn area<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let raw = extract_rles(rles)?;
-    let areas = py
-        .detach(|| map_all(raw, RawRle::area))
-        .map_err(|e| to_pyerr(&e))?;
+    let areas = with_rles(py, rles, |refs| sa1b_rle::input::areas(refs, None))?;
     // Areas fit in u32: height * width was checked to.
     let a: Vec<u32> = areas.into_iter().map(|a| a as u32).collect();
     Ok(array_1d(py, a))
@@ -129,10 +121,7 @@ pub fn area<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<'p
 /// pycocotools' `toBbox`: an `(n, 4)` float64 array of `[x, y, w, h]`.
 #[pyfunction]
 pub fn to_bbox<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let raw = extract_rles(rles)?;
-    let boxes = py
-        .detach(|| map_all(raw, RawRle::bbox))
-        .map_err(|e| to_pyerr(&e))?;
+    let boxes = with_rles(py, rles, |refs| sa1b_rle::input::bboxes(refs, None))?;
     let n = boxes.len();
     let flat: Vec<f64> = boxes.into_iter().flatten().collect();
     let a = Array2::from_shape_vec((n, 4), flat).map_err(|e| RleError::new_err(e.to_string()))?;
@@ -147,17 +136,7 @@ pub fn merge<'py>(
     rles: &Bound<'py, PyAny>,
     intersect: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let raw = extract_rles(rles)?;
-    let r = py
-        .detach(|| {
-            let mut parsed = parse_all(raw)?;
-            if parsed.len() == 1 {
-                // The merge of one mask is itself (its runs unchanged, as in pycocotools).
-                return Ok(parsed.swap_remove(0));
-            }
-            sa1b_rle::merge(&parsed, intersect)
-        })
-        .map_err(|e| to_pyerr(&e))?;
+    let r = with_rles(py, rles, |refs| sa1b_rle::merge_coco(refs, intersect))?;
     rle_dict(py, r.height(), r.width(), &r.to_counts_string())
 }
 
@@ -175,28 +154,29 @@ pub fn iou_rle<'py>(
     let same = dt.is(gt) && !iscrowd.contains(&true);
     let raw_dt = extract_rles(dt)?;
     let raw_gt = if same { Vec::new() } else { extract_rles(gt)? };
-    let m = raw_dt.len();
-    let n = if same { m } else { raw_gt.len() };
+    let (refs_dt, refs_gt) = (rle_refs(&raw_dt)?, rle_refs(&raw_gt)?);
+    let m = refs_dt.len();
+    let n = if same { m } else { refs_gt.len() };
     let o = py
         .detach(|| -> Result<Vec<f64>, Error> {
-            let d = parse_all(raw_dt)?;
-            let g = parse_all(raw_gt).map_err(|e| match e {
-                Error::Item { index, source } => Error::Item {
-                    index: index + m,
-                    source,
-                },
-                e => e,
-            })?;
             // One size for all (indices count dt first, then gt).
-            let sizes = d.iter().chain(&g).map(Rle::size);
-            let Some((h, w)) = sa1b_rle::common_size_of(sizes)? else {
+            let all: Vec<RleRef<'_>> = refs_dt.iter().chain(&refs_gt).copied().collect();
+            if sa1b_rle::input::common_size(&all)?.is_none() {
                 return Ok(Vec::new());
-            };
-            let db = RleBatch::from_rles(h, w, &d)?;
+            }
+            let db = RleBatch::from_coco(&refs_dt, None)?;
             let rows = if same {
                 db.iou(&db, &[], None)?
             } else {
-                db.iou(&RleBatch::from_rles(h, w, &g)?, &iscrowd, None)?
+                // Indices of gt errors count after dt's.
+                let gb = RleBatch::from_coco(&refs_gt, None).map_err(|e| match e {
+                    Error::Item { index, source } => Error::Item {
+                        index: index + m,
+                        source,
+                    },
+                    e => e,
+                })?;
+                db.iou(&gb, &iscrowd, None)?
             };
             // Row-major (n_dt, n_gt) to pycocotools' column-major layout.
             let mut cols = sa1b_rle::alloc::zeroed(rows.len(), "an IoU matrix")?;
@@ -306,9 +286,8 @@ pub fn fr_uncompressed<'py>(
     py: Python<'py>,
     rles: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let raw: Vec<RawRle> = extract_rles(rles)?;
-    let out = py
-        .detach(|| parse_all(raw).map(|r| encoded(&r)))
-        .map_err(|e| to_pyerr(&e))?;
+    let out = with_rles(py, rles, |refs| {
+        sa1b_rle::input::rles(refs, None).map(|r| encoded(&r))
+    })?;
     rle_dicts(py, &out)
 }

@@ -3,10 +3,11 @@
 //! the process-local pool ([`crate::pool`]).
 
 use crate::column_iou;
-use crate::counts::{parse_counts, write_counts};
-use crate::decode::decode_row_major_into;
+use crate::counts::write_counts;
+use crate::decode::{decode_column_major_into, decode_row_major_into};
 use crate::encode::{encode, Order};
 use crate::error::{Error, Result};
+use crate::input::RleRef;
 use crate::iou::IouMask;
 use crate::merge::merge_runs;
 use crate::polygon::{fr_bbox, fr_poly};
@@ -72,6 +73,29 @@ impl RleBatch {
         self.offsets.push(self.runs.len());
     }
 
+    /// Appends one mask whose validated runs `append` adds to the end of the buffer
+    /// (leaving it unchanged on error).
+    pub(crate) fn push_with(
+        &mut self,
+        append: impl FnOnce(&mut Vec<u32>) -> Result<()>,
+    ) -> Result<()> {
+        crate::alloc::reserve(&mut self.offsets, 1, "mask offsets")?;
+        append(&mut self.runs)?;
+        self.offsets.push(self.runs.len());
+        Ok(())
+    }
+
+    /// Appends masks of validated runs held back to back in `runs`, mask `k` ending at
+    /// `ends[k]`.
+    pub(crate) fn push_many(&mut self, runs: &[u32], ends: &[usize]) -> Result<()> {
+        crate::alloc::reserve(&mut self.runs, runs.len(), "run lengths")?;
+        crate::alloc::reserve(&mut self.offsets, ends.len(), "mask offsets")?;
+        let base = self.runs.len();
+        self.runs.extend_from_slice(runs);
+        self.offsets.extend(ends.iter().map(|&e| base + e));
+        Ok(())
+    }
+
     /// A batch of the given masks, which must all have size `height` x `width`.
     ///
     /// # Errors
@@ -111,18 +135,14 @@ impl RleBatch {
         strings: &[&[u8]],
         threads: Option<usize>,
     ) -> Result<RleBatch> {
-        let mut b = RleBatch::new(height, width)?;
-        let parsed = pool::map_range(
-            pool::for_work(threads, strings.iter().map(|s| s.len()).sum()),
-            strings.len(),
-            |i| parse_counts(strings[i]),
-        );
-        b.runs.reserve(parsed.iter().flatten().map(Vec::len).sum());
-        for (i, runs) in parsed.into_iter().enumerate() {
-            b.push_runs(&runs.map_err(|e| e.at(i))?)
-                .map_err(|e| e.at(i))?;
+        let items: Vec<RleRef<'_>> = strings
+            .iter()
+            .map(|s| RleRef::compressed(height, width, s))
+            .collect();
+        if items.is_empty() {
+            return RleBatch::new(height, width);
         }
-        Ok(b)
+        RleBatch::from_coco(&items, threads)
     }
 
     /// Encodes dense masks of `height * width` bytes each (any nonzero byte is
@@ -174,7 +194,7 @@ impl RleBatch {
                 .map(|p| fr_poly(p, height, width))
                 .collect::<Result<Vec<Rle>>>()
                 .map_err(|e| e.at(i))?;
-            match merge_runs(parts.iter().map(Rle::counts), false) {
+            match merge_runs(&parts.iter().map(Rle::counts).collect::<Vec<_>>(), false) {
                 Some(runs) => Ok(Rle::from_parts_unchecked(height, width, runs)),
                 None => Rle::zeros(height, width),
             }
@@ -366,21 +386,44 @@ impl RleBatch {
         out_is_zeroed: bool,
         threads: Option<usize>,
     ) -> Result<()> {
-        let all: Vec<usize>;
-        let indices = if let Some(ix) = indices {
+        self.decode_into_order(out, indices, Order::RowMajor, out_is_zeroed, threads)
+    }
+
+    /// [`RleBatch::decode_into`] with each mask in the given memory order: row-major
+    /// (`out[k][y][x]`, the `(n, h, w)` C-order array) or column-major (`out[k][x][y]`,
+    /// pycocotools' Fortran-ordered `(h, w, n)` array).
+    ///
+    /// # Errors
+    /// As [`RleBatch::decode_into`].
+    ///
+    /// # Examples
+    /// ```
+    /// use sa1b_rle::{Order, RleBatch};
+    /// let b = RleBatch::from_runs(2, 2, &[vec![1, 1, 2]]).unwrap();
+    /// let mut out = [9u8; 4];
+    /// b.decode_into_order(&mut out, None, Order::ColumnMajor, false, None).unwrap();
+    /// assert_eq!(out, [0, 1, 0, 0]);
+    /// ```
+    pub fn decode_into_order(
+        &self,
+        out: &mut [u8],
+        indices: Option<&[usize]>,
+        order: Order,
+        out_is_zeroed: bool,
+        threads: Option<usize>,
+    ) -> Result<()> {
+        if let Some(ix) = indices {
             for &i in ix {
                 self.check_index(i)?;
             }
-            ix
-        } else {
-            all = (0..self.len()).collect();
-            &all
-        };
+        }
+        let count = indices.map_or(self.len(), <[usize]>::len);
+        let mask = |k: usize| indices.map_or(k, |ix| ix[k]);
         let (h, w) = (self.height as usize, self.width as usize);
         let per_mask = h * w;
-        if out.len() != indices.len() * per_mask {
+        if out.len() != count * per_mask {
             return Err(Error::BufferSize {
-                expected: indices.len() * per_mask,
+                expected: count * per_mask,
                 actual: out.len(),
             });
         }
@@ -388,19 +431,16 @@ impl RleBatch {
             return Ok(());
         }
         let mut slots: Vec<&mut [u8]> = out.chunks_mut(per_mask).collect();
-        let results = std::sync::Mutex::new(Ok(()));
-        let work = indices.len() * per_mask / 8;
+        let work = count * per_mask / 8;
         pool::for_each_mut(pool::for_work(threads, work), &mut slots, |k, slot| {
-            if let Err(e) = decode_row_major_into(h, w, self.runs(indices[k]), slot, out_is_zeroed)
-            {
-                *results
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Err(e);
+            let runs = self.runs(mask(k));
+            match order {
+                // The slot has the size checked above, so this cannot fail.
+                Order::RowMajor => drop(decode_row_major_into(h, w, runs, slot, out_is_zeroed)),
+                Order::ColumnMajor => decode_column_major_into(runs, slot, out_is_zeroed),
             }
         });
-        results
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        Ok(())
     }
 
     /// IoU of every mask of `self` (detections, rows) with every mask of `gt` (columns),
@@ -514,14 +554,14 @@ impl RleBatch {
     #[must_use]
     pub fn merge(&self, intersect: bool) -> RleBatch {
         let pixels = (self.height * self.width) as u32;
-        let runs =
-            merge_runs((0..self.len()).map(|i| self.runs(i)), intersect).unwrap_or_else(|| {
-                if intersect {
-                    vec![0, pixels]
-                } else {
-                    vec![pixels]
-                }
-            });
+        let lists: Vec<&[u32]> = (0..self.len()).map(|i| self.runs(i)).collect();
+        let runs = merge_runs(&lists, intersect).unwrap_or_else(|| {
+            if intersect {
+                vec![0, pixels]
+            } else {
+                vec![pixels]
+            }
+        });
         let mut b = RleBatch {
             height: self.height,
             width: self.width,
@@ -580,6 +620,73 @@ pub fn mask_iou(dt: &[Rle], gt: &[Rle], iscrowd: &[bool]) -> Result<Vec<f64>> {
         }
     }
     Ok(out)
+}
+
+impl RleBatch {
+    /// A batch of COCO RLEs of one size, parsed once into the batch's buffer (in parallel
+    /// for large inputs). No RLEs give an empty 0x0 batch.
+    ///
+    /// # Errors
+    /// [`Error::SizeMismatch`] at the first RLE of another size; otherwise the first bad
+    /// RLE's error (see [`RleRef::runs_into`]), wrapped with its index.
+    ///
+    /// # Examples
+    /// ```
+    /// use sa1b_rle::input::{Counts, RleRef};
+    /// use sa1b_rle::RleBatch;
+    /// let rles = [
+    ///     RleRef::compressed(3, 4, b"42102"),
+    ///     RleRef { height: 3, width: 4, counts: Counts::Runs(&[12]) },
+    /// ];
+    /// let b = RleBatch::from_coco(&rles, None).unwrap();
+    /// assert_eq!(b.area(None), [4, 0]);
+    /// ```
+    pub fn from_coco(items: &[RleRef<'_>], threads: Option<usize>) -> Result<RleBatch> {
+        let (height, width) = crate::input::common_size(items)?.unwrap_or((0, 0));
+        let mut b = RleBatch::new(height, width)?;
+        let work = items.iter().map(|r| r.counts.work()).sum();
+        let threads = pool::for_work(threads, work);
+        if pool::num_threads(threads) == 1 {
+            for (i, r) in items.iter().enumerate() {
+                b.push_with(|runs| r.runs_into(runs)).map_err(|e| e.at(i))?;
+            }
+            return Ok(b);
+        }
+        let parts = pool::map_blocks(threads, items.len(), |range| {
+            let mut runs = Vec::new();
+            let mut ends = Vec::new();
+            for i in range {
+                items[i].runs_into(&mut runs).map_err(|e| e.at(i))?;
+                ends.push(runs.len());
+            }
+            Ok::<_, Error>((runs, ends))
+        });
+        for part in parts {
+            let (runs, ends) = part?;
+            b.push_many(&runs, &ends)?;
+        }
+        Ok(b)
+    }
+}
+
+/// pycocotools' `merge`: the union (or intersection) of RLEs of one size. No RLEs give
+/// the 0x0 mask with no runs; one RLE gives itself (its runs unchanged).
+///
+/// # Errors
+/// As [`RleBatch::from_coco`].
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::{input::RleRef, merge_coco};
+/// let rles = [RleRef::compressed(1, 6, b"024"), RleRef::compressed(1, 6, b"123")];
+/// assert_eq!(merge_coco(&rles, false).unwrap().counts(), &[0, 3, 3]);
+/// assert_eq!(merge_coco(&[], false).unwrap().size(), (0, 0));
+/// ```
+pub fn merge_coco(items: &[RleRef<'_>], intersect: bool) -> Result<Rle> {
+    if items.is_empty() {
+        return Ok(Rle::from_parts_unchecked(0, 0, Vec::new()));
+    }
+    RleBatch::from_coco(items, None)?.merge(intersect).rle(0)
 }
 
 #[cfg(test)]

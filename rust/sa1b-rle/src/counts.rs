@@ -34,13 +34,36 @@ const MAX_GROUPS: u32 = 7;
 /// assert!(parse_counts(b"5 2").is_err());
 /// ```
 pub fn parse_counts(s: &[u8]) -> Result<Vec<u32>> {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(runs) = simd::parse_if_supported(s) {
-        return Ok(runs);
-    }
-    let mut counts: Vec<u32> = Vec::with_capacity(s.len() / 2 + 1);
-    for_each_run_scalar(s, |run| counts.push(run))?;
+    let mut counts = Vec::new();
+    parse_counts_into(s, &mut counts)?;
     Ok(counts)
+}
+
+/// [`parse_counts`] appending the runs to `out` (a buffer reused across strings, or a
+/// batch's one buffer). On error `out` is left as it was.
+///
+/// # Errors
+/// As [`parse_counts`], and [`Error::OutOfMemory`] when `out` cannot grow.
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::counts::parse_counts_into;
+/// let mut runs = vec![7];
+/// parse_counts_into(b"5220", &mut runs).unwrap();
+/// assert_eq!(runs, vec![7, 5, 2, 2, 2]);
+/// assert!(parse_counts_into(b"5 2", &mut runs).is_err());
+/// assert_eq!(runs, vec![7, 5, 2, 2, 2]);
+/// ```
+pub fn parse_counts_into(s: &[u8], out: &mut Vec<u32>) -> Result<()> {
+    // At most one run per character, and the vector stores reach 16 past the last run.
+    crate::alloc::reserve(out, s.len() + 16, "the runs of a counts string")?;
+    #[cfg(target_arch = "x86_64")]
+    if avx512::parse_if_supported(s, out) || simd::parse_if_supported(s, out) {
+        return Ok(());
+    }
+    let base = out.len();
+    for_each_run_scalar(s, |run| out.push(run)).inspect_err(|_| out.truncate(base))?;
+    Ok(())
 }
 
 /// The scalar parser (the reference for the vectorised one, and the path on other CPUs).
@@ -110,6 +133,219 @@ fn for_each_run_scalar(s: &[u8], mut f: impl FnMut(u32)) -> Result<usize> {
     Ok(m)
 }
 
+/// The AVX-512 parser (AVX-512 BW/VL and VBMI2): the AVX2 parser's scheme on 32 bytes
+/// at a time, with the bytes that end a value packed by `vpcompressw` instead of a
+/// shuffle table, and the differences undone 16 runs at a time.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    // The intrinsics are a vocabulary of their own; importing them one by one adds nothing.
+    #[allow(clippy::wildcard_imports)]
+    use std::arch::x86_64::*;
+
+    /// The vectorised parse when the CPU has the instructions and the string is long
+    /// enough to gain from it; `false` (with `out` unchanged) to take another path.
+    /// `out` must have room for `s.len() + 16` more runs.
+    pub(super) fn parse_if_supported(s: &[u8], out: &mut Vec<u32>) -> bool {
+        if s.len() >= 64
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512vbmi2")
+        {
+            // SAFETY: the CPU supports the features (checked just above).
+            unsafe { parse(s, out) }
+        } else {
+            false
+        }
+    }
+
+    /// For each number of runs written by a 16-lane store (0..=16), the lanes of the
+    /// result that carry into the next store: `[r(n-2), r(n-1)]` repeated (see the AVX2
+    /// parser's `CARRY`).
+    static CARRY: [[u32; 16]; 17] = carry_table();
+
+    const fn carry_table() -> [[u32; 16]; 17] {
+        let mut t = [[0u32; 16]; 17];
+        let mut n = 0;
+        while n <= 16 {
+            let (even, odd) = match n {
+                0 => (0, 1),
+                1 => (1, 0),
+                _ => (n as u32 - 2, n as u32 - 1),
+            };
+            let mut lane = 0;
+            while lane < 16 {
+                t[n][lane] = if lane % 2 == 0 { even } else { odd };
+                lane += 1;
+            }
+            n += 1;
+        }
+        t
+    }
+
+    /// Thirty-two bytes of `p` from `at` (bounds-checked slice, unaligned load).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    fn load32(p: &[u8], at: usize) -> __m256i {
+        let bytes: &[u8; 32] = p[at..at + 32].try_into().unwrap_or(&[b'0'; 32]);
+        // SAFETY: `bytes` is 32 readable bytes; `_mm256_loadu_si256` has no alignment need.
+        unsafe { _mm256_loadu_si256(bytes.as_ptr().cast()) }
+    }
+
+    /// The stored value of 4+ characters ending at `s[end]`, or `None` if it has more than
+    /// 7 (the scalar parser then reports it). Wrapping arithmetic: the bytes are not
+    /// validated yet (the caller discards the result if they turn out invalid).
+    fn long_value(s: &[u8], end: usize) -> Option<i64> {
+        let mut start = end;
+        // Continuation bytes are 'P'..=0x7f.
+        while start > 0 && (s[start - 1] as i8) > b'O' as i8 {
+            start -= 1;
+            if end - start >= super::MAX_GROUPS as usize {
+                return None;
+            }
+        }
+        let mut x = 0i64;
+        for (k, &b) in s[start..=end].iter().enumerate() {
+            x |= i64::from(b.wrapping_sub(48) & 0x1f) << (5 * k);
+        }
+        if s[end].wrapping_sub(48) & 0x10 != 0 {
+            x |= -1i64 << (5 * (end - start + 1));
+        }
+        Some(x)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512 F, BW, VL and VBMI2.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi2")]
+    unsafe fn parse(s: &[u8], out: &mut Vec<u32>) -> bool {
+        parse_runs(s, out).is_some()
+    }
+
+    /// The running sums with stride 2 of up to 16 stored values `d` (zero past them):
+    /// lane k holds `d(k) + d(k-2) + ...`; adding the carry gives the runs.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn stride2_sums(d: __m512i) -> __m512i {
+        let zero = _mm512_setzero_si512();
+        let s = _mm512_add_epi32(d, _mm512_alignr_epi32::<14>(d, zero));
+        let s = _mm512_add_epi32(s, _mm512_alignr_epi32::<12>(s, zero));
+        _mm512_add_epi32(s, _mm512_alignr_epi32::<8>(s, zero))
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi2")]
+    fn parse_runs(s: &[u8], out: &mut Vec<u32>) -> Option<()> {
+        let n = s.len();
+        if n == 0 || s[n - 1] >= b'P' {
+            return None;
+        }
+        let base = out.len();
+        let spare = out.spare_capacity_mut().get_mut(..n + 16)?;
+        let mut m = 0usize;
+        let (mut carry, mut signs) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+        let last_terminator = _mm256_set1_epi8(b'P' as i8 - 1);
+        let low5 = _mm256_set1_epi8(0x1f);
+        let flip = _mm256_set1_epi8(0x10);
+        let (zero_char, mut largest) = (_mm256_set1_epi8(48), _mm256_setzero_si256());
+        let mut i = 0;
+        // The 35 bytes from i - 3 of the first and last chunks, with terminators before
+        // the string (nothing to continue from) and continuation characters after it
+        // (nothing past the end ends a value); the other chunks are read in place.
+        let mut edge = [0u8; 35];
+        while i < n {
+            let window: &[u8] = if i >= 3 && i + 32 <= n {
+                &s[i - 3..i + 32]
+            } else {
+                for (k, b) in edge.iter_mut().enumerate() {
+                    *b = match (i + k).checked_sub(3) {
+                        None => b'0',
+                        Some(at) => s.get(at).copied().unwrap_or(b'P'),
+                    };
+                }
+                &edge
+            };
+            let (b0, b1, b2, b3) = (
+                load32(window, 3),
+                load32(window, 2),
+                load32(window, 1),
+                load32(window, 0),
+            );
+            largest = _mm256_max_epu8(largest, _mm256_sub_epi8(b0, zero_char));
+            let c0 = _mm256_cmpgt_epi8_mask(b0, last_terminator);
+            let c1 = _mm256_cmpgt_epi8_mask(b1, last_terminator);
+            let c2 = _mm256_cmpgt_epi8_mask(b2, last_terminator);
+            let c3 = _mm256_cmpgt_epi8_mask(b3, last_terminator);
+            let ends = !c0;
+            let longs = ends & c1 & c2 & c3;
+            // The value ending at each byte if it is 1, 2 or 3 characters long (as in the
+            // AVX2 parser), in 16-bit lanes.
+            let one = _mm512_cvtepi8_epi16(_mm256_sub_epi8(_mm256_and_si256(b0, low5), flip));
+            let g1 = _mm512_cvtepu8_epi16(_mm256_and_si256(_mm256_xor_si256(b1, flip), low5));
+            let g2 = _mm512_cvtepu8_epi16(_mm256_and_si256(_mm256_xor_si256(b2, flip), low5));
+            let two = _mm512_add_epi16(g1, _mm512_slli_epi16::<5>(one));
+            let three = _mm512_add_epi16(g2, _mm512_slli_epi16::<5>(two));
+            let value = _mm512_mask_blend_epi16(c1, one, _mm512_mask_blend_epi16(c2, two, three));
+            if longs != 0 || m < 3 {
+                // Value by value: long values, and the first three runs (stored raw).
+                let mut lanes = [0i16; 32];
+                // SAFETY: `lanes` is 64 writable bytes; unaligned store.
+                unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), value) };
+                let mut back2 = i64::from(_mm_cvtsi128_si32(_mm512_castsi512_si128(carry)));
+                let mut back1 = i64::from(_mm_extract_epi32::<1>(_mm512_castsi512_si128(carry)));
+                let mut rest = ends;
+                while rest != 0 {
+                    let j = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    let stored = if longs & (1 << j) != 0 {
+                        long_value(s, i + j)?
+                    } else {
+                        i64::from(lanes[j])
+                    };
+                    let x = stored + if m > 2 { back2 } else { 0 };
+                    if !(0..1 << 31).contains(&x) {
+                        return None;
+                    }
+                    spare[m].write(x as u32);
+                    (back2, back1) = (back1, x);
+                    m += 1;
+                }
+                let (b2, b1) = (back2 as i32, back1 as i32);
+                carry = _mm512_setr_epi32(
+                    b2, b1, b2, b1, b2, b1, b2, b1, b2, b1, b2, b1, b2, b1, b2, b1,
+                );
+            } else {
+                let packed = _mm512_maskz_compress_epi16(ends, value);
+                let count = ends.count_ones() as usize;
+                let (lo, hi) = (count.min(16), count.saturating_sub(16));
+                for (half, k) in [
+                    (_mm512_castsi512_si256(packed), lo),
+                    (_mm512_extracti64x4_epi64::<1>(packed), hi),
+                ] {
+                    let sums = stride2_sums(_mm512_cvtepi16_epi32(half));
+                    let r = _mm512_add_epi32(sums, carry);
+                    signs = _mm512_or_si512(signs, r);
+                    let dst = &mut spare[m..m + 16];
+                    // SAFETY: `dst` is 16 writable (uninitialised) u32s, 64 bytes;
+                    // unaligned store.
+                    unsafe { _mm512_storeu_si512(dst.as_mut_ptr().cast(), r) };
+                    // SAFETY: a row of `CARRY` is 16 readable i32s; unaligned load.
+                    let lanes = unsafe { _mm512_loadu_epi32(CARRY[k].as_ptr().cast()) };
+                    carry = _mm512_permutexvar_epi32(lanes, r);
+                    m += k;
+                }
+            }
+            i += 32;
+        }
+        let valid = _mm256_cmpeq_epi8_mask(_mm256_min_epu8(largest, _mm256_set1_epi8(63)), largest);
+        if valid != u32::MAX || _mm512_cmplt_epi32_mask(signs, _mm512_setzero_si512()) != 0 {
+            return None;
+        }
+        // SAFETY: every run below m was written above (by `write` or by a store covering
+        // the 16 runs from the then-current m, which grew by at most 16 per store).
+        unsafe { out.set_len(base + m) };
+        Some(())
+    }
+}
+
 /// The AVX2 codec. The parser takes sixteen bytes at a time without a branch on value
 /// lengths: each byte gets the value that a 1-, 2- or 3-character value ending there
 /// holds (in 16-bit lanes), the bytes that end a value are packed to the front with a
@@ -148,16 +384,16 @@ mod simd {
     /// The vectorised parse when the CPU has AVX2 and the string is long enough to gain
     /// from it; `None` to take the scalar path (which also reports every error: anything
     /// unusual, such as a bad byte or a value of 8+ characters, is left to it).
-    pub(super) fn parse_if_supported(s: &[u8]) -> Option<Vec<u32>> {
+    pub(super) fn parse_if_supported(s: &[u8], out: &mut Vec<u32>) -> bool {
         if s.len() >= 32
             && std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("popcnt")
             && std::arch::is_x86_feature_detected!("bmi1")
         {
             // SAFETY: the CPU supports AVX2, POPCNT and BMI1 (checked just above).
-            unsafe { parse(s) }
+            unsafe { parse(s, out) }
         } else {
-            None
+            false
         }
     }
 
@@ -217,14 +453,20 @@ mod simd {
         Some(x)
     }
 
-    /// Parses a counts string, or `None` when it holds anything this fast path leaves to
-    /// the scalar parser (invalid bytes, truncation, values of 8+ characters, runs that
-    /// are negative or of 2**31 and more).
+    /// Parses a counts string, appending its runs to `out` (which has room for
+    /// `s.len() + 8` more), or returns `false` with `out` unchanged when it holds
+    /// anything this fast path leaves to the scalar parser (invalid bytes, truncation,
+    /// values of 8+ characters, runs that are negative or of 2**31 and more).
     ///
     /// # Safety
     /// The CPU must support AVX2, POPCNT and BMI1.
     #[target_feature(enable = "avx2,popcnt,bmi1")]
-    unsafe fn parse(s: &[u8]) -> Option<Vec<u32>> {
+    unsafe fn parse(s: &[u8], out: &mut Vec<u32>) -> bool {
+        parse_runs(s, out).is_some()
+    }
+
+    #[target_feature(enable = "avx2,popcnt,bmi1")]
+    fn parse_runs(s: &[u8], out: &mut Vec<u32>) -> Option<()> {
         let n = s.len();
         if n == 0 || s[n - 1] >= b'P' {
             return None;
@@ -235,9 +477,10 @@ mod simd {
         padded.extend_from_slice(b"000");
         padded.extend_from_slice(s);
         padded.extend_from_slice(&[b'P'; 16]);
-        // At most one run per byte, and the 8-lane stores reach 8 past the last run.
-        let mut runs: Vec<u32> = Vec::with_capacity(n + 8);
-        let spare = &mut runs.spare_capacity_mut()[..n + 8];
+        // At most one run per byte, and the 8-lane stores reach 8 past the last run
+        // (the caller reserved that room).
+        let base = out.len();
+        let spare = out.spare_capacity_mut().get_mut(..n + 8)?;
         let mut m = 0usize;
         let zero = _mm256_setzero_si256();
         // [run m-2, run m-1] repeated; sign bits of every run (any set: out of range).
@@ -338,8 +581,8 @@ mod simd {
         }
         // SAFETY: every run below m was written above (by `write` or by a store covering
         // the 8 runs from the then-current m, which grew by at most 8 per store).
-        unsafe { runs.set_len(m) };
-        Some(runs)
+        unsafe { out.set_len(base + m) };
+        Some(())
     }
 
     /// Eight `i32`s (unaligned load).
@@ -751,6 +994,9 @@ mod tests {
         }
     }
 
+    #[cfg(target_arch = "x86_64")]
+    type VectorParser = fn(&[u8], &mut Vec<u32>) -> bool;
+
     #[test]
     #[cfg(target_arch = "x86_64")]
     fn vector_parser_takes_mask_like_strings() {
@@ -782,9 +1028,35 @@ mod tests {
                 s[at] = 40 + rnd(80) as u8;
             }
             let scalar = parse_counts_scalar(&s);
-            if std::arch::is_x86_feature_detected!("avx2") && s.len() >= 32 && round % 4 != 3 {
-                assert_eq!(simd::parse_if_supported(&s).as_ref(), scalar.as_ref().ok());
-                vector_runs += 1;
+            // Each vector path on its own, appending after an existing run with the room
+            // the caller reserves: the scalar result, or left alone (never for clean
+            // mask-like strings of their length).
+            let paths: [(VectorParser, usize, bool); 2] = [
+                (
+                    simd::parse_if_supported,
+                    32,
+                    std::arch::is_x86_feature_detected!("avx2"),
+                ),
+                (
+                    avx512::parse_if_supported,
+                    64,
+                    std::arch::is_x86_feature_detected!("avx512vbmi2"),
+                ),
+            ];
+            for (parse, min_len, supported) in paths {
+                let mut v = vec![9];
+                v.reserve(s.len() + 16);
+                let took = parse(&s, &mut v);
+                let expect = scalar.as_ref().ok().map(|r| [&[9][..], r].concat());
+                if took {
+                    assert_eq!(Some(&v), expect.as_ref(), "{s:?}");
+                } else {
+                    assert_eq!(v, vec![9]);
+                }
+                if supported && s.len() >= min_len && round % 4 != 3 {
+                    assert!(took, "{s:?}");
+                    vector_runs += 1;
+                }
             }
             match (&scalar, &parse_counts(&s)) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b),

@@ -28,8 +28,15 @@ pub fn decode_into(rle: &Rle, out: &mut [u8], out_is_zeroed: bool) -> Result<()>
             actual: out.len(),
         });
     }
+    decode_column_major_into(rle.counts(), out, out_is_zeroed);
+    Ok(())
+}
+
+/// Writes validated runs into `out` in their own (column-major) order: `out` has exactly
+/// the pixels the runs sum to.
+pub(crate) fn decode_column_major_into(runs: &[u32], out: &mut [u8], out_is_zeroed: bool) {
     let mut pos = 0usize;
-    for (j, &c) in rle.counts().iter().enumerate() {
+    for (j, &c) in runs.iter().enumerate() {
         let end = pos + c as usize;
         if j % 2 == 1 {
             out[pos..end].fill(1);
@@ -38,7 +45,6 @@ pub fn decode_into(rle: &Rle, out: &mut [u8], out_is_zeroed: bool) -> Result<()>
         }
         pos = end;
     }
-    Ok(())
 }
 
 /// Bytes of output rows handled together by [`decode_row_major_into`]: a band this size

@@ -34,9 +34,10 @@ mod encode;
 mod error;
 #[cfg(feature = "images")]
 pub mod images;
+pub mod input;
 mod iou;
 pub mod labels;
-mod merge;
+pub mod merge;
 pub mod overlay;
 pub mod pixels;
 pub mod polygon;
@@ -46,7 +47,7 @@ pub mod sa1b;
 #[cfg(test)]
 mod test_support;
 
-pub use batch::{mask_iou, RleBatch};
+pub use batch::{mask_iou, merge_coco, RleBatch};
 pub use decode::{decode_into, zeroed_buffer};
 pub use encode::{encode, Order};
 pub use error::{Error, Result};

@@ -229,21 +229,46 @@ pub fn map_range<R: Send>(
     n: usize,
     f: impl Fn(usize) -> R + Sync,
 ) -> Vec<R> {
+    let blocks = map_blocks(threads, n, |range| range.map(&f).collect::<Vec<R>>());
+    let mut out = Vec::with_capacity(n);
+    for b in blocks {
+        out.extend(b);
+    }
+    out
+}
+
+/// `f(range)` for consecutive blocks of `0..n` covering it, in block order, on
+/// `num_threads(threads)` threads (as [`map_range`]; one block `0..n` on one thread, none
+/// for `n == 0`). A block is the unit for per-thread scratch space.
+///
+/// # Examples
+/// ```
+/// let sums = sa1b_rle::pool::map_blocks(Some(2), 100, |r| r.sum::<usize>());
+/// assert_eq!(sums.iter().sum::<usize>(), 4950);
+/// ```
+pub fn map_blocks<R: Send>(
+    threads: Option<usize>,
+    n: usize,
+    f: impl Fn(std::ops::Range<usize>) -> R + Sync,
+) -> Vec<R> {
+    if n == 0 {
+        return Vec::new();
+    }
     let t = num_threads(threads).min(n);
     if t > 1 {
         if let Some(p) = pool(t - 1) {
-            let parts = share(&p, t, n, |range, got: &mut Vec<(usize, R)>| {
-                got.extend(range.map(|i| (i, f(i))));
-            });
-            let mut out: Vec<Option<R>> = std::iter::repeat_with(|| None).take(n).collect();
-            for (i, r) in parts.into_iter().flatten() {
-                out[i] = Some(r);
-            }
-            // Every index was handed out exactly once (`share`).
-            return out.into_iter().flatten().collect();
+            let mut parts: Vec<(usize, R)> = share(&p, t, n, |range, got| {
+                got.push((range.start, f(range)));
+            })
+            .into_iter()
+            .flatten()
+            .collect();
+            // Every block was handed out exactly once (`share`); put them in order.
+            parts.sort_unstable_by_key(|&(start, _)| start);
+            return parts.into_iter().map(|(_, r)| r).collect();
         }
     }
-    (0..n).map(f).collect()
+    vec![f(0..n)]
 }
 
 /// `f(i, item)` for every item of `items`, on `num_threads(threads)` threads (as
@@ -264,15 +289,16 @@ pub fn for_each_mut<T: Send>(
     let t = num_threads(threads).min(n);
     if t > 1 {
         if let Some(p) = pool(t - 1) {
-            // One lock per item, each taken once, uncontended: disjoint `&mut` access
-            // from whichever thread draws the item.
-            let slots: Vec<Mutex<&mut T>> = items.iter_mut().map(Mutex::new).collect();
-            share(&p, t, n, |range, _: &mut Vec<()>| {
-                for i in range {
-                    let mut x = slots[i]
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    f(i, &mut x);
+            // Disjoint `&mut` blocks, each behind a lock taken once (uncontended) by
+            // whichever thread draws it.
+            let block = block_size(n, t);
+            let blocks: Vec<Mutex<&mut [T]>> = items.chunks_mut(block).map(Mutex::new).collect();
+            share_blocks(&p, t, blocks.len(), |b, _: &mut Vec<()>| {
+                let mut part = blocks[b]
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                for (k, x) in part.iter_mut().enumerate() {
+                    f(b * block + k, x);
                 }
             });
             return;
@@ -283,7 +309,12 @@ pub fn for_each_mut<T: Send>(
     }
 }
 
-/// Runs `work(range, out)` over blocks of `0..n` drawn from a shared counter by the
+/// Blocks of about an eighth of a thread's share: balance without a draw per item.
+fn block_size(n: usize, t: usize) -> usize {
+    (n / (8 * t)).max(1)
+}
+
+/// Runs `work(range, out)` over the blocks of `0..n` (see [`block_size`]) drawn by the
 /// calling thread and `t - 1` jobs on `p`; returns each participant's `out`.
 fn share<O: Send>(
     p: &rayon::ThreadPool,
@@ -291,17 +322,30 @@ fn share<O: Send>(
     n: usize,
     work: impl Fn(std::ops::Range<usize>, &mut Vec<O>) + Sync,
 ) -> Vec<Vec<O>> {
-    // Blocks of about an eighth of a thread's share: balance without a draw per item.
-    let block = (n / (8 * t)).max(1);
+    let block = block_size(n, t);
+    share_blocks(p, t, n.div_ceil(block), |b, out| {
+        work(b * block..((b + 1) * block).min(n), out);
+    })
+}
+
+/// Runs `work(block, out)` for blocks `0..blocks` drawn one at a time from a shared
+/// counter by the calling thread (working from the start, not waiting for pool threads
+/// to wake up) and `t - 1` jobs on `p`; returns each participant's `out`.
+fn share_blocks<O: Send>(
+    p: &rayon::ThreadPool,
+    t: usize,
+    blocks: usize,
+    work: impl Fn(usize, &mut Vec<O>) + Sync,
+) -> Vec<Vec<O>> {
     let next = AtomicUsize::new(0);
     let run = || {
         let mut out = Vec::new();
         loop {
-            let i = next.fetch_add(block, Ordering::Relaxed);
-            if i >= n {
+            let b = next.fetch_add(1, Ordering::Relaxed);
+            if b >= blocks {
                 return out;
             }
-            work(i..(i + block).min(n), &mut out);
+            work(b, &mut out);
         }
     };
     let outs = Mutex::new(Vec::with_capacity(t));

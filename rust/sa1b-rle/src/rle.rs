@@ -196,22 +196,31 @@ impl Rle {
 
 /// [`Rle::area`] of a validated run list.
 pub(crate) fn area_of_runs(runs: &[u32]) -> u64 {
-    // Pairs (background, foreground) summed eight at a time in independent lanes (the
-    // compiler vectorises this; `step_by(2)` it does not). Partial sums stay below 2**32
-    // per lane only for 16 runs, so each chunk is widened to u64.
-    let mut chunks = runs.chunks_exact(16);
-    let mut total = 0u64;
+    run_sums(runs).1
+}
+
+/// `(sum of all runs, sum of the foreground runs)` in one pass: pairs (background,
+/// foreground) summed in independent lanes (the compiler vectorises this; `step_by(2)`
+/// it does not), each chunk of 16 runs widened to u64 before it could overflow.
+pub(crate) fn run_sums(runs: &[u32]) -> (u64, u64) {
+    let (pairs, rest) = runs.as_chunks::<2>();
+    let mut chunks = pairs.chunks_exact(8);
+    let (mut background, mut foreground) = (0u64, 0u64);
     for c in &mut chunks {
-        total += (0..8).map(|k| u64::from(c[2 * k + 1])).sum::<u64>();
+        let (mut b, mut f) = ([0u32; 8], [0u32; 8]);
+        for k in 0..8 {
+            b[k] = c[k][0];
+            f[k] = c[k][1];
+        }
+        background += b.iter().map(|&x| u64::from(x)).sum::<u64>();
+        foreground += f.iter().map(|&x| u64::from(x)).sum::<u64>();
     }
-    let rest = chunks.remainder();
-    total
-        + rest
-            .iter()
-            .skip(1)
-            .step_by(2)
-            .map(|&c| u64::from(c))
-            .sum::<u64>()
+    for &[b, f] in chunks.remainder() {
+        background += u64::from(b);
+        foreground += u64::from(f);
+    }
+    let tail: u64 = rest.iter().map(|&x| u64::from(x)).sum();
+    (background + foreground + tail, foreground)
 }
 
 /// Calls `f(column, first_row, end_row)` for every piece of foreground of a validated run
@@ -710,7 +719,7 @@ pub(crate) fn check_runs(pixels: u64, runs: &[u32]) -> Result<()> {
 }
 
 /// Checks parsed run totals against the size, with [`Rle::new`]'s errors.
-fn check_total(pixels: u64, runs: usize, total: u64) -> Result<()> {
+pub(crate) fn check_total(pixels: u64, runs: usize, total: u64) -> Result<()> {
     if runs == 0 && pixels > 0 {
         return Err(Error::EmptyCounts { pixels });
     }
