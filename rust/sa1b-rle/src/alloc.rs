@@ -60,8 +60,33 @@ pub fn zeroed<T: Zeroable>(len: usize, what: &'static str) -> Result<Vec<T>> {
     // (the layout `Box<[T]>` uses), and all-zero bytes are a valid `T` (`Zeroable`), so
     // all `len` elements are initialised.
     let boxed: Box<[T]> = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) };
+    advise_huge_pages(ptr as usize, layout.size());
     Ok(boxed.into_vec())
 }
+
+/// Asks Linux to back the 2 MiB-aligned interior of a large fresh allocation with
+/// transparent huge pages: its pages come from the kernel untouched, and a decode that
+/// writes them faults 512 times less often.
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(addr: usize, len: usize) {
+    const HUGE: usize = 2 << 20;
+    if len < 2 * HUGE {
+        return;
+    }
+    let start = addr.next_multiple_of(HUGE);
+    let end = (addr + len) / HUGE * HUGE;
+    if end > start {
+        // SAFETY: [start, end) lies inside the allocation and is page aligned;
+        // MADV_HUGEPAGE only changes how the kernel backs those pages, never their
+        // contents, and failure (e.g. THP disabled) is harmless, so the result is ignored.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_addr: usize, _len: usize) {}
 
 /// An empty vector with room for `len` items, or [`Error::OutOfMemory`].
 ///

@@ -149,10 +149,9 @@ pub(crate) fn decode_row_major_into(
 /// A zero-filled buffer of `len` bytes for decoding into, or `None` when the memory
 /// cannot be had (so a huge request is an error for the caller to report, not an abort).
 ///
-/// Large zeroed allocations come from the kernel as untouched pages, so only the pages a
-/// decode writes (and the reader later reads) are ever faulted in. On Linux the buffer's
-/// 2 MiB-aligned interior is advised to use transparent huge pages, which cuts the page
-/// faults of a full-image decode by a factor of 512.
+/// [`crate::alloc::zeroed`]: large zeroed allocations come from the kernel as untouched
+/// pages (advised to be huge pages on Linux), so only the pages a decode writes (and the
+/// reader later reads) are ever faulted in.
 ///
 /// # Examples
 /// ```
@@ -162,44 +161,8 @@ pub(crate) fn decode_row_major_into(
 /// ```
 #[must_use]
 pub fn zeroed_buffer(len: usize) -> Option<Vec<u8>> {
-    if len == 0 {
-        return Some(Vec::new());
-    }
-    let layout = std::alloc::Layout::array::<u8>(len).ok()?;
-    // SAFETY: `layout` has a non-zero size.
-    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-    if ptr.is_null() {
-        return None;
-    }
-    // SAFETY: `ptr` was just allocated by the global allocator with the layout of a
-    // `[u8]` of `len` bytes (as `Box<[u8]>` uses), and `alloc_zeroed` initialised them all.
-    let boxed: Box<[u8]> = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) };
-    let buf = boxed.into_vec();
-    advise_huge_pages(&buf);
-    Some(buf)
+    crate::alloc::zeroed(len, "decoded masks").ok()
 }
-
-#[cfg(target_os = "linux")]
-fn advise_huge_pages(buf: &[u8]) {
-    const HUGE: usize = 2 << 20;
-    if buf.len() < 2 * HUGE {
-        return;
-    }
-    let addr = buf.as_ptr() as usize;
-    let start = addr.next_multiple_of(HUGE);
-    let end = (addr + buf.len()) / HUGE * HUGE;
-    if end > start {
-        // SAFETY: [start, end) lies inside `buf`'s allocation and is page aligned;
-        // MADV_HUGEPAGE only changes how the kernel backs those pages, never their
-        // contents, and failure (e.g. THP disabled) is harmless, so the result is ignored.
-        unsafe {
-            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn advise_huge_pages(_buf: &[u8]) {}
 
 #[cfg(test)]
 mod tests {
