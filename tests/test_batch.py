@@ -227,10 +227,18 @@ def test_pickle_round_trip_and_corrupt_state() -> None:
     c = pickle.loads(pickle.dumps(b))
     assert c == b and c.shape == b.shape
     np.testing.assert_array_equal(c.decode(), m)
-    with pytest.raises(ValueError, match="corrupt"):
+    # The state is the counts as "offsets + data" (little-endian int64 offsets).
+    def offsets(*o: int) -> bytes:
+        return np.array(o, "<i8").tobytes()
+
+    with pytest.raises(RleError, match="not whole little-endian int64"):
         RleBatch._from_pickle(30, 20, b"\x05\x00\x00\x00", b"12")
+    with pytest.raises(RleError, match=r"counts 0: offsets 0\.\.5 are not inside the 2 bytes"):
+        RleBatch._from_pickle(30, 20, offsets(0, 5), b"12")
+    with pytest.raises(RleError, match=r"counts 1: offsets 1\.\.0"):
+        RleBatch._from_pickle(30, 20, offsets(0, 1, 0), b"12")
     with pytest.raises(RleError, match="annotation 0"):
-        RleBatch._from_pickle(30, 20, b"\x01\x00\x00\x00", b"1")
+        RleBatch._from_pickle(30, 20, offsets(0, 1), b"1")
 
 
 def test_errors_name_what_and_where() -> None:

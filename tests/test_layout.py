@@ -13,6 +13,8 @@ SRC = Path(__file__).parent.parent / "rust" / "sa1b-rle" / "src"
 #: Items re-exported at the crate root, by the module that defines them.
 ROOT_ITEMS = {
     "RleBatch": "batch",
+    "CountsBuffers": "batch",
+    "merge_coco": "batch",
     "mask_iou": "batch",
     "Rle": "rle",
     "pixel_count": "rle",
@@ -69,3 +71,11 @@ def test_core_modules_have_no_import_cycles() -> None:
 
 def test_error_knows_no_domain_module() -> None:
     assert imports()["error"] == set()
+
+
+def test_binding_does_not_import_the_package() -> None:
+    # The binding is below the Python package: `sa1b_rle` imports `_core`, never the
+    # other way round (the package adds Python-only methods, e.g. RleBatch.from_arrow).
+    binding = SRC.parent.parent / "sa1b-rle-py" / "src"
+    for p in binding.glob("*.rs"):
+        assert not re.search(r'import\("sa1b_rle', p.read_text()), p.name

@@ -21,6 +21,7 @@ from _streams import Pipe
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import sa1b_rle
 from sa1b_rle import sa1b
 
 DATA = Path(__file__).parent / "data"
@@ -590,6 +591,18 @@ def test_images_pickle() -> None:
     assert back.to_dict() == img.to_dict()
     assert np.array_equal(back.decode(), img.decode())
     assert back.masks == img.masks
+
+
+def test_image_pickle_is_its_file_and_is_checked() -> None:
+    import pickle
+
+    img = sa1b.load(dump(DOC))
+    back = pickle.loads(pickle.dumps(img))
+    assert back.to_json() == img.to_json()
+    assert json.loads(img.to_json()) == img.to_dict()
+    assert back.masks == img.masks
+    with pytest.raises(sa1b_rle.RleError, match="invalid JSON"):
+        type(img)._from_json(img.to_json()[:-5])
 
 
 def test_errors_pickle() -> None:

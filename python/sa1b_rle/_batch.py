@@ -87,6 +87,19 @@ def iou_matrix(
     return d.iou(g, iscrowd=iscrowd, threads=threads)
 
 
+def _from_arrow(counts: Any, height: int, width: int, *, threads: int | None = None) -> RleBatch:
+    """A batch from an Arrow array of compressed counts (binary or string, chunked or
+    not, no nulls), all of size (height, width); needs pyarrow."""
+    from sa1b_rle.arrow import batch_from_arrow
+
+    return batch_from_arrow(counts, height, width, threads=threads)
+
+
+# The package adds what needs Python-only dependencies to the Rust class (the binding
+# never imports the package).
+RleBatch.from_arrow = staticmethod(_from_arrow)  # type: ignore[method-assign]
+
+
 def encode(masks: npt.ArrayLike, *, threads: int | None = None) -> RleBatch:
     """Encode an ``(N, H, W)`` or ``(H, W)`` bool/uint8 array (any memory order; nonzero
     is foreground) into an :class:`RleBatch`, masks in parallel."""

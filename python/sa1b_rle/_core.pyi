@@ -99,7 +99,7 @@ class RleBatch:
     def from_boxes(boxes: npt.ArrayLike, h: int, w: int, *, threads: int | None = None) -> RleBatch:
         """One mask per box ``[x, y, w, h]`` of an (N, 4) array-like (pycocotools frBbox)."""
     @staticmethod
-    def _from_pickle(h: int, w: int, lengths: bytes, blob: bytes) -> RleBatch: ...
+    def _from_pickle(h: int, w: int, offsets: bytes, data: bytes) -> RleBatch: ...
     @property
     def shape(self) -> tuple[int, int, int]:
         """(N, H, W)."""
@@ -213,8 +213,13 @@ class Sa1bImage:
         threads: int | None = None,
     ) -> npt.NDArray[np.uint8]:
         """The masks as (n, height, width) uint8, C-contiguous (as RleBatch.decode)."""
+    def to_json(self) -> bytes:
+        """The image as an SA-1B annotation file, counts as pycocotools' canonical strings."""
     def to_dict(self) -> dict[str, Any]:
-        """The file's JSON structure, counts as str (pycocotools' canonical string)."""
+        """The file's JSON structure, counts as str (``json.loads(self.to_json())``)."""
+    def __reduce__(self) -> tuple[Any, ...]: ...
+    @staticmethod
+    def _from_json(data: bytes) -> Sa1bImage: ...
     def _coco_annotations_json(self, first_id: int, category_id: int) -> bytes:
         """COCO instance annotations, comma-separated JSON objects, ids from first_id."""
 

@@ -27,7 +27,6 @@ field, the masks as an :class:`~sa1b_rle.RleBatch`; no Python object per annotat
 
 from __future__ import annotations
 
-import copyreg
 import gzip
 import io
 import json
@@ -803,17 +802,3 @@ def parquet_parts(out_dir: str | os.PathLike[str]) -> list[str]:
     if not os.path.isdir(out):
         return []
     return sorted(n for n in os.listdir(out) if n.startswith("part-") and n.endswith(".parquet"))
-
-
-def _from_pickle(data: bytes) -> Sa1bImage:
-    return load(data, validate=False)
-
-
-def _reduce(image: Sa1bImage) -> tuple[Any, tuple[bytes]]:
-    # The file's own JSON (compact counts strings); loading it back re-checks the
-    # structure and counts.
-    return _from_pickle, (json.dumps(image.to_dict()).encode(),)
-
-
-# Sa1bImage pickles (for multiprocessing and Ray workers) as its SA-1B JSON.
-copyreg.pickle(Sa1bImage, _reduce)

@@ -150,27 +150,6 @@ impl PyRleBatch {
         Self::of_coco(py, rles, threads_arg(threads)?)
     }
 
-    /// A batch from an Arrow array of compressed counts (binary or string, chunked or
-    /// not, no nulls), all of size (height, width); needs pyarrow.
-    #[staticmethod]
-    #[pyo3(signature = (counts, height, width, *, threads=None))]
-    fn from_arrow<'py>(
-        py: Python<'py>,
-        counts: &Bound<'py, PyAny>,
-        height: Int,
-        width: Int,
-        threads: Option<Int>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let (height, width) = (dim_arg(&height, "height")?, dim_arg(&width, "width")?);
-        let kwargs = PyDict::new(py);
-        kwargs.set_item("threads", threads_arg(threads)?)?;
-        py.import("sa1b_rle.arrow")?.call_method(
-            "batch_from_arrow",
-            (counts, height, width),
-            Some(&kwargs),
-        )
-    }
-
     /// A batch from compressed counts strings (str or bytes), all of size (h, w).
     #[staticmethod]
     #[pyo3(signature = (counts, h, w, *, threads=None))]
@@ -545,49 +524,29 @@ impl PyRleBatch {
         Ok(list)
     }
 
-    /// Pickling: the counts strings, concatenated, and their lengths.
+    /// Pickling: the counts strings as "offsets + data" buffers (see `CountsBuffers`).
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
         let py = slf.py();
         let b = &slf.get().inner;
-        let strings = py.detach(|| b.counts_strings(None));
-        let mut lengths = Vec::with_capacity(strings.len() * 4);
-        for s in &strings {
-            lengths.extend_from_slice(&(s.len() as u32).to_le_bytes());
-        }
-        let blob = strings.concat();
-        let ctor = py
-            .import("sa1b_rle._core")?
-            .getattr("RleBatch")?
-            .getattr("_from_pickle")?;
+        let buf = py.detach(|| b.counts_buffers(None));
+        let ctor = slf.get_type().getattr("_from_pickle")?;
         let args = (
             b.height(),
             b.width(),
-            PyBytes::new(py, &lengths),
-            PyBytes::new(py, &blob),
+            PyBytes::new(py, &buf.offsets_le_bytes()),
+            PyBytes::new(py, &buf.data),
         );
         PyTuple::new(py, [ctor.into_any(), args.into_pyobject(py)?.into_any()])
     }
 
     /// Inverse of `__reduce__` (validates everything, as any constructor).
     #[staticmethod]
-    fn _from_pickle(py: Python<'_>, h: u64, w: u64, lengths: &[u8], blob: &[u8]) -> PyResult<Self> {
-        let bad = || PyValueError::new_err("corrupt RleBatch pickle");
-        if !lengths.len().is_multiple_of(4) {
-            return Err(bad());
-        }
-        let mut views = Vec::with_capacity(lengths.len() / 4);
-        let mut at = 0usize;
-        for l in lengths.chunks_exact(4) {
-            let n = u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize;
-            let s = blob.get(at..at + n).ok_or_else(bad)?;
-            views.push(s);
-            at += n;
-        }
-        if at != blob.len() {
-            return Err(bad());
-        }
+    fn _from_pickle(py: Python<'_>, h: u64, w: u64, offsets: &[u8], data: &[u8]) -> PyResult<Self> {
         let inner = py
-            .detach(|| sa1b_rle::RleBatch::from_counts_strings(h, w, &views, None))
+            .detach(|| {
+                let offsets = sa1b_rle::CountsBuffers::offsets_from_le_bytes(offsets)?;
+                sa1b_rle::RleBatch::from_counts_buffers(h, w, &offsets, data, None)
+            })
             .map_err(|e| to_pyerr(&e))?;
         Ok(Self::wrap(inner))
     }

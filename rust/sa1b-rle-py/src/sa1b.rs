@@ -4,7 +4,7 @@ use numpy::ndarray::{Array2, Array3};
 use numpy::{IntoPyArray, PyReadonlyArray3, PyReadwriteArray3, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyTuple};
 use sa1b_rle::sa1b::{parse, Columns, Filter, Problem, Sa1bImage};
 
 use crate::batch::PyRleBatch;
@@ -177,36 +177,42 @@ impl PySa1bImage {
         pyo3::types::PyBytes::new(py, &out)
     }
 
+    /// The image as an SA-1B annotation file (JSON bytes), counts as pycocotools'
+    /// canonical strings.
+    fn to_json<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let out = py.detach(|| self.inner.to_json());
+        PyBytes::new(py, &out)
+    }
+
     /// The file's JSON structure (`{"image": ..., "annotations": [...]}`) as Python
-    /// objects, counts as str (re-encoded from the runs: pycocotools' canonical string).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let img = &self.inner;
-        let image = PyDict::new(py);
-        image.set_item("image_id", img.image_id)?;
-        image.set_item("width", img.width)?;
-        image.set_item("height", img.height)?;
-        image.set_item("file_name", &img.file_name)?;
-        let counts = py.detach(|| img.masks.counts_strings(None));
-        let anns = PyList::empty(py);
-        for (i, c) in counts.iter().enumerate() {
-            let a = PyDict::new(py);
-            a.set_item("id", img.ids[i])?;
-            let seg = PyDict::new(py);
-            seg.set_item("size", [img.height, img.width])?;
-            seg.set_item("counts", String::from_utf8_lossy(c))?;
-            a.set_item("segmentation", seg)?;
-            a.set_item("bbox", img.bbox[i].to_vec())?;
-            a.set_item("area", img.area[i])?;
-            a.set_item("predicted_iou", img.predicted_iou[i])?;
-            a.set_item("stability_score", img.stability_score[i])?;
-            a.set_item("point_coords", [img.point_coords[i].to_vec()])?;
-            a.set_item("crop_box", img.crop_box[i].to_vec())?;
-            anns.append(a)?;
+    /// objects (`json.loads(self.to_json())`).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py.import("json")?
+            .call_method1("loads", (self.to_json(py),))
+    }
+
+    /// Pickles as its SA-1B file, which unpickling parses (and checks) again.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let ctor = slf.get_type().getattr("_from_json")?;
+        let args = PyTuple::new(py, [slf.get().to_json(py)])?;
+        PyTuple::new(py, [ctor, args.into_any()])
+    }
+
+    /// Inverse of `__reduce__`: the image of an SA-1B file's bytes (a `RleError` naming
+    /// the first problem if they do not make one).
+    #[staticmethod]
+    fn _from_json(py: Python<'_>, data: &[u8]) -> PyResult<Self> {
+        let (image, problems) = py.detach(|| parse(data, "<pickled Sa1bImage>", false));
+        match image {
+            Some(i) => PySa1bImage::wrap(py, i),
+            None => Err(crate::errors::RleError::new_err(
+                problems.first().map_or_else(
+                    || "corrupt Sa1bImage pickle".to_string(),
+                    ToString::to_string,
+                ),
+            )),
         }
-        let d = PyDict::new(py);
-        d.set_item("image", image)?;
-        d.set_item("annotations", anns)?;
-        Ok(d)
     }
 }
 
@@ -539,8 +545,8 @@ pub fn sa1b_columns<'py>(
     d.set_item("id", array_1d(py, c.id))?;
     d.set_item("height", array_1d(py, c.height))?;
     d.set_item("width", array_1d(py, c.width))?;
-    d.set_item("counts_offsets", array_1d(py, c.counts_offsets))?;
-    d.set_item("counts", array_1d(py, c.counts))?;
+    d.set_item("counts_offsets", array_1d(py, c.counts.offsets))?;
+    d.set_item("counts", array_1d(py, c.counts.data))?;
     for (name, col) in [
         ("bbox_x", bx),
         ("bbox_y", by),
@@ -576,15 +582,8 @@ pub fn counts_buffers<'py>(
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let b = batch.inner();
     let threads = threads_arg(threads)?;
-    let strings = py.detach(|| b.counts_strings(threads));
-    let mut offsets = Vec::with_capacity(strings.len() + 1);
-    let mut data = Vec::with_capacity(strings.iter().map(Vec::len).sum());
-    offsets.push(0i64);
-    for s in &strings {
-        data.extend_from_slice(s);
-        offsets.push(data.len() as i64);
-    }
-    Ok((array_1d(py, offsets), array_1d(py, data)))
+    let buf = py.detach(|| b.counts_buffers(threads));
+    Ok((array_1d(py, buf.offsets), array_1d(py, buf.data)))
 }
 
 /// A batch from Arrow-style counts buffers (see `counts_buffers`), every string
@@ -607,19 +606,8 @@ pub fn batch_from_counts_buffers(
     let data = data
         .as_slice()
         .map_err(|_| PyValueError::new_err("data must be contiguous"))?;
-    let mut strings: Vec<&[u8]> = Vec::with_capacity(offsets.len().saturating_sub(1));
-    for (k, pair) in offsets.windows(2).enumerate() {
-        let (a, b) = (pair[0], pair[1]);
-        if a < 0 || b < a || b as usize > data.len() {
-            return Err(PyValueError::new_err(format!(
-                "counts {k}: offsets {a}..{b} are not inside the {} bytes of data",
-                data.len()
-            )));
-        }
-        strings.push(&data[a as usize..b as usize]);
-    }
     let batch = py
-        .detach(|| sa1b_rle::RleBatch::from_counts_strings(height, width, &strings, threads))
+        .detach(|| sa1b_rle::RleBatch::from_counts_buffers(height, width, offsets, data, threads))
         .map_err(|e| to_pyerr(&e))?;
     Ok(PyRleBatch::wrap(batch))
 }

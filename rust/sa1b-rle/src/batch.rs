@@ -622,7 +622,123 @@ pub fn mask_iou(dt: &[Rle], gt: &[Rle], iscrowd: &[bool]) -> Result<Vec<f64>> {
     Ok(out)
 }
 
+/// Compressed counts strings end to end, string `k` being
+/// `data[offsets[k]..offsets[k + 1]]` (`offsets[0] == 0`): Arrow's binary layout, the
+/// SA-1B columns' counts and the pickle format of a batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CountsBuffers {
+    /// `n + 1` offsets into `data`.
+    pub offsets: Vec<i64>,
+    /// The strings.
+    pub data: Vec<u8>,
+}
+
+impl CountsBuffers {
+    /// Empty buffers (no strings).
+    #[must_use]
+    pub fn new() -> CountsBuffers {
+        CountsBuffers {
+            offsets: vec![0],
+            data: Vec::new(),
+        }
+    }
+
+    /// Appends the strings of another batch's buffers.
+    pub fn extend(&mut self, other: &CountsBuffers) {
+        let base = self.data.len() as i64;
+        self.data.extend_from_slice(&other.data);
+        self.offsets
+            .extend(other.offsets.iter().skip(1).map(|&o| base + o));
+    }
+
+    /// The strings, each checked to lie inside `data`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOffsets`] naming the first string whose offsets are wrong.
+    pub fn strings<'a>(offsets: &[i64], data: &'a [u8]) -> Result<Vec<&'a [u8]>> {
+        let mut out = crate::alloc::with_capacity(offsets.len().saturating_sub(1), "strings")?;
+        for (index, pair) in offsets.windows(2).enumerate() {
+            let (start, end) = (pair[0], pair[1]);
+            if start < 0 || end < start || end as u64 > data.len() as u64 {
+                return Err(Error::InvalidOffsets {
+                    index,
+                    start,
+                    end,
+                    len: data.len(),
+                });
+            }
+            out.push(&data[start as usize..end as usize]);
+        }
+        Ok(out)
+    }
+
+    /// The offsets as little-endian int64 bytes (the pickle form).
+    #[must_use]
+    pub fn offsets_le_bytes(&self) -> Vec<u8> {
+        self.offsets.iter().flat_map(|o| o.to_le_bytes()).collect()
+    }
+
+    /// Offsets from their little-endian int64 bytes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOffsets`] when the length is not a multiple of 8.
+    pub fn offsets_from_le_bytes(bytes: &[u8]) -> Result<Vec<i64>> {
+        let (words, rest) = bytes.as_chunks::<8>();
+        if !rest.is_empty() {
+            return Err(Error::InvalidOffsets {
+                index: usize::MAX,
+                start: 0,
+                end: 0,
+                len: bytes.len(),
+            });
+        }
+        Ok(words.iter().map(|w| i64::from_le_bytes(*w)).collect())
+    }
+}
+
 impl RleBatch {
+    /// The compressed counts strings of every mask as one [`CountsBuffers`].
+    ///
+    /// # Examples
+    /// ```
+    /// use sa1b_rle::RleBatch;
+    /// let b = RleBatch::from_runs(3, 4, &[vec![4, 2, 1, 2, 3], vec![12]]).unwrap();
+    /// let buf = b.counts_buffers(None);
+    /// assert_eq!((buf.offsets.as_slice(), buf.data.as_slice()), (&[0, 5, 6][..], &b"42102<"[..]));
+    /// let back = RleBatch::from_counts_buffers(3, 4, &buf.offsets, &buf.data, None).unwrap();
+    /// assert_eq!(back, b);
+    /// ```
+    #[must_use]
+    pub fn counts_buffers(&self, threads: Option<usize>) -> CountsBuffers {
+        let strings = self.counts_strings(threads);
+        let mut out = CountsBuffers {
+            offsets: Vec::with_capacity(strings.len() + 1),
+            data: Vec::with_capacity(strings.iter().map(Vec::len).sum()),
+        };
+        out.offsets.push(0);
+        for s in &strings {
+            out.data.extend_from_slice(s);
+            out.offsets.push(out.data.len() as i64);
+        }
+        out
+    }
+
+    /// A batch of masks of `height` x `width` from [`CountsBuffers`]' parts, every string
+    /// validated.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOffsets`], or the first bad string's error wrapped with its index.
+    pub fn from_counts_buffers(
+        height: u64,
+        width: u64,
+        offsets: &[i64],
+        data: &[u8],
+        threads: Option<usize>,
+    ) -> Result<RleBatch> {
+        let strings = CountsBuffers::strings(offsets, data)?;
+        RleBatch::from_counts_strings(height, width, &strings, threads)
+    }
+
     /// A batch of COCO RLEs of one size, parsed once into the batch's buffer (in parallel
     /// for large inputs). No RLEs give an empty 0x0 batch.
     ///

@@ -113,6 +113,19 @@ pub enum Error {
         /// Number of masks in the batch.
         len: usize,
     },
+    /// Offsets of "offsets + data" counts buffers that do not delimit strings inside
+    /// the data (decreasing, negative or past its end), or a byte form of them that is
+    /// not whole little-endian int64s.
+    InvalidOffsets {
+        /// The string whose offsets are wrong (`usize::MAX`: the byte form).
+        index: usize,
+        /// Its start offset.
+        start: i64,
+        /// Its end offset.
+        end: i64,
+        /// Bytes of data (or of the byte form).
+        len: usize,
+    },
     /// An `iscrowd` list whose length is not the number of ground-truth masks.
     IscrowdLength {
         /// Number of ground-truth masks.
@@ -273,6 +286,19 @@ impl fmt::Display for Error {
                     "index {index} is out of range for a batch of {len} masks"
                 )
             }
+            Error::InvalidOffsets { index, len, .. } if *index == usize::MAX => write!(
+                f,
+                "offsets of {len} bytes are not whole little-endian int64 values"
+            ),
+            Error::InvalidOffsets {
+                index,
+                start,
+                end,
+                len,
+            } => write!(
+                f,
+                "counts {index}: offsets {start}..{end} are not inside the {len} bytes of data"
+            ),
             Error::IscrowdLength { expected, actual } => write!(
                 f,
                 "iscrowd has {actual} entries, expected one per ground-truth mask ({expected})"

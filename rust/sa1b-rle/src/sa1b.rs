@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::batch::RleBatch;
+use crate::batch::{CountsBuffers, RleBatch};
 use crate::rle::Rle;
 
 /// One thing wrong with an annotation file.
@@ -195,6 +195,86 @@ impl Sa1bImage {
     }
 }
 
+impl Sa1bImage {
+    /// The image as an SA-1B annotation file (`{"image": ..., "annotations": [...]}`),
+    /// counts re-encoded from the runs (pycocotools' canonical strings): what
+    /// [`parse`] reads back to an equal image. Pickling and `to_dict` use it.
+    ///
+    /// # Examples
+    /// ```
+    /// use sa1b_rle::sa1b::parse;
+    /// let json = br#"{"image": {"image_id": 7, "width": 3, "height": 2, "file_name": "a.jpg"},
+    ///   "annotations": [{"id": 1, "segmentation": {"size": [2, 3], "counts": "213"},
+    ///   "bbox": [1, 0, 1, 1], "area": 1, "predicted_iou": 0.9, "stability_score": 0.95,
+    ///   "point_coords": [[1.5, 0.5]], "crop_box": [0, 0, 3, 2]}]}"#;
+    /// let image = parse(json, "a.json", true).0.unwrap();
+    /// let again = parse(&image.to_json(), "again.json", true).0.unwrap();
+    /// assert_eq!(again.to_json(), image.to_json());
+    /// assert_eq!(again.masks, image.masks);
+    /// ```
+    #[must_use]
+    pub fn to_json(&self) -> Vec<u8> {
+        let counts = self.masks.counts_strings(None);
+        let doc = Sa1bDoc {
+            image: Sa1bImageInfo {
+                image_id: self.image_id,
+                width: self.width,
+                height: self.height,
+                file_name: &self.file_name,
+            },
+            annotations: counts
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Sa1bAnnotation {
+                    id: self.ids[i],
+                    segmentation: CocoRle {
+                        size: [self.height, self.width],
+                        // Counts strings are ASCII ('0'..='o').
+                        counts: std::str::from_utf8(c).unwrap_or_default(),
+                    },
+                    bbox: self.bbox[i],
+                    area: self.area[i],
+                    predicted_iou: self.predicted_iou[i],
+                    stability_score: self.stability_score[i],
+                    point_coords: [self.point_coords[i]],
+                    crop_box: self.crop_box[i],
+                })
+                .collect(),
+        };
+        // Every field serialises (and the parser only admits finite floats).
+        serde_json::to_vec(&doc).unwrap_or_default()
+    }
+}
+
+/// An SA-1B annotation file as [`Sa1bImage::to_json`] writes it.
+#[derive(serde::Serialize)]
+struct Sa1bDoc<'a> {
+    image: Sa1bImageInfo<'a>,
+    annotations: Vec<Sa1bAnnotation<'a>>,
+}
+
+/// The `image` object of an SA-1B file.
+#[derive(serde::Serialize)]
+struct Sa1bImageInfo<'a> {
+    image_id: i64,
+    width: u64,
+    height: u64,
+    file_name: &'a str,
+}
+
+/// One annotation of an SA-1B file.
+#[derive(serde::Serialize)]
+struct Sa1bAnnotation<'a> {
+    id: i64,
+    segmentation: CocoRle<'a>,
+    bbox: [f64; 4],
+    area: i64,
+    predicted_iou: f64,
+    stability_score: f64,
+    point_coords: [[f64; 2]; 1],
+    crop_box: [f64; 4],
+}
+
 /// One COCO instance annotation as `to_coco` writes it (fields in this order).
 #[derive(serde::Serialize)]
 struct CocoAnnotation<'a> {
@@ -233,8 +313,7 @@ pub struct Filter {
 }
 
 /// The annotations of several images as one column per field, one row per mask (the
-/// layout of an Arrow table): `counts` is every compressed counts string end to end,
-/// string `k` being `counts[counts_offsets[k]..counts_offsets[k + 1]]`.
+/// layout of an Arrow table).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Columns {
     /// The image's `image_id`, repeated for each of its masks.
@@ -245,10 +324,8 @@ pub struct Columns {
     pub height: Vec<i64>,
     /// The image's width.
     pub width: Vec<i64>,
-    /// `rows + 1` offsets into `counts`, from 0.
-    pub counts_offsets: Vec<i64>,
-    /// The compressed counts strings.
-    pub counts: Vec<u8>,
+    /// The compressed counts strings, `rows + 1` offsets from 0 into their bytes.
+    pub counts: CountsBuffers,
     /// Stored boxes, one column per coordinate `x, y, w, h`.
     pub bbox: [Vec<f64>; 4],
     /// Stored areas.
@@ -276,18 +353,18 @@ impl Columns {
     /// let (image, _) = sa1b_rle::sa1b::parse(doc, "a.json", false);
     /// let cols = sa1b_rle::sa1b::Columns::of(&[&image.unwrap()], Some(1));
     /// assert_eq!(cols.image_id, [7]);
-    /// assert_eq!(cols.counts_offsets, [0, 2]);
-    /// assert_eq!(cols.counts, b"04");
+    /// assert_eq!(cols.counts.offsets, [0, 2]);
+    /// assert_eq!(cols.counts.data, b"04");
     /// assert_eq!(cols.bbox[2], [2.0]);
     /// ```
     #[must_use]
     pub fn of(images: &[&Sa1bImage], threads: Option<usize>) -> Columns {
         let rows: usize = images.iter().map(|i| i.len()).sum();
         let mut c = Columns {
-            counts_offsets: Vec::with_capacity(rows + 1),
+            counts: CountsBuffers::new(),
             ..Columns::default()
         };
-        c.counts_offsets.push(0);
+        c.counts.offsets.reserve(rows);
         for img in images {
             let n = img.len();
             c.image_id.extend(std::iter::repeat_n(img.image_id, n));
@@ -295,10 +372,7 @@ impl Columns {
             // Sizes come from the file as non-negative i64s.
             c.height.extend(std::iter::repeat_n(img.height as i64, n));
             c.width.extend(std::iter::repeat_n(img.width as i64, n));
-            for s in img.masks.counts_strings(threads) {
-                c.counts.extend_from_slice(&s);
-                c.counts_offsets.push(c.counts.len() as i64);
-            }
+            c.counts.extend(&img.masks.counts_buffers(threads));
             for k in 0..4 {
                 c.bbox[k].extend(img.bbox.iter().map(|b| b[k]));
                 c.crop_box[k].extend(img.crop_box.iter().map(|b| b[k]));
