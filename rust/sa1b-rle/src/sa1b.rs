@@ -618,28 +618,138 @@ mod fast {
         if super::file_name_problem(&img.file_name).is_some() {
             return false;
         }
-        let (h, w) = (img.height as f64, img.width as f64);
-        let unit = |x: f64| (0.0..=1.0).contains(&x);
         let areas = img.masks.area(None);
         let boxes = img.masks.bbox(None);
+        let size = Some((img.height, img.width));
         let mut ids = HashSet::with_capacity(img.len());
         (0..img.len()).all(|i| {
-            let [px, py] = img.point_coords[i];
-            let [x, y, bw, bh] = img.crop_box[i];
-            u64::try_from(img.area[i]).ok() == Some(areas[i])
-                && img.bbox[i] == boxes[i]
-                && unit(img.predicted_iou[i])
-                && unit(img.stability_score[i])
-                && (0.0..=w).contains(&px)
-                && (0.0..=h).contains(&py)
-                && x >= 0.0
-                && y >= 0.0
-                && bw >= 0.0
-                && bh >= 0.0
-                && x + bw <= w
-                && y + bh <= h
-                && ids.insert(img.ids[i])
+            let fields = super::Fields {
+                area: Some(img.area[i]),
+                bbox: Some(img.bbox[i]),
+                predicted_iou: Some(img.predicted_iou[i]),
+                stability_score: Some(img.stability_score[i]),
+                point: Some(img.point_coords[i]),
+                crop_box: Some(img.crop_box[i]),
+            };
+            let mut ok = true;
+            fields.violations(Some((areas[i], boxes[i])), size, |_| ok = false);
+            ok && ids.insert(img.ids[i])
         })
+    }
+}
+
+/// The stored fields of one annotation that the content rules look at (`None`: missing
+/// or of the wrong type, already reported).
+struct Fields {
+    area: Option<i64>,
+    bbox: Option<[f64; 4]>,
+    predicted_iou: Option<f64>,
+    stability_score: Option<f64>,
+    point: Option<[f64; 2]>,
+    crop_box: Option<[f64; 4]>,
+}
+
+/// A content rule an annotation breaks.
+enum Violation {
+    /// The stored area is not the mask's.
+    Area { stored: i64, actual: u64 },
+    /// The stored box is not the mask's.
+    Bbox { stored: [f64; 4], actual: [f64; 4] },
+    /// A score outside [0, 1].
+    Range { key: &'static str, value: f64 },
+    /// The point is outside the image.
+    Point { at: [f64; 2], w: f64, h: f64 },
+    /// The crop box is not inside the image.
+    CropBox { b: [f64; 4], w: f64, h: f64 },
+}
+
+impl Violation {
+    fn key(&self) -> &'static str {
+        match self {
+            Violation::Area { .. } => "area",
+            Violation::Bbox { .. } => "bbox",
+            Violation::Range { key, .. } => key,
+            Violation::Point { .. } => "point_coords",
+            Violation::CropBox { .. } => "crop_box",
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Violation::Area { .. } => "area",
+            Violation::Bbox { .. } => "bbox",
+            Violation::Range { .. } => "range",
+            Violation::Point { .. } | Violation::CropBox { .. } => "outside",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Violation::Area { stored, actual } => {
+                format!("{stored} differs from the mask's area {actual}")
+            }
+            Violation::Bbox { stored, actual } => {
+                format!("{stored:?} differs from the mask's box {actual:?}")
+            }
+            Violation::Range { value, .. } => format!("{value} is outside [0, 1]"),
+            Violation::Point { at: [x, y], w, h } => {
+                format!("[{x}, {y}] is outside the {w}x{h} image")
+            }
+            Violation::CropBox {
+                b: [x, y, bw, bh],
+                w,
+                h,
+            } => {
+                format!("[{x}, {y}, {bw}, {bh}] is not inside the {w}x{h} image")
+            }
+        }
+    }
+}
+
+impl Fields {
+    /// The one statement of SA-1B's content rules (both parse paths use it): calls `f`
+    /// with each rule these fields break, given the mask's `(area, bbox)` and the image's
+    /// `(height, width)` when known.
+    fn violations(
+        &self,
+        measured: Option<(u64, [f64; 4])>,
+        size: Option<(u64, u64)>,
+        mut f: impl FnMut(Violation),
+    ) {
+        if let (Some((actual, _)), Some(stored)) = (measured, self.area) {
+            if u64::try_from(stored).ok() != Some(actual) {
+                f(Violation::Area { stored, actual });
+            }
+        }
+        if let (Some((_, actual)), Some(stored)) = (measured, self.bbox) {
+            if stored != actual {
+                f(Violation::Bbox { stored, actual });
+            }
+        }
+        for (key, x) in [
+            ("predicted_iou", self.predicted_iou),
+            ("stability_score", self.stability_score),
+        ] {
+            if let Some(value) = x {
+                if !(0.0..=1.0).contains(&value) {
+                    f(Violation::Range { key, value });
+                }
+            }
+        }
+        let Some((h, w)) = size else { return };
+        let (h, w) = (h as f64, w as f64);
+        if let Some([x, y]) = self.point {
+            if !(0.0..=w).contains(&x) || !(0.0..=h).contains(&y) {
+                f(Violation::Point { at: [x, y], w, h });
+            }
+        }
+        if let Some(b @ [x, y, bw, bh]) = self.crop_box {
+            let inside =
+                x >= 0.0 && y >= 0.0 && bw >= 0.0 && bh >= 0.0 && x + bw <= w && y + bh <= h;
+            if !inside {
+                f(Violation::CropBox { b, w, h });
+            }
+        }
     }
 }
 
@@ -921,55 +1031,16 @@ fn read_annotation(
     let mask = read_mask(a, &path, at, size, p);
 
     if check {
-        if let (Some(m), Some(area)) = (&mask, area) {
-            let actual = m.area();
-            if u64::try_from(area).ok() != Some(actual) {
-                add(
-                    p,
-                    "area",
-                    "area",
-                    format!("{area} differs from the mask's area {actual}"),
-                );
-            }
-        }
-        if let (Some(m), Some(b)) = (&mask, bbox) {
-            let actual = m.bbox();
-            if b != actual {
-                add(
-                    p,
-                    "bbox",
-                    "bbox",
-                    format!("{b:?} differs from the mask's box {actual:?}"),
-                );
-            }
-        }
-        for (key, x) in [
-            ("predicted_iou", predicted_iou),
-            ("stability_score", stability_score),
-        ] {
-            if let Some(x) = x {
-                if !(0.0..=1.0).contains(&x) {
-                    add(p, key, "range", format!("{x} is outside [0, 1]"));
-                }
-            }
-        }
-        if let Some((h, w)) = size {
-            let (h, w) = (h as f64, w as f64);
-            if let Some([x, y]) = point {
-                if !(0.0..=w).contains(&x) || !(0.0..=h).contains(&y) {
-                    let message = format!("[{x}, {y}] is outside the {w}x{h} image");
-                    add(p, "point_coords", "outside", message);
-                }
-            }
-            if let Some([x, y, bw, bh]) = crop_box {
-                let inside =
-                    x >= 0.0 && y >= 0.0 && bw >= 0.0 && bh >= 0.0 && x + bw <= w && y + bh <= h;
-                if !inside {
-                    let message = format!("[{x}, {y}, {bw}, {bh}] is not inside the {w}x{h} image");
-                    add(p, "crop_box", "outside", message);
-                }
-            }
-        }
+        let fields = Fields {
+            area,
+            bbox,
+            predicted_iou,
+            stability_score,
+            point,
+            crop_box,
+        };
+        let measured = mask.as_ref().map(|m| (m.area(), m.bbox()));
+        fields.violations(measured, size, |v| add(p, v.key(), v.code(), v.message()));
     }
     let structural_ok = !p.list[before..].iter().any(Problem::is_structural);
     if !structural_ok {
