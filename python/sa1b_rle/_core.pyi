@@ -302,3 +302,16 @@ def batch_from_counts_buffers(
     threads: int | None = None,
 ) -> RleBatch:
     """A batch from (offsets, data) counts buffers, every string validated."""
+
+def kaggle_to_batch(
+    text: str, h: int, w: int, *, column_major: bool, one_indexed: bool
+) -> RleBatch:
+    """A one-mask batch of a Kaggle string of an h x w mask."""
+
+def kaggle_decode(
+    text: str, h: int, w: int, *, column_major: bool, one_indexed: bool
+) -> npt.NDArray[np.uint8]:
+    """The (h, w) uint8 C-contiguous mask of a Kaggle string."""
+
+def kaggle_encode(batch: RleBatch, *, column_major: bool, one_indexed: bool) -> str:
+    """The Kaggle string of the one mask of ``batch``."""

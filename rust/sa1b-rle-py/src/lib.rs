@@ -9,6 +9,7 @@
 mod batch;
 mod convert;
 mod errors;
+mod kaggle;
 mod mask;
 mod sa1b;
 
@@ -45,6 +46,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(batch::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(batch::threads_env_problem, m)?)?;
     m.add_function(wrap_pyfunction!(batch::max_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(kaggle::kaggle_to_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(kaggle::kaggle_decode, m)?)?;
+    m.add_function(wrap_pyfunction!(kaggle::kaggle_encode, m)?)?;
     m.add_function(wrap_pyfunction!(mask::encode_masks, m)?)?;
     m.add_function(wrap_pyfunction!(mask::decode, m)?)?;
     m.add_function(wrap_pyfunction!(mask::area, m)?)?;

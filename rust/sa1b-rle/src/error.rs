@@ -126,6 +126,11 @@ pub enum Error {
         /// Bytes of data (or of the byte form).
         len: usize,
     },
+    /// A malformed Kaggle run-length string (see [`crate::kaggle`]).
+    Kaggle {
+        /// What is wrong, naming the token or run.
+        message: String,
+    },
     /// An `iscrowd` list whose length is not the number of ground-truth masks.
     IscrowdLength {
         /// Number of ground-truth masks.
@@ -299,6 +304,7 @@ impl fmt::Display for Error {
                 f,
                 "counts {index}: offsets {start}..{end} are not inside the {len} bytes of data"
             ),
+            Error::Kaggle { message } => f.write_str(message),
             Error::IscrowdLength { expected, actual } => write!(
                 f,
                 "iscrowd has {actual} entries, expected one per ground-truth mask ({expected})"

@@ -36,6 +36,7 @@ mod error;
 pub mod images;
 pub mod input;
 mod iou;
+pub mod kaggle;
 pub mod labels;
 pub mod merge;
 pub mod overlay;
