@@ -143,9 +143,9 @@ fn transpose(runs: &[u32], lines: usize, line_len: usize) -> Result<Vec<u32>> {
     let mut out = alloc::with_capacity(runs.len() + 1, "run lengths")?;
     let (mut value, mut length) = (false, 0u32);
     let mut next = 0;
-    for o in 0..line_len {
+    for &bucket_end in &count[..line_len] {
         // Bucket `o` now ends where bucket `o + 1` started (`count` was advanced).
-        while next < count[o] {
+        while next < bucket_end {
             let line = toggles[next];
             on[line / 64] ^= 1 << (line % 64);
             next += 1;
