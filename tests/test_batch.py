@@ -227,6 +227,7 @@ def test_pickle_round_trip_and_corrupt_state() -> None:
     c = pickle.loads(pickle.dumps(b))
     assert c == b and c.shape == b.shape
     np.testing.assert_array_equal(c.decode(), m)
+
     # The state is the counts as "offsets + data" (little-endian int64 offsets).
     def offsets(*o: int) -> bytes:
         return np.array(o, "<i8").tobytes()

@@ -269,3 +269,24 @@ def test_progress_line() -> None:
     q = cli.Progress(None, "images", enabled=False)
     q.done = 7
     assert q.line(q.start + 1.0) == "7 images (7/s)"
+
+
+def test_dataset_from_masks_is_the_library_behind_the_command(tmp_path: Path) -> None:
+    from sa1b_rle.coco import dataset_from_masks
+
+    images, labels, binary, truth = make_mask_dirs(tmp_path)
+    out = tmp_path / "coco.json"
+    assert run("from-masks", str(images), str(binary), "-o", str(out))[0] == 0
+    seen = []
+    for threads in (1, 3):
+        doc, skipped = dataset_from_masks(
+            str(images), str(binary), threads=threads, on_image=lambda: seen.append(1)
+        )
+        assert skipped == [] and doc == json.loads(out.read_text())
+    assert len(seen) == 2 * len(truth)
+    (images / "broken.png").write_bytes(b"\x89PNG not really")
+    doc, skipped = dataset_from_masks(str(images), str(labels), mode="instances")
+    assert [p for p, _ in skipped] == [str(images / "broken.png")]
+    assert len(doc["images"]) == len(truth)
+    with pytest.raises(ValueError, match="mode"):
+        dataset_from_masks(str(images), str(labels), mode="semantic")

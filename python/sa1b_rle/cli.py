@@ -394,80 +394,12 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-_IMAGE_EXTS = (".jpg", ".jpeg", ".png")
-
-
-def _mask_job(
-    image_path: str, args: argparse.Namespace, names: dict[str, str]
-) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
-    """The image entry, its annotations (ids from 1, image_id 0) and category names of
-    one image of ``from-masks``; raises ValueError/OSError naming what is wrong."""
-    from sa1b_rle import coco
-
-    stem = os.path.splitext(os.path.basename(image_path))[0]
-    with open(image_path, "rb") as f:
-        h, w = _core.image_size(f.read())
-    masks_dir = args.masks_dir
-    batches: list[tuple[sa1b_rle.RleBatch, list[str]]] = []
-    if args.mode == "instances":
-        path = os.path.join(masks_dir, stem + ".png")
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"no label map {path}")
-        values, batch = sa1b_rle.from_label_image(path, background=args.background)
-        batches.append((batch, [names.get(str(int(v)), args.category) for v in values]))
-    else:
-        files = [
-            os.path.join(masks_dir, stem + ext)
-            for ext in _IMAGE_EXTS
-            if os.path.exists(os.path.join(masks_dir, stem + ext))
-        ]
-        sub = os.path.join(masks_dir, stem)
-        if os.path.isdir(sub):
-            files += [
-                os.path.join(sub, n)
-                for n in sorted(os.listdir(sub))
-                if n.lower().endswith(_IMAGE_EXTS)
-            ]
-        if not files:
-            raise FileNotFoundError(
-                f"no mask for {stem} in {masks_dir} ({stem}.png/.jpg or {stem}/)"
-            )
-        for path in files:
-            m = sa1b_rle.from_mask_image(
-                path, threshold=args.threshold, min_component_area=args.min_component_area
-            )
-            key = os.path.splitext(os.path.basename(path))[0]
-            batches.append((m, [names.get(key, args.category)]))
-    anns: list[dict[str, Any]] = []
-    cat_names: list[str] = []
-    for batch, cats in batches:
-        if batch.shape[1:] != (h, w):
-            raise ValueError(f"the masks are {batch.shape[1]}x{batch.shape[2]}, the image {h}x{w}")
-        # Category ids are given once all names are known: keep the names for now.
-        for a, name in zip(
-            coco.annotations_from_masks(
-                batch,
-                image_id=0,
-                category_id=[0] * len(batch),
-                segmentation=args.format,
-                tolerance=args.tolerance,
-            ),
-            [c for c, area in zip(cats, batch.area().tolist(), strict=True) if area],
-            strict=True,
-        ):
-            anns.append(a)
-            cat_names.append(name)
-    entry = {"file_name": os.path.basename(image_path), "height": h, "width": w}
-    return entry, anns, cat_names
-
-
 def cmd_from_masks(args: argparse.Namespace, out: TextIO) -> int:
-    from concurrent.futures import ThreadPoolExecutor
+    from sa1b_rle.coco import IMAGE_EXTENSIONS, dataset_from_masks
 
-    if not os.path.isdir(args.images_dir):
-        raise FileNotFoundError(f"no such directory: {args.images_dir}")
-    if not os.path.isdir(args.masks_dir):
-        raise FileNotFoundError(f"no such directory: {args.masks_dir}")
+    for d in (args.images_dir, args.masks_dir):
+        if not os.path.isdir(d):
+            raise FileNotFoundError(f"no such directory: {d}")
     names: dict[str, str] = {}
     if args.categories:
         try:
@@ -478,42 +410,24 @@ def cmd_from_masks(args: argparse.Namespace, out: TextIO) -> int:
         if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
             raise InputError(f"{args.categories}: expected a JSON object of value -> category name")
         names = {str(k): v for k, v in mapping.items()}
-    images = sorted(
-        os.path.join(args.images_dir, n)
-        for n in os.listdir(args.images_dir)
-        if n.lower().endswith(_IMAGE_EXTS)
+    total = sum(n.lower().endswith(IMAGE_EXTENSIONS) for n in os.listdir(args.images_dir))
+    bar = Progress(total, "images", args.progress)
+    doc, errors = dataset_from_masks(
+        args.images_dir,
+        args.masks_dir,
+        mode=args.mode,
+        categories=names,
+        category=args.category,
+        threshold=args.threshold,
+        background=args.background,
+        min_component_area=args.min_component_area,
+        segmentation=args.format,
+        tolerance=args.tolerance,
+        on_image=bar.step,
     )
-    bar = Progress(len(images), "images", args.progress)
-    errors: list[tuple[str, str]] = []
-    results = []
-
-    def job(path: str) -> Any:
-        try:
-            return _mask_job(path, args, names)
-        except (OSError, ValueError) as e:
-            return e
-
-    with ThreadPoolExecutor(max_workers=sa1b_rle.get_num_threads()) as pool:
-        for path, r in zip(images, pool.map(job, images), strict=True):
-            bar.step()
-            if isinstance(r, Exception):
-                # Library errors about a file already start with its name.
-                errors.append((path, str(r).removeprefix(f"{path}: ")))
-            else:
-                results.append(r)
     bar.close()
-    categories = sorted({n for _, _, cats in results for n in cats} | set(names.values()))
-    cat_id = {n: k for k, n in enumerate(categories, start=1)}
-    doc: dict[str, Any] = {
-        "images": [],
-        "annotations": [],
-        "categories": [{"id": cat_id[n], "name": n} for n in categories],
-    }
-    for image_id, (entry, anns, cats) in enumerate(results, start=1):
-        doc["images"].append({"id": image_id, **entry})
-        for a, n in zip(anns, cats, strict=True):
-            a.update(id=len(doc["annotations"]) + 1, image_id=image_id, category_id=cat_id[n])
-            doc["annotations"].append(a)
+    categories = doc["categories"]
+    results = doc["images"]
     with open(args.output, "w") as f:
         json.dump(doc, f)
     for path, message in errors:
