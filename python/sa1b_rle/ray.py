@@ -43,7 +43,6 @@ import numpy as np
 
 try:
     import pyarrow as pa
-    import pyarrow.fs as pafs
     import ray
     import ray.data
     from ray.data import Datasource, ReadTask
@@ -56,6 +55,7 @@ except ImportError as e:  # pragma: no cover - exercised where Ray is missing
 
 from sa1b_rle import arrow, sa1b
 from sa1b_rle._core import RleBatch, Sa1bImage, counts_buffers, sa1b_parse
+from sa1b_rle.sources import Source, find
 
 __all__ = [
     "ERROR_SCHEMA",
@@ -76,8 +76,6 @@ ERROR_SCHEMA = pa.schema(
     [("source", pa.string()), ("member", pa.string()), ("message", pa.string())]
 )
 
-#: Read-ahead of a stream from a remote filesystem.
-_STREAM_BUFFER = 8 << 20
 #: JSON files read by one task when ``parallelism`` is not given.
 _JSON_PER_TASK = 1000
 #: A read task yields a block once it holds this many masks (SA-1B counts strings
@@ -92,67 +90,14 @@ Paths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 # --------------------------------------------------------------------------- sources
 
 
-class _Source:
-    """A shard or an annotation file on a filesystem (None: local, read with open)."""
-
-    __slots__ = ("fs", "path", "shard", "size")
-
-    def __init__(self, fs: Any, path: str, shard: bool, size: int) -> None:
-        self.fs, self.path, self.shard, self.size = fs, path, shard, size
-
-    @property
-    def name(self) -> str:
-        return self.path
-
-    def open(self) -> Any:
-        if self.fs is None:
-            # Local: random access, so that with images=False the reader seeks past the
-            # image payloads.
-            return open(self.path, "rb")
-        # Object storage: one sequential, buffered stream per file (seeking would cost a
-        # request per member).
-        return self.fs.open_input_stream(self.path, buffer_size=_STREAM_BUFFER)
-
-
-def _resolve(paths: Paths, filesystem: Any) -> list[_Source]:
-    """Every shard and annotation file named by ``paths`` (directories listed, not
-    recursively, in name order)."""
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    if not paths:
+def _resolve(paths: Paths, filesystem: Any) -> list[Source]:
+    """Every shard and annotation file named by ``paths`` (see :mod:`sa1b_rle.sources`)."""
+    if not isinstance(paths, (str, os.PathLike)) and not paths:
         raise ValueError("no paths given")
-    out: list[_Source] = []
-    for p in paths:
-        path = os.fspath(p)
-        fs = filesystem
-        if fs is None and "://" in path:
-            fs, path = pafs.FileSystem.from_uri(path)
-        if fs is None:
-            for name, shard in sa1b.expand_sources(path):
-                out.append(_Source(None, name, shard, os.path.getsize(name)))
-            continue
-        info = fs.get_file_info(path)
-        if info.type == pafs.FileType.NotFound:
-            raise FileNotFoundError(f"no such file or directory: {p}")
-        if info.type == pafs.FileType.Directory:
-            infos = fs.get_file_info(pafs.FileSelector(path, recursive=False))
-            for i in sorted(infos, key=lambda i: i.path):
-                low = i.base_name.lower()
-                if i.type != pafs.FileType.File:
-                    continue
-                if low.endswith(".json"):
-                    out.append(_Source(fs, i.path, False, i.size or 0))
-                elif low.endswith(sa1b._SHARD_SUFFIXES):
-                    out.append(_Source(fs, i.path, True, i.size or 0))
-        else:
-            # A file named directly: a JSON file by its name, anything else a shard
-            # (tar or gzip, told apart by its bytes when read).
-            shard = not path.lower().endswith(".json")
-            out.append(_Source(fs, path, shard, info.size or 0))
-    return out
+    return find(paths, filesystem=filesystem)
 
 
-def _groups(sources: list[_Source], parallelism: int | None) -> list[list[_Source]]:
+def _groups(sources: list[Source], parallelism: int | None) -> list[list[Source]]:
     """Sources split into read tasks: by default one per shard and JSON files in groups
     of :data:`_JSON_PER_TASK`; with ``parallelism``, that many contiguous groups (at
     most one per source)."""
@@ -203,7 +148,7 @@ class _Rows:
         return table
 
 
-def _load(src: _Source) -> tuple[Sa1bImage | None, str]:
+def _load(src: Source) -> tuple[Sa1bImage | None, str]:
     """An annotation file read and validated, or what is wrong with it."""
     try:
         with src.open() as f:
@@ -218,10 +163,10 @@ def _load(src: _Source) -> tuple[Sa1bImage | None, str]:
     return image, ""
 
 
-def _sibling_image(src: _Source) -> tuple[bytes | None, str]:
+def _sibling_image(src: Source) -> tuple[bytes | None, str]:
     """The JPEG next to an annotation file (``sa_N.json`` -> ``sa_N.jpg``, as SA-1B's
     extracted shards lay them out), or why there is none."""
-    stem = src.path[: -len(".json")]
+    stem = os.path.splitext(src.path)[0]
     tried = []
     for ext in (".jpg", ".jpeg", ".JPG", ".JPEG"):
         path = stem + ext
@@ -242,7 +187,7 @@ def _sibling_image(src: _Source) -> tuple[bytes | None, str]:
 
 
 def _read_group(
-    group: list[_Source], images: bool, on_error: str, threads: int, errors_only: bool
+    group: list[Source], images: bool, on_error: str, threads: int, errors_only: bool
 ) -> Iterator[pa.Table]:
     """The read task of a group of sources: mask blocks, or (``errors_only``) one block
     of the bad members."""
@@ -304,7 +249,7 @@ def _read_group(
         yield _schema(images).empty_table()
 
 
-def _block_metadata(group: list[_Source]) -> Any:
+def _block_metadata(group: list[Source]) -> Any:
     kwargs: dict[str, Any] = {
         "num_rows": None,
         "size_bytes": None,
@@ -323,7 +268,7 @@ _READ_TASK_TAKES_LIMIT = "per_task_row_limit" in inspect.signature(ReadTask.__in
 class _Sa1bDatasource(Datasource):  # type: ignore[misc]
     def __init__(
         self,
-        groups: list[list[_Source]],
+        groups: list[list[Source]],
         images: bool,
         on_error: str,
         threads: int,
@@ -417,7 +362,7 @@ def read_sa1b_errors(
 
 
 def _read(
-    groups: list[list[_Source]],
+    groups: list[list[Source]],
     images: bool,
     on_error: str,
     threads: int,

@@ -40,6 +40,7 @@ from typing import IO, Any, NamedTuple, Union, cast, overload
 import numpy as np
 import numpy.typing as npt
 
+from sa1b_rle import sources as _sources
 from sa1b_rle._core import Sa1bImage, draw_masks, sa1b_parse
 
 __all__ = [
@@ -549,45 +550,14 @@ def iter_shard(
     )
 
 
-#: Shard file names recognised inside a directory (any file given by name is sniffed).
-_SHARD_SUFFIXES = (".tar", ".tar.gz", ".tgz")
-
-
-def _is_shard(path: str) -> bool:
-    """A tar archive (named .tar/.tar.gz/.tgz, or with gzip magic or "ustar" at byte
-    257) rather than a JSON file: a corrupt archive is still reported as an archive."""
-    if path.lower().endswith(_SHARD_SUFFIXES):
-        return True
-    with open(path, "rb") as f:
-        head = f.read(262)
-    return head[:2] == b"\x1f\x8b" or head[257:262] == b"ustar"
-
-
 def expand_sources(
     sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
 ) -> list[tuple[str, bool]]:
     """``(path, is_shard)`` for every SA-1B file or shard given: a file as it is (a shard
     when its bytes say tar or gzip), a directory's ``*.json`` files and ``*.tar``,
-    ``*.tar.gz`` and ``*.tgz`` shards (not recursive), in name order."""
-    if isinstance(sources, (str, os.PathLike)):
-        sources = [sources]
-    out: list[tuple[str, bool]] = []
-    for src in sources:
-        path = os.fspath(src)
-        if os.path.isdir(path):
-            for name in sorted(os.listdir(path)):
-                full = os.path.join(path, name)
-                if not os.path.isfile(full):
-                    continue
-                if name.lower().endswith(".json"):
-                    out.append((full, False))
-                elif name.lower().endswith(_SHARD_SUFFIXES):
-                    out.append((full, True))
-        elif os.path.exists(path):
-            out.append((path, _is_shard(path)))
-        else:
-            raise FileNotFoundError(f"no such file or directory: {path}")
-    return out
+    ``*.tar.gz`` and ``*.tgz`` shards (not recursive), in name order (see
+    :mod:`sa1b_rle.sources`)."""
+    return [(s.path, s.shard) for s in _sources.find(sources)]
 
 
 def iter_images(

@@ -34,6 +34,7 @@ except ImportError as e:  # pragma: no cover - exercised where torch is missing
     ) from e
 
 from sa1b_rle import sa1b
+from sa1b_rle import sources as _sources
 from sa1b_rle._core import read_image_rgb
 
 __all__ = ["Sa1bDataset", "collate"]
@@ -75,23 +76,14 @@ def _index_shard(path: str) -> list[_Item]:
     ]
 
 
-def _index_dir(path: str) -> list[_Item]:
-    out = []
-    for name in sorted(os.listdir(path)):
-        if not name.lower().endswith(".json"):
-            continue
-        key = os.path.splitext(name)[0]
-        jpg = os.path.join(path, key + ".jpg")
-        out.append(_Item(key, os.path.join(path, name), jpg if os.path.exists(jpg) else None))
-    return out
-
-
 class Sa1bDataset(Dataset[dict[str, Any]]):
     """SA-1B images with a sampled subset of their masks.
 
     ``sources``: directories (``*.json`` with the ``.jpg`` of the same name beside
-    them; ``*.tar`` shards inside are indexed too), uncompressed ``.tar`` shards, or
-    single ``.json`` files. Items are ordered by source, then by name.
+    them, and ``*.tar`` shards), uncompressed ``.tar`` shards, or single ``.json``
+    files, found as everywhere in the package (:mod:`sa1b_rle.sources`); a
+    gzip-compressed shard is an error (random access needs an uncompressed tar). Items
+    are ordered by source, then by name.
 
     An item is a dict: ``image`` (uint8 ``(H, W, 3)`` tensor, or None with
     ``images=False`` or when the image is missing), ``masks`` (uint8 ``(K, H, W)``),
@@ -118,26 +110,13 @@ class Sa1bDataset(Dataset[dict[str, Any]]):
     ) -> None:
         if max_masks is not None and max_masks < 0:
             raise ValueError(f"max_masks must not be negative, not {max_masks}")
-        if isinstance(sources, (str, os.PathLike)):
-            sources = [sources]
         items: list[_Item] = []
-        for src in sources:
-            path = os.fspath(src)
-            if os.path.isdir(path):
-                items += _index_dir(path)
-                for name in sorted(os.listdir(path)):
-                    if name.lower().endswith(".tar"):
-                        items += _index_shard(os.path.join(path, name))
-            elif path.lower().endswith(".json"):
-                key = os.path.splitext(path)[0]
-                jpg = key + ".jpg"
-                items.append(
-                    _Item(os.path.basename(key), path, jpg if os.path.exists(jpg) else None)
-                )
-            elif os.path.exists(path):
-                items += _index_shard(path)
+        for src in _sources.find(sources):
+            if src.shard:
+                items += _index_shard(src.path)
             else:
-                raise FileNotFoundError(f"no such file or directory: {path}")
+                key = os.path.splitext(os.path.basename(src.path))[0]
+                items.append(_Item(key, src.path, _sources.image_beside(src.path)))
         self.items = items
         self.max_masks = max_masks
         self.filters: dict[str, Any] = {
