@@ -40,11 +40,13 @@ def imports() -> dict[str, set[str]]:
     """Module -> the modules its non-test code names through ``crate::``."""
     if not SRC.is_dir():
         pytest.skip("the Rust sources are not beside the tests")
-    mods = {p.stem for p in SRC.glob("*.rs") if p.stem != "lib"}
+    # A directory module (arch/) counts as one module: its files together.
+    files = {p.stem: [p] for p in SRC.glob("*.rs") if p.stem != "lib"}
+    files |= {d.name: sorted(d.glob("*.rs")) for d in SRC.iterdir() if d.is_dir()}
+    mods = set(files)
     graph: dict[str, set[str]] = {}
     for m in mods:
-        text = (SRC / f"{m}.rs").read_text()
-        text = text.split("#[cfg(test)]\nmod tests")[0]
+        text = "".join(p.read_text().split("#[cfg(test)]\nmod tests")[0] for p in files[m])
         names = {ROOT_ITEMS.get(t, t) for t in re.findall(r"crate::(\w+)", text)}
         graph[m] = {t for t in names if t in mods and t != m}
     return graph
@@ -71,6 +73,14 @@ def test_core_modules_have_no_import_cycles() -> None:
 
 def test_error_knows_no_domain_module() -> None:
     assert imports()["error"] == set()
+
+
+def test_simd_kernels_are_a_leaf() -> None:
+    # arch/ holds the kernels by instruction set; the modules dispatch to it, never the
+    # other way round.
+    graph = imports()
+    assert graph["arch"] == set()
+    assert {"counts", "rle", "column_iou"} <= {m for m, t in graph.items() if "arch" in t}
 
 
 def test_binding_does_not_import_the_package() -> None:

@@ -150,8 +150,9 @@ pub fn iou_rle<'py>(
     iscrowd: Seq<bool>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let iscrowd = iscrowd.0;
-    // The same list on both sides without crowd: parse once, compute one triangle.
-    let same = dt.is(gt) && !iscrowd.contains(&true);
+    // The same list on both sides is parsed once and passed as one batch (the core
+    // then computes one triangle when there is no crowd).
+    let same = dt.is(gt);
     let raw_dt = extract_rles(dt)?;
     let raw_gt = if same { Vec::new() } else { extract_rles(gt)? };
     let (refs_dt, refs_gt) = (rle_refs(&raw_dt)?, rle_refs(&raw_gt)?);
@@ -166,7 +167,7 @@ pub fn iou_rle<'py>(
             }
             let db = RleBatch::from_coco(&refs_dt, None)?;
             let rows = if same {
-                db.iou(&db, &[], None)?
+                db.iou(&db, &iscrowd, None)?
             } else {
                 // Indices of gt errors count after dt's.
                 let gb = RleBatch::from_coco(&refs_gt, None).map_err(|e| match e {

@@ -587,7 +587,7 @@ impl RleBatch {
 
 /// IoU of every detection mask with every ground-truth mask, as pycocotools' `iou`.
 ///
-/// Layout as in [`bbox_iou`]: entry `g * dt.len() + d`. Pairs whose boxes do not overlap
+/// Layout as in [`crate::bbox_iou`]: entry `g * dt.len() + d`. Pairs whose boxes do not overlap
 /// are exactly 0.0 without looking at their runs.
 ///
 /// # Errors

@@ -15,6 +15,7 @@
 //! matrix.
 
 use crate::alloc;
+use crate::arch::{add, Ranges, Scratch, PAD};
 use crate::error::Result;
 use crate::pool;
 use crate::rle::Masks;
@@ -95,9 +96,6 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Empty entries after a column's ranges: whole 16-lane chunks can be loaded.
-const PAD: usize = 16;
-
 /// One side of the walk over a range of columns: masks not yet reached (by first pixel,
 /// last first), masks under way, and the ranges of the current column.
 struct Side<'a> {
@@ -112,6 +110,16 @@ struct Side<'a> {
 }
 
 impl<'a> Side<'a> {
+    /// The kernels' view of the ranges.
+    pub(crate) fn ranges(&self) -> Ranges<'_> {
+        Ranges {
+            starts: &self.starts,
+            ends: &self.ends,
+            masks: &self.masks,
+            len: self.len,
+        }
+    }
+
     fn new(b: Masks<'a>, from: u64, to: u64) -> Side<'a> {
         let mut pending: Vec<Cursor<'a>> = (0..b.len())
             .filter_map(|i| Cursor::new(b.runs(i), i as u32, from))
@@ -424,13 +432,6 @@ const CROWDED: usize = 256;
 
 type PairKernel = fn(&Side<'_>, &Side<'_>, &mut [u64], usize, bool, &mut Scratch);
 
-/// Buffers a kernel reuses from column to column.
-#[derive(Default)]
-struct Scratch {
-    at: Vec<u32>,
-    rows: Vec<i32>,
-}
-
 /// The vector kernel this CPU runs, else the scalar one.
 fn pair_kernel() -> PairKernel {
     #[cfg(target_arch = "x86_64")]
@@ -438,12 +439,14 @@ fn pair_kernel() -> PairKernel {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F (checked just above).
             return |d, g, inter, m, lower, s| unsafe {
-                simd::pairs_avx512(d, g, inter, m, lower, s);
+                crate::arch::avx512::iou::pairs(&d.ranges(), &g.ranges(), inter, m, lower, s);
             };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            return |d, g, inter, m, lower, _| unsafe { simd::pairs_avx2(d, g, inter, m, lower) };
+            return |d, g, inter, m, lower, _| unsafe {
+                crate::arch::avx2::iou::pairs(&d.ranges(), &g.ranges(), inter, m, lower);
+            };
         }
     }
     pairs_scalar
@@ -468,175 +471,6 @@ fn pairs_scalar(
             if rows > 0 {
                 add(inter, dm, g.masks[b] as usize, m, lower, rows);
             }
-        }
-    }
-}
-
-#[inline]
-fn add(inter: &mut [u64], dm: usize, gm: usize, m: usize, lower: bool, rows: i32) {
-    let at = if lower {
-        dm.max(gm) * m + dm.min(gm)
-    } else {
-        dm * m + gm
-    };
-    inter[at] += rows as u64;
-}
-
-#[cfg(target_arch = "x86_64")]
-mod simd {
-    use super::{add, Scratch, Side, PAD};
-    // The intrinsics are a vocabulary of their own; importing them one by one adds nothing.
-    #[allow(clippy::wildcard_imports)]
-    use std::arch::x86_64::*;
-
-    /// [`super::pairs_scalar`], eight ground-truth ranges a step.
-    #[target_feature(enable = "avx2")]
-    pub(super) fn pairs_avx2(d: &Side<'_>, g: &Side<'_>, inter: &mut [u64], m: usize, lower: bool) {
-        if lower {
-            pairs_avx2_of::<true>(d, g, inter, m);
-        } else {
-            pairs_avx2_of::<false>(d, g, inter, m);
-        }
-    }
-
-    #[target_feature(enable = "avx2")]
-    fn pairs_avx2_of<const LOWER: bool>(d: &Side<'_>, g: &Side<'_>, inter: &mut [u64], m: usize) {
-        let zero = _mm256_setzero_si256();
-        let mut rows = [0i32; 8];
-        // Padding: the lists hold a multiple of 16 entries, so every 8-lane load below
-        // stays inside them.
-        assert!(
-            g.starts.len() >= g.len + PAD && g.ends.len() >= g.len + PAD,
-            "lists padded"
-        );
-        for a in 0..d.len {
-            let (s, e) = (_mm256_set1_epi32(d.starts[a]), _mm256_set1_epi32(d.ends[a]));
-            let dm = d.masks[a] as usize;
-            let upto = if LOWER { a } else { g.len };
-            let mut b = 0;
-            while b < upto {
-                // SAFETY: b + 8 <= the padded length (asserted above); unaligned loads.
-                let (gs, ge) = unsafe {
-                    (
-                        _mm256_loadu_si256(g.starts.as_ptr().add(b).cast()),
-                        _mm256_loadu_si256(g.ends.as_ptr().add(b).cast()),
-                    )
-                };
-                let r = _mm256_sub_epi32(_mm256_min_epi32(e, ge), _mm256_max_epi32(s, gs));
-                let mut bits =
-                    _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(r, zero))) as u32;
-                // Lanes at or past `upto` are other ranges of `d` itself (the padding
-                // never overlaps anything).
-                if LOWER && upto - b < 8 {
-                    bits &= (1 << (upto - b)) - 1;
-                }
-                if bits != 0 {
-                    // SAFETY: `rows` is 8 writable i32.
-                    unsafe { _mm256_storeu_si256(rows.as_mut_ptr().cast(), r) };
-                    while bits != 0 {
-                        let l = bits.trailing_zeros() as usize;
-                        add(inter, dm, g.masks[b + l] as usize, m, LOWER, rows[l]);
-                        bits &= bits - 1;
-                    }
-                }
-                b += 8;
-            }
-        }
-    }
-
-    /// [`super::pairs_scalar`], sixteen ground-truth ranges a step.
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn pairs_avx512(
-        d: &Side<'_>,
-        g: &Side<'_>,
-        inter: &mut [u64],
-        m: usize,
-        lower: bool,
-        s: &mut Scratch,
-    ) {
-        if lower {
-            pairs_avx512_of::<true>(d, g, inter, m, s);
-        } else {
-            pairs_avx512_of::<false>(d, g, inter, m, s);
-        }
-    }
-
-    /// Every overlapping pair's matrix index and rows are compressed into the low lanes
-    /// and stored into a list (no branch per lane or per chunk), which is then added up.
-    /// The compress goes to a register and a full vector is stored: the memory form
-    /// (`vpcompressd` to memory) is microcoded on AMD Zen 4, ~40x slower.
-    #[target_feature(enable = "avx512f")]
-    fn pairs_avx512_of<const LOWER: bool>(
-        d: &Side<'_>,
-        g: &Side<'_>,
-        inter: &mut [u64],
-        m: usize,
-        scratch: &mut Scratch,
-    ) {
-        let zero = _mm512_setzero_si512();
-        let padded = g.len.div_ceil(16) * 16;
-        assert!(
-            g.starts.len() >= g.len + PAD
-                && g.ends.len() >= g.len + PAD
-                && g.masks.len() >= g.len + PAD,
-            "lists padded"
-        );
-        // Indices in u32 lanes: the caller takes the scalar kernel for larger matrices.
-        assert!(u32::try_from(inter.len()).is_ok());
-        let Scratch { at, rows } = scratch;
-        at.clear();
-        rows.clear();
-        // A full vector is stored at the end of the list: 16 entries of slack.
-        at.reserve(d.len * padded + 16);
-        rows.reserve(d.len * padded + 16);
-        let mv = _mm512_set1_epi32(m as i32);
-        for a in 0..d.len {
-            let (s, e) = (_mm512_set1_epi32(d.starts[a]), _mm512_set1_epi32(d.ends[a]));
-            let dm = _mm512_set1_epi32(d.masks[a] as i32);
-            let upto = if LOWER { a } else { g.len };
-            let mut b = 0;
-            while b < upto {
-                // SAFETY: b + 16 <= the padded length (asserted above); unaligned loads.
-                let (gs, ge, gm) = unsafe {
-                    (
-                        _mm512_loadu_si512(g.starts.as_ptr().add(b).cast()),
-                        _mm512_loadu_si512(g.ends.as_ptr().add(b).cast()),
-                        _mm512_loadu_si512(g.masks.as_ptr().add(b).cast()),
-                    )
-                };
-                let r = _mm512_sub_epi32(_mm512_min_epi32(e, ge), _mm512_max_epi32(s, gs));
-                let mut k = _mm512_cmpgt_epi32_mask(r, zero);
-                // Lanes at or past `upto` are other ranges of `d` itself (the padding
-                // never overlaps anything).
-                if LOWER && upto - b < 16 {
-                    k &= ((1u32 << (upto - b)) - 1) as u16;
-                }
-                let idx = if LOWER {
-                    let hi = _mm512_max_epu32(dm, gm);
-                    _mm512_add_epi32(_mm512_mullo_epi32(hi, mv), _mm512_min_epu32(dm, gm))
-                } else {
-                    _mm512_add_epi32(_mm512_mullo_epi32(dm, mv), gm)
-                };
-                let len = at.len();
-                // SAFETY: at most `padded` entries per row of `d` are kept, and 16 lanes
-                // are written from `len`, within the capacity reserved above (the list's
-                // entries plus 16); the lengths then cover exactly the kept entries.
-                unsafe {
-                    let (ci, cr) = (
-                        _mm512_maskz_compress_epi32(k, idx),
-                        _mm512_maskz_compress_epi32(k, r),
-                    );
-                    _mm512_storeu_si512(at.as_mut_ptr().add(len).cast(), ci);
-                    _mm512_storeu_si512(rows.as_mut_ptr().add(len).cast(), cr);
-                    let n = k.count_ones() as usize;
-                    at.set_len(len + n);
-                    rows.set_len(len + n);
-                }
-                b += 16;
-            }
-        }
-        for (&i, &r) in at.iter().zip(rows.iter()) {
-            inter[i as usize] += r as u64;
         }
     }
 }
@@ -796,7 +630,9 @@ mod tests {
             #[cfg(target_arch = "x86_64")]
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2.
-                kernels.push(|d, g, i, m, l, _| unsafe { simd::pairs_avx2(d, g, i, m, l) });
+                kernels.push(|d, g, i, m, l, _| unsafe {
+                    crate::arch::avx2::iou::pairs(&d.ranges(), &g.ranges(), i, m, l);
+                });
             }
             for k in &kernels {
                 let mut got = vec![0u64; 7 * 5];

@@ -126,7 +126,7 @@ pub enum Error {
         /// Bytes of data (or of the byte form).
         len: usize,
     },
-    /// A malformed Kaggle run-length string (see [`crate::kaggle`]).
+    /// A malformed Kaggle run-length string (the `kaggle` module).
     Kaggle {
         /// What is wrong, naming the token or run.
         message: String,

@@ -59,8 +59,8 @@ impl<'a> RleRef<'a> {
     /// sum to `height * width`. On error `out` is left as it was.
     ///
     /// # Errors
-    /// [`Error::SizeTooLarge`], the parse errors of [`crate::counts::parse_counts`],
-    /// [`Error::EmptyCounts`], [`Error::CountsSumMismatch`], [`Error::OutOfMemory`].
+    /// [`crate::Error::SizeTooLarge`], the parse errors of [`crate::counts::parse_counts`],
+    /// [`crate::Error::EmptyCounts`], [`crate::Error::CountsSumMismatch`], [`crate::Error::OutOfMemory`].
     ///
     /// # Examples
     /// ```
@@ -188,7 +188,7 @@ pub fn rles(items: &[RleRef<'_>], threads: Option<usize>) -> Result<Vec<Rle>> {
 /// The one size of `items` (`None` for none).
 ///
 /// # Errors
-/// [`Error::SizeMismatch`] wrapped with the index of the first RLE of another size.
+/// [`crate::Error::SizeMismatch`] wrapped with the index of the first RLE of another size.
 pub fn common_size(items: &[RleRef<'_>]) -> Result<Option<(u64, u64)>> {
     crate::rle::common_size_of(items.iter().map(RleRef::size))
 }

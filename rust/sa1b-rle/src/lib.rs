@@ -25,6 +25,7 @@
 //! ```
 
 pub mod alloc;
+mod arch;
 mod batch;
 mod column_iou;
 pub mod contours;

@@ -330,9 +330,6 @@ impl Extents {
 #[cfg(target_arch = "x86_64")]
 mod simd_bbox {
     use super::Extents;
-    // The intrinsics are a vocabulary of their own; importing them one by one adds nothing.
-    #[allow(clippy::wildcard_imports)]
-    use std::arch::x86_64::*;
 
     /// Masks of fewer pixels take the vector path (f32 holds their indices exactly).
     const MAX_PIXELS: u64 = 1 << 24;
@@ -344,10 +341,18 @@ mod simd_bbox {
         let rows: fn(u64, &[u32], &mut Extents) = if std::arch::is_x86_feature_detected!("avx512f")
         {
             // SAFETY: the CPU supports AVX-512F (checked just above).
-            |h, pairs, e| unsafe { rows_avx512(h, pairs, e) }
+            |h, pairs, e| {
+                add_rows(h, pairs, e, unsafe {
+                    crate::arch::avx512::bbox::rows(h, pairs)
+                });
+            }
         } else if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            |h, pairs, e| unsafe { rows_avx2(h, pairs, e) }
+            |h, pairs, e| {
+                add_rows(h, pairs, e, unsafe {
+                    crate::arch::avx2::bbox::rows(h, pairs)
+                });
+            }
         } else {
             return None;
         };
@@ -386,131 +391,6 @@ mod simd_bbox {
         e.finish(h)
     }
 
-    /// Sets `e.top`, `e.bottom` and `e.spans` from the foreground runs of `pairs` (an even
-    /// number of runs of a mask of fewer than 2**24 pixels), eight pairs a step.
-    #[target_feature(enable = "avx2")]
-    fn rows_avx2(h: u64, pairs: &[u32], e: &mut Extents) {
-        let hi = h as i32; // h < 2**24
-        let hv = _mm256_set1_epi32(hi);
-        let hm1 = _mm256_set1_epi32(hi - 1);
-        let inv_h = _mm256_set1_ps(1.0 / h as f32);
-        let zero = _mm256_setzero_si256();
-        let ones = _mm256_set1_epi32(-1);
-        let evens_odds = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-        let lane7 = _mm256_set1_epi32(7);
-        let (mut top, mut bottom, mut carry) = (ones, zero, zero);
-        let mut chunks = pairs.chunks_exact(16);
-        for c in &mut chunks {
-            let c: &[u32; 16] = c.try_into().unwrap_or(&[0; 16]);
-            // SAFETY: `c` is 16 readable u32; unaligned loads.
-            let (a, b) = unsafe {
-                (
-                    _mm256_loadu_si256(c.as_ptr().cast()),
-                    _mm256_loadu_si256(c.as_ptr().add(8).cast()),
-                )
-            };
-            let a = _mm256_permutevar8x32_epi32(a, evens_odds);
-            let b = _mm256_permutevar8x32_epi32(b, evens_odds);
-            let bg = _mm256_permute2x128_si256::<0x20>(a, b);
-            let fg = _mm256_permute2x128_si256::<0x31>(a, b);
-            // Inclusive prefix sum of the pair lengths: the end of each foreground run.
-            let mut s = _mm256_add_epi32(bg, fg);
-            s = _mm256_add_epi32(s, _mm256_slli_si256::<4>(s));
-            s = _mm256_add_epi32(s, _mm256_slli_si256::<8>(s));
-            let low_total = _mm256_shuffle_epi32::<0xFF>(s);
-            s = _mm256_add_epi32(s, _mm256_permute2x128_si256::<0x08>(low_total, low_total));
-            let end = _mm256_add_epi32(s, carry);
-            carry = _mm256_permutevar8x32_epi32(end, lane7);
-            let start = _mm256_sub_epi32(end, fg);
-            // row = start - h * floor(start / h), the quotient off by at most one.
-            let q = _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(start), inv_h));
-            let mut row = _mm256_sub_epi32(start, _mm256_mullo_epi32(q, hv));
-            row = _mm256_add_epi32(row, _mm256_and_si256(_mm256_cmpgt_epi32(zero, row), hv));
-            row = _mm256_sub_epi32(row, _mm256_and_si256(_mm256_cmpgt_epi32(row, hm1), hv));
-            // Empty foreground runs count for nothing (their lanes become the identity).
-            // A run crossing into the next column has a last row of h or more: `bottom`
-            // then tells that the box has the full height.
-            let empty = _mm256_cmpeq_epi32(fg, zero);
-            let row_end = _mm256_add_epi32(row, _mm256_add_epi32(fg, ones));
-            top = _mm256_min_epu32(top, _mm256_or_si256(row, empty));
-            bottom = _mm256_max_epu32(bottom, _mm256_andnot_si256(empty, row_end));
-        }
-        set_rows(e, h, hmin(top), hmax(bottom));
-        let pos = u64::from(_mm256_extract_epi32::<0>(carry) as u32);
-        e.add_pairs(h, pos, chunks.remainder());
-    }
-
-    /// [`rows_avx2`] with AVX-512, sixteen pairs a step, the last step a masked load.
-    #[target_feature(enable = "avx512f")]
-    fn rows_avx512(h: u64, pairs: &[u32], e: &mut Extents) {
-        let hi = h as i32; // h < 2**24
-        let hv = _mm512_set1_epi32(hi);
-        let hm1 = _mm512_set1_epi32(hi - 1);
-        let inv_h = _mm512_set1_ps(1.0 / h as f32);
-        let zero = _mm512_setzero_si512();
-        let ones = _mm512_set1_epi32(-1);
-        let evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        let odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
-        let lane15 = _mm512_set1_epi32(15);
-        let (mut top, mut bottom, mut carry) = (ones, zero, zero);
-        let mut at = 0;
-        while at < pairs.len() {
-            let rest = pairs.len() - at;
-            let (a, b) = if rest >= 32 {
-                let c: &[u32; 32] = pairs[at..at + 32].try_into().unwrap_or(&[0; 32]);
-                // SAFETY: `c` is 32 readable u32; unaligned loads.
-                unsafe {
-                    (
-                        _mm512_loadu_si512(c.as_ptr().cast()),
-                        _mm512_loadu_si512(c.as_ptr().add(16).cast()),
-                    )
-                }
-            } else {
-                // The last (fewer than 32) runs, zeros after them: empty pairs.
-                let c = &pairs[at..];
-                let (m0, m1) = if rest >= 16 {
-                    (u16::MAX, ((1u32 << (rest - 16)) - 1) as u16)
-                } else {
-                    (((1u32 << rest) - 1) as u16, 0)
-                };
-                // SAFETY: the masks select only the `rest` readable u32 of `c` (masked-off
-                // lanes are not accessed).
-                unsafe {
-                    (
-                        _mm512_maskz_loadu_epi32(m0, c.as_ptr().cast()),
-                        _mm512_maskz_loadu_epi32(m1, c.as_ptr().wrapping_add(16).cast()),
-                    )
-                }
-            };
-            at += 32;
-            let bg = _mm512_permutex2var_epi32(a, evens, b);
-            let fg = _mm512_permutex2var_epi32(a, odds, b);
-            // Inclusive prefix sum over the sixteen lanes (lanes shifted up, zeros in).
-            let mut s = _mm512_add_epi32(bg, fg);
-            s = _mm512_add_epi32(s, _mm512_alignr_epi32::<15>(s, zero));
-            s = _mm512_add_epi32(s, _mm512_alignr_epi32::<14>(s, zero));
-            s = _mm512_add_epi32(s, _mm512_alignr_epi32::<12>(s, zero));
-            s = _mm512_add_epi32(s, _mm512_alignr_epi32::<8>(s, zero));
-            let end = _mm512_add_epi32(s, carry);
-            carry = _mm512_permutexvar_epi32(lane15, end);
-            let start = _mm512_sub_epi32(end, fg);
-            let q = _mm512_cvttps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(start), inv_h));
-            let mut row = _mm512_sub_epi32(start, _mm512_mullo_epi32(q, hv));
-            row = _mm512_mask_add_epi32(row, _mm512_cmplt_epi32_mask(row, zero), row, hv);
-            row = _mm512_mask_sub_epi32(row, _mm512_cmpgt_epi32_mask(row, hm1), row, hv);
-            let full = _mm512_test_epi32_mask(fg, fg);
-            let row_end = _mm512_add_epi32(row, _mm512_add_epi32(fg, ones));
-            top = _mm512_mask_min_epu32(top, full, top, row);
-            bottom = _mm512_mask_max_epu32(bottom, full, bottom, row_end);
-        }
-        set_rows(
-            e,
-            h,
-            _mm512_reduce_min_epu32(top),
-            _mm512_reduce_max_epu32(bottom),
-        );
-    }
-
     /// The box by every vector loop this CPU has (for the tests).
     #[cfg(test)]
     pub(super) fn bbox_by_every_path(h: u64, w: u64, runs: &[u32]) -> Vec<[f64; 4]> {
@@ -520,13 +400,23 @@ mod simd_bbox {
         }
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F.
-            v.push(bbox(h, w, runs, |h, p, e| unsafe { rows_avx512(h, p, e) }));
+            v.push(bbox(h, w, runs, |h, p, e| {
+                add_rows(h, p, e, unsafe { crate::arch::avx512::bbox::rows(h, p) });
+            }));
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2.
-            v.push(bbox(h, w, runs, |h, p, e| unsafe { rows_avx2(h, p, e) }));
+            v.push(bbox(h, w, runs, |h, p, e| {
+                add_rows(h, p, e, unsafe { crate::arch::avx2::bbox::rows(h, p) });
+            }));
         }
         v
+    }
+
+    /// Adds what a row kernel found, and the runs it left, to `e`.
+    fn add_rows(h: u64, pairs: &[u32], e: &mut Extents, r: crate::arch::RowExtents) {
+        set_rows(e, h, r.top, r.bottom);
+        e.add_pairs(h, r.pos, &pairs[r.done..]);
     }
 
     /// Stores the vector loops' row extents (`top` is `u32::MAX` when they saw no
@@ -537,24 +427,6 @@ mod simd_bbox {
             e.bottom = u64::from(bottom);
             e.spans = u64::from(bottom) >= h;
         }
-    }
-
-    /// The largest of eight unsigned lanes.
-    #[target_feature(enable = "avx2")]
-    fn hmax(v: __m256i) -> u32 {
-        let m = _mm_max_epu32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
-        let m = _mm_max_epu32(m, _mm_shuffle_epi32::<0x4E>(m));
-        let m = _mm_max_epu32(m, _mm_shuffle_epi32::<0xB1>(m));
-        _mm_cvtsi128_si32(m) as u32
-    }
-
-    /// The smallest of eight unsigned lanes.
-    #[target_feature(enable = "avx2")]
-    fn hmin(v: __m256i) -> u32 {
-        let m = _mm_min_epu32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
-        let m = _mm_min_epu32(m, _mm_shuffle_epi32::<0x4E>(m));
-        let m = _mm_min_epu32(m, _mm_shuffle_epi32::<0xB1>(m));
-        _mm_cvtsi128_si32(m) as u32
     }
 }
 
