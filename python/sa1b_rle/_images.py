@@ -36,6 +36,20 @@ def _naming(name: str) -> Iterator[None]:
         raise
 
 
+def _image_array(source: Any, kinds: str, wrong_dtype: str) -> Any:
+    """``source`` as an array (bool viewed as uint8) of a dtype kind in ``kinds``; a 3-D
+    one must be ``(H, W, 3)`` uint8 RGB."""
+    a: Any = np.asarray(source)
+    if a.dtype == np.bool_:
+        a = a.view(np.uint8)
+    if a.dtype.kind not in kinds:
+        raise TypeError(f"{wrong_dtype}, not {a.dtype}")
+    if a.ndim == 3 and (a.shape[2] != 3 or a.dtype != np.uint8):
+        what = "label" if "f" not in kinds else "mask"
+        raise ValueError(f"a 3-D {what} image must be (H, W, 3) uint8 RGB, not {a.shape} {a.dtype}")
+    return a
+
+
 def from_label_image(
     source: str | os.PathLike[str] | npt.ArrayLike,
     *,
@@ -76,16 +90,8 @@ def from_label_image(
         with _naming(name):
             values, masks = labels_from_png(data, background, max_pixels=max_pixels)
         return values, masks
-    a: Any = np.asarray(source)
-    if a.dtype == np.bool_:
-        a = a.view(np.uint8)
-    if a.dtype.kind not in "iu":
-        raise TypeError(f"label images must have an integer dtype, not {a.dtype}")
+    a = _image_array(source, "iu", "label images must have an integer dtype")
     if a.ndim == 3:
-        if a.shape[2] != 3 or a.dtype != np.uint8:
-            raise ValueError(
-                f"a 3-D label image must be (H, W, 3) uint8 RGB, not {a.shape} {a.dtype}"
-            )
         values, masks = labels_from_rgb(np.ascontiguousarray(a), background)
         return values, masks
     if a.ndim != 2:
@@ -141,16 +147,8 @@ def from_mask_image(
         return mask_from_image_bytes(
             bytes(source), int(threshold), invert, min_component_area, max_pixels=max_pixels
         )
-    a: Any = np.asarray(source)
-    if a.dtype == np.bool_:
-        a = a.view(np.uint8)
-    if a.dtype.kind not in "iuf":
-        raise TypeError(f"mask images must be numeric, not {a.dtype}")
+    a = _image_array(source, "iuf", "mask images must be numeric")
     if a.ndim == 3:
-        if a.shape[2] != 3 or a.dtype != np.uint8:
-            raise ValueError(
-                f"a 3-D mask image must be (H, W, 3) uint8 RGB, not {a.shape} {a.dtype}"
-            )
         a = rgb_to_luma(np.ascontiguousarray(a))
     if a.ndim != 2:
         raise ValueError(f"mask images are 2-D (or (H, W, 3) RGB), not of shape {a.shape}")

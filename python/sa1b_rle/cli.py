@@ -55,6 +55,14 @@ def _sources(paths: Sequence[str]) -> list[tuple[str, bool]]:
     return found
 
 
+def _wrote(out: TextIO, what: str, errors: Sequence[tuple[str, str]]) -> int:
+    """Prints the skipped inputs and ``wrote WHAT[, N skipped]``; the exit status."""
+    for name, message in errors:
+        out.write(f"skipped {name}: {message}\n")
+    out.write(f"wrote {what}" + (f", {len(errors)} skipped\n" if errors else "\n"))
+    return 1 if errors else 0
+
+
 def _plural(n: int, word: str) -> str:
     """``"1 image"``, ``"2 images"``."""
     return f"{n} {word}" + ("" if n == 1 else "s")
@@ -294,14 +302,12 @@ def cmd_convert(args: argparse.Namespace, out: TextIO) -> int:
         category=args.category,
         on_error="collect" if args.keep_going else "raise",
     )
-    for name, message in summary.errors:
-        out.write(f"skipped {name}: {message}\n")
-    out.write(
-        f"wrote {args.output}: {_plural(summary.images, 'image')}, "
-        f"{_plural(summary.annotations, 'annotation')}"
-        + (f", {len(summary.errors)} skipped\n" if summary.errors else "\n")
+    return _wrote(
+        out,
+        f"{args.output}: {_plural(summary.images, 'image')}, "
+        f"{_plural(summary.annotations, 'annotation')}",
+        summary.errors,
     )
-    return 1 if summary.errors else 0
 
 
 def cmd_to_parquet(args: argparse.Namespace, out: TextIO) -> int:
@@ -324,14 +330,12 @@ def cmd_to_parquet(args: argparse.Namespace, out: TextIO) -> int:
         )
     finally:
         bar.close()
-    for name, message in summary.errors:
-        out.write(f"skipped {name}: {message}\n")
-    out.write(
-        f"wrote {_plural(len(summary.files), 'file')} to {args.output}: "
-        f"{_plural(summary.rows, 'row')} from {_plural(summary.images, 'image')}"
-        + (f", {len(summary.errors)} skipped\n" if summary.errors else "\n")
+    return _wrote(
+        out,
+        f"{_plural(len(summary.files), 'file')} to {args.output}: "
+        f"{_plural(summary.rows, 'row')} from {_plural(summary.images, 'image')}",
+        summary.errors,
     )
-    return 1 if summary.errors else 0
 
 
 def _show_source(path: str, key: str | None, validate: bool) -> tuple[sa1b.Sa1bImage, Any]:
@@ -430,13 +434,12 @@ def cmd_from_masks(args: argparse.Namespace, out: TextIO) -> int:
     results = doc["images"]
     with open(args.output, "w") as f:
         json.dump(doc, f)
-    for path, message in errors:
-        out.write(f"skipped {path}: {message}\n")
-    out.write(
-        f"wrote {args.output}: {_plural(len(doc['images']), 'image')}, "
+    status = _wrote(
+        out,
+        f"{args.output}: {_plural(len(doc['images']), 'image')}, "
         f"{_plural(len(doc['annotations']), 'annotation')}, "
-        f"{_plural(len(categories), 'category').replace('categorys', 'categories')}"
-        + (f", {len(errors)} skipped\n" if errors else "\n")
+        f"{_plural(len(categories), 'category').replace('categorys', 'categories')}",
+        errors,
     )
     if results and not doc["annotations"]:
         if args.mode == "binary":
@@ -448,7 +451,7 @@ def cmd_from_masks(args: argparse.Namespace, out: TextIO) -> int:
             why = f"every label map is all --background {args.background}"
         out.write(f"no masks found in {_plural(len(results), 'image')}: {why}\n")
         return 1
-    return 1 if errors else 0
+    return status
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:

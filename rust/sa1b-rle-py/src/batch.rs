@@ -167,13 +167,17 @@ impl PyRleBatch {
                 "from_strings expects a list of counts strings, not one string",
             ));
         }
-        let mut owned: Vec<Vec<u8>> = Vec::new();
-        for (i, s) in counts.try_iter()?.enumerate() {
-            let s = s?;
+        // The strings are held (immutable bytes / str objects) and read in place.
+        let mut held = Vec::with_capacity(crate::convert::capacity_hint(counts));
+        for s in counts.try_iter()? {
+            held.push(s?);
+        }
+        let mut views: Vec<&[u8]> = Vec::with_capacity(held.len());
+        for (i, s) in held.iter().enumerate() {
             if let Ok(b) = s.cast::<PyBytes>() {
-                owned.push(b.as_bytes().to_vec());
+                views.push(b.as_bytes());
             } else if let Ok(t) = s.cast::<PyString>() {
-                owned.push(t.to_str()?.as_bytes().to_vec());
+                views.push(t.to_str()?.as_bytes());
             } else {
                 return Err(PyTypeError::new_err(format!(
                     "annotation {i}: counts must be str or bytes"
@@ -181,10 +185,7 @@ impl PyRleBatch {
             }
         }
         let inner = py
-            .detach(|| {
-                let views: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-                sa1b_rle::RleBatch::from_counts_strings(h, w, &views, threads)
-            })
+            .detach(|| sa1b_rle::RleBatch::from_counts_strings(h, w, &views, threads))
             .map_err(|e| to_pyerr(&e))?;
         Ok(Self::wrap(inner))
     }

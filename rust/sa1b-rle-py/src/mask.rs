@@ -67,17 +67,17 @@ pub fn encode_masks<'py>(
     };
     let out = py
         .detach(|| -> Result<Vec<(u64, u64, Vec<u8>)>, Error> {
-            (0..n)
-                .map(|i| {
-                    let r = sa1b_rle::encode(
-                        &data[i * pixels..(i + 1) * pixels],
-                        height,
-                        width,
-                        order,
-                    )?;
-                    Ok((height, width, r.to_counts_string()))
-                })
-                .collect()
+            let masks: Vec<&[u8]> = if pixels == 0 {
+                vec![&[]; n]
+            } else {
+                data.chunks_exact(pixels).collect()
+            };
+            let batch = RleBatch::from_dense(height, width, &masks, order, None)?;
+            Ok(batch
+                .counts_strings(None)
+                .into_iter()
+                .map(|s| (height, width, s))
+                .collect())
         })
         .map_err(|e| to_pyerr(&e))?;
     rle_dicts(py, &out)

@@ -81,28 +81,6 @@ pub(crate) mod counts {
         t
     }
 
-    /// The stored value of 4+ characters ending at `p[end]`, or `None` if it has more
-    /// than 7 (the scalar parser then reports it). Wrapping arithmetic: the bytes are not
-    /// validated yet (the caller discards the result if they turn out invalid).
-    fn long_value(p: &[u8], end: usize) -> Option<i64> {
-        let mut start = end;
-        // Continuation bytes are 'P'..=0x7f; `p` starts with terminators.
-        while (p[start - 1] as i8) > b'O' as i8 {
-            start -= 1;
-            if end - start >= crate::arch::MAX_GROUPS as usize {
-                return None;
-            }
-        }
-        let mut x = 0i64;
-        for (k, &b) in p[start..=end].iter().enumerate() {
-            x |= i64::from(b.wrapping_sub(48) & 0x1f) << (5 * k);
-        }
-        if p[end].wrapping_sub(48) & 0x10 != 0 {
-            x |= -1i64 << (5 * (end - start + 1));
-        }
-        Some(x)
-    }
-
     /// Parses a counts string, appending its runs to `out` (which has room for
     /// `s.len() + 8` more), or returns `false` with `out` unchanged when it holds
     /// anything this fast path leaves to the scalar parser (invalid bytes, truncation,
@@ -173,25 +151,20 @@ pub(crate) mod counts {
                 let mut lanes = [0i16; 16];
                 // SAFETY: `lanes` is 32 writable bytes; unaligned store.
                 unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), value) };
-                let mut back2 = i64::from(_mm256_extract_epi32::<0>(carry));
-                let mut back1 = i64::from(_mm256_extract_epi32::<1>(carry));
-                let mut rest = ends;
-                while rest != 0 {
-                    let j = rest.trailing_zeros() as usize;
-                    rest &= rest - 1;
-                    let stored = if longs & (1 << j) != 0 {
-                        long_value(&padded, i + 3 + j)?
-                    } else {
-                        i64::from(lanes[j])
-                    };
-                    let x = stored + if m > 2 { back2 } else { 0 };
-                    if !(0..1 << 31).contains(&x) {
-                        return None;
-                    }
-                    spare[m].write(x as u32);
-                    (back2, back1) = (back1, x);
-                    m += 1;
-                }
+                let back = (
+                    i64::from(_mm256_extract_epi32::<0>(carry)),
+                    i64::from(_mm256_extract_epi32::<1>(carry)),
+                );
+                let (back2, back1) = crate::arch::values_one_by_one(
+                    &lanes,
+                    ends,
+                    longs,
+                    &padded,
+                    i + 3,
+                    back,
+                    &mut m,
+                    spare,
+                )?;
                 let (b2, b1) = (back2 as i32, back1 as i32);
                 carry = _mm256_setr_epi32(b2, b1, b2, b1, b2, b1, b2, b1);
             } else {

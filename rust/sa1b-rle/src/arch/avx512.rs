@@ -57,28 +57,6 @@ pub(crate) mod counts {
         unsafe { _mm256_loadu_si256(bytes.as_ptr().cast()) }
     }
 
-    /// The stored value of 4+ characters ending at `s[end]`, or `None` if it has more than
-    /// 7 (the scalar parser then reports it). Wrapping arithmetic: the bytes are not
-    /// validated yet (the caller discards the result if they turn out invalid).
-    fn long_value(s: &[u8], end: usize) -> Option<i64> {
-        let mut start = end;
-        // Continuation bytes are 'P'..=0x7f.
-        while start > 0 && (s[start - 1] as i8) > b'O' as i8 {
-            start -= 1;
-            if end - start >= crate::arch::MAX_GROUPS as usize {
-                return None;
-            }
-        }
-        let mut x = 0i64;
-        for (k, &b) in s[start..=end].iter().enumerate() {
-            x |= i64::from(b.wrapping_sub(48) & 0x1f) << (5 * k);
-        }
-        if s[end].wrapping_sub(48) & 0x10 != 0 {
-            x |= -1i64 << (5 * (end - start + 1));
-        }
-        Some(x)
-    }
-
     /// # Safety
     /// The CPU must support AVX-512 F, BW, VL and VBMI2.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi2")]
@@ -154,25 +132,13 @@ pub(crate) mod counts {
                 let mut lanes = [0i16; 32];
                 // SAFETY: `lanes` is 64 writable bytes; unaligned store.
                 unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), value) };
-                let mut back2 = i64::from(_mm_cvtsi128_si32(_mm512_castsi512_si128(carry)));
-                let mut back1 = i64::from(_mm_extract_epi32::<1>(_mm512_castsi512_si128(carry)));
-                let mut rest = ends;
-                while rest != 0 {
-                    let j = rest.trailing_zeros() as usize;
-                    rest &= rest - 1;
-                    let stored = if longs & (1 << j) != 0 {
-                        long_value(s, i + j)?
-                    } else {
-                        i64::from(lanes[j])
-                    };
-                    let x = stored + if m > 2 { back2 } else { 0 };
-                    if !(0..1 << 31).contains(&x) {
-                        return None;
-                    }
-                    spare[m].write(x as u32);
-                    (back2, back1) = (back1, x);
-                    m += 1;
-                }
+                let low = _mm512_castsi512_si128(carry);
+                let back = (
+                    i64::from(_mm_cvtsi128_si32(low)),
+                    i64::from(_mm_extract_epi32::<1>(low)),
+                );
+                let (back2, back1) =
+                    crate::arch::values_one_by_one(&lanes, ends, longs, s, i, back, &mut m, spare)?;
                 let (b2, b1) = (back2 as i32, back1 as i32);
                 carry = _mm512_setr_epi32(
                     b2, b1, b2, b1, b2, b1, b2, b1, b2, b1, b2, b1, b2, b1, b2, b1,

@@ -57,6 +57,67 @@ pub(crate) fn write_value(mut x: i64, dst: &mut [MaybeUninit<u8>]) -> usize {
 /// Empty entries after a column's ranges: whole 16-lane chunks can be loaded.
 pub(crate) const PAD: usize = 16;
 
+/// The stored value of 4+ characters of a counts string ending at `s[end]`, or `None`
+/// if it has more than [`MAX_GROUPS`] (the scalar parser then reports it). Wrapping
+/// arithmetic: the bytes are not validated yet (a vector parser discards its result if
+/// they turn out invalid).
+pub(crate) fn long_value(s: &[u8], end: usize) -> Option<i64> {
+    let mut start = end;
+    // Continuation bytes are 'P'..=0x7f.
+    while start > 0 && (s[start - 1] as i8) > b'O' as i8 {
+        start -= 1;
+        if end - start >= MAX_GROUPS as usize {
+            return None;
+        }
+    }
+    let mut x = 0i64;
+    for (k, &b) in s[start..=end].iter().enumerate() {
+        x |= i64::from(b.wrapping_sub(48) & 0x1f) << (5 * k);
+    }
+    if s[end].wrapping_sub(48) & 0x10 != 0 {
+        x |= -1i64 << (5 * (end - start + 1));
+    }
+    Some(x)
+}
+
+/// A vector parser's slow path for one chunk: the runs of the values ending at the set
+/// bits `j` of `ends`, in order, written to `spare` from `*m`. A value is `lanes[j]`
+/// (1-3 characters) or, where `longs` has bit `j`, the long value ending at
+/// `s[base + j]`; from the fourth run on it is a difference to the run two back
+/// (`back` holds the last two). Returns the new last two runs, or `None` when the
+/// string must go to the scalar parser (a value too long, a run out of range).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn values_one_by_one(
+    lanes: &[i16],
+    ends: u32,
+    longs: u32,
+    s: &[u8],
+    base: usize,
+    back: (i64, i64),
+    m: &mut usize,
+    spare: &mut [MaybeUninit<u32>],
+) -> Option<(i64, i64)> {
+    let (mut back2, mut back1) = back;
+    let mut rest = ends;
+    while rest != 0 {
+        let j = rest.trailing_zeros() as usize;
+        rest &= rest - 1;
+        let stored = if longs & (1 << j) != 0 {
+            long_value(s, base + j)?
+        } else {
+            i64::from(lanes[j])
+        };
+        let x = stored + if *m > 2 { back2 } else { 0 };
+        if !(0..1 << 31).contains(&x) {
+            return None;
+        }
+        spare[*m].write(x as u32);
+        (back2, back1) = (back1, x);
+        *m += 1;
+    }
+    Some((back2, back1))
+}
+
 /// One side's ranges of a column of the IoU walk (padded with [`PAD`] empty ranges).
 pub(crate) struct Ranges<'a> {
     pub(crate) starts: &'a [i32],
