@@ -128,6 +128,12 @@ def main() -> None:
             args.repeat,
         ),
         (
+            "encode (n,h,w) C-order vs pycocotools on its (h,w,n) Fortran input",
+            encode_f(pm),
+            lambda: [sm.encode(c.transpose(1, 2, 0)) for c in c_order],
+            args.repeat,
+        ),
+        (
             "iou, an image's masks vs themselves",
             lambda: pm.iou(a, a, zeros),
             lambda: sm.iou(a, a, zeros),
