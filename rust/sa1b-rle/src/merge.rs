@@ -1,7 +1,7 @@
 //! Union / intersection of masks, run for run as cocoapi's `rleMerge`.
 
 use crate::error::Result;
-use crate::rle::{common_size, Rle};
+use crate::rle::{common_size, foreground_intervals_of, Rle};
 
 /// Merges masks of one size into their union (or intersection), folding them in order
 /// exactly as pycocotools does, so the run lists (including any zero-length runs it keeps)
@@ -65,14 +65,8 @@ fn intervals_into(runs: &[u32], out: &mut Vec<Interval>) -> bool {
     if runs.is_empty() || runs[0] == 0 && runs.len() == 1 || runs[1..].contains(&0) {
         return false;
     }
-    let (pairs, _) = runs.as_chunks::<2>();
-    out.reserve(pairs.len());
-    let mut pos = 0u32;
-    out.extend(pairs.iter().map(|&[bg, fg]| {
-        let start = pos + bg;
-        pos = start + fg;
-        [start, pos]
-    }));
+    out.reserve(runs.len() / 2);
+    out.extend(foreground_intervals_of(runs).map(|(s, e)| [s, e]));
     true
 }
 

@@ -223,28 +223,56 @@ pub(crate) fn run_sums(runs: &[u32]) -> (u64, u64) {
     (background + foreground + tail, foreground)
 }
 
+/// The column of a pixel index (column-major, `height` rows), for indices that only grow:
+/// tracked incrementally (foreground runs of a mask are mostly in neighbouring columns),
+/// dividing only for jumps of several columns.
+pub(crate) struct ColumnTracker {
+    h: u64,
+    /// The current column, which holds the pixel indices `start..start + h`.
+    col: u64,
+    start: u64,
+}
+
+impl ColumnTracker {
+    pub(crate) fn new(height: u64) -> ColumnTracker {
+        ColumnTracker {
+            h: height,
+            col: 0,
+            start: 0,
+        }
+    }
+
+    /// `(column, index of the column's first pixel)` of pixel `pos` (not before the last
+    /// pixel asked about; `height > 0`).
+    #[inline]
+    pub(crate) fn locate(&mut self, pos: u64) -> (u64, u64) {
+        let h = self.h;
+        if pos >= self.start + 4 * h {
+            let skip = (pos - self.start) / h;
+            self.col += skip;
+            self.start += skip * h;
+        }
+        while pos >= self.start + h {
+            self.col += 1;
+            self.start += h;
+        }
+        (self.col, self.start)
+    }
+}
+
 /// Calls `f(column, first_row, end_row)` for every piece of foreground of a validated run
 /// list of a mask with `height > 0` rows: the foreground runs split at column boundaries,
-/// in column order (and top to bottom within a column). The column is tracked
-/// incrementally, dividing only for jumps of several columns.
+/// in column order (and top to bottom within a column).
 pub(crate) fn for_each_column_piece(height: u64, runs: &[u32], mut f: impl FnMut(u64, u64, u64)) {
-    let h = height;
-    let (mut col, mut col_start, mut pos) = (0u64, 0u64, 0u64);
+    let mut columns = ColumnTracker::new(height);
+    let mut pos = 0u64;
     for pair in runs.chunks_exact(2) {
         let start = pos + u64::from(pair[0]);
         pos = start + u64::from(pair[1]);
         let mut s = start;
         while s < pos {
-            if s >= col_start + 4 * h {
-                let skip = (s - col_start) / h;
-                col += skip;
-                col_start += skip * h;
-            }
-            while s >= col_start + h {
-                col += 1;
-                col_start += h;
-            }
-            let e = pos.min(col_start + h);
+            let (col, col_start) = columns.locate(s);
+            let e = pos.min(col_start + height);
             f(col, s - col_start, e - col_start);
             s = e;
         }
@@ -439,10 +467,7 @@ fn bbox_of_runs_scalar(height: u64, runs: &[u32]) -> [f64; 4] {
     }
     let (mut xs, mut xe, mut ys, mut ye) = (u64::MAX, 0u64, u64::MAX, 0u64);
     let (mut any, mut spans) = (false, false);
-    // The column holding pixel indices col_start..col_start + h, moved forward a column at
-    // a time (foreground runs of a mask are mostly in neighbouring columns; far jumps
-    // divide): no division per run.
-    let (mut col, mut col_start) = (0u64, 0u64);
+    let mut columns = ColumnTracker::new(h);
     let mut pos = 0u64;
     // cocoapi ignores a trailing unpaired (background) run.
     for pair in runs.chunks_exact(2) {
@@ -453,15 +478,7 @@ fn bbox_of_runs_scalar(height: u64, runs: &[u32]) -> [f64; 4] {
             continue;
         }
         any = true;
-        if start >= col_start + 4 * h {
-            let skip = (start - col_start) / h;
-            col += skip;
-            col_start += skip * h;
-        }
-        while start >= col_start + h {
-            col += 1;
-            col_start += h;
-        }
+        let (col, col_start) = columns.locate(start);
         let y0 = start - col_start;
         xs = xs.min(col);
         if y0 + len <= h {
@@ -488,13 +505,16 @@ fn bbox_of_runs_scalar(height: u64, runs: &[u32]) -> [f64; 4] {
     ]
 }
 
-/// [`Rle::foreground_intervals`] of a validated run list (whose total fits in u32).
+/// [`Rle::foreground_intervals`] of a validated run list (whose total fits in u32): the
+/// one foreground-interval walk (IoU of prepared masks, merge).
 pub(crate) fn foreground_intervals_of(runs: &[u32]) -> impl Iterator<Item = (u32, u32)> + '_ {
+    // A trailing background run ends no interval.
+    let (pairs, _) = runs.as_chunks::<2>();
     let mut pos = 0u32;
-    runs.iter().enumerate().filter_map(move |(j, &c)| {
-        let start = pos;
-        pos += c;
-        (j % 2 == 1 && c > 0).then_some((start, pos))
+    pairs.iter().filter_map(move |&[bg, fg]| {
+        let start = pos + bg;
+        pos = start + fg;
+        (fg > 0).then_some((start, pos))
     })
 }
 
