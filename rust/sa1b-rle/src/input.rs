@@ -108,23 +108,19 @@ impl<'a> RleRef<'a> {
     }
 }
 
-/// `f(validated runs, item)` for every item, each of its own size, in order, on the pool
-/// for large inputs; each thread parses into one reused buffer.
-fn map_validated<T: Send>(
+/// `f(item, scratch)` for every item, in order, on the pool for large inputs; each
+/// thread gives `f` one buffer to parse into, reused from item to item. Errors are
+/// wrapped with the item's index.
+fn map_each<T: Send>(
     items: &[RleRef<'_>],
     threads: Option<usize>,
-    f: impl Fn(&[u32], &RleRef<'_>) -> T + Sync,
+    f: impl Fn(&RleRef<'_>, &mut Vec<u32>) -> Result<T> + Sync,
 ) -> Result<Vec<T>> {
     let work = items.iter().map(|r| r.counts.work()).sum();
     pool::map_blocks(pool::for_work(threads, work), items.len(), |range| {
         let mut scratch = Vec::new();
         range
-            .map(|i| {
-                let r = &items[i];
-                r.runs(&mut scratch)
-                    .map(|runs| f(runs, r))
-                    .map_err(|e| e.at(i))
-            })
+            .map(|i| f(&items[i], &mut scratch).map_err(|e| e.at(i)))
             .collect::<Vec<_>>()
     })
     .into_iter()
@@ -144,25 +140,15 @@ fn map_validated<T: Send>(
 /// assert_eq!(areas(&rles, None).unwrap(), [4, 2]);
 /// ```
 pub fn areas(items: &[RleRef<'_>], threads: Option<usize>) -> Result<Vec<u64>> {
-    let work = items.iter().map(|r| r.counts.work()).sum();
-    pool::map_blocks(pool::for_work(threads, work), items.len(), |range| {
-        let mut runs = Vec::new();
-        range
-            .map(|i| {
-                // One pass for the check (all runs) and the area (foreground runs).
-                let r = &items[i];
-                let pixels = pixel_count(r.height, r.width).map_err(|e| e.at(i))?;
-                runs.clear();
-                r.unchecked_runs_into(&mut runs).map_err(|e| e.at(i))?;
-                let (total, area) = run_sums(&runs);
-                check_total(pixels, runs.len(), total).map_err(|e| e.at(i))?;
-                Ok(area)
-            })
-            .collect::<Vec<_>>()
+    map_each(items, threads, |r, runs| {
+        // One pass for the check (all runs) and the area (foreground runs).
+        let pixels = pixel_count(r.height, r.width)?;
+        runs.clear();
+        r.unchecked_runs_into(runs)?;
+        let (total, area) = run_sums(runs);
+        check_total(pixels, runs.len(), total)?;
+        Ok(area)
     })
-    .into_iter()
-    .flatten()
-    .collect()
 }
 
 /// pycocotools' `toBbox` `[x, y, w, h]`, each RLE of its own size.
@@ -170,8 +156,9 @@ pub fn areas(items: &[RleRef<'_>], threads: Option<usize>) -> Result<Vec<u64>> {
 /// # Errors
 /// As [`areas`].
 pub fn bboxes(items: &[RleRef<'_>], threads: Option<usize>) -> Result<Vec<[f64; 4]>> {
-    map_validated(items, threads, |runs, r| {
-        bbox_of_runs(r.height, r.width, runs)
+    map_each(items, threads, |r, scratch| {
+        r.runs(scratch)
+            .map(|runs| bbox_of_runs(r.height, r.width, runs))
     })
 }
 
@@ -180,8 +167,9 @@ pub fn bboxes(items: &[RleRef<'_>], threads: Option<usize>) -> Result<Vec<[f64; 
 /// # Errors
 /// As [`areas`].
 pub fn rles(items: &[RleRef<'_>], threads: Option<usize>) -> Result<Vec<Rle>> {
-    map_validated(items, threads, |runs, r| {
-        Rle::from_parts_unchecked(r.height, r.width, runs.to_vec())
+    map_each(items, threads, |r, scratch| {
+        r.runs(scratch)
+            .map(|runs| Rle::from_parts_unchecked(r.height, r.width, runs.to_vec()))
     })
 }
 
@@ -191,4 +179,56 @@ pub fn rles(items: &[RleRef<'_>], threads: Option<usize>) -> Result<Vec<Rle>> {
 /// [`crate::Error::SizeMismatch`] wrapped with the index of the first RLE of another size.
 pub fn common_size(items: &[RleRef<'_>]) -> Result<Option<(u64, u64)>> {
     crate::rle::common_size_of(items.iter().map(RleRef::size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::RleBatch;
+    use crate::error::Error;
+    use crate::test_support::{random_batch, rng};
+
+    #[test]
+    fn every_path_agrees_with_the_batch() {
+        let mut rnd = rng(41);
+        let b = random_batch(&mut rnd, 300, 200, 60);
+        let strings = b.counts_strings(None);
+        // Enough characters (> pool::MIN_PARALLEL_WORK) for the parallel parse too.
+        let copies = pool::MIN_PARALLEL_WORK / strings.iter().map(Vec::len).sum::<usize>() + 1;
+        let refs: Vec<RleRef<'_>> = (0..copies)
+            .flat_map(|_| strings.iter().map(|s| RleRef::compressed(300, 200, s)))
+            .collect();
+        let (areas1, bboxes1) = (b.area(None), b.bbox(None));
+        for threads in [Some(1), Some(2)] {
+            let all = RleBatch::from_coco(&refs, threads).unwrap();
+            assert_eq!(all.len(), refs.len());
+            for i in [0, 59, 60, refs.len() - 1] {
+                assert_eq!(all.runs(i), b.runs(i % 60));
+            }
+            assert_eq!(areas(&refs, threads).unwrap()[..60], areas1[..]);
+            assert_eq!(bboxes(&refs, threads).unwrap()[..60], bboxes1[..]);
+        }
+        // Runs given as a list, and errors naming the item.
+        let runs: Vec<u32> = b.runs(3).to_vec();
+        let mixed = [
+            refs[0],
+            RleRef {
+                height: 300,
+                width: 200,
+                counts: Counts::Runs(&runs),
+            },
+        ];
+        assert_eq!(rles(&mixed, None).unwrap()[1].counts(), b.runs(3));
+        let bad = [refs[0], RleRef::compressed(300, 200, b"0!")];
+        for e in [
+            areas(&bad, None).unwrap_err(),
+            bboxes(&bad, None).unwrap_err(),
+            RleBatch::from_coco(&bad, None).unwrap_err(),
+        ] {
+            assert!(matches!(e, Error::Item { index: 1, .. }), "{e}");
+        }
+        let other_size = [refs[0], RleRef::compressed(3, 4, b"42102")];
+        assert_eq!(areas(&other_size, None).unwrap()[1], 4);
+        assert!(RleBatch::from_coco(&other_size, None).is_err());
+    }
 }
