@@ -60,26 +60,7 @@ pub(crate) mod counts {
     /// runs that carry into the next half: the last two runs, repeated (`[r(k-2), r(k-1)]`
     /// pattern, since run k adds the run two places back). With fewer than two new runs the
     /// lanes past them still hold the previous carry (see [`parse`]).
-    static CARRY: [[i32; 8]; 9] = carry_table();
-
-    const fn carry_table() -> [[i32; 8]; 9] {
-        let mut t = [[0i32; 8]; 9];
-        let mut n = 0;
-        while n <= 8 {
-            let (even, odd) = match n {
-                0 => (0, 1),
-                1 => (1, 0),
-                _ => (n as i32 - 2, n as i32 - 1),
-            };
-            let mut lane = 0;
-            while lane < 8 {
-                t[n][lane] = if lane % 2 == 0 { even } else { odd };
-                lane += 1;
-            }
-            n += 1;
-        }
-        t
-    }
+    static CARRY: [[i32; 8]; 9] = crate::arch::carry_table();
 
     /// Parses a counts string, appending its runs to `out` (which has room for
     /// `s.len() + 8` more), or returns `false` with `out` unchanged when it holds

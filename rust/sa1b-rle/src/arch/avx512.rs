@@ -27,26 +27,7 @@ pub(crate) mod counts {
     /// For each number of runs written by a 16-lane store (0..=16), the lanes of the
     /// result that carry into the next store: `[r(n-2), r(n-1)]` repeated (see the AVX2
     /// parser's `CARRY`).
-    static CARRY: [[u32; 16]; 17] = carry_table();
-
-    const fn carry_table() -> [[u32; 16]; 17] {
-        let mut t = [[0u32; 16]; 17];
-        let mut n = 0;
-        while n <= 16 {
-            let (even, odd) = match n {
-                0 => (0, 1),
-                1 => (1, 0),
-                _ => (n as u32 - 2, n as u32 - 1),
-            };
-            let mut lane = 0;
-            while lane < 16 {
-                t[n][lane] = if lane % 2 == 0 { even } else { odd };
-                lane += 1;
-            }
-            n += 1;
-        }
-        t
-    }
+    static CARRY: [[i32; 16]; 17] = crate::arch::carry_table();
 
     /// Thirty-two bytes of `p` from `at` (bounds-checked slice, unaligned load).
     #[inline]

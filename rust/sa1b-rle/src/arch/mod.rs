@@ -57,6 +57,29 @@ pub(crate) fn write_value(mut x: i64, dst: &mut [MaybeUninit<u8>]) -> usize {
 /// Empty entries after a column's ranges: whole 16-lane chunks can be loaded.
 pub(crate) const PAD: usize = 16;
 
+/// The vector parsers' carry permutations: for each number `n` of runs a store of `L`
+/// lanes wrote (`0..=L`, `N = L + 1` rows), the lanes of the result holding the last two
+/// runs, repeated as `[r(n-2), r(n-1)]` (run k adds the run two places back). Lanes past
+/// the new runs still hold the previous carry, hence rows 0 and 1.
+pub(crate) const fn carry_table<const L: usize, const N: usize>() -> [[i32; L]; N] {
+    let mut t = [[0i32; L]; N];
+    let mut n = 0;
+    while n < N {
+        let (even, odd) = match n {
+            0 => (0, 1),
+            1 => (1, 0),
+            _ => (n as i32 - 2, n as i32 - 1),
+        };
+        let mut lane = 0;
+        while lane < L {
+            t[n][lane] = if lane % 2 == 0 { even } else { odd };
+            lane += 1;
+        }
+        n += 1;
+    }
+    t
+}
+
 /// The stored value of 4+ characters of a counts string ending at `s[end]`, or `None`
 /// if it has more than [`MAX_GROUPS`] (the scalar parser then reports it). Wrapping
 /// arithmetic: the bytes are not validated yet (a vector parser discards its result if
