@@ -127,6 +127,8 @@ def user_data(workdir: Path) -> dict[str, Any]:
         "crowd_flags": [False] * len(other),
         "buffer": np.empty((len(image), h, w), np.uint8),
         "areas": image.area,
+        "scores": image.predicted_iou,
+        "xyxy_boxes": image.bbox + np.hstack([np.zeros((len(image), 2)), image.bbox[:, :2]]),
         "rgb": sa1b_rle._core.read_image_rgb(jpg),
         "label": label,
         "array": (masks[1] * 0.8).astype(np.float32),

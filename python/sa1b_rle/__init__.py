@@ -21,7 +21,7 @@ from sa1b_rle._batch import (
     iou_matrix,
     set_num_threads,
 )
-from sa1b_rle._core import RleError, __version__, threads_env_problem
+from sa1b_rle._core import RleError, __version__, box_nms, threads_env_problem
 from sa1b_rle._images import from_label_image, from_mask_image, to_polygons
 from sa1b_rle.sa1b import Sa1bShardError, Sa1bValidationError
 
@@ -36,6 +36,7 @@ __all__ = [
     "__version__",
     "area",
     "bbox",
+    "box_nms",
     "coco",
     "decode",
     "encode",

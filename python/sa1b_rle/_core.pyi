@@ -12,6 +12,7 @@ __all__ = [
     "area",
     "batch_from_counts_buffers",
     "batch_polygons",
+    "box_nms",
     "counts_buffers",
     "counts_to_runs",
     "decode",
@@ -138,6 +139,16 @@ class RleBatch:
         """IoU of each mask of self (detections) with each of other (ground truth, a
         batch or COCO RLE dicts), float64 (N, M) C-contiguous, as pycocotools'
         iou(dt, gt, iscrowd)."""
+    def nms(
+        self,
+        scores: npt.ArrayLike,
+        iou_threshold: float,
+        *,
+        max_keep: int | None = None,
+        threads: int | None = None,
+    ) -> npt.NDArray[np.int64]:
+        """Greedy mask NMS: indices kept, highest score first (ties: lower index first);
+        a mask is dropped when its IoU with one kept is above ``iou_threshold``."""
     def merge(self, *, intersect: bool = False) -> RleBatch:
         """Union (or intersection) of all masks as pycocotools' merge, one-mask batch."""
     def to_coco(self, *, counts: str = "str", threads: int | None = None) -> list[dict[str, Any]]:
@@ -318,3 +329,12 @@ def kaggle_decode(
 
 def kaggle_encode(batch: RleBatch, *, column_major: bool, one_indexed: bool) -> str:
     """The Kaggle string of the one mask of ``batch``."""
+
+def box_nms(
+    boxes: npt.ArrayLike,
+    scores: npt.ArrayLike,
+    iou_threshold: float,
+    *,
+    max_keep: int | None = None,
+) -> npt.NDArray[np.int64]:
+    """Greedy NMS of [x0, y0, x1, y1] boxes with torchvision's IoU: indices kept."""

@@ -481,6 +481,26 @@ impl PyRleBatch {
         Ok(a.into_pyarray(py).into_any())
     }
 
+    /// Greedy mask NMS: int64 indices of the masks kept, highest score first (ties:
+    /// lower index first); a mask is dropped when its IoU with one kept is above
+    /// `iou_threshold`; at most `max_keep`.
+    #[pyo3(signature = (scores, iou_threshold, *, max_keep=None, threads=None))]
+    fn nms<'py>(
+        &self,
+        py: Python<'py>,
+        scores: &Bound<'py, PyAny>,
+        iou_threshold: f64,
+        max_keep: Option<Int>,
+        threads: Option<Int>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let threads = threads_arg(threads)?;
+        let (scores, max_keep) = nms_args(scores, iou_threshold, max_keep)?;
+        let kept = py
+            .detach(|| self.inner.nms(&scores, iou_threshold, max_keep, threads))
+            .map_err(|e| to_pyerr(&e))?;
+        Ok(array_1d(py, kept.into_iter().map(|i| i as i64).collect()))
+    }
+
     /// The union (or intersection) of all masks, as a one-mask batch.
     #[pyo3(signature = (*, intersect=false))]
     fn merge(&self, py: Python<'_>, intersect: bool) -> Self {
@@ -551,6 +571,68 @@ impl PyRleBatch {
             .map_err(|e| to_pyerr(&e))?;
         Ok(Self::wrap(inner))
     }
+}
+
+/// The scores (as float64) and `max_keep` of an NMS call, checked.
+pub(crate) fn nms_args(
+    scores: &Bound<'_, PyAny>,
+    iou_threshold: f64,
+    max_keep: Option<Int>,
+) -> PyResult<(Vec<f64>, Option<usize>)> {
+    if iou_threshold.is_nan() {
+        return Err(PyValueError::new_err(
+            "iou_threshold must be a number, not NaN",
+        ));
+    }
+    let max_keep = max_keep
+        .map(|m| m.count("max_keep", 0, usize::MAX))
+        .transpose()?;
+    let a = scores
+        .py()
+        .import("numpy")?
+        .call_method1("asarray", (scores, "float64"))?;
+    let a: numpy::PyReadonlyArrayDyn<'_, f64> = a.extract()?;
+    if a.ndim() != 1 {
+        return Err(PyValueError::new_err(format!(
+            "scores must be one-dimensional, not of shape {:?}",
+            a.shape()
+        )));
+    }
+    Ok((a.as_array().iter().copied().collect(), max_keep))
+}
+
+/// Greedy NMS of `[x0, y0, x1, y1]` boxes with torchvision's IoU (SAM's post-processing):
+/// int64 indices kept, highest score first.
+#[pyfunction]
+#[pyo3(signature = (boxes, scores, iou_threshold, *, max_keep=None))]
+pub fn box_nms<'py>(
+    py: Python<'py>,
+    boxes: &Bound<'py, PyAny>,
+    scores: &Bound<'py, PyAny>,
+    iou_threshold: f64,
+    max_keep: Option<Int>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (scores, max_keep) = nms_args(scores, iou_threshold, max_keep)?;
+    let a = py
+        .import("numpy")?
+        .call_method1("asarray", (boxes, "float64"))?;
+    let a: numpy::PyReadonlyArrayDyn<'_, f64> = a.extract()?;
+    let shape = a.shape().to_vec();
+    let ok = (shape.len() == 2 && shape[1] == 4) || (shape.len() == 1 && shape[0] == 0);
+    if !ok {
+        return Err(PyValueError::new_err(format!(
+            "boxes must have shape (N, 4), not {shape:?}"
+        )));
+    }
+    let flat: Vec<f64> = a.as_array().iter().copied().collect();
+    let bx: Vec<[f64; 4]> = flat
+        .chunks_exact(4)
+        .map(|c| [c[0], c[1], c[2], c[3]])
+        .collect();
+    let kept = py
+        .detach(|| sa1b_rle::box_nms(&bx, &scores, iou_threshold, max_keep))
+        .map_err(|e| to_pyerr(&e))?;
+    Ok(array_1d(py, kept.into_iter().map(|i| i as i64).collect()))
 }
 
 /// Sets the default thread count of batch operations in this process (0: back to the

@@ -131,6 +131,20 @@ pub enum Error {
         /// What is wrong, naming the token or run.
         message: String,
     },
+    /// A per-mask argument (e.g. scores) whose length is not the number of masks.
+    ArgumentLength {
+        /// The argument.
+        what: &'static str,
+        /// Number of masks.
+        expected: usize,
+        /// Its length.
+        actual: usize,
+    },
+    /// A NaN score (scores must be ordered).
+    NanScore {
+        /// Its index.
+        index: usize,
+    },
     /// An `iscrowd` list whose length is not the number of ground-truth masks.
     IscrowdLength {
         /// Number of ground-truth masks.
@@ -305,6 +319,15 @@ impl fmt::Display for Error {
                 "counts {index}: offsets {start}..{end} are not inside the {len} bytes of data"
             ),
             Error::Kaggle { message } => f.write_str(message),
+            Error::ArgumentLength {
+                what,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{what} has {actual} entries, expected one per mask ({expected})"
+            ),
+            Error::NanScore { index } => write!(f, "score {index} is NaN"),
             Error::IscrowdLength { expected, actual } => write!(
                 f,
                 "iscrowd has {actual} entries, expected one per ground-truth mask ({expected})"

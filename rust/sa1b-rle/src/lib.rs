@@ -40,6 +40,7 @@ mod iou;
 pub mod kaggle;
 pub mod labels;
 pub mod merge;
+mod nms;
 pub mod overlay;
 pub mod pixels;
 pub mod polygon;
@@ -55,6 +56,7 @@ pub use encode::{encode, Order};
 pub use error::{Error, Result};
 pub use iou::{bbox_iou, IouMask};
 pub use merge::merge;
+pub use nms::box_nms;
 pub use polygon::{fr_bbox, fr_poly};
 pub use rle::{
     area_of_counts_str, bbox_of_counts_str, common_size, common_size_of, pixel_count, Rle,
