@@ -10,7 +10,7 @@ parallel with the GIL released (:func:`set_num_threads`).
 
 import warnings as _warnings
 
-from sa1b_rle import coco, kaggle, mask, sa1b
+from sa1b_rle import coco, cocoeval, kaggle, mask, sa1b
 from sa1b_rle._batch import (
     RleBatch,
     area,
@@ -38,6 +38,7 @@ __all__ = [
     "bbox",
     "box_nms",
     "coco",
+    "cocoeval",
     "decode",
     "encode",
     "from_label_image",

@@ -10,6 +10,11 @@ annotations built from masks.
 
 from __future__ import annotations
 
+import copy
+import itertools
+import json
+import os
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +23,7 @@ import numpy.typing as npt
 
 from sa1b_rle._core import RleBatch, counts_to_runs
 
-__all__ = ["annotations_from_masks", "compress", "dataset_from_masks", "decompress"]
+__all__ = ["COCO", "annotations_from_masks", "compress", "dataset_from_masks", "decompress"]
 
 
 def _size(rle: dict[str, Any]) -> tuple[int, int]:
@@ -136,8 +141,6 @@ def _image_annotations(
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
     """The image entry, its annotations (ids and image_id still 0) and their category
     names for one image; raises ValueError/OSError naming what is wrong."""
-    import os
-
     from sa1b_rle import _core
     from sa1b_rle._images import from_label_image, from_mask_image
 
@@ -223,7 +226,6 @@ def dataset_from_masks(
     after each. An image that cannot be read is skipped: ``skipped`` lists
     ``(path, message)``.
     """
-    import os
     from concurrent.futures import ThreadPoolExecutor
 
     from sa1b_rle._batch import get_num_threads
@@ -281,3 +283,232 @@ def dataset_from_masks(
             a.update(id=len(doc["annotations"]) + 1, image_id=image_id, category_id=cat_id[n])
             doc["annotations"].append(a)
     return doc, skipped
+
+
+def _is_array_like(obj: Any) -> bool:
+    return hasattr(obj, "__iter__") and hasattr(obj, "__len__")
+
+
+class COCO:
+    """A COCO annotation set with the indexes and methods that evaluation uses: the
+    ``pycocotools.coco.COCO`` API (``dataset``, ``anns``, ``imgs``, ``cats``,
+    ``imgToAnns``, ``catToImgs``, ``getAnnIds``, ``getCatIds``, ``getImgIds``,
+    ``loadAnns``, ``loadCats``, ``loadImgs``, ``loadRes``, ``annToRLE``, ``annToMask``),
+    with the same results, so that :class:`sa1b_rle.cocoeval.COCOeval` needs no
+    pycocotools at run time.
+
+    ``annotation_file``: a path to a COCO JSON file, or the already loaded ``dict``.
+    The id filters behave as pycocotools' do, quirks included (``getImgIds`` returns
+    the ids in set order when filtering; ``getAnnIds`` with ``areaRng`` keeps areas
+    strictly inside it). Nothing is printed.
+    """
+
+    def __init__(self, annotation_file: str | os.PathLike[str] | dict[str, Any] | None = None):
+        self.dataset: dict[str, Any] = {}
+        self.anns: dict[Any, dict[str, Any]] = {}
+        self.cats: dict[Any, dict[str, Any]] = {}
+        self.imgs: dict[Any, dict[str, Any]] = {}
+        self.imgToAnns: defaultdict[Any, list[dict[str, Any]]] = defaultdict(list)
+        self.catToImgs: defaultdict[Any, list[Any]] = defaultdict(list)
+        if annotation_file is None:
+            return
+        if isinstance(annotation_file, dict):
+            dataset = annotation_file
+        else:
+            with open(annotation_file, "rb") as f:
+                dataset = json.loads(f.read())
+        if not isinstance(dataset, dict):
+            raise ValueError(
+                f"annotation file format {type(dataset).__name__} not supported: "
+                "expected a JSON object"
+            )
+        self.dataset = dataset
+        self.createIndex()
+
+    def createIndex(self) -> None:
+        """(Re)builds ``anns``, ``imgs``, ``cats``, ``imgToAnns`` and ``catToImgs``."""
+        anns: dict[Any, dict[str, Any]] = {}
+        cats: dict[Any, dict[str, Any]] = {}
+        imgs: dict[Any, dict[str, Any]] = {}
+        img_to_anns: defaultdict[Any, list[dict[str, Any]]] = defaultdict(list)
+        cat_to_imgs: defaultdict[Any, list[Any]] = defaultdict(list)
+        for ann in self.dataset.get("annotations", []):
+            img_to_anns[ann["image_id"]].append(ann)
+            anns[ann["id"]] = ann
+        for img in self.dataset.get("images", []):
+            imgs[img["id"]] = img
+        for cat in self.dataset.get("categories", []):
+            cats[cat["id"]] = cat
+        if "annotations" in self.dataset and "categories" in self.dataset:
+            for ann in self.dataset["annotations"]:
+                cat_to_imgs[ann["category_id"]].append(ann["image_id"])
+        self.anns, self.imgToAnns, self.catToImgs = anns, img_to_anns, cat_to_imgs
+        self.imgs, self.cats = imgs, cats
+
+    def getAnnIds(
+        self, imgIds: Any = (), catIds: Any = (), areaRng: Any = (), iscrowd: Any = None
+    ) -> list[Any]:
+        """Ids of the annotations on ``imgIds``, of ``catIds``, with area strictly inside
+        ``areaRng`` and the given ``iscrowd`` (each filter skipped when empty/None)."""
+        img_ids = imgIds if _is_array_like(imgIds) else [imgIds]
+        cat_ids = catIds if _is_array_like(catIds) else [catIds]
+        if len(img_ids) == len(cat_ids) == len(areaRng) == 0:
+            anns = self.dataset["annotations"]
+        else:
+            if len(img_ids) != 0:
+                lists = [self.imgToAnns[i] for i in img_ids if i in self.imgToAnns]
+                anns = list(itertools.chain.from_iterable(lists))
+            else:
+                anns = self.dataset["annotations"]
+            if len(cat_ids) != 0:
+                anns = [a for a in anns if a["category_id"] in cat_ids]
+            if len(areaRng) != 0:
+                anns = [a for a in anns if areaRng[0] < a["area"] < areaRng[1]]
+        if iscrowd is not None:
+            return [a["id"] for a in anns if a["iscrowd"] == iscrowd]
+        return [a["id"] for a in anns]
+
+    def getCatIds(self, catNms: Any = (), supNms: Any = (), catIds: Any = ()) -> list[Any]:
+        """Ids of the categories with the given names, supercategories and ids."""
+        nms = catNms if _is_array_like(catNms) else [catNms]
+        sups = supNms if _is_array_like(supNms) else [supNms]
+        ids = catIds if _is_array_like(catIds) else [catIds]
+        cats = self.dataset["categories"]
+        if len(nms) != 0:
+            cats = [c for c in cats if c["name"] in nms]
+        if len(sups) != 0:
+            cats = [c for c in cats if c["supercategory"] in sups]
+        if len(ids) != 0:
+            cats = [c for c in cats if c["id"] in ids]
+        return [c["id"] for c in cats]
+
+    def getImgIds(self, imgIds: Any = (), catIds: Any = ()) -> list[Any]:
+        """Ids of the images among ``imgIds`` that have every category of ``catIds``."""
+        img_ids = imgIds if _is_array_like(imgIds) else [imgIds]
+        cat_ids = catIds if _is_array_like(catIds) else [catIds]
+        if len(img_ids) == len(cat_ids) == 0:
+            return list(self.imgs.keys())
+        ids = set(img_ids)
+        for i, cat in enumerate(cat_ids):
+            if i == 0 and len(ids) == 0:
+                ids = set(self.catToImgs[cat])
+            else:
+                ids &= set(self.catToImgs[cat])
+        return list(ids)
+
+    @staticmethod
+    def _load(table: dict[Any, dict[str, Any]], ids: Any) -> list[dict[str, Any]]:
+        if _is_array_like(ids):
+            return [table[i] for i in ids]
+        return [table[ids]]
+
+    def loadAnns(self, ids: Any = ()) -> list[dict[str, Any]]:
+        """The annotations with these ids (one id or a sequence)."""
+        return self._load(self.anns, ids)
+
+    def loadCats(self, ids: Any = ()) -> list[dict[str, Any]]:
+        """The categories with these ids."""
+        return self._load(self.cats, ids)
+
+    def loadImgs(self, ids: Any = ()) -> list[dict[str, Any]]:
+        """The images with these ids."""
+        return self._load(self.imgs, ids)
+
+    def loadRes(self, resFile: str | os.PathLike[str] | list[dict[str, Any]] | Any) -> COCO:
+        """A :class:`COCO` of detection results (a JSON file, a list of result dicts, or
+        pycocotools' ``(N, 7)`` array ``[image_id, x, y, w, h, score, category_id]``) on
+        this set's images, completed as pycocotools does: ids from 1, ``iscrowd`` 0, and
+        for box results ``area = w * h`` and the box as a polygon, for segmentation
+        results the RLE's ``area`` and (if missing) ``bbox``. The result dicts are
+        completed in place, as in pycocotools."""
+        from sa1b_rle import mask as mask_utils
+
+        res = COCO()
+        res.dataset["info"] = copy.deepcopy(self.dataset.get("info", {}))
+        res.dataset["images"] = list(self.dataset["images"])
+        if isinstance(resFile, (str, os.PathLike)):
+            with open(resFile, "rb") as f:
+                anns = json.loads(f.read())
+        elif isinstance(resFile, np.ndarray):
+            anns = _numpy_results(resFile)
+        else:
+            anns = resFile
+        if not isinstance(anns, list):
+            raise ValueError("results must be a list of result objects")
+        img_ids = {a["image_id"] for a in anns}
+        if not img_ids <= set(self.getImgIds()):
+            raise ValueError("results do not correspond to this annotation set (unknown image_id)")
+        first = anns[0] if anns else {}
+        if "caption" in first:
+            keep = {img["id"] for img in res.dataset["images"]} & img_ids
+            res.dataset["images"] = [i for i in res.dataset["images"] if i["id"] in keep]
+            for k, ann in enumerate(anns):
+                ann["id"] = k + 1
+        elif "bbox" in first and first["bbox"] != []:
+            res.dataset["categories"] = copy.deepcopy(self.dataset["categories"])
+            for k, ann in enumerate(anns):
+                bb = ann["bbox"]
+                x1, x2, y1, y2 = bb[0], bb[0] + bb[2], bb[1], bb[1] + bb[3]
+                if "segmentation" not in ann:
+                    ann["segmentation"] = [[x1, y1, x1, y2, x2, y2, x2, y1]]
+                ann["area"] = bb[2] * bb[3]
+                ann["id"] = k + 1
+                ann["iscrowd"] = 0
+        elif "segmentation" in first:
+            res.dataset["categories"] = copy.deepcopy(self.dataset["categories"])
+            for k, ann in enumerate(anns):
+                ann["area"] = mask_utils.area(ann["segmentation"])
+                if "bbox" not in ann:
+                    ann["bbox"] = mask_utils.toBbox(ann["segmentation"])
+                ann["id"] = k + 1
+                ann["iscrowd"] = 0
+        elif "keypoints" in first:
+            res.dataset["categories"] = copy.deepcopy(self.dataset["categories"])
+            for k, ann in enumerate(anns):
+                s = ann["keypoints"]
+                x, y = s[0::3], s[1::3]
+                x0, x1, y0, y1 = np.min(x), np.max(x), np.min(y), np.max(y)
+                ann["area"] = (x1 - x0) * (y1 - y0)
+                ann["id"] = k + 1
+                ann["bbox"] = [x0, y0, x1 - x0, y1 - y0]
+        res.dataset["annotations"] = anns
+        res.createIndex()
+        return res
+
+    def annToRLE(self, ann: dict[str, Any]) -> dict[str, Any]:
+        """The compressed RLE of an annotation (polygons merged, uncompressed RLE
+        compressed), at its image's size."""
+        from sa1b_rle import mask as mask_utils
+
+        img = self.imgs[ann["image_id"]]
+        h, w = img["height"], img["width"]
+        segm = ann["segmentation"]
+        if isinstance(segm, list):
+            return mask_utils.merge(mask_utils.frPyObjects(segm, h, w))  # type: ignore[arg-type]
+        if isinstance(segm["counts"], list):
+            out: dict[str, Any] = mask_utils.frPyObjects(segm, h, w)  # type: ignore[assignment]
+            return out
+        rle: dict[str, Any] = segm
+        return rle
+
+    def annToMask(self, ann: dict[str, Any]) -> npt.NDArray[np.uint8]:
+        """The annotation's ``(h, w)`` uint8 mask."""
+        from sa1b_rle import mask as mask_utils
+
+        return mask_utils.decode(self.annToRLE(ann))
+
+
+def _numpy_results(data: np.ndarray) -> list[dict[str, Any]]:
+    """pycocotools' ``loadNumpyAnnotations``: rows ``[image_id, x, y, w, h, score,
+    category_id]``."""
+    if data.ndim != 2 or data.shape[1] != 7:
+        raise ValueError(f"a results array must have shape (N, 7), not {data.shape}")
+    return [
+        {
+            "image_id": int(row[0]),
+            "bbox": [row[1], row[2], row[3], row[4]],
+            "score": row[5],
+            "category_id": int(row[6]),
+        }
+        for row in data
+    ]

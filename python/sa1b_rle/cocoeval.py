@@ -1,0 +1,426 @@
+"""COCO evaluation: a drop-in for ``pycocotools.cocoeval.COCOeval`` with the same numbers.
+
+``COCOeval(cocoGt, cocoDt, iouType)`` takes ``pycocotools.coco.COCO`` objects or this
+package's :class:`sa1b_rle.coco.COCO` (so pycocotools is not needed at run time) and has
+pycocotools' API: ``params`` (every field), ``evaluate()``, ``accumulate()``,
+``summarize()``, ``stats``, ``eval`` (``precision``, ``recall``, ``scores``, ...),
+``evalImgs`` and ``ious``, for ``"segm"``, ``"bbox"`` (and ``"keypoints"``).
+
+The results equal pycocotools' bit for bit (``np.array_equal``, -1 and NaN in place),
+its quirks included:
+
+- detections are ordered by score with a stable sort (``mergesort``), so ties keep
+  their order in the results; ground truths with ``ignore`` go last, stably;
+- a crowd region's ``area`` is the stored one (often its polygon's), and a crowd ground
+  truth can be matched by several detections; against it the IoU's union is the
+  detection's area;
+- ``evaluate()`` takes at most ``maxDets[-1]`` detections per image and category, and
+  ``summarize()`` reads ``maxDets[0..2]`` for its twelve lines whatever they are (it
+  assumes three values: the default ``[1, 10, 100]``);
+- a matched ground truth id of 0 counts as unmatched (ids are compared with ``> 0``);
+- ``_prepare`` replaces each annotation's ``segmentation`` with its RLE and sets
+  ``ignore`` in the annotation dicts (``segm``), as pycocotools does.
+
+The IoU matrices come from :func:`sa1b_rle.mask.iou` (the batch engine).
+
+Derived from cocoapi's ``cocoeval.py`` (Simplified BSD License, Copyright (c) 2014,
+Piotr Dollar and Tsung-Yi Lin; the notice is in ``tests/data/LICENSES.md``).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from sa1b_rle import mask as mask_utils
+
+__all__ = ["COCOeval", "Params"]
+
+
+class COCOeval:
+    """Evaluation of detections (``cocoDt``) against ground truth (``cocoGt``); see the
+    module docstring. ``iouType`` is ``"segm"``, ``"bbox"`` or ``"keypoints"``."""
+
+    def __init__(self, cocoGt: Any = None, cocoDt: Any = None, iouType: str = "segm") -> None:
+        if iouType not in ("segm", "bbox", "keypoints"):
+            raise ValueError(f'iouType must be "segm", "bbox" or "keypoints", not {iouType!r}')
+        self.cocoGt = cocoGt
+        self.cocoDt = cocoDt
+        self.evalImgs: Any = defaultdict(list)
+        self.eval: dict[str, Any] = {}
+        self._gts: defaultdict[Any, list[dict[str, Any]]] = defaultdict(list)
+        self._dts: defaultdict[Any, list[dict[str, Any]]] = defaultdict(list)
+        self.params = Params(iouType=iouType)
+        self._paramsEval: Any = {}
+        self.stats: Any = []
+        self.ious: dict[Any, Any] = {}
+        if cocoGt is not None:
+            self.params.imgIds = sorted(cocoGt.getImgIds())
+            self.params.catIds = sorted(cocoGt.getCatIds())
+
+    def _prepare(self) -> None:
+        """Groups the ground truths and detections of ``params`` by (image, category)."""
+        p = self.params
+        if p.useCats:
+            gts = self.cocoGt.loadAnns(self.cocoGt.getAnnIds(imgIds=p.imgIds, catIds=p.catIds))
+            dts = self.cocoDt.loadAnns(self.cocoDt.getAnnIds(imgIds=p.imgIds, catIds=p.catIds))
+        else:
+            gts = self.cocoGt.loadAnns(self.cocoGt.getAnnIds(imgIds=p.imgIds))
+            dts = self.cocoDt.loadAnns(self.cocoDt.getAnnIds(imgIds=p.imgIds))
+        if p.iouType == "segm":
+            for anns, coco in ((gts, self.cocoGt), (dts, self.cocoDt)):
+                for ann in anns:
+                    ann["segmentation"] = coco.annToRLE(ann)
+        for gt in gts:
+            gt["ignore"] = gt["ignore"] if "ignore" in gt else 0
+            gt["ignore"] = "iscrowd" in gt and gt["iscrowd"]
+            if p.iouType == "keypoints":
+                gt["ignore"] = (gt["num_keypoints"] == 0) or gt["ignore"]
+        self._gts = defaultdict(list)
+        self._dts = defaultdict(list)
+        for gt in gts:
+            self._gts[gt["image_id"], gt["category_id"]].append(gt)
+        for dt in dts:
+            self._dts[dt["image_id"], dt["category_id"]].append(dt)
+        self.evalImgs = defaultdict(list)
+        self.eval = {}
+
+    def evaluate(self) -> None:
+        """Runs the per-image evaluation into ``evalImgs`` (and ``ious``)."""
+        p = self.params
+        if p.useSegm is not None:
+            p.iouType = "segm" if p.useSegm == 1 else "bbox"
+        p.imgIds = list(np.unique(p.imgIds))
+        if p.useCats:
+            p.catIds = list(np.unique(p.catIds))
+        p.maxDets = sorted(p.maxDets)
+        self.params = p
+        self._prepare()
+        cat_ids = p.catIds if p.useCats else [-1]
+        compute = self.computeOks if p.iouType == "keypoints" else self.computeIoU
+        self.ious = {(i, c): compute(i, c) for i in p.imgIds for c in cat_ids}
+        max_det = p.maxDets[-1]
+        self.evalImgs = [
+            self.evaluateImg(i, c, a, max_det) for c in cat_ids for a in p.areaRng for i in p.imgIds
+        ]
+        self._paramsEval = copy.deepcopy(self.params)
+
+    def _group(self, imgId: Any, catId: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        p = self.params
+        if p.useCats:
+            return self._gts[imgId, catId], self._dts[imgId, catId]
+        gt = [g for c in p.catIds for g in self._gts[imgId, c]]
+        dt = [d for c in p.catIds for d in self._dts[imgId, c]]
+        return gt, dt
+
+    def computeIoU(self, imgId: Any, catId: Any) -> Any:
+        """The IoU of the image's detections (by score, at most ``maxDets[-1]``) with its
+        ground truths, as pycocotools computes it."""
+        p = self.params
+        gt, dt = self._group(imgId, catId)
+        if len(gt) == 0 and len(dt) == 0:
+            return []
+        inds = np.argsort([-d["score"] for d in dt], kind="mergesort")
+        dt = [dt[i] for i in inds]
+        if len(dt) > p.maxDets[-1]:
+            dt = dt[0 : p.maxDets[-1]]
+        if p.iouType == "segm":
+            g = [x["segmentation"] for x in gt]
+            d = [x["segmentation"] for x in dt]
+        elif p.iouType == "bbox":
+            g = [x["bbox"] for x in gt]
+            d = [x["bbox"] for x in dt]
+        else:
+            raise ValueError(f"unknown iouType {p.iouType!r} for IoU computation")
+        iscrowd = [int(o["iscrowd"]) for o in gt]
+        return mask_utils.iou(d, g, iscrowd)
+
+    def computeOks(self, imgId: Any, catId: Any) -> Any:
+        """Object keypoint similarity, as pycocotools computes it."""
+        p = self.params
+        gts = self._gts[imgId, catId]
+        dts = self._dts[imgId, catId]
+        inds = np.argsort([-d["score"] for d in dts], kind="mergesort")
+        dts = [dts[i] for i in inds]
+        if len(dts) > p.maxDets[-1]:
+            dts = dts[0 : p.maxDets[-1]]
+        if len(gts) == 0 or len(dts) == 0:
+            return []
+        ious = np.zeros((len(dts), len(gts)))
+        sigmas = p.kpt_oks_sigmas
+        variances = (sigmas * 2) ** 2
+        k = len(sigmas)
+        for j, gt in enumerate(gts):
+            g = np.array(gt["keypoints"])
+            xg, yg, vg = g[0::3], g[1::3], g[2::3]
+            k1 = np.count_nonzero(vg > 0)
+            bb = gt["bbox"]
+            x0, x1 = bb[0] - bb[2], bb[0] + bb[2] * 2
+            y0, y1 = bb[1] - bb[3], bb[1] + bb[3] * 2
+            for i, dt in enumerate(dts):
+                d = np.array(dt["keypoints"])
+                xd, yd = d[0::3], d[1::3]
+                if k1 > 0:
+                    dx, dy = xd - xg, yd - yg
+                else:
+                    z = np.zeros(k)
+                    dx = np.max((z, x0 - xd), axis=0) + np.max((z, xd - x1), axis=0)
+                    dy = np.max((z, y0 - yd), axis=0) + np.max((z, yd - y1), axis=0)
+                e = (dx**2 + dy**2) / variances / (gt["area"] + np.spacing(1)) / 2
+                if k1 > 0:
+                    e = e[vg > 0]
+                ious[i, j] = np.sum(np.exp(-e)) / e.shape[0]
+        return ious
+
+    def evaluateImg(self, imgId: Any, catId: Any, aRng: Any, maxDet: int) -> dict[str, Any] | None:
+        """The matches of one image, category and area range (None when the image has
+        neither ground truth nor detections there)."""
+        p = self.params
+        gt, dt = self._group(imgId, catId)
+        if len(gt) == 0 and len(dt) == 0:
+            return None
+        for g in gt:
+            g["_ignore"] = 1 if g["ignore"] or g["area"] < aRng[0] or g["area"] > aRng[1] else 0
+        gtind = np.argsort([g["_ignore"] for g in gt], kind="mergesort")
+        gt = [gt[i] for i in gtind]
+        dtind = np.argsort([-d["score"] for d in dt], kind="mergesort")
+        dt = [dt[i] for i in dtind[0:maxDet]]
+        iscrowd = [int(o["iscrowd"]) for o in gt]
+        ious = self.ious[imgId, catId]
+        ious = ious[:, gtind] if len(ious) > 0 else ious
+        t_count, g_count, d_count = len(p.iouThrs), len(gt), len(dt)
+        gtm = np.zeros((t_count, g_count))
+        dtm = np.zeros((t_count, d_count))
+        gt_ig = np.array([g["_ignore"] for g in gt])
+        dt_ig = np.zeros((t_count, d_count))
+        if len(ious) != 0:
+            gt_ids = [g["id"] for g in gt]
+            for tind, t in enumerate(p.iouThrs):
+                for dind, d in enumerate(dt):
+                    # The best match so far (m = -1: none).
+                    iou = min([t, 1 - 1e-10])
+                    m = -1
+                    for gind in range(g_count):
+                        # A matched ground truth is taken unless it is a crowd.
+                        if gtm[tind, gind] > 0 and not iscrowd[gind]:
+                            continue
+                        # Matched to a regular ground truth: the ignored ones are last.
+                        if m > -1 and gt_ig[m] == 0 and gt_ig[gind] == 1:
+                            break
+                        if ious[dind, gind] < iou:
+                            continue
+                        iou = ious[dind, gind]
+                        m = gind
+                    if m == -1:
+                        continue
+                    dt_ig[tind, dind] = gt_ig[m]
+                    dtm[tind, dind] = gt_ids[m]
+                    gtm[tind, m] = d["id"]
+        outside = np.array([d["area"] < aRng[0] or d["area"] > aRng[1] for d in dt])
+        outside = outside.reshape((1, len(dt)))
+        dt_ig = np.logical_or(dt_ig, np.logical_and(dtm == 0, np.repeat(outside, t_count, 0)))
+        return {
+            "image_id": imgId,
+            "category_id": catId,
+            "aRng": aRng,
+            "maxDet": maxDet,
+            "dtIds": [d["id"] for d in dt],
+            "gtIds": [g["id"] for g in gt],
+            "dtMatches": dtm,
+            "gtMatches": gtm,
+            "dtScores": [d["score"] for d in dt],
+            "gtIgnore": gt_ig,
+            "dtIgnore": dt_ig,
+        }
+
+    def accumulate(self, p: Any = None) -> None:
+        """Accumulates ``evalImgs`` into ``eval``: ``precision`` (T, R, K, A, M),
+        ``recall`` (T, K, A, M) and ``scores`` (T, R, K, A, M), -1 where there is no
+        ground truth."""
+        if not self.evalImgs:
+            raise RuntimeError("run evaluate() first")
+        if p is None:
+            p = self.params
+        p.catIds = p.catIds if p.useCats == 1 else [-1]
+        t_count, r_count = len(p.iouThrs), len(p.recThrs)
+        k_count = len(p.catIds) if p.useCats else 1
+        a_count, m_count = len(p.areaRng), len(p.maxDets)
+        precision = -np.ones((t_count, r_count, k_count, a_count, m_count))
+        recall = -np.ones((t_count, k_count, a_count, m_count))
+        scores = -np.ones((t_count, r_count, k_count, a_count, m_count))
+        pe = self._paramsEval
+        cat_ids = pe.catIds if pe.useCats else [-1]
+        set_k, set_a = set(cat_ids), set(map(tuple, pe.areaRng))
+        set_m, set_i = set(pe.maxDets), set(pe.imgIds)
+        k_list = [n for n, k in enumerate(p.catIds) if k in set_k]
+        m_list = [m for m in p.maxDets if m in set_m]
+        a_list = [n for n, a in enumerate(map(tuple, p.areaRng)) if a in set_a]
+        i_list = [n for n, i in enumerate(p.imgIds) if i in set_i]
+        i0, a0 = len(pe.imgIds), len(pe.areaRng)
+        for k, k0 in enumerate(k_list):
+            nk = k0 * a0 * i0
+            for a, a_0 in enumerate(a_list):
+                na = a_0 * i0
+                for m, max_det in enumerate(m_list):
+                    es = [self.evalImgs[nk + na + i] for i in i_list]
+                    es = [e for e in es if e is not None]
+                    if len(es) == 0:
+                        continue
+                    dt_scores = np.concatenate([e["dtScores"][0:max_det] for e in es])
+                    inds = np.argsort(-dt_scores, kind="mergesort")
+                    dt_scores_sorted = dt_scores[inds]
+                    dtm = np.concatenate([e["dtMatches"][:, 0:max_det] for e in es], axis=1)[
+                        :, inds
+                    ]
+                    dt_ig = np.concatenate([e["dtIgnore"][:, 0:max_det] for e in es], axis=1)[
+                        :, inds
+                    ]
+                    gt_ig = np.concatenate([e["gtIgnore"] for e in es])
+                    npig = np.count_nonzero(gt_ig == 0)
+                    if npig == 0:
+                        continue
+                    tps = np.logical_and(dtm, np.logical_not(dt_ig))
+                    fps = np.logical_and(np.logical_not(dtm), np.logical_not(dt_ig))
+                    tp_sum = np.cumsum(tps, axis=1).astype(dtype=float)
+                    fp_sum = np.cumsum(fps, axis=1).astype(dtype=float)
+                    for t, (tp, fp) in enumerate(zip(tp_sum, fp_sum, strict=True)):
+                        nd = len(tp)
+                        rc = tp / npig
+                        pr = tp / (fp + tp + np.spacing(1))
+                        q = np.zeros((r_count,))
+                        ss = np.zeros((r_count,))
+                        recall[t, k, a, m] = rc[-1] if nd else 0
+                        # The precision envelope (running maximum from the right).
+                        pr = np.maximum.accumulate(pr[::-1])[::-1]
+                        inds = np.searchsorted(rc, p.recThrs, side="left")
+                        # Recall thresholds past the last recall keep 0 (pycocotools
+                        # stops at the first index past the end).
+                        valid = inds < nd
+                        stop = int(np.argmin(valid)) if not valid.all() else len(inds)
+                        q[:stop] = pr[inds[:stop]]
+                        ss[:stop] = dt_scores_sorted[inds[:stop]]
+                        precision[t, :, k, a, m] = q
+                        scores[t, :, k, a, m] = ss
+        self.eval = {
+            "params": p,
+            "counts": [t_count, r_count, k_count, a_count, m_count],
+            "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+            "precision": precision,
+            "recall": recall,
+            "scores": scores,
+        }
+
+    def summarize(self) -> None:
+        """Prints pycocotools' twelve summary lines (ten for keypoints) and sets
+        ``stats``. Reads ``maxDets[0]``, ``[1]`` and ``[2]`` as pycocotools does."""
+        if not self.eval:
+            raise RuntimeError("run accumulate() first")
+
+        def line(
+            ap: int = 1, iou_thr: float | None = None, area: str = "all", max_dets: int = 100
+        ) -> float:
+            p = self.params
+            form = " {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}"
+            title = "Average Precision" if ap == 1 else "Average Recall"
+            kind = "(AP)" if ap == 1 else "(AR)"
+            iou_str = (
+                f"{p.iouThrs[0]:0.2f}:{p.iouThrs[-1]:0.2f}"
+                if iou_thr is None
+                else f"{iou_thr:0.2f}"
+            )
+            aind = [i for i, lbl in enumerate(p.areaRngLbl) if lbl == area]
+            mind = [i for i, m in enumerate(p.maxDets) if m == max_dets]
+            if ap == 1:
+                s = self.eval["precision"]
+                if iou_thr is not None:
+                    s = s[np.where(iou_thr == p.iouThrs)[0]]
+                s = s[:, :, :, aind, mind]
+            else:
+                s = self.eval["recall"]
+                if iou_thr is not None:
+                    s = s[np.where(iou_thr == p.iouThrs)[0]]
+                s = s[:, :, aind, mind]
+            mean_s = -1 if len(s[s > -1]) == 0 else np.mean(s[s > -1])
+            print(form.format(title, kind, iou_str, area, max_dets, mean_s))
+            return float(mean_s)
+
+        def dets() -> np.ndarray:
+            md = self.params.maxDets
+            stats = np.zeros((12,))
+            stats[0] = line(1)
+            stats[1] = line(1, iou_thr=0.5, max_dets=md[2])
+            stats[2] = line(1, iou_thr=0.75, max_dets=md[2])
+            stats[3] = line(1, area="small", max_dets=md[2])
+            stats[4] = line(1, area="medium", max_dets=md[2])
+            stats[5] = line(1, area="large", max_dets=md[2])
+            stats[6] = line(0, max_dets=md[0])
+            stats[7] = line(0, max_dets=md[1])
+            stats[8] = line(0, max_dets=md[2])
+            stats[9] = line(0, area="small", max_dets=md[2])
+            stats[10] = line(0, area="medium", max_dets=md[2])
+            stats[11] = line(0, area="large", max_dets=md[2])
+            return stats
+
+        def kps() -> np.ndarray:
+            stats = np.zeros((10,))
+            stats[0] = line(1, max_dets=20)
+            stats[1] = line(1, max_dets=20, iou_thr=0.5)
+            stats[2] = line(1, max_dets=20, iou_thr=0.75)
+            stats[3] = line(1, max_dets=20, area="medium")
+            stats[4] = line(1, max_dets=20, area="large")
+            stats[5] = line(0, max_dets=20)
+            stats[6] = line(0, max_dets=20, iou_thr=0.5)
+            stats[7] = line(0, max_dets=20, iou_thr=0.75)
+            stats[8] = line(0, max_dets=20, area="medium")
+            stats[9] = line(0, max_dets=20, area="large")
+            return stats
+
+        self.stats = kps() if self.params.iouType == "keypoints" else dets()
+
+    def __str__(self) -> str:
+        self.summarize()
+        return ""
+
+
+class Params:
+    """Evaluation parameters, pycocotools' defaults: ``imgIds``, ``catIds``, ``iouThrs``
+    (0.5:0.05:0.95), ``recThrs`` (0:0.01:1), ``maxDets`` ([1, 10, 100]), ``areaRng`` and
+    ``areaRngLbl`` (all, small, medium, large), ``useCats`` (1), ``iouType``,
+    ``useSegm`` (deprecated; None), and ``kpt_oks_sigmas`` for keypoints."""
+
+    def setDetParams(self) -> None:
+        self.imgIds: list[Any] = []
+        self.catIds: list[Any] = []
+        # np.arange is slightly off at the points; linspace as pycocotools.
+        self.iouThrs = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
+        self.recThrs = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
+        self.maxDets = [1, 10, 100]
+        self.areaRng = [[0**2, 1e5**2], [0**2, 32**2], [32**2, 96**2], [96**2, 1e5**2]]
+        self.areaRngLbl = ["all", "small", "medium", "large"]
+        self.useCats = 1
+
+    def setKpParams(self) -> None:
+        self.imgIds = []
+        self.catIds = []
+        self.iouThrs = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
+        self.recThrs = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
+        self.maxDets = [20]
+        self.areaRng = [[0**2, 1e5**2], [32**2, 96**2], [96**2, 1e5**2]]
+        self.areaRngLbl = ["all", "medium", "large"]
+        self.useCats = 1
+        sigmas = [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62]
+        self.kpt_oks_sigmas = np.array([*sigmas, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89]) / 10.0
+
+    def __init__(self, iouType: str = "segm") -> None:
+        if iouType in ("segm", "bbox"):
+            self.setDetParams()
+        elif iouType == "keypoints":
+            self.setKpParams()
+        else:
+            raise ValueError(f'iouType must be "segm", "bbox" or "keypoints", not {iouType!r}')
+        self.iouType = iouType
+        self.useSegm: Any = None

@@ -1,0 +1,187 @@
+"""COCOeval and the COCO loader against pycocotools, on the COCO sample and generated
+datasets: every parameter users change, crowd regions, ties, empty images."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pycocotools.mask as pm
+import pytest
+from pycocotools.coco import COCO as PyCOCO
+from pycocotools.cocoeval import COCOeval as PyCOCOeval
+
+from sa1b_rle.coco import COCO
+from sa1b_rle.cocoeval import COCOeval
+
+DATA = Path(__file__).parent / "data"
+GT = json.loads((DATA / "coco_instances_val2014_100.json").read_text())
+RESULTS = json.loads((DATA / "coco_instances_val2014_fakesegm100_results.json").read_text())
+
+
+def run(
+    evaluator: Any, coco: Any, gt: dict[str, Any], res: Any, iou_type: str, tweak: Any
+) -> tuple[Any, str]:
+    """An evaluator run on deep copies (both mutate annotations), and what it printed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        g = coco()
+        g.dataset = copy.deepcopy(gt)
+        g.createIndex()
+        d = g.loadRes(copy.deepcopy(res))
+        e = evaluator(g, d, iou_type)
+        tweak(e.params)
+        e.evaluate()
+        e.accumulate()
+        e.summarize()
+    return e, out.getvalue()
+
+
+def assert_same(gt: dict[str, Any], res: Any, iou_type: str, tweak: Any = lambda p: None) -> None:
+    want, printed = run(PyCOCOeval, PyCOCO, gt, res, iou_type, tweak)
+    for coco in (COCO, PyCOCO):  # our loader, and pycocotools' objects given to ours
+        got, ours = run(COCOeval, coco, gt, res, iou_type, tweak)
+        for key in ("precision", "recall", "scores"):
+            assert got.eval[key].shape == want.eval[key].shape
+            assert np.array_equal(got.eval[key], want.eval[key], equal_nan=True), key
+        assert np.array_equal(got.stats, want.stats, equal_nan=True)
+        # The twelve summary lines, as pycocotools prints them.
+        lines = [x for x in printed.splitlines() if x.startswith(" Average")]
+        assert [x for x in ours.splitlines() if x.startswith(" Average")] == lines
+        assert len(got.evalImgs) == len(want.evalImgs)
+        for a, b in zip(got.evalImgs, want.evalImgs, strict=True):
+            assert (a is None) == (b is None)
+            if a is not None:
+                for k in ("dtIds", "gtIds", "dtScores"):
+                    assert list(a[k]) == list(b[k])
+                for k in ("dtMatches", "gtMatches", "gtIgnore", "dtIgnore"):
+                    assert np.array_equal(a[k], b[k])
+
+
+TWEAKS = {
+    "default": lambda p: None,
+    "useCats=0": lambda p: setattr(p, "useCats", 0),
+    "maxDets": lambda p: setattr(p, "maxDets", [2, 5, 20]),
+    "iouThrs": lambda p: setattr(p, "iouThrs", np.array([0.3, 0.5, 0.9])),
+    "areaRng": lambda p: setattr(
+        p, "areaRng", [[0, 1e10], [0, 50**2], [50**2, 150**2], [150**2, 1e10]]
+    ),
+    "imgIds": lambda p: setattr(p, "imgIds", p.imgIds[::3]),
+    "catIds": lambda p: setattr(p, "catIds", p.catIds[:5]),
+    "recThrs": lambda p: setattr(p, "recThrs", np.linspace(0, 1, 11)),
+}
+
+
+@pytest.mark.parametrize("iou_type", ["segm", "bbox"])
+@pytest.mark.parametrize("tweak", list(TWEAKS))
+def test_the_coco_sample(iou_type: str, tweak: str) -> None:
+    assert_same(GT, RESULTS, iou_type, TWEAKS[tweak])
+
+
+def generated(seed: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A small dataset: images without ground truth or without detections, crowd
+    regions as uncompressed RLE, many categories, tied scores."""
+    rng = np.random.default_rng(seed)
+    images, anns, results = [], [], []
+    cats = [{"id": c, "name": f"c{c}", "supercategory": "s"} for c in (1, 2, 5, 7)]
+    for i in range(1, 13):
+        h, w = int(rng.integers(20, 60)), int(rng.integers(20, 60))
+        images.append({"id": i, "height": h, "width": w, "file_name": f"{i}.jpg"})
+        for _ in range(int(rng.integers(0, 6)) if i % 4 else 0):
+            m = np.zeros((h, w), np.uint8)
+            y, x = int(rng.integers(0, h - 4)), int(rng.integers(0, w - 4))
+            m[y : y + int(rng.integers(2, h - y)), x : x + int(rng.integers(2, w - x))] = 1
+            crowd = int(rng.random() < 0.15)
+            rle = pm.encode(np.asfortranarray(m))
+            if crowd:
+                segm: Any = {"size": [h, w], "counts": pm_runs(m)}
+            else:
+                segm = {"size": [h, w], "counts": rle["counts"].decode()}
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": i,
+                    "category_id": int(rng.choice([1, 2, 5, 7])),
+                    "segmentation": segm,
+                    "area": float(pm.area(rle)) + (0.5 if crowd else 0.0),
+                    "bbox": [float(v) for v in pm.toBbox(rle)],
+                    "iscrowd": crowd,
+                }
+            )
+        for _ in range(int(rng.integers(0, 8)) if i % 5 else 0):
+            m = np.zeros((h, w), np.uint8)
+            y, x = int(rng.integers(0, h - 4)), int(rng.integers(0, w - 4))
+            m[y : y + int(rng.integers(2, h - y)), x : x + int(rng.integers(2, w - x))] = 1
+            rle = pm.encode(np.asfortranarray(m))
+            results.append(
+                {
+                    "image_id": i,
+                    "category_id": int(rng.choice([1, 2, 5, 7])),
+                    "segmentation": {"size": [h, w], "counts": rle["counts"].decode()},
+                    "bbox": [float(v) for v in pm.toBbox(rle)],
+                    "score": float(rng.integers(0, 4)) / 4,  # ties
+                }
+            )
+    return {"images": images, "annotations": anns, "categories": cats}, results
+
+
+def pm_runs(m: np.ndarray) -> list[int]:
+    """COCO's uncompressed counts: column-major run lengths from a background run."""
+    flat = m.ravel(order="F")
+    change = np.flatnonzero(np.diff(flat)) + 1
+    runs = np.diff(np.concatenate([[0], change, [flat.size]])).tolist()
+    return [0, *runs] if flat[0] else runs
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("iou_type", ["segm", "bbox"])
+def test_generated_datasets(seed: int, iou_type: str) -> None:
+    gt, res = generated(seed)
+    if not res:
+        pytest.skip("no detections drawn")
+    assert_same(gt, res, iou_type)
+    assert_same(gt, res, iou_type, TWEAKS["useCats=0"])
+
+
+def test_loader_answers_as_pycocotools() -> None:
+    ours, theirs = COCO(str(DATA / "coco_instances_val2014_100.json")), PyCOCO()
+    theirs.dataset = copy.deepcopy(GT)
+    with contextlib.redirect_stdout(io.StringIO()):
+        theirs.createIndex()
+    img_ids = sorted(theirs.getImgIds())
+    cat_ids = theirs.getCatIds()
+    assert sorted(ours.getImgIds()) == img_ids and ours.getCatIds() == cat_ids
+    for kw in (
+        {"imgIds": img_ids[:7]},
+        {"catIds": cat_ids[:3]},
+        {"imgIds": img_ids[3], "catIds": cat_ids[0]},
+        {"areaRng": [100, 5000]},
+        {"iscrowd": True},
+        {"imgIds": img_ids[:20], "iscrowd": False},
+    ):
+        assert ours.getAnnIds(**kw) == theirs.getAnnIds(**kw), kw
+    two = cat_ids[:2]
+    assert sorted(ours.getImgIds(catIds=two)) == sorted(theirs.getImgIds(catIds=two))
+    assert ours.getCatIds(catNms=["person", "dog"]) == theirs.getCatIds(catNms=["person", "dog"])
+    assert ours.getCatIds(supNms="animal") == theirs.getCatIds(supNms="animal")
+    ann = theirs.loadAnns(theirs.getAnnIds(iscrowd=True)[0])[0]
+    assert ours.annToRLE(ann) == theirs.annToRLE(ann)
+    assert np.array_equal(ours.annToMask(ann), theirs.annToMask(ann))
+    poly = theirs.loadAnns(theirs.getAnnIds(iscrowd=False)[0])[0]
+    assert ours.annToRLE(poly) == theirs.annToRLE(poly)
+    assert ours.loadImgs(img_ids[0]) == theirs.loadImgs(img_ids[0])
+    # loadRes from a file, a list, and an (N, 7) array of boxes.
+    res = ours.loadRes(str(DATA / "coco_instances_val2014_fakesegm100_results.json"))
+    assert len(res.getAnnIds()) == len(RESULTS) and res.anns[1]["iscrowd"] == 0
+    rows = np.array([[img_ids[0], 1.0, 2.0, 3.0, 4.0, 0.9, cat_ids[0]]])
+    boxes = ours.loadRes(rows)
+    assert boxes.anns[1]["area"] == 12.0 and boxes.anns[1]["segmentation"][0][:2] == [1.0, 2.0]
+    with pytest.raises(ValueError, match="unknown image_id"):
+        ours.loadRes([{"image_id": -5, "bbox": [0, 0, 1, 1], "score": 1, "category_id": 1}])
+    with pytest.raises(ValueError, match="iouType"):
+        COCOeval(ours, res, "masks")
