@@ -348,6 +348,33 @@ def _targets() -> dict[str, Target]:
         polys, h, w = x
         sm.merge(sm.frPyObjects(polys, h, w))
 
+    size = counts_seeds[0][1:]
+    batch_state = RleBatch.from_strings([s for s, h, w in counts_seeds if (h, w) == size], *size)
+    _, state = batch_state.__reduce__()
+    image_state = sa1b.load(doc_bytes).to_json()
+
+    def pickle_case(rng: random.Random) -> tuple[str, Any]:
+        # The states a pickle stream hands to the constructors, mutated.
+        if rng.random() < 0.5:
+            h, w, offsets, data = state
+            if rng.random() < 0.5:
+                offsets = mutate(offsets, rng)
+            else:
+                data = mutate(data, rng)
+            return "batch", (h, w, offsets, data)
+        return "image", mutate(image_state, rng)
+
+    def pickle_feed(x: tuple[str, Any]) -> None:
+        kind, st = x
+        if kind == "batch":
+            b = RleBatch._from_pickle(*st)
+            b.area()
+            b.iou(b)
+        else:
+            img = type(sa1b.load(doc_bytes))._from_json(st)
+            img.masks.area()
+            img.to_dict()
+
     def selftest_feed(k: int) -> None:
         # The harness's own check: case 3 aborts, case 5 raises what is not allowed.
         if k == 3:
@@ -365,10 +392,11 @@ def _targets() -> dict[str, Target]:
         "kaggle": Target(kaggle_case, kaggle_feed, errors),
         "arrow": Target(arrow_case, arrow_feed, (*errors, KeyError)),
         "polygon": Target(polygon_case, polygon_feed, errors),
+        "pickle": Target(pickle_case, pickle_feed, errors),
     }
 
 
-TARGETS = ["counts", "sa1b_json", "shard", "image", "kaggle", "arrow", "polygon"]
+TARGETS = ["counts", "sa1b_json", "shard", "image", "kaggle", "arrow", "polygon", "pickle"]
 
 
 def case_input(target: str, seed: int, k: int) -> Any:
