@@ -13,6 +13,7 @@ __all__ = [
     "batch_from_counts_buffers",
     "batch_polygons",
     "box_nms",
+    "coco_match",
     "counts_buffers",
     "counts_to_runs",
     "decode",
@@ -338,3 +339,14 @@ def box_nms(
     max_keep: int | None = None,
 ) -> npt.NDArray[np.int64]:
     """Greedy NMS of [x0, y0, x1, y1] boxes with torchvision's IoU: indices kept."""
+
+def coco_match(
+    ious: npt.NDArray[np.float64],
+    gt_ids: npt.NDArray[np.float64],
+    gt_ignore: npt.NDArray[np.bool_],
+    gt_crowd: npt.NDArray[np.bool_],
+    dt_ids: npt.NDArray[np.float64],
+    thresholds: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """pycocotools' greedy matching of one image and category: (dtMatches, gtMatches,
+    dtIgnore), (T, D), (T, G), (T, D)."""

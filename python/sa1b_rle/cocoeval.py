@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from sa1b_rle import mask as mask_utils
+from sa1b_rle._core import coco_match
 
 __all__ = ["COCOeval", "Params"]
 
@@ -198,28 +199,15 @@ class COCOeval:
         gt_ig = np.array([g["_ignore"] for g in gt])
         dt_ig = np.zeros((t_count, d_count))
         if len(ious) != 0:
-            gt_ids = [g["id"] for g in gt]
-            for tind, t in enumerate(p.iouThrs):
-                for dind, d in enumerate(dt):
-                    # The best match so far (m = -1: none).
-                    iou = min([t, 1 - 1e-10])
-                    m = -1
-                    for gind in range(g_count):
-                        # A matched ground truth is taken unless it is a crowd.
-                        if gtm[tind, gind] > 0 and not iscrowd[gind]:
-                            continue
-                        # Matched to a regular ground truth: the ignored ones are last.
-                        if m > -1 and gt_ig[m] == 0 and gt_ig[gind] == 1:
-                            break
-                        if ious[dind, gind] < iou:
-                            continue
-                        iou = ious[dind, gind]
-                        m = gind
-                    if m == -1:
-                        continue
-                    dt_ig[tind, dind] = gt_ig[m]
-                    dtm[tind, dind] = gt_ids[m]
-                    gtm[tind, m] = d["id"]
+            # pycocotools' greedy matching, in Rust (sa1b_rle::eval::coco_match).
+            dtm, gtm, dt_ig = coco_match(
+                np.ascontiguousarray(ious, dtype=np.float64),
+                np.array([g["id"] for g in gt], dtype=np.float64),
+                gt_ig != 0,
+                np.array(iscrowd, dtype=bool),
+                np.array([d["id"] for d in dt], dtype=np.float64),
+                np.ascontiguousarray(p.iouThrs, dtype=np.float64),
+            )
         outside = np.array([d["area"] < aRng[0] or d["area"] > aRng[1] for d in dt])
         outside = outside.reshape((1, len(dt)))
         dt_ig = np.logical_or(dt_ig, np.logical_and(dtm == 0, np.repeat(outside, t_count, 0)))

@@ -9,6 +9,7 @@
 mod batch;
 mod convert;
 mod errors;
+mod eval;
 mod kaggle;
 mod mask;
 mod sa1b;
@@ -43,6 +44,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sa1b::sa1b_columns, m)?)?;
     m.add_function(wrap_pyfunction!(sa1b::batch_from_counts_buffers, m)?)?;
     m.add_function(wrap_pyfunction!(batch::box_nms, m)?)?;
+    m.add_function(wrap_pyfunction!(eval::coco_match, m)?)?;
     m.add_function(wrap_pyfunction!(batch::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(batch::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(batch::threads_env_problem, m)?)?;

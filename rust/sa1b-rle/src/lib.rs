@@ -33,6 +33,7 @@ pub mod counts;
 mod decode;
 mod encode;
 mod error;
+pub mod eval;
 #[cfg(feature = "images")]
 pub mod images;
 pub mod input;
