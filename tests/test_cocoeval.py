@@ -185,3 +185,25 @@ def test_loader_answers_as_pycocotools() -> None:
         ours.loadRes([{"image_id": -5, "bbox": [0, 0, 1, 1], "score": 1, "category_id": 1}])
     with pytest.raises(ValueError, match="iouType"):
         COCOeval(ours, res, "masks")
+
+
+@pytest.mark.parametrize("iou_type", ["segm", "bbox"])
+def test_the_eval_command(iou_type: str, tmp_path: Path) -> None:
+    from sa1b_rle.cli import main
+
+    want, printed = run(PyCOCOeval, PyCOCO, GT, RESULTS, iou_type, lambda p: None)
+    out = io.StringIO()
+    gt_path = str(DATA / "coco_instances_val2014_100.json")
+    res_path = str(DATA / "coco_instances_val2014_fakesegm100_results.json")
+    js = tmp_path / "stats.json"
+    assert main(["eval", gt_path, res_path, "--iou-type", iou_type, "--json", str(js)], out) == 0
+    lines = [x for x in printed.splitlines() if x.startswith(" Average")]
+    assert out.getvalue().splitlines()[:12] == lines
+    doc = json.loads(js.read_text())
+    assert list(doc["stats"].values()) == want.stats.tolist() and doc["iou_type"] == iou_type
+    bad = tmp_path / "bad.json"
+    bad.write_text('[{"image_id": -1, "bbox": [0, 0, 1, 1], "score": 1, "category_id": 1}]')
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["eval", gt_path, str(bad)], io.StringIO()) == 1
+    assert "unknown image_id" in err.getvalue()

@@ -468,6 +468,24 @@ _PATHS_HELP = (
 )
 
 
+def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
+    from sa1b_rle.cocoeval import STAT_NAMES, evaluate
+
+    e = evaluate(args.gt, args.results, args.iou_type)
+    for text in e.summary_lines:
+        out.write(text + "\n")
+    if args.json:
+        doc = {
+            "iou_type": args.iou_type,
+            "stats": dict(zip(STAT_NAMES, map(float, e.stats), strict=True)),
+            "lines": e.summary_lines,
+        }
+        with open(args.json, "w") as f:
+            json.dump(doc, f, indent=1)
+        out.write(f"wrote {args.json}\n")
+    return 0
+
+
 def _command(
     sub: Any, name: str, summary: str, parents: list[argparse.ArgumentParser], details: str = ""
 ) -> argparse.ArgumentParser:
@@ -577,6 +595,19 @@ def parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace the part files already in OUT_DIR"
     )
     p.set_defaults(run=cmd_to_parquet)
+
+    p = _command(
+        sub,
+        "eval",
+        "COCO evaluation of detection results (pycocotools' COCOeval numbers)",
+        [common],
+        "Prints the twelve summary lines of pycocotools' COCOeval.summarize()",
+    )
+    p.add_argument("gt", metavar="GT.json", help="COCO instances (ground truth)")
+    p.add_argument("results", metavar="RESULTS.json", help="COCO results (a list of detections)")
+    p.add_argument("--iou-type", choices=["segm", "bbox"], default="segm")
+    p.add_argument("--json", metavar="OUT.json", help="also write the stats as JSON")
+    p.set_defaults(run=cmd_eval)
 
     p = _command(sub, "show", "draw an image's masks into a PNG", [common])
     p.add_argument(

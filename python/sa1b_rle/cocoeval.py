@@ -39,7 +39,11 @@ import numpy as np
 from sa1b_rle import mask as mask_utils
 from sa1b_rle._core import coco_match
 
-__all__ = ["COCOeval", "Params"]
+__all__ = ["STAT_NAMES", "COCOeval", "Params", "evaluate"]
+
+#: The names of ``stats``' twelve entries (segm and bbox), as detectron2 reports them.
+STAT_NAMES = ["AP", "AP50", "AP75", "APs", "APm", "APl"]
+STAT_NAMES += ["AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
 
 
 class COCOeval:
@@ -307,6 +311,7 @@ class COCOeval:
         ``stats``. Reads ``maxDets[0]``, ``[1]`` and ``[2]`` as pycocotools does."""
         if not self.eval:
             raise RuntimeError("run accumulate() first")
+        self.summary_lines: list[str] = []
 
         def line(
             ap: int = 1, iou_thr: float | None = None, area: str = "all", max_dets: int = 100
@@ -333,7 +338,9 @@ class COCOeval:
                     s = s[np.where(iou_thr == p.iouThrs)[0]]
                 s = s[:, :, aind, mind]
             mean_s = -1 if len(s[s > -1]) == 0 else np.mean(s[s > -1])
-            print(form.format(title, kind, iou_str, area, max_dets, mean_s))
+            text = form.format(title, kind, iou_str, area, max_dets, mean_s)
+            self.summary_lines.append(text)
+            print(text)
             return float(mean_s)
 
         def dets() -> np.ndarray:
@@ -412,3 +419,23 @@ class Params:
             raise ValueError(f'iouType must be "segm", "bbox" or "keypoints", not {iouType!r}')
         self.iouType = iouType
         self.useSegm: Any = None
+
+
+def evaluate(gt: Any, results: Any, iou_type: str = "segm", *, quiet: bool = True) -> COCOeval:
+    """``COCOeval`` run end to end (evaluate, accumulate, summarize) on a ground truth
+    (a COCO JSON path, dict or COCO object) and results (a path, a list of result dicts
+    or an ``(N, 7)`` array); the summary lines are in ``summary_lines`` (printed unless
+    ``quiet``)."""
+    import contextlib
+    import io
+
+    from sa1b_rle.coco import COCO
+
+    coco_gt = gt if hasattr(gt, "loadRes") else COCO(gt)
+    coco_dt = coco_gt.loadRes(results)
+    e = COCOeval(coco_gt, coco_dt, iou_type)
+    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+        e.evaluate()
+        e.accumulate()
+        e.summarize()
+    return e
