@@ -621,3 +621,18 @@ def test_errors_pickle() -> None:
         sa1b.load(b'{"image": 1}')
     back_v = pickle.loads(pickle.dumps(info.value))
     assert str(back_v) == str(info.value) and list(back_v.report) == list(info.value.report)
+
+
+def test_statistics_and_validate_all_are_the_library_behind_the_commands() -> None:
+    from sa1b_rle.cli import sample_path
+
+    images = [img for _, _, img in sa1b.iter_shard(sample_path(), images=False)]
+    seen: list[int] = []
+    stats = sa1b.statistics(sample_path(), decode=False, on_image=lambda: seen.append(1))
+    assert stats["images"] == len(images) == len(seen)
+    assert stats["masks"] == sum(len(i) for i in images)
+    assert stats["area"]["max"] == max(int(i.area.max()) for i in images)
+    assert "decode" not in stats
+    assert "decode" in sa1b.statistics(sample_path())
+    checked, problems = sa1b.validate_all(sample_path())
+    assert (checked, problems) == (len(images), [])

@@ -19,8 +19,6 @@ from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import Any, TextIO
 
-import numpy as np
-
 import sa1b_rle
 from sa1b_rle import _core, sa1b
 
@@ -177,23 +175,13 @@ def _write_errors(out: TextIO, errors: Sequence[tuple[str, str]]) -> None:
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
-    problems: list[dict[str, Any]] = []
-    checked = 0
     bar = Progress(None, "files", args.progress)
-    for path, shard in _sources(args.paths):
-        if shard:
-            reader = sa1b.iter_shard(path, images=False, on_error="collect")
-            for _ in reader:
-                checked += 1
-                bar.step()
-            for member, message in reader.errors:
-                problems.append({"file": f"{path}:{member}", "message": message})
-            continue
-        report = sa1b.validate(path)
-        checked += 1
-        bar.step()
-        problems.extend(p.to_dict() for p in report)
-    bar.close()
+    try:
+        checked, problems = sa1b.validate_all(
+            [p for p, _ in _sources(args.paths)], on_file=bar.step
+        )
+    finally:
+        bar.close()
     if args.json:
         out.write(json.dumps({"checked": checked, "problems": problems}) + "\n")
     else:
@@ -207,61 +195,18 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if problems else 0
 
 
-def _quantiles(x: np.ndarray) -> dict[str, float]:
-    if len(x) == 0:
-        return {}
-    q = np.quantile(x, [0.0, 0.05, 0.5, 0.95, 1.0])
-    return {k: float(v) for k, v in zip(("min", "p5", "median", "p95", "max"), q, strict=True)} | {
-        "mean": float(np.mean(x))
-    }
-
-
-def _cat(xs: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(xs) if xs else np.zeros(0)
-
-
-#: The most decoded mask bytes ``stats`` holds at once for its decode timing.
-_DECODE_BYTES = 256 << 20
-
-
 def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     errors: list[tuple[str, str]] = []
-    per_image, piou, stab, area, rel_area = [], [], [], [], []
-    decode_s, decoded_px, decoded_masks = 0.0, 0, 0
-    for _, img in _images(args.paths, errors, args.progress):
-        per_image.append(len(img))
-        piou.append(img.predicted_iou)
-        stab.append(img.stability_score)
-        area.append(img.area)
-        rel_area.append(img.area / max(1, img.height * img.width))
-        if len(img) and not args.no_decode:
-            # Timed in chunks of at most _DECODE_BYTES of output; masks larger than
-            # that on their own are not timed.
-            per_mask = img.height * img.width
-            step = _DECODE_BYTES // per_mask if per_mask else len(img)
-            for start in range(0, len(img) if step else 0, step or 1):
-                idx = np.arange(start, min(start + step, len(img)))
-                t = time.perf_counter()
-                img.decode(indices=idx)
-                decode_s += time.perf_counter() - t
-                decoded_px += len(idx) * per_mask
-                decoded_masks += len(idx)
-    stats: dict[str, Any] = {
-        "images": len(per_image),
-        "masks": int(sum(per_image)),
-        "masks_per_image": _quantiles(np.array(per_image, float)),
-        "predicted_iou": _quantiles(_cat(piou)),
-        "stability_score": _quantiles(_cat(stab)),
-        "area": _quantiles(_cat(area)),
-        "area_fraction_of_image": _quantiles(_cat(rel_area)),
-        "unreadable": len(errors),
-        "threads": sa1b_rle.get_num_threads(),
-    }
-    if decode_s > 0:
-        stats["decode"] = {
-            "masks_per_second": decoded_masks / decode_s,
-            "megapixels_per_second": decoded_px / decode_s / 1e6,
-        }
+    bar = Progress(None, "images", args.progress)
+    try:
+        stats = sa1b.statistics(
+            [p for p, _ in _sources(args.paths)],
+            decode=not args.no_decode,
+            errors=errors,
+            on_image=bar.step,
+        )
+    finally:
+        bar.close()
     if args.json:
         out.write(json.dumps(stats) + "\n")
         return 1 if errors else 0

@@ -32,6 +32,7 @@ import io
 import json
 import os
 import tarfile
+import time
 import zlib
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -62,9 +63,11 @@ __all__ = [
     "load",
     "parquet_parts",
     "render",
+    "statistics",
     "to_coco",
     "to_parquet",
     "validate",
+    "validate_all",
 ]
 
 #: What :func:`load` and :func:`validate` read: a path, the file's bytes, or a binary
@@ -588,6 +591,107 @@ def iter_images(
             sink.append((path, str(e)))
             continue
         yield path, image
+
+
+def validate_all(
+    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    on_file: Any = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Validates every annotation file and shard member of ``sources`` (see
+    :func:`expand_sources`): ``(files checked, problems)``, each problem a dict
+    (:meth:`Problem.to_dict`, or ``{"file": "shard:member", "message"}`` for a member
+    that cannot be read). ``on_file()`` is called after each file."""
+    problems: list[dict[str, Any]] = []
+    checked = 0
+    for path, shard in expand_sources(sources):
+        if shard:
+            reader = iter_shard(path, images=False, on_error="collect")
+            for _ in reader:
+                checked += 1
+                if on_file is not None:
+                    on_file()
+            problems.extend({"file": f"{path}:{m}", "message": msg} for m, msg in reader.errors)
+            continue
+        report = validate(path)
+        checked += 1
+        if on_file is not None:
+            on_file()
+        problems.extend(p.to_dict() for p in report)
+    return checked, problems
+
+
+def _quantiles(x: npt.NDArray[Any]) -> dict[str, float]:
+    if len(x) == 0:
+        return {}
+    q = np.quantile(x, [0.0, 0.05, 0.5, 0.95, 1.0])
+    names = ("min", "p5", "median", "p95", "max")
+    return {k: float(v) for k, v in zip(names, q, strict=True)} | {"mean": float(np.mean(x))}
+
+
+#: The most decoded mask bytes :func:`statistics` holds at once for its decode timing.
+_DECODE_BYTES = 256 << 20
+
+
+def statistics(
+    sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    decode: bool = True,
+    errors: list[tuple[str, str]] | None = None,
+    on_image: Any = None,
+) -> dict[str, Any]:
+    """Statistics of the SA-1B images in ``sources``: counts, quantiles (min, p5, median,
+    p95, max, mean) of masks per image, ``predicted_iou``, ``stability_score``, area and
+    area as a fraction of the image, and (with ``decode``) the decode rate on this
+    machine. Unreadable files are skipped and listed in ``errors``; ``on_image()`` is
+    called after each image."""
+    from sa1b_rle._batch import get_num_threads
+
+    sink = errors if errors is not None else []
+    per_image: list[int] = []
+    piou, stab, area, rel_area = [], [], [], []
+    decode_s, decoded_px, decoded_masks = 0.0, 0, 0
+    for _, img in iter_images(sources, on_error="collect", errors=sink):
+        if on_image is not None:
+            on_image()
+        per_image.append(len(img))
+        piou.append(img.predicted_iou)
+        stab.append(img.stability_score)
+        area.append(img.area)
+        rel_area.append(img.area / max(1, img.height * img.width))
+        if len(img) and decode:
+            # Timed in chunks of at most _DECODE_BYTES of output; masks larger than
+            # that on their own are not timed.
+            per_mask = img.height * img.width
+            step = _DECODE_BYTES // per_mask if per_mask else len(img)
+            for start in range(0, len(img) if step else 0, step or 1):
+                idx = np.arange(start, min(start + step, len(img)))
+                t = time.perf_counter()
+                img.decode(indices=idx)
+                decode_s += time.perf_counter() - t
+                decoded_px += len(idx) * per_mask
+                decoded_masks += len(idx)
+
+    def cat(xs: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+        return np.concatenate(xs) if xs else np.zeros(0)
+
+    stats: dict[str, Any] = {
+        "images": len(per_image),
+        "masks": int(sum(per_image)),
+        "masks_per_image": _quantiles(np.array(per_image, float)),
+        "predicted_iou": _quantiles(cat(piou)),
+        "stability_score": _quantiles(cat(stab)),
+        "area": _quantiles(cat(area)),
+        "area_fraction_of_image": _quantiles(cat(rel_area)),
+        "unreadable": len(sink),
+        "threads": get_num_threads(),
+    }
+    if decode_s > 0:
+        stats["decode"] = {
+            "masks_per_second": decoded_masks / decode_s,
+            "megapixels_per_second": decoded_px / decode_s / 1e6,
+        }
+    return stats
 
 
 class CocoSummary(NamedTuple):
