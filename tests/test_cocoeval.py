@@ -53,6 +53,10 @@ def assert_same(gt: dict[str, Any], res: Any, iou_type: str, tweak: Any = lambda
         # The twelve summary lines, as pycocotools prints them.
         lines = [x for x in printed.splitlines() if x.startswith(" Average")]
         assert [x for x in ours.splitlines() if x.startswith(" Average")] == lines
+        assert len(got.ious) == len(want.ious)
+        for key, v in want.ious.items():
+            mine = got.ious[key]
+            assert len(mine) == len(v) and np.array_equal(np.asarray(mine), np.asarray(v)), key
         assert len(got.evalImgs) == len(want.evalImgs)
         for a, b in zip(got.evalImgs, want.evalImgs, strict=True):
             assert (a is None) == (b is None)

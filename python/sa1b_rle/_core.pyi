@@ -5,6 +5,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "CocoEvaluation",
     "RleBatch",
     "RleError",
     "Sa1bImage",
@@ -13,6 +14,7 @@ __all__ = [
     "batch_from_counts_buffers",
     "batch_polygons",
     "box_nms",
+    "coco_evaluate",
     "coco_match",
     "counts_buffers",
     "counts_to_runs",
@@ -350,3 +352,33 @@ def coco_match(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """pycocotools' greedy matching of one image and category: (dtMatches, gtMatches,
     dtIgnore), (T, D), (T, G), (T, D)."""
+
+@final
+class CocoEvaluation:
+    """The per-image evaluation of COCOeval.evaluate(), held in Rust."""
+
+    def entry(self, index: int) -> tuple[Any, ...] | None: ...
+    def iou(self, k: int) -> npt.NDArray[np.float64] | None: ...
+    def accumulate(
+        self,
+        k_list: list[int],
+        a_list: list[int],
+        m_list: list[int],
+        i_list: list[int],
+        i0: int,
+        a0: int,
+        k0: int,
+        dims: list[int],
+        rec_thrs: list[float],
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+
+def coco_evaluate(
+    gt: tuple[Any, ...],
+    dt: tuple[Any, ...],
+    thresholds: npt.NDArray[np.float64],
+    area_rng: npt.NDArray[np.float64],
+    max_det: int,
+    *,
+    threads: int | None = None,
+) -> CocoEvaluation:
+    """pycocotools' evaluate() over flattened annotations (see sa1b_rle.cocoeval)."""

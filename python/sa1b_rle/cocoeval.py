@@ -32,12 +32,13 @@ from __future__ import annotations
 import copy
 import datetime
 from collections import defaultdict
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, overload
 
 import numpy as np
 
 from sa1b_rle import mask as mask_utils
-from sa1b_rle._core import coco_match
+from sa1b_rle._core import coco_evaluate, coco_match
 
 __all__ = ["STAT_NAMES", "COCOeval", "Params", "evaluate"]
 
@@ -62,7 +63,8 @@ class COCOeval:
         self.params = Params(iouType=iouType)
         self._paramsEval: Any = {}
         self.stats: Any = []
-        self.ious: dict[Any, Any] = {}
+        self.ious: Any = {}
+        self._rust: Any = None
         if cocoGt is not None:
             self.params.imgIds = sorted(cocoGt.getImgIds())
             self.params.catIds = sorted(cocoGt.getCatIds())
@@ -95,7 +97,8 @@ class COCOeval:
         self.eval = {}
 
     def evaluate(self) -> None:
-        """Runs the per-image evaluation into ``evalImgs`` (and ``ious``)."""
+        """Runs the per-image evaluation into ``evalImgs`` (and ``ious``): in Rust for
+        ``segm`` and ``bbox`` (``evalImgs`` and ``ious`` are then built on access)."""
         p = self.params
         if p.useSegm is not None:
             p.iouType = "segm" if p.useSegm == 1 else "bbox"
@@ -105,14 +108,76 @@ class COCOeval:
         p.maxDets = sorted(p.maxDets)
         self.params = p
         self._prepare()
+        self._rust = None
         cat_ids = p.catIds if p.useCats else [-1]
-        compute = self.computeOks if p.iouType == "keypoints" else self.computeIoU
-        self.ious = {(i, c): compute(i, c) for i in p.imgIds for c in cat_ids}
-        max_det = p.maxDets[-1]
-        self.evalImgs = [
-            self.evaluateImg(i, c, a, max_det) for c in cat_ids for a in p.areaRng for i in p.imgIds
-        ]
+        if p.iouType != "keypoints" and len(set(p.catIds)) == len(p.catIds):
+            self._evaluate_in_rust(cat_ids)
+        else:
+            compute = self.computeOks if p.iouType == "keypoints" else self.computeIoU
+            self.ious = {(i, c): compute(i, c) for i in p.imgIds for c in cat_ids}
+            max_det = p.maxDets[-1]
+            self.evalImgs = [
+                self.evaluateImg(i, c, a, max_det)
+                for c in cat_ids
+                for a in p.areaRng
+                for i in p.imgIds
+            ]
         self._paramsEval = copy.deepcopy(self.params)
+
+    def _evaluate_in_rust(self, cat_ids: list[Any]) -> None:
+        """``evaluate()`` by ``sa1b_rle::eval``: the annotations flattened group after
+        group (image and category, or image with ``useCats=0``), in pycocotools' order."""
+        p = self.params
+        img_pos = {img: n for n, img in enumerate(p.imgIds)}
+        cat_pos = {c: n for n, c in enumerate(p.catIds)}
+        n_cats = len(cat_ids)
+        n_groups = len(p.imgIds) * n_cats
+        segm = p.iouType == "segm"
+
+        def flatten(table: Any) -> tuple[list[dict[str, Any]], np.ndarray]:
+            keys = sorted(
+                ((img_pos[i], cat_pos[c]), (i, c))
+                for (i, c), anns in table.items()
+                if anns and i in img_pos and c in cat_pos
+            )
+            anns: list[dict[str, Any]] = []
+            group: list[int] = []
+            for (ii, kk), key in keys:
+                members = table[key]
+                anns.extend(members)
+                group.extend([ii * n_cats + kk if p.useCats else ii] * len(members))
+            offsets = np.searchsorted(np.array(group, np.int64), np.arange(n_groups + 1))
+            return anns, offsets.astype(np.int64)
+
+        def side(anns: list[dict[str, Any]], offsets: np.ndarray, gt: bool) -> tuple[Any, ...]:
+            n = len(anns)
+            geometry: Any
+            if segm:
+                geometry = [a["segmentation"] for a in anns]
+            else:
+                geometry = np.array([a["bbox"] for a in anns], np.float64).reshape(n, 4)
+            return (
+                np.array([a["id"] for a in anns], np.float64),
+                np.array([a["area"] for a in anns], np.float64),
+                np.zeros(n) if gt else np.array([a["score"] for a in anns], np.float64),
+                np.array([bool(int(a["iscrowd"])) for a in anns] if gt else [False] * n, bool),
+                np.array([bool(a["ignore"]) for a in anns] if gt else [False] * n, bool),
+                offsets,
+                geometry,
+            )
+
+        gts, gt_off = flatten(self._gts)
+        dts, dt_off = flatten(self._dts)
+        result = coco_evaluate(
+            side(gts, gt_off, True),
+            side(dts, dt_off, False),
+            np.ascontiguousarray(p.iouThrs, dtype=np.float64),
+            np.asarray(p.areaRng, dtype=np.float64).reshape(-1, 2),
+            p.maxDets[-1],
+        )
+        self._rust = result
+        self.evalImgs = _EvalImgs(result, p, cat_ids, gts, dts)
+        self.ious = _Ious(result, p, cat_ids)
 
     def _group(self, imgId: Any, catId: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         p = self.params
@@ -241,6 +306,9 @@ class COCOeval:
         t_count, r_count = len(p.iouThrs), len(p.recThrs)
         k_count = len(p.catIds) if p.useCats else 1
         a_count, m_count = len(p.areaRng), len(p.maxDets)
+        if isinstance(self.evalImgs, _EvalImgs):
+            self._accumulate_in_rust(p, [t_count, r_count, k_count, a_count, m_count])
+            return
         precision = -np.ones((t_count, r_count, k_count, a_count, m_count))
         recall = -np.ones((t_count, k_count, a_count, m_count))
         scores = -np.ones((t_count, r_count, k_count, a_count, m_count))
@@ -300,6 +368,37 @@ class COCOeval:
         self.eval = {
             "params": p,
             "counts": [t_count, r_count, k_count, a_count, m_count],
+            "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+            "precision": precision,
+            "recall": recall,
+            "scores": scores,
+        }
+
+    def _accumulate_in_rust(self, p: Any, dims: list[int]) -> None:
+        """``accumulate()`` by ``sa1b_rle::eval`` on the Rust evaluation (the same index
+        lists as pycocotools)."""
+        pe = self._paramsEval
+        cat_ids = pe.catIds if pe.useCats else [-1]
+        set_k, set_a = set(cat_ids), set(map(tuple, pe.areaRng))
+        set_m, set_i = set(pe.maxDets), set(pe.imgIds)
+        k_list = [n for n, k in enumerate(p.catIds) if k in set_k]
+        m_list = [int(m) for m in p.maxDets if m in set_m]
+        a_list = [n for n, a in enumerate(map(tuple, p.areaRng)) if a in set_a]
+        i_list = [n for n, i in enumerate(p.imgIds) if i in set_i]
+        precision, recall, scores = self._rust.accumulate(
+            k_list,
+            a_list,
+            m_list,
+            i_list,
+            len(pe.imgIds),
+            len(pe.areaRng),
+            len(cat_ids),
+            dims,
+            [float(x) for x in p.recThrs],
+        )
+        self.eval = {
+            "params": p,
+            "counts": dims,
             "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
             "precision": precision,
             "recall": recall,
@@ -379,6 +478,82 @@ class COCOeval:
     def __str__(self) -> str:
         self.summarize()
         return ""
+
+
+class _EvalImgs(Sequence[Any]):
+    """``evalImgs`` of a Rust evaluation: pycocotools' list (category, area range, image
+    order), each entry built when it is read."""
+
+    def __init__(
+        self,
+        result: Any,
+        p: Any,
+        cat_ids: list[Any],
+        gts: list[dict[str, Any]],
+        dts: list[dict[str, Any]],
+    ) -> None:
+        self._r, self._cat_ids, self._gts, self._dts = result, cat_ids, gts, dts
+        self._img_ids, self._area_rng = list(p.imgIds), list(p.areaRng)
+        self._max_det = p.maxDets[-1]
+        self._n = len(cat_ids) * len(self._area_rng) * len(self._img_ids)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _entry(self, n: int) -> dict[str, Any] | None:
+        n_img, n_area = len(self._img_ids), len(self._area_rng)
+        k, a, i = n // (n_area * n_img), (n // n_img) % n_area, n % n_img
+        e = self._r.entry((i * len(self._cat_ids) + k) * n_area + a)
+        if e is None:
+            return None
+        dt, gt, dtm, gtm, gt_ig, dt_ig = e
+        return {
+            "image_id": self._img_ids[i],
+            "category_id": self._cat_ids[k],
+            "aRng": self._area_rng[a],
+            "maxDet": self._max_det,
+            "dtIds": [self._dts[j]["id"] for j in dt],
+            "gtIds": [self._gts[j]["id"] for j in gt],
+            "dtMatches": dtm,
+            "gtMatches": gtm,
+            "dtScores": [self._dts[j]["score"] for j in dt],
+            "gtIgnore": gt_ig,
+            "dtIgnore": dt_ig,
+        }
+
+    @overload
+    def __getitem__(self, n: int) -> dict[str, Any] | None: ...
+    @overload
+    def __getitem__(self, n: slice) -> list[dict[str, Any] | None]: ...
+    def __getitem__(self, n: int | slice) -> Any:
+        if isinstance(n, slice):
+            return [self._entry(k) for k in range(*n.indices(self._n))]
+        if n < 0:
+            n += self._n
+        if not 0 <= n < self._n:
+            raise IndexError("evalImgs index out of range")
+        return self._entry(n)
+
+
+class _Ious(Mapping[Any, Any]):
+    """``ious`` of a Rust evaluation: ``{(imgId, catId): (D, G) array or []}``, each
+    matrix built when it is read."""
+
+    def __init__(self, result: Any, p: Any, cat_ids: list[Any]) -> None:
+        self._r, self._cat_ids, self._img_ids = result, cat_ids, list(p.imgIds)
+        self._img_pos = {img: n for n, img in enumerate(self._img_ids)}
+        self._cat_pos = {c: k for k, c in enumerate(cat_ids)}
+
+    def __getitem__(self, key: Any) -> Any:
+        img, cat = key
+        a = self._r.iou(self._img_pos[img] * len(self._cat_ids) + self._cat_pos[cat])
+        return [] if a is None else a
+
+    def __iter__(self) -> Iterator[Any]:
+        return ((img, c) for img in self._img_ids for c in self._cat_ids)
+
+    def __len__(self) -> int:
+        return len(self._img_ids) * len(self._cat_ids)
 
 
 class Params:

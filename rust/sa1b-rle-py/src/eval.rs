@@ -48,3 +48,207 @@ pub fn coco_match<'py>(
         shaped(m.dt_ignore, d)?,
     ))
 }
+
+/// The per-image evaluation of a whole `COCOeval.evaluate()`, held in Rust.
+#[pyclass(frozen, module = "sa1b_rle._core", name = "CocoEvaluation")]
+pub struct PyCocoEvaluation {
+    ev: sa1b_rle::eval::Evaluation,
+    dt_score: Vec<f64>,
+    thresholds: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn annotations(
+    py: Python<'_>,
+    ids: PyReadonlyArray1<'_, f64>,
+    area: PyReadonlyArray1<'_, f64>,
+    score: PyReadonlyArray1<'_, f64>,
+    crowd: PyReadonlyArray1<'_, bool>,
+    ignore: PyReadonlyArray1<'_, bool>,
+    offsets: PyReadonlyArray1<'_, i64>,
+    geometry: &Bound<'_, PyAny>,
+    threads: Option<usize>,
+) -> PyResult<sa1b_rle::eval::Annotations> {
+    let geometry = if let Ok(boxes) = geometry.extract::<PyReadonlyArray2<'_, f64>>() {
+        let v = boxes.as_array();
+        if v.ncols() != 4 {
+            return Err(PyValueError::new_err("boxes must have shape (N, 4)"));
+        }
+        sa1b_rle::eval::Geometry::Boxes(
+            v.rows()
+                .into_iter()
+                .map(|r| [r[0], r[1], r[2], r[3]])
+                .collect(),
+        )
+    } else {
+        let raw = crate::convert::extract_rles(geometry)?;
+        let refs = crate::convert::rle_refs(&raw)?;
+        py.detach(|| sa1b_rle::eval::Geometry::masks(&refs, threads))
+            .map_err(|e| to_pyerr(&e))?
+    };
+    let offsets = offsets
+        .as_slice()?
+        .iter()
+        .map(|&o| usize::try_from(o).map_err(|_| PyValueError::new_err("negative offset")))
+        .collect::<PyResult<Vec<usize>>>()?;
+    Ok(sa1b_rle::eval::Annotations {
+        ids: ids.as_slice()?.to_vec(),
+        area: area.as_slice()?.to_vec(),
+        score: score.as_slice()?.to_vec(),
+        crowd: crowd.as_slice()?.to_vec(),
+        ignore: ignore.as_slice()?.to_vec(),
+        geometry,
+        offsets,
+    })
+}
+
+/// pycocotools' `evaluate()` over flattened ground truths and detections (see
+/// `sa1b_rle::eval::evaluate`): `gt` and `dt` are `(ids, area, score, crowd, ignore,
+/// offsets, geometry)` with geometry a list of RLE dicts or an `(N, 4)` box array.
+#[pyfunction]
+#[pyo3(signature = (gt, dt, thresholds, area_rng, max_det, *, threads=None))]
+#[allow(clippy::type_complexity)]
+pub fn coco_evaluate<'py>(
+    py: Python<'py>,
+    gt: (
+        PyReadonlyArray1<'py, f64>,
+        PyReadonlyArray1<'py, f64>,
+        PyReadonlyArray1<'py, f64>,
+        PyReadonlyArray1<'py, bool>,
+        PyReadonlyArray1<'py, bool>,
+        PyReadonlyArray1<'py, i64>,
+        Bound<'py, PyAny>,
+    ),
+    dt: (
+        PyReadonlyArray1<'py, f64>,
+        PyReadonlyArray1<'py, f64>,
+        PyReadonlyArray1<'py, f64>,
+        PyReadonlyArray1<'py, bool>,
+        PyReadonlyArray1<'py, bool>,
+        PyReadonlyArray1<'py, i64>,
+        Bound<'py, PyAny>,
+    ),
+    thresholds: PyReadonlyArray1<'py, f64>,
+    area_rng: PyReadonlyArray2<'py, f64>,
+    max_det: usize,
+    threads: Option<crate::errors::Int>,
+) -> PyResult<PyCocoEvaluation> {
+    let threads = crate::errors::threads_arg(threads)?;
+    let g = annotations(py, gt.0, gt.1, gt.2, gt.3, gt.4, gt.5, &gt.6, threads)?;
+    let d = annotations(py, dt.0, dt.1, dt.2, dt.3, dt.4, dt.5, &dt.6, threads)?;
+    let thresholds = thresholds.as_slice()?.to_vec();
+    let rng: Vec<[f64; 2]> = area_rng
+        .as_array()
+        .rows()
+        .into_iter()
+        .map(|r| [r[0], r[1]])
+        .collect();
+    let ev = py
+        .detach(|| sa1b_rle::eval::evaluate(&g, &d, &thresholds, &rng, max_det, threads))
+        .map_err(|e| to_pyerr(&e))?;
+    Ok(PyCocoEvaluation {
+        ev,
+        dt_score: d.score,
+        thresholds: thresholds.len(),
+    })
+}
+
+#[pymethods]
+impl PyCocoEvaluation {
+    /// Entry `index` (group * A + area range): `(dt, gt, dtMatches, gtMatches, gtIgnore,
+    /// dtIgnore)` (indices into the flattened annotations, arrays as pycocotools'), or
+    /// None.
+    #[allow(clippy::type_complexity)]
+    fn entry<'py>(
+        &self,
+        py: Python<'py>,
+        index: usize,
+    ) -> PyResult<
+        Option<(
+            Vec<usize>,
+            Vec<usize>,
+            Bound<'py, PyAny>,
+            Bound<'py, PyAny>,
+            Bound<'py, PyAny>,
+            Bound<'py, PyAny>,
+        )>,
+    > {
+        let Some(Some(e)) = self.ev.imgs.get(index) else {
+            return Ok(None);
+        };
+        let t = self.thresholds;
+        let shaped = |v: Vec<f64>, n: usize| -> PyResult<Bound<'py, PyAny>> {
+            let a = Array2::from_shape_vec((t, n), v)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            Ok(a.into_pyarray(py).into_any())
+        };
+        let (d, g) = (e.dt.len(), e.gt.len());
+        let gt_ig: Vec<i64> = e.gt_ignore.iter().map(|&b| i64::from(b)).collect();
+        let dt_ig = Array2::from_shape_vec((t, d), e.dt_ignore.clone())
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(Some((
+            e.dt.clone(),
+            e.gt.clone(),
+            shaped(e.dt_matches.clone(), d)?,
+            shaped(e.gt_matches.clone(), g)?,
+            crate::convert::array_1d(py, gt_ig),
+            dt_ig.into_pyarray(py).into_any(),
+        )))
+    }
+
+    /// The IoU matrix of group `k` (`(D, G)` float64; empty when a side is).
+    fn iou<'py>(&self, py: Python<'py>, k: usize) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let (Some(iou), Some(dts)) = (self.ev.ious.get(k), self.ev.sorted_dt.get(k)) else {
+            return Ok(None);
+        };
+        if iou.is_empty() {
+            return Ok(None);
+        }
+        let d = dts.len();
+        let a = Array2::from_shape_vec((d, iou.len() / d), iou.clone())
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(Some(a.into_pyarray(py).into_any()))
+    }
+
+    /// pycocotools' `accumulate()`: `(precision, recall, scores)`.
+    #[allow(clippy::too_many_arguments)]
+    fn accumulate<'py>(
+        &self,
+        py: Python<'py>,
+        k_list: Vec<usize>,
+        a_list: Vec<usize>,
+        m_list: Vec<usize>,
+        i_list: Vec<usize>,
+        i0: usize,
+        a0: usize,
+        k0: usize,
+        dims: [usize; 5],
+        rec_thrs: Vec<f64>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let spec = sa1b_rle::eval::AccumulateSpec {
+            k_list: &k_list,
+            a_list: &a_list,
+            m_list: &m_list,
+            i_list: &i_list,
+            i0,
+            a0,
+            k0,
+            dims,
+            rec_thrs: &rec_thrs,
+        };
+        let acc = py.detach(|| sa1b_rle::eval::accumulate(&self.ev, &self.dt_score, &spec));
+        let [t, r, k, a, m] = dims;
+        let five = |v: Vec<f64>| -> PyResult<Bound<'py, PyAny>> {
+            let x = numpy::ndarray::Array::from_shape_vec((t, r, k, a, m), v)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            Ok(x.into_pyarray(py).into_any())
+        };
+        let recall = numpy::ndarray::Array::from_shape_vec((t, k, a, m), acc.recall)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok((
+            five(acc.precision)?,
+            recall.into_pyarray(py).into_any(),
+            five(acc.scores)?,
+        ))
+    }
+}

@@ -45,6 +45,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sa1b::batch_from_counts_buffers, m)?)?;
     m.add_function(wrap_pyfunction!(batch::box_nms, m)?)?;
     m.add_function(wrap_pyfunction!(eval::coco_match, m)?)?;
+    m.add_function(wrap_pyfunction!(eval::coco_evaluate, m)?)?;
+    m.add_class::<eval::PyCocoEvaluation>()?;
     m.add_function(wrap_pyfunction!(batch::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(batch::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(batch::threads_env_problem, m)?)?;
