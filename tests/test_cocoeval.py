@@ -211,3 +211,24 @@ def test_the_eval_command(iou_type: str, tmp_path: Path) -> None:
     with contextlib.redirect_stderr(err):
         assert main(["eval", gt_path, str(bad)], io.StringIO()) == 1
     assert "unknown image_id" in err.getvalue()
+
+
+def test_polygon_ground_truths_with_odd_parts() -> None:
+    # Polygons as real datasets hold them: odd coordinate counts, 1-2 point parts.
+    gt, res = generated(3)
+    shapes = [
+        [[2.0, 2.0, 15.0, 3.0, 14.0, 16.0, 3.0]],
+        [[5.0, 5.0, 18.0, 6.0, 12.0, 19.0], [1.0, 1.0], [7.0, 7.0, 9.0, 9.0]],
+        [[1.0, 1.0, 12.0, 1.0, 12.0, 9.0], [3.0, 4.0, 10.0, 12.0]],
+    ]
+    polys = [a for a in gt["annotations"] if not a["iscrowd"]]
+    for k, a in enumerate(polys[:9]):
+        a["segmentation"] = shapes[k % 3]
+    assert_same(gt, res, "segm")
+    bad = copy.deepcopy(gt)
+    next(a for a in bad["annotations"] if not a["iscrowd"])["segmentation"] = [
+        [1.0, float("nan"), 3.0, 4.0, 5.0, 6.0]
+    ]
+    g = COCO(bad)
+    with pytest.raises(ValueError):
+        COCOeval(g, g.loadRes(copy.deepcopy(res)), "segm").evaluate()

@@ -16,6 +16,7 @@ __all__ = [
     "box_nms",
     "coco_evaluate",
     "coco_match",
+    "coco_polygons_to_rles",
     "counts_buffers",
     "counts_to_runs",
     "decode",
@@ -382,3 +383,6 @@ def coco_evaluate(
     threads: int | None = None,
 ) -> CocoEvaluation:
     """pycocotools' evaluate() over flattened annotations (see sa1b_rle.cocoeval)."""
+
+def coco_polygons_to_rles(items: list[tuple[Any, int, int]]) -> list[dict[str, Any]]:
+    """COCO's annToRLE of polygon segmentations, one (parts, h, w) per annotation."""

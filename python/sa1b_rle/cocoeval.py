@@ -38,7 +38,7 @@ from typing import Any, overload
 import numpy as np
 
 from sa1b_rle import mask as mask_utils
-from sa1b_rle._core import coco_evaluate, coco_match
+from sa1b_rle._core import coco_evaluate, coco_match, coco_polygons_to_rles
 
 __all__ = ["STAT_NAMES", "COCOeval", "Params", "evaluate"]
 
@@ -80,8 +80,7 @@ class COCOeval:
             dts = self.cocoDt.loadAnns(self.cocoDt.getAnnIds(imgIds=p.imgIds))
         if p.iouType == "segm":
             for anns, coco in ((gts, self.cocoGt), (dts, self.cocoDt)):
-                for ann in anns:
-                    ann["segmentation"] = coco.annToRLE(ann)
+                _to_rles(anns, coco)
         for gt in gts:
             gt["ignore"] = gt["ignore"] if "ignore" in gt else 0
             gt["ignore"] = "iscrowd" in gt and gt["iscrowd"]
@@ -478,6 +477,40 @@ class COCOeval:
     def __str__(self) -> str:
         self.summarize()
         return ""
+
+
+def _to_rles(anns: list[dict[str, Any]], coco: Any) -> None:
+    """``ann["segmentation"] = coco.annToRLE(ann)`` for every annotation, as pycocotools'
+    ``_prepare``; with this package's loader the polygons of all annotations are
+    rasterised and merged in one Rust call (the same RLEs)."""
+    from sa1b_rle.coco import COCO
+
+    if type(coco) is not COCO:
+        for ann in anns:
+            ann["segmentation"] = coco.annToRLE(ann)
+        return
+    batch: list[tuple[Any, int, int]] = []
+    where: list[int] = []
+    for n, ann in enumerate(anns):
+        segm = ann["segmentation"]
+        # Polygons (pycocotools reads a list whose first entry has 4 numbers as boxes).
+        if type(segm) is list and segm and type(segm[0]) is list and len(segm[0]) != 4:
+            img = coco.imgs[ann["image_id"]]
+            h, w = img["height"], img["width"]
+            if type(h) is int and type(w) is int and h >= 0 and w >= 0:
+                batch.append((segm, h, w))
+                where.append(n)
+                continue
+        ann["segmentation"] = coco.annToRLE(ann)
+    if not batch:
+        return
+    try:
+        rles = coco_polygons_to_rles(batch)
+    except (ValueError, TypeError, OverflowError):
+        # One by one, so that the error is annToRLE's for the annotation at fault.
+        rles = [coco.annToRLE(anns[n]) for n in where]
+    for n, rle in zip(where, rles, strict=True):
+        anns[n]["segmentation"] = rle
 
 
 class _EvalImgs(Sequence[Any]):

@@ -365,6 +365,29 @@ pub fn fr_poly_cocoapi(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
     rasterise(&xy[..2 * k], height, width)
 }
 
+/// COCO's `annToRLE` of a polygon segmentation (`merge(frPyObjects(parts, h, w))` in
+/// pycocotools): each part rasterised as [`fr_poly_cocoapi`], the parts merged by
+/// cocoapi's fold (one part: itself).
+///
+/// # Errors
+/// A part's error, wrapped with its index; none for no parts (the 0x0 mask, as
+/// pycocotools' `merge([])`).
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::polygon::coco_polygons;
+/// let two = coco_polygons(&[vec![0.0, 0.0, 2.0, 0.0, 2.0, 2.0], vec![3.0, 3.0, 4.0, 3.0, 4.0, 4.0]], 5, 5);
+/// assert!(two.unwrap().area() > 0);
+/// ```
+pub fn coco_polygons(parts: &[Vec<f64>], height: u64, width: u64) -> Result<Rle> {
+    let rles = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| fr_poly_cocoapi(p, height, width).map_err(|e| e.at(i)))
+        .collect::<Result<Vec<Rle>>>()?;
+    crate::merge::merge(&rles, false)
+}
+
 /// The rasterisation of `k >= 1` points (`xy.len() == 2k`), cocoapi's walk.
 fn rasterise(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
     let pixels = pixel_count(height, width)?;
