@@ -501,7 +501,9 @@ def _to_rles(anns: list[dict[str, Any]], coco: Any) -> None:
                 batch.append((segm, h, w))
                 where.append(n)
                 continue
-        ann["segmentation"] = coco.annToRLE(ann)
+        if not (type(segm) is dict and isinstance(segm.get("counts"), (str, bytes))):
+            # (A compressed RLE is its own annToRLE.)
+            ann["segmentation"] = coco.annToRLE(ann)
     if not batch:
         return
     try:

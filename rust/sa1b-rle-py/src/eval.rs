@@ -52,10 +52,10 @@ pub fn coco_match<'py>(
 /// COCO's `annToRLE` of polygon segmentations, one `(parts, h, w)` per annotation:
 /// RLE dicts with bytes counts (see `sa1b_rle::polygon::coco_polygons`).
 #[pyfunction]
-pub fn coco_polygons_to_rles<'py>(
-    py: Python<'py>,
+pub fn coco_polygons_to_rles(
+    py: Python<'_>,
     items: crate::convert::Seq<(crate::convert::Seq<crate::convert::Seq<f64>>, u64, u64)>,
-) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+) -> PyResult<Bound<'_, pyo3::types::PyList>> {
     let items: Vec<(Vec<Vec<f64>>, u64, u64)> = items
         .0
         .into_iter()

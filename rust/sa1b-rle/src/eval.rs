@@ -190,12 +190,14 @@ pub struct Evaluation {
 /// last).
 fn by_score_desc(range: std::ops::Range<usize>, key: &[f64]) -> Vec<usize> {
     let mut v: Vec<usize> = range.collect();
-    v.sort_by(|&a, &b| {
+    // An unstable sort with the index as the last key is the stable order.
+    v.sort_unstable_by(|&a, &b| {
         let (x, y) = (-key[a], -key[b]);
-        match (x.is_nan(), y.is_nan()) {
+        let by_key = match (x.is_nan(), y.is_nan()) {
             (false, false) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
             (a_nan, b_nan) => a_nan.cmp(&b_nan),
-        }
+        };
+        by_key.then(a.cmp(&b))
     });
     v
 }
@@ -405,18 +407,15 @@ pub fn accumulate(ev: &Evaluation, dt_score: &[f64], s: &AccumulateSpec<'_>) -> 
     let eps = f64::EPSILON; // np.spacing(1)
     for (k, &k0) in s.k_list.iter().enumerate() {
         for (a, &a0) in s.a_list.iter().enumerate() {
+            let es: Vec<&EvalImg> = s
+                .i_list
+                .iter()
+                .filter_map(|&i| {
+                    let group = i * s.k0 + k0;
+                    ev.imgs.get(group * s.a0 + a0).and_then(Option::as_ref)
+                })
+                .collect();
             for (m, &max_det) in s.m_list.iter().enumerate() {
-                let es: Vec<&EvalImg> = s
-                    .i_list
-                    .iter()
-                    .filter_map(|&i| {
-                        let group = i * s.k0 + k0;
-                        ev.imgs.get(group * s.a0 + a0).and_then(Option::as_ref)
-                    })
-                    .collect();
-                if es.is_empty() {
-                    continue;
-                }
                 // Concatenated detections (each image's first max_det), then stably by
                 // score, highest first.
                 let mut cols: Vec<(usize, usize)> = Vec::new();
