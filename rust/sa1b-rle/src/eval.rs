@@ -180,7 +180,7 @@ pub struct EvalImg {
 /// group without ground truths and detections), and each group's IoU matrix
 /// (`D x G`, detections by score, ground truths in group order).
 pub struct Evaluation {
-    pub imgs: Vec<Option<EvalImg>>,
+    pub imgs: Vec<Option<Box<EvalImg>>>,
     pub ious: Vec<Vec<f64>>,
     /// Detections of each group by score (stable), at most `max_det`.
     pub sorted_dt: Vec<Vec<usize>>,
@@ -258,14 +258,19 @@ pub fn evaluate(
     };
     for r in per_group {
         let (imgs, iou, sorted) = r?;
-        out.imgs.extend(imgs);
+        match imgs {
+            Some(v) => out.imgs.extend(v.into_iter().map(Some)),
+            None => out.imgs.extend(std::iter::repeat_n(None, area_rng.len())),
+        }
         out.ious.push(iou);
         out.sorted_dt.push(sorted);
     }
     Ok(out)
 }
 
-type GroupResult = (Vec<Option<EvalImg>>, Vec<f64>, Vec<usize>);
+/// A group's entries (`None` for an empty group: no entry per area range is stored
+/// separately), IoU matrix and sorted detections.
+type GroupResult = (Option<Vec<Box<EvalImg>>>, Vec<f64>, Vec<usize>);
 
 fn evaluate_group(
     gt: &Annotations,
@@ -279,7 +284,7 @@ fn evaluate_group(
     let mut dts = by_score_desc(dt.offsets[k]..dt.offsets[k + 1], &dt.score);
     dts.truncate(max_det);
     if gts.is_empty() && dts.is_empty() {
-        return Ok((vec![None; area_rng.len()], Vec::new(), dts));
+        return Ok((None, Vec::new(), dts));
     }
     let (d, g) = (dts.len(), gts.len());
     let mut ious = crate::iou::result_matrix(d, g)?;
@@ -359,7 +364,7 @@ fn evaluate_group(
                     || (m.dt_matches[x] == 0.0 && outside(dt.area[dts[x % d.max(1)]]))
             })
             .collect();
-        imgs.push(Some(EvalImg {
+        imgs.push(Box::new(EvalImg {
             dt: dts.clone(),
             gt: sorted_gt,
             dt_matches: m.dt_matches,
@@ -368,7 +373,7 @@ fn evaluate_group(
             dt_ignore,
         }));
     }
-    Ok((imgs, ious, dts))
+    Ok((Some(imgs), ious, dts))
 }
 
 /// The accumulated `precision` (T, R, K, A, M), `recall` (T, K, A, M) and `scores`
@@ -412,7 +417,7 @@ pub fn accumulate(ev: &Evaluation, dt_score: &[f64], s: &AccumulateSpec<'_>) -> 
                 .iter()
                 .filter_map(|&i| {
                     let group = i * s.k0 + k0;
-                    ev.imgs.get(group * s.a0 + a0).and_then(Option::as_ref)
+                    ev.imgs.get(group * s.a0 + a0).and_then(Option::as_deref)
                 })
                 .collect();
             for (m, &max_det) in s.m_list.iter().enumerate() {
