@@ -88,6 +88,10 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         Image.fromarray(lab).save(d / "labels" / f"{k}.png")
         Image.fromarray((lab > 0).astype(np.uint8) * 255).save(d / "masks" / f"{k}.png")
     (d / "map.json").write_text(json.dumps({"1": "car", "2": "tree", "3": "sky"}))
+    # COCO evaluation: the COCO sample and its results (tests/data).
+    data = Path(__file__).parent / "data"
+    shutil.copy(data / "coco_instances_val2014_100.json", d / "instances_val.json")
+    shutil.copy(data / "coco_instances_val2014_fakesegm100_results.json", d / "detections.json")
     return d
 
 
