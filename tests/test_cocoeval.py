@@ -232,3 +232,33 @@ def test_polygon_ground_truths_with_odd_parts() -> None:
     g = COCO(bad)
     with pytest.raises(ValueError):
         COCOeval(g, g.loadRes(copy.deepcopy(res)), "segm").evaluate()
+
+
+def test_keypoints_follow_pycocotools() -> None:
+    rng = np.random.default_rng(5)
+    images = [{"id": i, "height": 100, "width": 100} for i in (1, 2, 3)]
+    anns, results = [], []
+    for i in (1, 2, 3):
+        for _ in range(3):
+            x, y = rng.uniform(10, 80, 2)
+            kp = []
+            for _ in range(17):
+                kp += [float(x + rng.uniform(0, 15)), float(y + rng.uniform(0, 15)), 2]
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": i,
+                    "category_id": 1,
+                    "keypoints": kp,
+                    "num_keypoints": 17,
+                    "area": 225.0,
+                    "bbox": [float(x), float(y), 15.0, 15.0],
+                    "iscrowd": 0,
+                }
+            )
+            noisy = [v + (rng.normal(0, 2) if k % 3 != 2 else 0) for k, v in enumerate(kp)]
+            results.append(
+                {"image_id": i, "category_id": 1, "keypoints": noisy, "score": float(rng.random())}
+            )
+    gt = {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "person"}]}
+    assert_same(gt, results, "keypoints")
