@@ -267,6 +267,7 @@ impl PyCocoEvaluation {
             k0,
             dims,
             rec_thrs: &rec_thrs,
+            threads: None,
         };
         let acc = py.detach(|| sa1b_rle::eval::accumulate(&self.ev, &self.dt_score, &spec));
         let [t, r, k, a, m] = dims;

@@ -397,6 +397,8 @@ pub struct AccumulateSpec<'a> {
     pub k0: usize,
     pub dims: [usize; 5],
     pub rec_thrs: &'a [f64],
+    /// Threads (categories are accumulated side by side).
+    pub threads: Option<usize>,
 }
 
 /// pycocotools' `accumulate()` on an [`Evaluation`] (entry `n` of its `evalImgs` list is
@@ -409,78 +411,118 @@ pub fn accumulate(ev: &Evaluation, dt_score: &[f64], s: &AccumulateSpec<'_>) -> 
         recall: vec![-1.0; t_n * k_n * a_n * m_n],
         scores: vec![-1.0; t_n * r_n * k_n * a_n * m_n],
     };
+    let work = ev.imgs.len() * s.m_list.len();
+    // Categories side by side (each writes only its own cells).
+    let parts = crate::pool::map_range(
+        crate::pool::for_work(s.threads, work),
+        s.k_list.len(),
+        |k| accumulate_category(ev, dt_score, s, k),
+    );
+    for (k, part) in parts.into_iter().enumerate() {
+        for t in 0..t_n {
+            for a in 0..a_n {
+                for m in 0..m_n {
+                    out.recall[((t * k_n + k) * a_n + a) * m_n + m] =
+                        part.recall[(t * a_n + a) * m_n + m];
+                    for r in 0..r_n {
+                        let from = ((t * r_n + r) * a_n + a) * m_n + m;
+                        let to = (((t * r_n + r) * k_n + k) * a_n + a) * m_n + m;
+                        out.precision[to] = part.precision[from];
+                        out.scores[to] = part.scores[from];
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// [`accumulate`] of the `k`-th category of `k_list`: its cells, `(T, R, A, M)` and
+/// `(T, A, M)`.
+fn accumulate_category(
+    ev: &Evaluation,
+    dt_score: &[f64],
+    s: &AccumulateSpec<'_>,
+    k: usize,
+) -> Accumulated {
+    let [t_n, r_n, _, a_n, m_n] = s.dims;
+    // The cells of one category: the (T, K, A, M) indexing below with K = 1, k = 0.
+    let (k_n, k0, k) = (1, s.k_list[k], 0);
+    let mut out = Accumulated {
+        precision: vec![-1.0; t_n * r_n * a_n * m_n],
+        recall: vec![-1.0; t_n * a_n * m_n],
+        scores: vec![-1.0; t_n * r_n * a_n * m_n],
+    };
     let eps = f64::EPSILON; // np.spacing(1)
-    for (k, &k0) in s.k_list.iter().enumerate() {
-        for (a, &a0) in s.a_list.iter().enumerate() {
-            let es: Vec<&EvalImg> = s
-                .i_list
+    for (a, &a0) in s.a_list.iter().enumerate() {
+        let es: Vec<&EvalImg> = s
+            .i_list
+            .iter()
+            .filter_map(|&i| {
+                let group = i * s.k0 + k0;
+                ev.imgs.get(group * s.a0 + a0).and_then(Option::as_deref)
+            })
+            .collect();
+        for (m, &max_det) in s.m_list.iter().enumerate() {
+            // Concatenated detections (each image's first max_det), then stably by
+            // score, highest first.
+            let mut cols: Vec<(usize, usize)> = Vec::new();
+            for (e_i, e) in es.iter().enumerate() {
+                for c in 0..e.dt.len().min(max_det) {
+                    cols.push((e_i, c));
+                }
+            }
+            let scores: Vec<f64> = cols.iter().map(|&(e, c)| dt_score[es[e].dt[c]]).collect();
+            let order = by_score_desc(0..cols.len(), &scores);
+            let npig = es
                 .iter()
-                .filter_map(|&i| {
-                    let group = i * s.k0 + k0;
-                    ev.imgs.get(group * s.a0 + a0).and_then(Option::as_deref)
-                })
-                .collect();
-            for (m, &max_det) in s.m_list.iter().enumerate() {
-                // Concatenated detections (each image's first max_det), then stably by
-                // score, highest first.
-                let mut cols: Vec<(usize, usize)> = Vec::new();
-                for (e_i, e) in es.iter().enumerate() {
-                    for c in 0..e.dt.len().min(max_det) {
-                        cols.push((e_i, c));
+                .flat_map(|e| e.gt_ignore.iter())
+                .filter(|&&x| !x)
+                .count();
+            if npig == 0 {
+                continue;
+            }
+            let nd = order.len();
+            for t in 0..t_n {
+                let (mut tp, mut fp) = (0.0f64, 0.0f64);
+                let mut rc = Vec::with_capacity(nd);
+                let mut pr = Vec::with_capacity(nd);
+                for &o in &order {
+                    let (e, c) = cols[o];
+                    let d = es[e].dt.len();
+                    let matched = es[e].dt_matches[t * d + c] != 0.0;
+                    let ignored = es[e].dt_ignore[t * d + c];
+                    if !ignored {
+                        if matched {
+                            tp += 1.0;
+                        } else {
+                            fp += 1.0;
+                        }
+                    }
+                    rc.push(tp / npig as f64);
+                    pr.push(tp / (fp + tp + eps));
+                }
+                let at_r = ((t * k_n + k) * a_n + a) * m_n + m;
+                out.recall[at_r] = if nd > 0 { rc[nd - 1] } else { 0.0 };
+                for i in (1..nd).rev() {
+                    if pr[i] > pr[i - 1] {
+                        pr[i - 1] = pr[i];
                     }
                 }
-                let scores: Vec<f64> = cols.iter().map(|&(e, c)| dt_score[es[e].dt[c]]).collect();
-                let order = by_score_desc(0..cols.len(), &scores);
-                let npig = es
-                    .iter()
-                    .flat_map(|e| e.gt_ignore.iter())
-                    .filter(|&&x| !x)
-                    .count();
-                if npig == 0 {
-                    continue;
-                }
-                let nd = order.len();
-                for t in 0..t_n {
-                    let (mut tp, mut fp) = (0.0f64, 0.0f64);
-                    let mut rc = Vec::with_capacity(nd);
-                    let mut pr = Vec::with_capacity(nd);
-                    for &o in &order {
-                        let (e, c) = cols[o];
-                        let d = es[e].dt.len();
-                        let matched = es[e].dt_matches[t * d + c] != 0.0;
-                        let ignored = es[e].dt_ignore[t * d + c];
-                        if !ignored {
-                            if matched {
-                                tp += 1.0;
-                            } else {
-                                fp += 1.0;
-                            }
+                for (ri, &thr) in s.rec_thrs.iter().enumerate() {
+                    let at = (((t * r_n + ri) * k_n + k) * a_n + a) * m_n + m;
+                    let pi = rc.partition_point(|&x| x < thr);
+                    // pycocotools stops at the first threshold past the last recall.
+                    if pi >= nd {
+                        for rj in ri..r_n {
+                            let at = (((t * r_n + rj) * k_n + k) * a_n + a) * m_n + m;
+                            out.precision[at] = 0.0;
+                            out.scores[at] = 0.0;
                         }
-                        rc.push(tp / npig as f64);
-                        pr.push(tp / (fp + tp + eps));
+                        break;
                     }
-                    let at_r = ((t * k_n + k) * a_n + a) * m_n + m;
-                    out.recall[at_r] = if nd > 0 { rc[nd - 1] } else { 0.0 };
-                    for i in (1..nd).rev() {
-                        if pr[i] > pr[i - 1] {
-                            pr[i - 1] = pr[i];
-                        }
-                    }
-                    for (ri, &thr) in s.rec_thrs.iter().enumerate() {
-                        let at = (((t * r_n + ri) * k_n + k) * a_n + a) * m_n + m;
-                        let pi = rc.partition_point(|&x| x < thr);
-                        // pycocotools stops at the first threshold past the last recall.
-                        if pi >= nd {
-                            for rj in ri..r_n {
-                                let at = (((t * r_n + rj) * k_n + k) * a_n + a) * m_n + m;
-                                out.precision[at] = 0.0;
-                                out.scores[at] = 0.0;
-                            }
-                            break;
-                        }
-                        out.precision[at] = pr[pi];
-                        out.scores[at] = scores[order[pi]];
-                    }
+                    out.precision[at] = pr[pi];
+                    out.scores[at] = scores[order[pi]];
                 }
             }
         }
