@@ -89,16 +89,9 @@ pub struct PyCocoEvaluation {
     thresholds: usize,
 }
 
-#[allow(clippy::too_many_arguments)]
 fn annotations(
     py: Python<'_>,
-    ids: PyReadonlyArray1<'_, f64>,
-    area: PyReadonlyArray1<'_, f64>,
-    score: PyReadonlyArray1<'_, f64>,
-    crowd: PyReadonlyArray1<'_, bool>,
-    ignore: PyReadonlyArray1<'_, bool>,
-    offsets: PyReadonlyArray1<'_, i64>,
-    geometry: &Bound<'_, PyAny>,
+    (ids, area, score, crowd, ignore, offsets, geometry): AnnotationArrays<'_>,
     threads: Option<usize>,
 ) -> PyResult<sa1b_rle::eval::Annotations> {
     let geometry = if let Ok(boxes) = geometry.extract::<PyReadonlyArray2<'_, f64>>() {
@@ -113,7 +106,7 @@ fn annotations(
                 .collect(),
         )
     } else {
-        let raw = crate::convert::extract_rles(geometry)?;
+        let raw = crate::convert::extract_rles(&geometry)?;
         let refs = crate::convert::rle_refs(&raw)?;
         py.detach(|| sa1b_rle::eval::Geometry::masks(&refs, threads))
             .map_err(|e| to_pyerr(&e))?
@@ -134,6 +127,18 @@ fn annotations(
     })
 }
 
+/// One side's flattened annotations as Python hands them over: `(ids, area, score,
+/// crowd, ignore, offsets, geometry)`.
+type AnnotationArrays<'py> = (
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray1<'py, bool>,
+    PyReadonlyArray1<'py, bool>,
+    PyReadonlyArray1<'py, i64>,
+    Bound<'py, PyAny>,
+);
+
 /// pycocotools' `evaluate()` over flattened ground truths and detections (see
 /// `sa1b_rle::eval::evaluate`): `gt` and `dt` are `(ids, area, score, crowd, ignore,
 /// offsets, geometry)` with geometry a list of RLE dicts or an `(N, 4)` box array.
@@ -142,32 +147,16 @@ fn annotations(
 #[allow(clippy::type_complexity)]
 pub fn coco_evaluate<'py>(
     py: Python<'py>,
-    gt: (
-        PyReadonlyArray1<'py, f64>,
-        PyReadonlyArray1<'py, f64>,
-        PyReadonlyArray1<'py, f64>,
-        PyReadonlyArray1<'py, bool>,
-        PyReadonlyArray1<'py, bool>,
-        PyReadonlyArray1<'py, i64>,
-        Bound<'py, PyAny>,
-    ),
-    dt: (
-        PyReadonlyArray1<'py, f64>,
-        PyReadonlyArray1<'py, f64>,
-        PyReadonlyArray1<'py, f64>,
-        PyReadonlyArray1<'py, bool>,
-        PyReadonlyArray1<'py, bool>,
-        PyReadonlyArray1<'py, i64>,
-        Bound<'py, PyAny>,
-    ),
+    gt: AnnotationArrays<'py>,
+    dt: AnnotationArrays<'py>,
     thresholds: PyReadonlyArray1<'py, f64>,
     area_rng: PyReadonlyArray2<'py, f64>,
     max_det: usize,
     threads: Option<crate::errors::Int>,
 ) -> PyResult<PyCocoEvaluation> {
     let threads = crate::errors::threads_arg(threads)?;
-    let g = annotations(py, gt.0, gt.1, gt.2, gt.3, gt.4, gt.5, &gt.6, threads)?;
-    let d = annotations(py, dt.0, dt.1, dt.2, dt.3, dt.4, dt.5, &dt.6, threads)?;
+    let g = annotations(py, gt, threads)?;
+    let d = annotations(py, dt, threads)?;
     let thresholds = thresholds.as_slice()?.to_vec();
     let rng: Vec<[f64; 2]> = area_rng
         .as_array()
