@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pycocotools.mask as pm
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pycocotools.coco import COCO as PyCOCO
 from pycocotools.cocoeval import COCOeval as PyCOCOeval
 
@@ -262,3 +264,75 @@ def test_keypoints_follow_pycocotools() -> None:
             )
     gt = {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "person"}]}
     assert_same(gt, results, "keypoints")
+
+
+def test_bad_annotations_are_named_by_id() -> None:
+    gt, res = generated(1)
+    g = COCO(copy.deepcopy(gt))
+    bad = copy.deepcopy(res)
+    bad[0]["segmentation"] = {"size": bad[0]["segmentation"]["size"], "counts": "0!"}
+    d = g.loadRes(bad)
+    bad_id = d.dataset["annotations"][0]["id"]
+    with pytest.raises(ValueError, match=f"detection id {bad_id}: invalid byte '!'"):
+        COCOeval(g, d, "segm").evaluate()
+    # A detection of another size than the image's ground truths.
+    other = copy.deepcopy(res)
+    i = next(
+        n
+        for n, r in enumerate(other)
+        if any(
+            a["image_id"] == r["image_id"] and a["category_id"] == r["category_id"]
+            for a in gt["annotations"]
+        )
+    )
+    h, w = other[i]["segmentation"]["size"]
+    other[i]["segmentation"] = pm.encode(np.asfortranarray(np.zeros((h + 1, w), np.uint8)))
+    d = COCO(copy.deepcopy(gt)).loadRes(other)
+    with pytest.raises(ValueError, match=r"detection id \d+: .*size"):
+        COCOeval(d.__class__(copy.deepcopy(gt)), d, "segm").evaluate()
+
+
+def test_evaluation_keeps_what_accumulate_needs() -> None:
+    # evaluate() holds per detection its score and one byte per (area range, threshold),
+    # not pycocotools' per-entry arrays and IoU matrices (rebuilt when read).
+    g = COCO(copy.deepcopy(GT))
+    e = COCOeval(g, g.loadRes(copy.deepcopy(RESULTS)), "segm")
+    e.evaluate()
+    p = e.params
+    n_dt = sum(min(len(v), p.maxDets[-1]) for v in e._dts.values())
+    # (Empty image-category pairs cost nothing.)
+    n_groups = len({k for t in (e._gts, e._dts) for k, v in t.items() if v})
+    per_dt = 8 + len(p.areaRng) * len(p.iouThrs)
+    per_group = 16 + 4 * len(p.areaRng)
+    assert e._rust.nbytes <= n_dt * per_dt + n_groups * per_group + 64
+    # Reading evalImgs twice gives equal entries (recomputed or cached).
+    first = [x for x in e.evalImgs if x is not None][:50]
+    e.evalImgs._groups._cache.clear()
+    again = [x for x in e.evalImgs if x is not None][:50]
+    for a, b in zip(first, again, strict=True):
+        assert a["dtIds"] == b["dtIds"] and np.array_equal(a["dtMatches"], b["dtMatches"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    iou_type=st.sampled_from(["segm", "bbox"]),
+    max_dets=st.lists(st.integers(1, 8), min_size=3, max_size=3),
+    thresholds=st.lists(
+        st.sampled_from([0.1, 0.3, 0.5, 0.55, 0.75, 0.9, 1.0]), min_size=1, max_size=4, unique=True
+    ),
+    use_cats=st.booleans(),
+)
+def test_random_datasets_and_parameters(
+    seed: int, iou_type: str, max_dets: list[int], thresholds: list[float], use_cats: bool
+) -> None:
+    gt, res = generated(seed)
+    if not res:
+        return
+
+    def tweak(p: Any) -> None:
+        p.maxDets = max_dets
+        p.iouThrs = np.array(sorted(thresholds))
+        p.useCats = int(use_cats)
+
+    assert_same(gt, res, iou_type, tweak)

@@ -14,7 +14,9 @@ __all__ = [
     "batch_from_counts_buffers",
     "batch_polygons",
     "box_nms",
+    "coco_annotation_columns",
     "coco_evaluate",
+    "coco_evaluate_group",
     "coco_match",
     "coco_polygons_to_rles",
     "counts_buffers",
@@ -356,10 +358,12 @@ def coco_match(
 
 @final
 class CocoEvaluation:
-    """The per-image evaluation of COCOeval.evaluate(), held in Rust."""
+    """COCOeval.evaluate()'s result as accumulate() reads it, held in Rust: per
+    detection its score and one byte per (area range, IoU threshold)."""
 
-    def entry(self, index: int) -> tuple[Any, ...] | None: ...
-    def iou(self, k: int) -> npt.NDArray[np.float64] | None: ...
+    @property
+    def nbytes(self) -> int:
+        """Bytes held."""
     def accumulate(
         self,
         k_list: list[int],
@@ -371,6 +375,8 @@ class CocoEvaluation:
         k0: int,
         dims: list[int],
         rec_thrs: list[float],
+        *,
+        threads: int | None = None,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 
 def coco_evaluate(
@@ -383,6 +389,29 @@ def coco_evaluate(
     threads: int | None = None,
 ) -> CocoEvaluation:
     """pycocotools' evaluate() over flattened annotations (see sa1b_rle.cocoeval)."""
+
+def coco_annotation_columns(
+    anns: list[dict[str, Any]], *, gt: bool, boxes: bool
+) -> tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.bool_],
+    npt.NDArray[np.bool_],
+    npt.NDArray[np.float64] | None,
+]:
+    """COCOeval's columns of annotation dicts: (id, area, score, crowd, ignore, boxes)."""
+
+def coco_evaluate_group(
+    gt: tuple[Any, ...],
+    dt: tuple[Any, ...],
+    k: int,
+    thresholds: npt.NDArray[np.float64],
+    area_rng: npt.NDArray[np.float64],
+    max_det: int,
+) -> tuple[list[int], npt.NDArray[np.float64], list[tuple[Any, ...]]] | None:
+    """Group k's detections by score, IoU matrix and evalImgs entry per area range
+    (None for an empty group)."""
 
 def coco_polygons_to_rles(items: list[tuple[Any, int, int]]) -> list[dict[str, Any]]:
     """COCO's annToRLE of polygon segmentations, one (parts, h, w) per annotation."""

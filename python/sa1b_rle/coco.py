@@ -285,6 +285,15 @@ def dataset_from_masks(
     return doc, skipped
 
 
+def _lookup(values: Any) -> Any:
+    """``values`` for ``in`` tests: a set when every value is hashable (the same answers
+    as the list's ``==`` scan for numbers and strings, in constant time), else as given."""
+    try:
+        return set(values)
+    except TypeError:
+        return values
+
+
 def _is_array_like(obj: Any) -> bool:
     return hasattr(obj, "__iter__") and hasattr(obj, "__len__")
 
@@ -361,7 +370,11 @@ class COCO:
             else:
                 anns = self.dataset["annotations"]
             if len(cat_ids) != 0:
-                anns = [a for a in anns if a["category_id"] in cat_ids]
+                try:
+                    wanted = _lookup(cat_ids)
+                    anns = [a for a in anns if a["category_id"] in wanted]
+                except TypeError:  # an unhashable category_id: the list's own scan
+                    anns = [a for a in anns if a["category_id"] in cat_ids]
             if len(areaRng) != 0:
                 anns = [a for a in anns if areaRng[0] < a["area"] < areaRng[1]]
         if iscrowd is not None:

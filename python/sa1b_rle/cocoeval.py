@@ -29,8 +29,11 @@ Piotr Dollar and Tsung-Yi Lin; the notice is in ``tests/data/LICENSES.md``).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
+import gc
+import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
@@ -38,7 +41,13 @@ from typing import Any, overload
 import numpy as np
 
 from sa1b_rle import mask as mask_utils
-from sa1b_rle._core import coco_evaluate, coco_match, coco_polygons_to_rles
+from sa1b_rle._core import (
+    coco_annotation_columns,
+    coco_evaluate,
+    coco_evaluate_group,
+    coco_match,
+    coco_polygons_to_rles,
+)
 
 __all__ = ["STAT_NAMES", "COCOeval", "Params", "evaluate"]
 
@@ -106,12 +115,14 @@ class COCOeval:
             p.catIds = list(np.unique(p.catIds))
         p.maxDets = sorted(p.maxDets)
         self.params = p
-        self._prepare()
         self._rust = None
         cat_ids = p.catIds if p.useCats else [-1]
         if p.iouType != "keypoints" and len(set(p.catIds)) == len(p.catIds):
-            self._evaluate_in_rust(cat_ids)
+            with _gc_paused():
+                self._prepare()
+                self._evaluate_in_rust(cat_ids)
         else:
+            self._prepare()
             compute = self.computeOks if p.iouType == "keypoints" else self.computeIoU
             self.ious = {(i, c): compute(i, c) for i in p.imgIds for c in cat_ids}
             max_det = p.maxDets[-1]
@@ -134,49 +145,39 @@ class COCOeval:
         segm = p.iouType == "segm"
 
         def flatten(table: Any) -> tuple[list[dict[str, Any]], np.ndarray]:
-            keys = sorted(
-                ((img_pos[i], cat_pos[c]), (i, c))
+            # The (image, category) lists in (image, category) order of params; with
+            # useCats=0 an image's categories follow each other in one group.
+            keyed = [
+                (img_pos.get(i, -1), cat_pos.get(c, -1), anns)
                 for (i, c), anns in table.items()
-                if anns and i in img_pos and c in cat_pos
-            )
-            anns: list[dict[str, Any]] = []
-            group: list[int] = []
-            for (ii, kk), key in keys:
-                members = table[key]
-                anns.extend(members)
-                group.extend([ii * n_cats + kk if p.useCats else ii] * len(members))
-            offsets = np.searchsorted(np.array(group, np.int64), np.arange(n_groups + 1))
-            return anns, offsets.astype(np.int64)
+                if anns
+            ]
+            ii = np.array([k[0] for k in keyed], np.int64)
+            kk = np.array([k[1] for k in keyed], np.int64)
+            where = np.flatnonzero((ii >= 0) & (kk >= 0))
+            where = where[np.argsort(ii[where] * len(p.catIds) + kk[where], kind="stable")]
+            anns = list(itertools.chain.from_iterable(keyed[j][2] for j in where))
+            group = ii[where] * n_cats + kk[where] if p.useCats else ii[where]
+            sizes = np.array([len(keyed[j][2]) for j in where], np.int64)
+            counts = np.bincount(group, weights=sizes, minlength=n_groups).astype(np.int64)
+            return anns, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
         def side(anns: list[dict[str, Any]], offsets: np.ndarray, gt: bool) -> tuple[Any, ...]:
-            n = len(anns)
-            geometry: Any
-            if segm:
-                geometry = [a["segmentation"] for a in anns]
-            else:
-                geometry = np.array([a["bbox"] for a in anns], np.float64).reshape(n, 4)
-            return (
-                np.array([a["id"] for a in anns], np.float64),
-                np.array([a["area"] for a in anns], np.float64),
-                np.zeros(n) if gt else np.array([a["score"] for a in anns], np.float64),
-                np.array([bool(int(a["iscrowd"])) for a in anns] if gt else [False] * n, bool),
-                np.array([bool(a["ignore"]) for a in anns] if gt else [False] * n, bool),
-                offsets,
-                geometry,
+            ids, area, score, crowd, ignore, boxes = coco_annotation_columns(
+                anns, gt=gt, boxes=not segm
             )
+            geometry = [a["segmentation"] for a in anns] if segm else boxes
+            return (ids, area, score, crowd, ignore, offsets, geometry)
 
         gts, gt_off = flatten(self._gts)
         dts, dt_off = flatten(self._dts)
-        result = coco_evaluate(
-            side(gts, gt_off, True),
-            side(dts, dt_off, False),
-            np.ascontiguousarray(p.iouThrs, dtype=np.float64),
-            np.asarray(p.areaRng, dtype=np.float64).reshape(-1, 2),
-            p.maxDets[-1],
-        )
-        self._rust = result
-        self.evalImgs = _EvalImgs(result, p, cat_ids, gts, dts)
-        self.ious = _Ious(result, p, cat_ids)
+        gt_side, dt_side = side(gts, gt_off, True), side(dts, dt_off, False)
+        thresholds = np.ascontiguousarray(p.iouThrs, dtype=np.float64)
+        area_rng = np.asarray(p.areaRng, dtype=np.float64).reshape(-1, 2)
+        self._rust = coco_evaluate(gt_side, dt_side, thresholds, area_rng, p.maxDets[-1])
+        groups = _Groups(gt_side, dt_side, gts, dts, thresholds, area_rng, p.maxDets[-1])
+        self.evalImgs = _EvalImgs(groups, p, cat_ids)
+        self.ious = _Ious(groups, p, cat_ids)
 
     def _group(self, imgId: Any, catId: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         p = self.params
@@ -479,6 +480,20 @@ class COCOeval:
         return ""
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cycle collector paused: ``evaluate()`` creates an object or more per
+    annotation, which would otherwise set off full collections over the whole dataset
+    (a fifth of the run time on large ones); the objects it makes hold no cycles."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _to_rles(anns: list[dict[str, Any]], coco: Any) -> None:
     """``ann["segmentation"] = coco.annToRLE(ann)`` for every annotation, as pycocotools'
     ``_prepare``; with this package's loader the polygons of all annotations are
@@ -491,19 +506,23 @@ def _to_rles(anns: list[dict[str, Any]], coco: Any) -> None:
         return
     batch: list[tuple[Any, int, int]] = []
     where: list[int] = []
+    imgs = coco.imgs
     for n, ann in enumerate(anns):
         segm = ann["segmentation"]
+        kind = type(segm)
+        if kind is dict:
+            counts = type(segm.get("counts"))
+            if counts is str or counts is bytes:
+                continue  # a compressed RLE is its own annToRLE
         # Polygons (pycocotools reads a list whose first entry has 4 numbers as boxes).
-        if type(segm) is list and segm and type(segm[0]) is list and len(segm[0]) != 4:
-            img = coco.imgs[ann["image_id"]]
+        elif kind is list and segm and type(segm[0]) is list and len(segm[0]) != 4:
+            img = imgs[ann["image_id"]]
             h, w = img["height"], img["width"]
             if type(h) is int and type(w) is int and h >= 0 and w >= 0:
                 batch.append((segm, h, w))
                 where.append(n)
                 continue
-        if not (type(segm) is dict and isinstance(segm.get("counts"), (str, bytes))):
-            # (A compressed RLE is its own annToRLE.)
-            ann["segmentation"] = coco.annToRLE(ann)
+        ann["segmentation"] = coco.annToRLE(ann)
     if not batch:
         return
     try:
@@ -515,19 +534,62 @@ def _to_rles(anns: list[dict[str, Any]], coco: Any) -> None:
         anns[n]["segmentation"] = rle
 
 
+class _Groups:
+    """The per-group detail of a Rust evaluation (``sa1b_rle::eval::evaluate_group``:
+    the IoU matrix and the ``evalImgs`` entry of each area range), recomputed from the
+    annotations when ``evalImgs`` or ``ious`` is read, so that ``evaluate()`` keeps only
+    what ``accumulate()`` needs. The groups last read are cached (at most
+    ``CACHE`` of them: reading ``evalImgs`` in order computes each group once per
+    category's pass)."""
+
+    CACHE = 8192
+
+    def __init__(
+        self,
+        gt_side: tuple[Any, ...],
+        dt_side: tuple[Any, ...],
+        gts: list[dict[str, Any]],
+        dts: list[dict[str, Any]],
+        thresholds: np.ndarray,
+        area_rng: np.ndarray,
+        max_det: int,
+    ) -> None:
+        self._sides, self.gts, self.dts = (gt_side, dt_side), gts, dts
+        self._thresholds, self._area_rng, self._max_det = thresholds, area_rng, max_det
+        self._cache: dict[int, Any] = {}
+
+    def _slice(self, side: tuple[Any, ...], k: int) -> tuple[tuple[Any, ...], int]:
+        offsets = side[5]
+        lo, hi = int(offsets[k]), int(offsets[k + 1])
+        arrays = tuple(a[lo:hi] for a in side[:5])
+        return (*arrays, np.array([0, hi - lo], np.int64), side[6][lo:hi]), lo
+
+    def detail(self, k: int) -> Any:
+        """``None`` or ``(dt, iou, entries)`` of group ``k``, indices into ``gts`` and
+        ``dts``."""
+        if k in self._cache:
+            return self._cache[k]
+        (gt, g0), (dt, d0) = (self._slice(s, k) for s in self._sides)
+        got = coco_evaluate_group(gt, dt, 0, self._thresholds, self._area_rng, self._max_det)
+        if got is not None:
+            dt_idx, iou, entries = got
+            got = (
+                [d0 + j for j in dt_idx],
+                iou,
+                [([g0 + j for j in e[0]], *e[1:]) for e in entries],
+            )
+        if len(self._cache) >= self.CACHE:
+            self._cache.clear()
+        self._cache[k] = got
+        return got
+
+
 class _EvalImgs(Sequence[Any]):
     """``evalImgs`` of a Rust evaluation: pycocotools' list (category, area range, image
     order), each entry built when it is read."""
 
-    def __init__(
-        self,
-        result: Any,
-        p: Any,
-        cat_ids: list[Any],
-        gts: list[dict[str, Any]],
-        dts: list[dict[str, Any]],
-    ) -> None:
-        self._r, self._cat_ids, self._gts, self._dts = result, cat_ids, gts, dts
+    def __init__(self, groups: _Groups, p: Any, cat_ids: list[Any]) -> None:
+        self._groups, self._cat_ids = groups, cat_ids
         self._img_ids, self._area_rng = list(p.imgIds), list(p.areaRng)
         self._max_det = p.maxDets[-1]
         self._n = len(cat_ids) * len(self._area_rng) * len(self._img_ids)
@@ -538,20 +600,22 @@ class _EvalImgs(Sequence[Any]):
     def _entry(self, n: int) -> dict[str, Any] | None:
         n_img, n_area = len(self._img_ids), len(self._area_rng)
         k, a, i = n // (n_area * n_img), (n // n_img) % n_area, n % n_img
-        e = self._r.entry((i * len(self._cat_ids) + k) * n_area + a)
-        if e is None:
+        got = self._groups.detail(i * len(self._cat_ids) + k)
+        if got is None:
             return None
-        dt, gt, dtm, gtm, gt_ig, dt_ig = e
+        dt, _, entries = got
+        gt, dtm, gtm, gt_ig, dt_ig = entries[a]
+        gts, dts = self._groups.gts, self._groups.dts
         return {
             "image_id": self._img_ids[i],
             "category_id": self._cat_ids[k],
             "aRng": self._area_rng[a],
             "maxDet": self._max_det,
-            "dtIds": [self._dts[j]["id"] for j in dt],
-            "gtIds": [self._gts[j]["id"] for j in gt],
+            "dtIds": [dts[j]["id"] for j in dt],
+            "gtIds": [gts[j]["id"] for j in gt],
             "dtMatches": dtm,
             "gtMatches": gtm,
-            "dtScores": [self._dts[j]["score"] for j in dt],
+            "dtScores": [dts[j]["score"] for j in dt],
             "gtIgnore": gt_ig,
             "dtIgnore": dt_ig,
         }
@@ -572,17 +636,19 @@ class _EvalImgs(Sequence[Any]):
 
 class _Ious(Mapping[Any, Any]):
     """``ious`` of a Rust evaluation: ``{(imgId, catId): (D, G) array or []}``, each
-    matrix built when it is read."""
+    matrix computed when it is read."""
 
-    def __init__(self, result: Any, p: Any, cat_ids: list[Any]) -> None:
-        self._r, self._cat_ids, self._img_ids = result, cat_ids, list(p.imgIds)
+    def __init__(self, groups: _Groups, p: Any, cat_ids: list[Any]) -> None:
+        self._groups, self._cat_ids, self._img_ids = groups, cat_ids, list(p.imgIds)
         self._img_pos = {img: n for n, img in enumerate(self._img_ids)}
         self._cat_pos = {c: k for k, c in enumerate(cat_ids)}
 
     def __getitem__(self, key: Any) -> Any:
         img, cat = key
-        a = self._r.iou(self._img_pos[img] * len(self._cat_ids) + self._cat_pos[cat])
-        return [] if a is None else a
+        got = self._groups.detail(self._img_pos[img] * len(self._cat_ids) + self._cat_pos[cat])
+        if got is None or got[1].size == 0:
+            return []
+        return got[1]
 
     def __iter__(self) -> Iterator[Any]:
         return ((img, c) for img in self._img_ids for c in self._cat_ids)

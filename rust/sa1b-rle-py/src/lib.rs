@@ -46,6 +46,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(batch::box_nms, m)?)?;
     m.add_function(wrap_pyfunction!(eval::coco_match, m)?)?;
     m.add_function(wrap_pyfunction!(eval::coco_evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(eval::coco_evaluate_group, m)?)?;
+    m.add_function(wrap_pyfunction!(eval::coco_annotation_columns, m)?)?;
     m.add_function(wrap_pyfunction!(eval::coco_polygons_to_rles, m)?)?;
     m.add_class::<eval::PyCocoEvaluation>()?;
     m.add_function(wrap_pyfunction!(batch::set_num_threads, m)?)?;

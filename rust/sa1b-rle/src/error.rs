@@ -184,6 +184,16 @@ pub enum Error {
         /// `SA1B_RLE_MAX_IMAGE_PIXELS`".
         hint: &'static str,
     },
+    /// The problem is in the annotation of id `id` of a dataset (`what`: "ground truth"
+    /// or "detection").
+    Annotation {
+        /// What the annotation is.
+        what: &'static str,
+        /// Its `id` (COCO ids are integers; shown as one when integral).
+        id: f64,
+        /// What is wrong with it.
+        source: Box<Error>,
+    },
     /// The problem is in item `index` of a batch.
     Item {
         /// Index of the item in the batch (annotation index).
@@ -213,7 +223,7 @@ impl Error {
     #[must_use]
     pub fn root(&self) -> &Error {
         match self {
-            Error::Item { source, .. } => source.root(),
+            Error::Item { source, .. } | Error::Annotation { source, .. } => source.root(),
             e => e,
         }
     }
@@ -358,6 +368,13 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Item { index, source } => write!(f, "annotation {index}: {source}"),
+            Error::Annotation { what, id, source } => {
+                if id.fract() == 0.0 && id.abs() < 9.0e15 {
+                    write!(f, "{what} id {id:.0}: {source}")
+                } else {
+                    write!(f, "{what} id {id}: {source}")
+                }
+            }
         }
     }
 }

@@ -128,17 +128,6 @@ fn map_each<T: Send>(
     .collect()
 }
 
-/// `f(validated runs, item)` for every item (see [`rles`]).
-pub(crate) fn map_validated<T: Send>(
-    items: &[RleRef<'_>],
-    threads: Option<usize>,
-    f: impl Fn(&[u32], &RleRef<'_>) -> T + Sync,
-) -> Result<Vec<T>> {
-    map_each(items, threads, |r, scratch| {
-        r.runs(scratch).map(|runs| f(runs, r))
-    })
-}
-
 /// Foreground pixel counts (pycocotools' `area`), each RLE of its own size.
 ///
 /// # Errors
