@@ -8,6 +8,9 @@ detections as compressed RLE with scores, a few crowd regions), plus the COCO sa
 tests/data. Run after ``scripts/dev test`` and ``pip install faster-coco-eval==1.8.0``::
 
     SA1B_RLE_NUM_THREADS=1 .venv/bin/python benches/compare_eval.py --images 1000
+
+``--memory`` adds the resident memory each one's evaluate() + accumulate() adds (peak,
+and kept once done), each in a process of its own.
 """
 
 from __future__ import annotations
@@ -15,8 +18,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import gc
 import io
 import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -137,11 +146,82 @@ def fce(gt: dict[str, Any], res: list[dict[str, Any]], iou_type: str) -> Any:
     return COCOeval_faster(g, g.loadRes(res), iou_type, print_function=lambda *a: None)
 
 
+def _rss() -> int:
+    """Resident bytes of this process now."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory_child(label: str, iou_type: str, path: str) -> None:
+    """Prints the peak and retained resident memory that evaluate() + accumulate() add
+    (sampled every millisecond by a thread), in MB, for one implementation, after a
+    first run (so that loading code and starting threads are not counted)."""
+    gt, res = json.loads(Path(path).read_text())
+    make = {"pc": pycocotools_eval, "fce": fce, "ours": ours}[label]
+    with contextlib.redirect_stdout(io.StringIO()):
+        # A first run on copies loads code pages and thread pools: fixed costs.
+        warm = make(copy.deepcopy(gt), copy.deepcopy(res), iou_type)
+        warm.evaluate()
+        warm.accumulate()
+        del warm
+        e = make(gt, res, iou_type)
+    del gt, res
+    gc.collect()
+    base, peak, done = _rss(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss())
+            time.sleep(0.001)
+
+    t = threading.Thread(target=sample)
+    t.start()
+    with contextlib.redirect_stdout(io.StringIO()):
+        e.evaluate()
+        e.accumulate()
+    done.set()
+    t.join()
+    gc.collect()
+    print(json.dumps({"peak": (max(peak[0], _rss()) - base) / 1e6, "kept": (_rss() - base) / 1e6}))
+
+
+def memory(generated: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
+    """The memory table: each implementation in its own process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "workload.json"
+        path.write_text(json.dumps(list(generated)))
+        print()
+        print("Memory that evaluate() + accumulate() add, MB: peak / kept when done")
+        print()
+        print("| iouType | pycocotools | faster-coco-eval | sa1b_rle |")
+        print("|---|---:|---:|---:|")
+        for iou_type in ("segm", "bbox"):
+            cells = []
+            for label in ("pc", "fce", "ours"):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--memory-child", label, iou_type, str(path)],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if out.returncode != 0:
+                    cells.append("n/a")
+                    continue
+                m = json.loads(out.stdout.strip().splitlines()[-1])
+                cells.append(f"{m['peak']:.0f} / {m['kept']:.0f}")
+            print(f"| {iou_type} | {' | '.join(cells)} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--images", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--memory", action="store_true", help="also the memory table")
+    ap.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.memory_child:
+        memory_child(*args.memory_child)
+        return
     sample = (
         json.loads((DATA / "coco_instances_val2014_100.json").read_text()),
         json.loads((DATA / "coco_instances_val2014_fakesegm100_results.json").read_text()),
@@ -177,6 +257,8 @@ def main() -> None:
                 f"{row[k][0]:.3f} ({pc / row[k][0]:.1f}x)" for k in ("fce", "ours")
             ]
             print(f"| {name} | {iou_type} | {' | '.join(cells)} | {exact} |")
+    if args.memory:
+        memory(generated)
 
 
 if __name__ == "__main__":

@@ -336,3 +336,22 @@ def test_random_datasets_and_parameters(
         p.useCats = int(use_cats)
 
     assert_same(gt, res, iou_type, tweak)
+
+
+def test_category_filters_answer_as_pycocotools() -> None:
+    # getAnnIds tests categories through a set: the same answers as pycocotools' list
+    # scan for numpy ids and floats.
+    gt = copy.deepcopy(GT)
+    gt["annotations"][1]["category_id"] = float(gt["annotations"][1]["category_id"])
+    with contextlib.redirect_stdout(io.StringIO()):
+        want = PyCOCO()
+    want.dataset = copy.deepcopy(gt)
+    with contextlib.redirect_stdout(io.StringIO()):
+        want.createIndex()
+    got = COCO(copy.deepcopy(gt))
+    cats = sorted({c["id"] for c in gt["categories"]})
+    for cat_ids in (cats[:7], np.array(cats[3:20]), [np.int64(c) for c in cats[::2]], [1.0]):
+        for img_ids in ([], sorted(got.imgs)[:30]):
+            assert got.getAnnIds(imgIds=img_ids, catIds=cat_ids) == want.getAnnIds(
+                imgIds=img_ids, catIds=cat_ids
+            )
