@@ -355,3 +355,65 @@ def test_category_filters_answer_as_pycocotools() -> None:
             assert got.getAnnIds(imgIds=img_ids, catIds=cat_ids) == want.getAnnIds(
                 imgIds=img_ids, catIds=cat_ids
             )
+
+
+def test_engine_refuses_inconsistent_inputs() -> None:
+    # The binding's inputs, as a caller other than COCOeval could get them wrong: errors,
+    # never a crash of the interpreter.
+    from sa1b_rle._core import coco_annotation_columns, coco_evaluate, coco_evaluate_group
+
+    def side(n: int, offsets: list[int], geometry: Any = None) -> tuple[Any, ...]:
+        boxes = np.tile([0.0, 0.0, 5.0, 5.0], (n, 1)) if geometry is None else geometry
+        z, f = np.zeros(n), np.zeros(n, bool)
+        return (z, z, z, f, f, np.array(offsets, np.int64), boxes)
+
+    thr, rng = np.array([0.5]), np.array([[0.0, 1e10]])
+    good = side(2, [0, 1, 2])
+    assert coco_evaluate(good, good, thr, rng, 10) is not None
+    bad = [
+        side(2, [0, 1]),  # offsets end short of the annotations
+        side(2, [0, 2, 1, 2]),  # falling offsets
+        side(2, [0, 1, 3]),  # past the end
+        (np.zeros(1), *side(2, [0, 1, 2])[1:]),  # one id for two annotations
+        side(2, [0, 1, 2], [{"size": [4, 4], "counts": "88"}] * 2),  # masks against boxes
+        side(2, [0, 1, 2], np.zeros((2, 3))),  # boxes of 3 numbers
+    ]
+    for b in bad:
+        with pytest.raises((ValueError, TypeError)):
+            coco_evaluate(good, b, thr, rng, 10)
+    with pytest.raises(ValueError):
+        coco_evaluate(good, side(2, [-1, 1, 2]), thr, rng, 10)
+    with pytest.raises(ValueError, match="max_det"):
+        coco_evaluate(good, good, thr, rng, -1)
+    with pytest.raises(ValueError):
+        coco_evaluate(good, good, thr, np.zeros((1, 3)), 10)
+    with pytest.raises(ValueError):
+        coco_evaluate_group(good, good, 2, thr, rng, 10)
+    ev = coco_evaluate(good, good, thr, rng, 10)
+    with pytest.raises(ValueError):  # a category index outside the evaluation
+        ev.accumulate([5], [0], [10], [0, 1], 2, 1, 1, [1, 3, 1, 1, 1], [0.0, 0.5, 1.0])
+    with pytest.raises(MemoryError, match="overflows"):  # sizes that overflow
+        ev.accumulate([0], [0], [10], [0, 1], 2, 1, 1, [2**62, 3, 1, 1, 1], [0.0, 0.5, 1.0])
+    with pytest.raises(TypeError, match="annotation id 3: area"):
+        coco_annotation_columns([{"id": 3, "area": "big", "score": 1.0}], gt=False, boxes=False)
+    with pytest.raises(ValueError, match="bbox has 3 numbers"):
+        coco_annotation_columns(
+            [{"id": 3, "area": 1.0, "score": 1.0, "bbox": [1, 2, 3]}], gt=False, boxes=True
+        )
+    with pytest.raises(KeyError):
+        coco_annotation_columns([{"id": 3}], gt=False, boxes=False)
+
+
+def test_pickled_and_copied_evaluations_accumulate_the_same() -> None:
+    import pickle
+
+    gt, res = generated(2)
+    g = COCO(gt)
+    e = COCOeval(g, g.loadRes(res), "segm")
+    e.evaluate()
+    for other in (copy.deepcopy(e), pickle.loads(pickle.dumps(e))):
+        assert isinstance(other.evalImgs, list) and len(other.evalImgs) == len(e.evalImgs)
+        other.accumulate()
+        e.accumulate()
+        for key in ("precision", "recall", "scores"):
+            assert np.array_equal(other.eval[key], e.eval[key])

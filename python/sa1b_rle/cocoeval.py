@@ -479,6 +479,17 @@ class COCOeval:
         self.summarize()
         return ""
 
+    def __getstate__(self) -> dict[str, Any]:
+        """pycocotools' state for pickle and ``copy.deepcopy``: ``evalImgs`` as a list
+        and ``ious`` as a dict, built from the Rust evaluation (which stays behind; an
+        ``accumulate()`` of the copy runs pycocotools' way on that list)."""
+        state = self.__dict__.copy()
+        if isinstance(state.get("evalImgs"), _EvalImgs):
+            state["evalImgs"] = list(state["evalImgs"])
+            state["ious"] = dict(state["ious"].items())
+        state["_rust"] = None
+        return state
+
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
