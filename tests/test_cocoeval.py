@@ -187,7 +187,7 @@ def test_loader_answers_as_pycocotools() -> None:
     rows = np.array([[img_ids[0], 1.0, 2.0, 3.0, 4.0, 0.9, cat_ids[0]]])
     boxes = ours.loadRes(rows)
     assert boxes.anns[1]["area"] == 12.0 and boxes.anns[1]["segmentation"][0][:2] == [1.0, 2.0]
-    with pytest.raises(ValueError, match="unknown image_id"):
+    with pytest.raises(ValueError, match="is not one of its images"):
         ours.loadRes([{"image_id": -5, "bbox": [0, 0, 1, 1], "score": 1, "category_id": 1}])
     with pytest.raises(ValueError, match="iouType"):
         COCOeval(ours, res, "masks")
@@ -212,7 +212,7 @@ def test_the_eval_command(iou_type: str, tmp_path: Path) -> None:
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         assert main(["eval", gt_path, str(bad)], io.StringIO()) == 1
-    assert "unknown image_id" in err.getvalue()
+    assert "image_id -1 is not one of its images" in err.getvalue()
 
 
 def test_polygon_ground_truths_with_odd_parts() -> None:
@@ -360,48 +360,52 @@ def test_category_filters_answer_as_pycocotools() -> None:
 def test_engine_refuses_inconsistent_inputs() -> None:
     # The binding's inputs, as a caller other than COCOeval could get them wrong: errors,
     # never a crash of the interpreter.
-    from sa1b_rle._core import coco_annotation_columns, coco_evaluate, coco_evaluate_group
+    from sa1b_rle._core import coco_columns_from_dicts, coco_evaluate
 
-    def side(n: int, offsets: list[int], geometry: Any = None) -> tuple[Any, ...]:
-        boxes = np.tile([0.0, 0.0, 5.0, 5.0], (n, 1)) if geometry is None else geometry
-        z, f = np.zeros(n), np.zeros(n, bool)
-        return (z, z, z, f, f, np.array(offsets, np.int64), boxes)
-
-    thr, rng = np.array([0.5]), np.array([[0.0, 1e10]])
-    good = side(2, [0, 1, 2])
-    assert coco_evaluate(good, good, thr, rng, 10) is not None
-    bad = [
-        side(2, [0, 1]),  # offsets end short of the annotations
-        side(2, [0, 2, 1, 2]),  # falling offsets
-        side(2, [0, 1, 3]),  # past the end
-        (np.zeros(1), *side(2, [0, 1, 2])[1:]),  # one id for two annotations
-        side(2, [0, 1, 2], [{"size": [4, 4], "counts": "88"}] * 2),  # masks against boxes
-        side(2, [0, 1, 2], np.zeros((2, 3))),  # boxes of 3 numbers
-    ]
-    for b in bad:
-        with pytest.raises((ValueError, TypeError)):
-            coco_evaluate(good, b, thr, rng, 10)
-    with pytest.raises(ValueError):
-        coco_evaluate(good, side(2, [-1, 1, 2]), thr, rng, 10)
-    with pytest.raises(ValueError, match="max_det"):
-        coco_evaluate(good, good, thr, rng, -1)
-    with pytest.raises(ValueError):
-        coco_evaluate(good, good, thr, np.zeros((1, 3)), 10)
-    with pytest.raises(ValueError):
-        coco_evaluate_group(good, good, 2, thr, rng, 10)
-    ev = coco_evaluate(good, good, thr, rng, 10)
-    with pytest.raises(ValueError):  # a category index outside the evaluation
-        ev.accumulate([5], [0], [10], [0, 1], 2, 1, 1, [1, 3, 1, 1, 1], [0.0, 0.5, 1.0])
-    with pytest.raises(MemoryError, match="overflows"):  # sizes that overflow
-        ev.accumulate([0], [0], [10], [0, 1], 2, 1, 1, [2**62, 3, 1, 1, 1], [0.0, 0.5, 1.0])
-    with pytest.raises(TypeError, match="annotation id 3: area"):
-        coco_annotation_columns([{"id": 3, "area": "big", "score": 1.0}], gt=False, boxes=False)
-    with pytest.raises(ValueError, match="bbox has 3 numbers"):
-        coco_annotation_columns(
-            [{"id": 3, "area": 1.0, "score": 1.0, "bbox": [1, 2, 3]}], gt=False, boxes=True
+    anns = [
+        {"id": 1, "image_id": 1, "category_id": 1, "area": 25.0, "iscrowd": 0,
+         "bbox": [0, 0, 5, 5], "score": 0.5},
+        {"id": 2, "image_id": 2, "category_id": 1, "area": 25.0, "iscrowd": 0,
+         "bbox": [0, 0, 5, 5], "score": 0.5},
+    ]  # fmt: skip
+    cols = coco_columns_from_dicts(anns, None, keys={})
+    kw: dict[str, Any] = dict(
+        img_ids=[1, 2], cat_ids=[1], use_cats=True, iou_type="bbox", iou_thrs=[0.5],
+        area_rng=[[0.0, 1e10]], max_det=10, kpt_oks_sigmas=[],
+    )  # fmt: skip
+    ev = coco_evaluate(cols, cols, **kw)
+    assert ev.n_groups == 2 and ev.group(0) is not None
+    with pytest.raises(ValueError, match="k must be"):
+        ev.group(2)
+    with pytest.raises(ValueError, match="gt_members: index 5"):
+        coco_evaluate(cols, cols, **kw, gt_members=[5])
+    with pytest.raises(ValueError, match="iou_type"):
+        coco_evaluate(cols, cols, **{**kw, "iou_type": "mask"})
+    with pytest.raises((TypeError, ValueError)):
+        coco_evaluate(cols, cols, **{**kw, "area_rng": [[0.0, 1.0, 2.0]]})
+    # Fields the evaluation needs, missing or unreadable: named by the annotation id.
+    for field, bad, message in (
+        ("area", "big", "ground truth id 1: no area"),
+        ("bbox", [1, 2, 3], "ground truth id 1: no bbox"),
+        ("iscrowd", None, "ground truth id 1: no iscrowd"),
+    ):
+        broken = [{**anns[0], field: bad}, anns[1]]
+        with pytest.raises(ValueError, match=message):
+            coco_evaluate(coco_columns_from_dicts(broken, None, keys={}), cols, **kw)
+    with pytest.raises(ValueError, match="detection id 2: no score"):
+        coco_evaluate(
+            cols, coco_columns_from_dicts([anns[0], {**anns[1], "score": "x"}], None, keys={}), **kw
         )
-    with pytest.raises(KeyError):
-        coco_annotation_columns([{"id": 3}], gt=False, boxes=False)
+    with pytest.raises(ValueError):  # a category index outside the evaluation
+        ev.accumulate(
+            k_list=[5], a_list=[0], m_list=[10], i_list=[0, 1], n_images=2, n_area_ranges=1,
+            n_categories=1, dims=[1, 3, 1, 1, 1], rec_thrs=[0.0, 0.5, 1.0],
+        )  # fmt: skip
+    with pytest.raises(MemoryError, match="overflows"):  # sizes that overflow
+        ev.accumulate(
+            k_list=[0], a_list=[0], m_list=[10], i_list=[0, 1], n_images=2, n_area_ranges=1,
+            n_categories=1, dims=[2**62, 3, 1, 1, 1], rec_thrs=[0.0, 0.5, 1.0],
+        )  # fmt: skip
 
 
 def test_pickled_and_copied_evaluations_accumulate_the_same() -> None:

@@ -5,6 +5,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "CocoColumns",
     "CocoEvaluation",
     "RleBatch",
     "RleError",
@@ -14,10 +15,11 @@ __all__ = [
     "batch_from_counts_buffers",
     "batch_polygons",
     "box_nms",
-    "coco_annotation_columns",
+    "coco_columns_from_dicts",
     "coco_evaluate",
-    "coco_evaluate_group",
-    "coco_match",
+    "coco_keys",
+    "coco_parse_dataset",
+    "coco_parse_results",
     "coco_polygons_to_rles",
     "counts_buffers",
     "counts_to_runs",
@@ -345,16 +347,71 @@ def box_nms(
 ) -> npt.NDArray[np.int64]:
     """Greedy NMS of [x0, y0, x1, y1] boxes with torchvision's IoU: indices kept."""
 
-def coco_match(
-    ious: npt.NDArray[np.float64],
-    gt_ids: npt.NDArray[np.float64],
-    gt_ignore: npt.NDArray[np.bool_],
-    gt_crowd: npt.NDArray[np.bool_],
-    dt_ids: npt.NDArray[np.float64],
-    thresholds: npt.NDArray[np.float64],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """pycocotools' greedy matching of one image and category: (dtMatches, gtMatches,
-    dtIgnore), (T, D), (T, G), (T, D)."""
+@final
+class CocoColumns:
+    """A COCO dataset or results as columns (sa1b_rle::coco), parsed from JSON or read
+    from annotation dicts."""
+
+    @property
+    def n_annotations(self) -> int: ...
+    @property
+    def n_images(self) -> int: ...
+    @property
+    def atypical(self) -> str | None:
+        """Why the columns do not hold every value exactly (None: they do)."""
+    @property
+    def tables(self) -> tuple[bool, bool, bool]:
+        """Whether the document has (images, annotations, categories)."""
+    @property
+    def result_kind(self) -> str | None:
+        """loadRes' branch for results (None for a dataset)."""
+    def image_ids(self) -> npt.NDArray[np.int64]: ...
+    def category_ids(self) -> npt.NDArray[np.int64]: ...
+    def category_names(self) -> list[str | None]: ...
+    def annotation_arrays(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+    ]:
+        """(id, image_id, category_id, area, score, bbox (N, 4))."""
+    def ann_ids(
+        self,
+        *,
+        img_ids: list[int] | None,
+        cat_ids: list[int] | None,
+        area_rng: tuple[float, float] | None,
+        iscrowd: float | None,
+    ) -> npt.NDArray[np.int64]:
+        """pycocotools' getAnnIds on the columns."""
+    def images_of_category(self, cat: int) -> npt.NDArray[np.int64]: ...
+    def derived(
+        self,
+    ) -> tuple[list[int], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+
+def coco_parse_dataset(data: bytes) -> CocoColumns:
+    """A COCO dataset (JSON bytes) as columns."""
+
+def coco_parse_results(data: bytes, *, threads: int | None = None) -> CocoColumns:
+    """A results file (JSON bytes) as columns, completed as loadRes does."""
+
+def coco_columns_from_dicts(
+    anns: list[dict[str, Any]],
+    images: list[dict[str, Any]] | None,
+    *,
+    keys: dict[Any, int],
+    results: bool = False,
+    threads: int | None = None,
+) -> CocoColumns:
+    """Annotation (and image) dicts as columns; ids that are not integers are keyed
+    through keys."""
+
+def coco_keys(values: Any, keys: dict[Any, int]) -> list[int]:
+    """Integer keys of ids (see coco_columns_from_dicts)."""
 
 @final
 class CocoEvaluation:
@@ -364,54 +421,47 @@ class CocoEvaluation:
     @property
     def nbytes(self) -> int:
         """Bytes held."""
+    @property
+    def n_groups(self) -> int: ...
+    def members(self, gt: bool) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """A side's (order, offsets)."""
+    def group(
+        self, k: int
+    ) -> tuple[list[int], npt.NDArray[np.float64], list[tuple[Any, ...]]] | None:
+        """Group k's detections by score, IoU matrix and evalImgs entry per area range
+        (None for an empty group)."""
     def accumulate(
         self,
+        *,
         k_list: list[int],
         a_list: list[int],
         m_list: list[int],
         i_list: list[int],
-        i0: int,
-        a0: int,
-        k0: int,
+        n_images: int,
+        n_area_ranges: int,
+        n_categories: int,
         dims: list[int],
         rec_thrs: list[float],
-        *,
         threads: int | None = None,
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 
 def coco_evaluate(
-    gt: tuple[Any, ...],
-    dt: tuple[Any, ...],
-    thresholds: npt.NDArray[np.float64],
-    area_rng: npt.NDArray[np.float64],
-    max_det: int,
+    gt: CocoColumns,
+    dt: CocoColumns,
     *,
+    img_ids: list[int],
+    cat_ids: list[int],
+    use_cats: bool,
+    iou_type: str,
+    iou_thrs: list[float],
+    area_rng: list[list[float]],
+    max_det: int,
+    kpt_oks_sigmas: list[float],
+    gt_members: list[int] | None = None,
+    dt_members: list[int] | None = None,
     threads: int | None = None,
 ) -> CocoEvaluation:
-    """pycocotools' evaluate() over flattened annotations (see sa1b_rle.cocoeval)."""
-
-def coco_annotation_columns(
-    anns: list[dict[str, Any]], *, gt: bool, boxes: bool
-) -> tuple[
-    npt.NDArray[np.float64],
-    npt.NDArray[np.float64],
-    npt.NDArray[np.float64],
-    npt.NDArray[np.bool_],
-    npt.NDArray[np.bool_],
-    npt.NDArray[np.float64] | None,
-]:
-    """COCOeval's columns of annotation dicts: (id, area, score, crowd, ignore, boxes)."""
-
-def coco_evaluate_group(
-    gt: tuple[Any, ...],
-    dt: tuple[Any, ...],
-    k: int,
-    thresholds: npt.NDArray[np.float64],
-    area_rng: npt.NDArray[np.float64],
-    max_det: int,
-) -> tuple[list[int], npt.NDArray[np.float64], list[tuple[Any, ...]]] | None:
-    """Group k's detections by score, IoU matrix and evalImgs entry per area range
-    (None for an empty group)."""
+    """pycocotools' evaluate() on columns (see sa1b_rle.cocoeval)."""
 
 def coco_polygons_to_rles(items: list[tuple[Any, int, int]]) -> list[dict[str, Any]]:
     """COCO's annToRLE of polygon segmentations, one (parts, h, w) per annotation."""

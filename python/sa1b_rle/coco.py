@@ -298,61 +298,170 @@ def _is_array_like(obj: Any) -> bool:
     return hasattr(obj, "__iter__") and hasattr(obj, "__len__")
 
 
-class COCO:
-    """A COCO annotation set with the indexes and methods that evaluation uses: the
-    ``pycocotools.coco.COCO`` API (``dataset``, ``anns``, ``imgs``, ``cats``,
-    ``imgToAnns``, ``catToImgs``, ``getAnnIds``, ``getCatIds``, ``getImgIds``,
-    ``loadAnns``, ``loadCats``, ``loadImgs``, ``loadRes``, ``annToRLE``, ``annToMask``),
-    with the same results, so that :class:`sa1b_rle.cocoeval.COCOeval` needs no
-    pycocotools at run time.
+def _int_keys(values: Any) -> list[int] | None:
+    """``values`` as int64 keys when every one is an integer (Python or numpy) or an
+    integral float (equal to it as a dict key), else None."""
+    out = []
+    for v in values:
+        if isinstance(v, (bool, int, np.integer)):
+            out.append(int(v))
+        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+            out.append(int(v))
+        else:
+            return None
+    return out
 
-    ``annotation_file``: a path to a COCO JSON file, or the already loaded ``dict``.
-    The id filters behave as pycocotools' do, quirks included (``getImgIds`` returns
-    the ids in set order when filtering; ``getAnnIds`` with ``areaRng`` keeps areas
-    strictly inside it). Nothing is printed.
+
+_VIEWS = ("dataset", "anns", "imgs", "cats", "imgToAnns", "catToImgs")
+
+
+def _view(name: str) -> Any:
+    def get(self: COCO) -> Any:
+        if self._views is None:
+            self._materialize()
+        return self._views[name]  # type: ignore[index]
+
+    def set_(self: COCO, value: Any) -> None:
+        if self._views is None:
+            self._materialize()
+        self._views[name] = value  # type: ignore[index]
+
+    return property(get, set_, doc=f"pycocotools' ``{name}`` (built on first access)")
+
+
+class COCO:
+    """A COCO annotation set with pycocotools' ``COCO`` API (``dataset``, ``anns``,
+    ``imgs``, ``cats``, ``imgToAnns``, ``catToImgs``, ``getAnnIds``, ``getCatIds``,
+    ``getImgIds``, ``loadAnns``, ``loadCats``, ``loadImgs``, ``loadRes``, ``annToRLE``,
+    ``annToMask``, ``info``, ``createIndex``), with the same results, so that
+    :class:`sa1b_rle.cocoeval.COCOeval` needs no pycocotools at run time.
+
+    ``annotation_file``: a path to a COCO JSON file, its bytes, or the already loaded
+    ``dict``. A file or bytes is parsed in Rust straight into columns (ids, areas,
+    boxes, segmentations, keypoints); pycocotools' dicts (``dataset`` and the index
+    tables) are built from the JSON the first time one is read.
+
+    **One rule for mutation**: evaluation reads the columns until the annotation dicts
+    have been built (by reading ``dataset``, ``anns``, ``imgToAnns``, ``catToImgs`` or
+    ``loadAnns``, or by assigning one of them); from then on it reads the dicts, as
+    pycocotools does, so edits made through them are honoured. A dict or results list
+    passed in is read as the evaluation starts. ``imgs``, ``cats``, ``loadImgs`` and
+    ``loadCats`` build only the image and category dicts.
+
+    The id filters behave as pycocotools' do, quirks included (``getImgIds`` returns the
+    ids in set order when filtering; ``getAnnIds`` with ``areaRng`` keeps areas strictly
+    inside it). Nothing is printed.
     """
 
-    def __init__(self, annotation_file: str | os.PathLike[str] | dict[str, Any] | None = None):
-        self.dataset: dict[str, Any] = {}
-        self.anns: dict[Any, dict[str, Any]] = {}
-        self.cats: dict[Any, dict[str, Any]] = {}
-        self.imgs: dict[Any, dict[str, Any]] = {}
-        self.imgToAnns: defaultdict[Any, list[dict[str, Any]]] = defaultdict(list)
-        self.catToImgs: defaultdict[Any, list[Any]] = defaultdict(list)
-        if annotation_file is None:
+    dataset = _view("dataset")
+    anns = _view("anns")
+    imgs = _view("imgs")
+    cats = _view("cats")
+    imgToAnns = _view("imgToAnns")
+    catToImgs = _view("catToImgs")
+
+    def __init__(
+        self, annotation_file: str | os.PathLike[str] | bytes | dict[str, Any] | None = None
+    ) -> None:
+        from sa1b_rle import _core
+
+        self._cols: Any = None  # _core.CocoColumns while the annotation dicts are not built
+        self._raw: bytes | None = None  # the JSON the dicts are built from
+        self._views: dict[str, Any] | None = None
+        self._source = "<bytes>"
+        # Results of loadRes: (ground truth, JSON bytes or the result dicts, kind).
+        self._results: tuple[COCO, Any, str] | None = None
+        if annotation_file is None or isinstance(annotation_file, dict):
+            self._set_dataset({} if annotation_file is None else annotation_file)
             return
-        if isinstance(annotation_file, dict):
-            dataset = annotation_file
+        if isinstance(annotation_file, (bytes, bytearray, memoryview)):
+            raw = bytes(annotation_file)
         else:
+            self._source = os.fspath(annotation_file)
             with open(annotation_file, "rb") as f:
-                dataset = json.loads(f.read())
+                raw = f.read()
+        try:
+            self._cols = _core.coco_parse_dataset(raw)
+        except ValueError as e:
+            raise ValueError(f"{self._source}: {e}") from None
+        self._raw = raw
+
+    def _set_dataset(self, dataset: Any) -> None:
         if not isinstance(dataset, dict):
             raise ValueError(
                 f"annotation file format {type(dataset).__name__} not supported: "
                 "expected a JSON object"
             )
-        self.dataset = dataset
+        self._cols = None
+        self._views = {"dataset": dataset}
         self.createIndex()
 
+    def _materialize(self) -> None:
+        """Builds pycocotools' dicts from the JSON (or the results), once; from then on
+        evaluation reads them."""
+        if self._results is not None:
+            gt, anns, kind = self._results
+            if isinstance(anns, (bytes, bytearray)):
+                anns = json.loads(anns)
+            dataset: dict[str, Any] = {
+                "info": copy.deepcopy(gt.dataset.get("info", {})),
+                "images": list(gt.dataset["images"]),
+            }
+            _complete_results(anns, kind, dataset, gt)
+            dataset["annotations"] = anns
+            self._results = None
+        else:
+            dataset = json.loads(self._raw) if self._raw is not None else {}
+        self._raw = None
+        self._set_dataset(dataset)
+
+    @property
+    def _columns(self) -> Any:
+        """The columns evaluation can read (None once the dicts are built, or when the
+        columns do not hold every value as Python would see it)."""
+        if self._cols is None or self._views is not None or self._cols.atypical is not None:
+            return None
+        return self._cols
+
     def createIndex(self) -> None:
-        """(Re)builds ``anns``, ``imgs``, ``cats``, ``imgToAnns`` and ``catToImgs``."""
+        """(Re)builds ``anns``, ``imgs``, ``cats``, ``imgToAnns`` and ``catToImgs`` from
+        ``dataset``."""
+        if self._views is None:
+            self._materialize()
+            return
+        dataset = self._views["dataset"]
         anns: dict[Any, dict[str, Any]] = {}
         cats: dict[Any, dict[str, Any]] = {}
         imgs: dict[Any, dict[str, Any]] = {}
         img_to_anns: defaultdict[Any, list[dict[str, Any]]] = defaultdict(list)
         cat_to_imgs: defaultdict[Any, list[Any]] = defaultdict(list)
-        for ann in self.dataset.get("annotations", []):
+        for ann in dataset.get("annotations", []):
             img_to_anns[ann["image_id"]].append(ann)
             anns[ann["id"]] = ann
-        for img in self.dataset.get("images", []):
+        for img in dataset.get("images", []):
             imgs[img["id"]] = img
-        for cat in self.dataset.get("categories", []):
+        for cat in dataset.get("categories", []):
             cats[cat["id"]] = cat
-        if "annotations" in self.dataset and "categories" in self.dataset:
-            for ann in self.dataset["annotations"]:
+        if "annotations" in dataset and "categories" in dataset:
+            for ann in dataset["annotations"]:
                 cat_to_imgs[ann["category_id"]].append(ann["image_id"])
-        self.anns, self.imgToAnns, self.catToImgs = anns, img_to_anns, cat_to_imgs
-        self.imgs, self.cats = imgs, cats
+        self._views.update(
+            anns=anns, imgs=imgs, cats=cats, imgToAnns=img_to_anns, catToImgs=cat_to_imgs
+        )
+        self._cols = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles as pycocotools' state: the dicts (built first if needed)."""
+        if self._views is None:
+            self._materialize()
+        state = self.__dict__.copy()
+        state["_cols"] = None
+        return state
+
+    def info(self) -> None:
+        """Prints the dataset's ``info`` entries, as pycocotools does."""
+        for key, value in self.dataset["info"].items():
+            print(f"{key}: {value}")
 
     def getAnnIds(
         self, imgIds: Any = (), catIds: Any = (), areaRng: Any = (), iscrowd: Any = None
@@ -361,6 +470,21 @@ class COCO:
         ``areaRng`` and the given ``iscrowd`` (each filter skipped when empty/None)."""
         img_ids = imgIds if _is_array_like(imgIds) else [imgIds]
         cat_ids = catIds if _is_array_like(catIds) else [catIds]
+        cols = self._columns
+        if cols is not None and self._results is None:
+            ik, ck = _int_keys(img_ids), _int_keys(cat_ids)
+            crowd_ok = iscrowd is None or (
+                isinstance(iscrowd, (int, float, np.number)) and not isinstance(iscrowd, bool)
+            )
+            if ik is not None and ck is not None and crowd_ok and len(areaRng) in (0, 2):
+                ids = cols.ann_ids(
+                    img_ids=ik if len(img_ids) else None,
+                    cat_ids=ck if len(cat_ids) else None,
+                    area_rng=(float(areaRng[0]), float(areaRng[1])) if len(areaRng) else None,
+                    iscrowd=None if iscrowd is None else float(iscrowd),
+                )
+                out: list[Any] = ids.tolist()
+                return out
         if len(img_ids) == len(cat_ids) == len(areaRng) == 0:
             anns = self.dataset["annotations"]
         else:
@@ -381,11 +505,26 @@ class COCO:
             return [a["id"] for a in anns if a["iscrowd"] == iscrowd]
         return [a["id"] for a in anns]
 
+    def _meta_columns(self) -> Any:
+        """The columns that hold this set's images and categories (a results set's are
+        its ground truth's), while no dict of them is built."""
+        if self._results is not None:
+            return self._results[0]._meta_columns()
+        if self._views is not None or self._cols is None or self._cols.atypical is not None:
+            return None
+        return self._cols
+
     def getCatIds(self, catNms: Any = (), supNms: Any = (), catIds: Any = ()) -> list[Any]:
         """Ids of the categories with the given names, supercategories and ids."""
         nms = catNms if _is_array_like(catNms) else [catNms]
         sups = supNms if _is_array_like(supNms) else [supNms]
         ids = catIds if _is_array_like(catIds) else [catIds]
+        meta = self._meta_columns()
+        if meta is not None and len(nms) == len(sups) == len(ids) == 0:
+            if not meta.tables[2]:
+                raise KeyError("categories")
+            out: list[Any] = meta.category_ids().tolist()
+            return out
         cats = self.dataset["categories"]
         if len(nms) != 0:
             cats = [c for c in cats if c["name"] in nms]
@@ -399,14 +538,23 @@ class COCO:
         """Ids of the images among ``imgIds`` that have every category of ``catIds``."""
         img_ids = imgIds if _is_array_like(imgIds) else [imgIds]
         cat_ids = catIds if _is_array_like(catIds) else [catIds]
+        meta = self._meta_columns()
         if len(img_ids) == len(cat_ids) == 0:
+            if meta is not None:
+                return list(dict.fromkeys(meta.image_ids().tolist()))
             return list(self.imgs.keys())
+        cols = self._columns
         ids = set(img_ids)
         for i, cat in enumerate(cat_ids):
-            if i == 0 and len(ids) == 0:
-                ids = set(self.catToImgs[cat])
+            if cols is not None and self._results is None and _int_keys([cat]) is not None:
+                tables = cols.tables
+                on = cols.images_of_category(int(cat)).tolist() if tables[1] and tables[2] else []
             else:
-                ids &= set(self.catToImgs[cat])
+                on = self.catToImgs[cat]
+            if i == 0 and len(ids) == 0:
+                ids = set(on)
+            else:
+                ids &= set(on)
         return list(ids)
 
     @staticmethod
@@ -432,60 +580,53 @@ class COCO:
         pycocotools' ``(N, 7)`` array ``[image_id, x, y, w, h, score, category_id]``) on
         this set's images, completed as pycocotools does: ids from 1, ``iscrowd`` 0, and
         for box results ``area = w * h`` and the box as a polygon, for segmentation
-        results the RLE's ``area`` and (if missing) ``bbox``. The result dicts are
-        completed in place, as in pycocotools."""
-        from sa1b_rle import mask as mask_utils
+        results the RLE's ``area`` and (if missing) ``bbox``, for keypoints the points'
+        extent. A file is parsed in Rust into columns; the values are derived there,
+        in parallel. Result dicts (of a file, or the list given) are completed in place
+        when the new set's dicts are first read."""
+        from sa1b_rle import _core
 
-        res = COCO()
-        res.dataset["info"] = copy.deepcopy(self.dataset.get("info", {}))
-        res.dataset["images"] = list(self.dataset["images"])
+        source = "<results>"
         if isinstance(resFile, (str, os.PathLike)):
+            source = os.fspath(resFile)
             with open(resFile, "rb") as f:
-                anns = json.loads(f.read())
-        elif isinstance(resFile, np.ndarray):
-            anns = _numpy_results(resFile)
+                raw: Any = f.read()
+            try:
+                cols = _core.coco_parse_results(raw)
+            except ValueError as e:
+                raise ValueError(f"{source}: {e}") from None
         else:
-            anns = resFile
-        if not isinstance(anns, list):
-            raise ValueError("results must be a list of result objects")
-        img_ids = {a["image_id"] for a in anns}
-        if not img_ids <= set(self.getImgIds()):
-            raise ValueError("results do not correspond to this annotation set (unknown image_id)")
-        first = anns[0] if anns else {}
-        if "caption" in first:
-            keep = {img["id"] for img in res.dataset["images"]} & img_ids
-            res.dataset["images"] = [i for i in res.dataset["images"] if i["id"] in keep]
-            for k, ann in enumerate(anns):
-                ann["id"] = k + 1
-        elif "bbox" in first and first["bbox"] != []:
-            res.dataset["categories"] = copy.deepcopy(self.dataset["categories"])
-            for k, ann in enumerate(anns):
-                bb = ann["bbox"]
-                x1, x2, y1, y2 = bb[0], bb[0] + bb[2], bb[1], bb[1] + bb[3]
-                if "segmentation" not in ann:
-                    ann["segmentation"] = [[x1, y1, x1, y2, x2, y2, x2, y1]]
-                ann["area"] = bb[2] * bb[3]
-                ann["id"] = k + 1
-                ann["iscrowd"] = 0
-        elif "segmentation" in first:
-            res.dataset["categories"] = copy.deepcopy(self.dataset["categories"])
-            for k, ann in enumerate(anns):
-                ann["area"] = mask_utils.area(ann["segmentation"])
-                if "bbox" not in ann:
-                    ann["bbox"] = mask_utils.toBbox(ann["segmentation"])
-                ann["id"] = k + 1
-                ann["iscrowd"] = 0
-        elif "keypoints" in first:
-            res.dataset["categories"] = copy.deepcopy(self.dataset["categories"])
-            for k, ann in enumerate(anns):
-                s = ann["keypoints"]
-                x, y = s[0::3], s[1::3]
-                x0, x1, y0, y1 = np.min(x), np.max(x), np.min(y), np.max(y)
-                ann["area"] = (x1 - x0) * (y1 - y0)
-                ann["id"] = k + 1
-                ann["bbox"] = [x0, y0, x1 - x0, y1 - y0]
-        res.dataset["annotations"] = anns
-        res.createIndex()
+            if isinstance(resFile, np.ndarray):
+                raw = _numpy_results(resFile)
+            else:
+                raw = resFile
+            if not isinstance(raw, list):
+                raise ValueError("results must be a list of result objects")
+            try:
+                cols = _core.coco_columns_from_dicts(raw, None, keys={}, results=True)
+            except ValueError as e:
+                raise ValueError(f"results: {e}") from None
+        if cols.n_annotations == 0:
+            raise ValueError(f"{source}: no results (pycocotools cannot load an empty list)")
+        known = np.array(
+            [i for i in self.getImgIds() if isinstance(i, (int, np.integer))], np.int64
+        )
+        _, img_col, _, _, _, _ = cols.annotation_arrays()
+        if cols.atypical is not None and "image_id" in cols.atypical:
+            raise ValueError(
+                f"{source}: results do not correspond to this annotation set ({cols.atypical})"
+            )
+        if not np.isin(img_col, known).all():
+            bad = int(img_col[~np.isin(img_col, known)][0])
+            raise ValueError(
+                f"{source}: results do not correspond to this annotation set "
+                f"(image_id {bad} is not one of its images)"
+            )
+        res = COCO()
+        res._views = None
+        res._cols = cols
+        res._results = (self, raw, cols.result_kind or "plain")
+        res._source = source
         return res
 
     def annToRLE(self, ann: dict[str, Any]) -> dict[str, Any]:
@@ -497,6 +638,11 @@ class COCO:
         h, w = img["height"], img["width"]
         segm = ann["segmentation"]
         if isinstance(segm, list):
+            if not segm:
+                raise ValueError(
+                    f"annotation id {ann.get('id')!r}: segmentation is an empty list "
+                    "(pycocotools cannot read it)"
+                )
             return mask_utils.merge(mask_utils.frPyObjects(segm, h, w))  # type: ignore[arg-type]
         if isinstance(segm["counts"], list):
             out: dict[str, Any] = mask_utils.frPyObjects(segm, h, w)  # type: ignore[assignment]
@@ -509,6 +655,47 @@ class COCO:
         from sa1b_rle import mask as mask_utils
 
         return mask_utils.decode(self.annToRLE(ann))
+
+
+def _complete_results(
+    anns: list[dict[str, Any]], kind: str, dataset: dict[str, Any], gt: COCO
+) -> None:
+    """pycocotools' ``loadRes`` completion of result dicts, in place (run when the dicts
+    of a results set are first read)."""
+    from sa1b_rle import mask as mask_utils
+
+    if kind == "caption":
+        keep = {img["id"] for img in dataset["images"]} & {a["image_id"] for a in anns}
+        dataset["images"] = [i for i in dataset["images"] if i["id"] in keep]
+        for k, ann in enumerate(anns):
+            ann["id"] = k + 1
+    elif kind == "bbox":
+        dataset["categories"] = copy.deepcopy(gt.dataset["categories"])
+        for k, ann in enumerate(anns):
+            bb = ann["bbox"]
+            x1, x2, y1, y2 = bb[0], bb[0] + bb[2], bb[1], bb[1] + bb[3]
+            if "segmentation" not in ann:
+                ann["segmentation"] = [[x1, y1, x1, y2, x2, y2, x2, y1]]
+            ann["area"] = bb[2] * bb[3]
+            ann["id"] = k + 1
+            ann["iscrowd"] = 0
+    elif kind == "segmentation":
+        dataset["categories"] = copy.deepcopy(gt.dataset["categories"])
+        for k, ann in enumerate(anns):
+            ann["area"] = mask_utils.area(ann["segmentation"])
+            if "bbox" not in ann:
+                ann["bbox"] = mask_utils.toBbox(ann["segmentation"])
+            ann["id"] = k + 1
+            ann["iscrowd"] = 0
+    elif kind == "keypoints":
+        dataset["categories"] = copy.deepcopy(gt.dataset["categories"])
+        for k, ann in enumerate(anns):
+            s = ann["keypoints"]
+            x, y = s[0::3], s[1::3]
+            x0, x1, y0, y1 = np.min(x), np.max(x), np.min(y), np.max(y)
+            ann["area"] = (x1 - x0) * (y1 - y0)
+            ann["id"] = k + 1
+            ann["bbox"] = [x0, y0, x1 - x0, y1 - y0]
 
 
 def _numpy_results(data: np.ndarray) -> list[dict[str, Any]]:

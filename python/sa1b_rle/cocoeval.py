@@ -29,25 +29,13 @@ Piotr Dollar and Tsung-Yi Lin; the notice is in ``tests/data/LICENSES.md``).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import datetime
-import gc
-import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
 import numpy as np
-
-from sa1b_rle import mask as mask_utils
-from sa1b_rle._core import (
-    coco_annotation_columns,
-    coco_evaluate,
-    coco_evaluate_group,
-    coco_match,
-    coco_polygons_to_rles,
-)
 
 __all__ = ["STAT_NAMES", "COCOeval", "Params", "evaluate"]
 
@@ -67,8 +55,7 @@ class COCOeval:
         self.cocoDt = cocoDt
         self.evalImgs: Any = defaultdict(list)
         self.eval: dict[str, Any] = {}
-        self._gts: defaultdict[Any, list[dict[str, Any]]] = defaultdict(list)
-        self._dts: defaultdict[Any, list[dict[str, Any]]] = defaultdict(list)
+        self._prepared: Any = (defaultdict(list), defaultdict(list))
         self.params = Params(iouType=iouType)
         self._paramsEval: Any = {}
         self.stats: Any = []
@@ -78,227 +65,174 @@ class COCOeval:
             self.params.imgIds = sorted(cocoGt.getImgIds())
             self.params.catIds = sorted(cocoGt.getCatIds())
 
-    def _prepare(self) -> None:
-        """Groups the ground truths and detections of ``params`` by (image, category)."""
+    @property
+    def _gts(self) -> Any:
+        """pycocotools' ``_gts`` (``(imgId, catId)`` -> ground truth dicts), built when
+        read."""
+        if self._prepared is None:
+            self._prepare()
+        return self._prepared[0]
+
+    @_gts.setter
+    def _gts(self, value: Any) -> None:
+        self._prepared = (value, self._prepared[1] if self._prepared else defaultdict(list))
+
+    @property
+    def _dts(self) -> Any:
+        """pycocotools' ``_dts``, built when read."""
+        if self._prepared is None:
+            self._prepare()
+        return self._prepared[1]
+
+    @_dts.setter
+    def _dts(self, value: Any) -> None:
+        self._prepared = (self._prepared[0] if self._prepared else defaultdict(list), value)
+
+    def _selected(self, coco: Any) -> list[dict[str, Any]]:
         p = self.params
         if p.useCats:
-            gts = self.cocoGt.loadAnns(self.cocoGt.getAnnIds(imgIds=p.imgIds, catIds=p.catIds))
-            dts = self.cocoDt.loadAnns(self.cocoDt.getAnnIds(imgIds=p.imgIds, catIds=p.catIds))
+            ids = coco.getAnnIds(imgIds=p.imgIds, catIds=p.catIds)
         else:
-            gts = self.cocoGt.loadAnns(self.cocoGt.getAnnIds(imgIds=p.imgIds))
-            dts = self.cocoDt.loadAnns(self.cocoDt.getAnnIds(imgIds=p.imgIds))
+            ids = coco.getAnnIds(imgIds=p.imgIds)
+        anns: list[dict[str, Any]] = coco.loadAnns(ids)
+        return anns
+
+    def _prepare(self) -> None:
+        """pycocotools' ``_prepare``: the selected annotation dicts grouped by (image,
+        category) into ``_gts``/``_dts``; for ``segm`` each one's ``segmentation``
+        replaced by its RLE, and ``ignore`` set on the ground truths (the dicts are
+        changed, as in pycocotools)."""
+        p = self.params
+        gts, dts = self._selected(self.cocoGt), self._selected(self.cocoDt)
         if p.iouType == "segm":
             for anns, coco in ((gts, self.cocoGt), (dts, self.cocoDt)):
-                _to_rles(anns, coco)
+                for ann in anns:
+                    ann["segmentation"] = coco.annToRLE(ann)
         for gt in gts:
             gt["ignore"] = gt["ignore"] if "ignore" in gt else 0
             gt["ignore"] = "iscrowd" in gt and gt["iscrowd"]
             if p.iouType == "keypoints":
                 gt["ignore"] = (gt["num_keypoints"] == 0) or gt["ignore"]
-        self._gts = defaultdict(list)
-        self._dts = defaultdict(list)
+        g: defaultdict[Any, list[dict[str, Any]]] = defaultdict(list)
+        d: defaultdict[Any, list[dict[str, Any]]] = defaultdict(list)
         for gt in gts:
-            self._gts[gt["image_id"], gt["category_id"]].append(gt)
+            g[gt["image_id"], gt["category_id"]].append(gt)
         for dt in dts:
-            self._dts[dt["image_id"], dt["category_id"]].append(dt)
-        self.evalImgs = defaultdict(list)
-        self.eval = {}
+            d[dt["image_id"], dt["category_id"]].append(dt)
+        self._prepared = (g, d)
 
     def evaluate(self) -> None:
-        """Runs the per-image evaluation into ``evalImgs`` (and ``ious``): in Rust for
-        ``segm`` and ``bbox`` (``evalImgs`` and ``ious`` are then built on access)."""
+        """Runs the per-image evaluation (``sa1b_rle::eval``: the IoU or OKS of every
+        image and category, the greedy matching per area range, on the thread pool) and
+        sets ``evalImgs`` and ``ious``, both built on access.
+
+        Over this package's :class:`~sa1b_rle.coco.COCO` the annotations are read from
+        its columns (no Python object per annotation; ``_gts``/``_dts`` are built when
+        read); over dicts (pycocotools' ``COCO``, or after the dicts were built) they
+        are read from the dicts, pycocotools' ``_prepare`` first for a pycocotools
+        ``COCO``."""
+        from sa1b_rle import _core
+
         p = self.params
         if p.useSegm is not None:
             p.iouType = "segm" if p.useSegm == 1 else "bbox"
+        if p.iouType not in ("segm", "bbox", "keypoints"):
+            raise ValueError(f"unknown iouType {p.iouType!r}")
         p.imgIds = list(np.unique(p.imgIds))
         if p.useCats:
             p.catIds = list(np.unique(p.catIds))
         p.maxDets = sorted(p.maxDets)
         self.params = p
         self._rust = None
+        self._prepared = None
         cat_ids = p.catIds if p.useCats else [-1]
-        if p.iouType != "keypoints" and len(set(p.catIds)) == len(p.catIds):
-            with _gc_paused():
-                self._prepare()
-                self._evaluate_in_rust(cat_ids)
-        else:
-            self._prepare()
-            compute = self.computeOks if p.iouType == "keypoints" else self.computeIoU
-            self.ious = {(i, c): compute(i, c) for i in p.imgIds for c in cat_ids}
-            max_det = p.maxDets[-1]
-            self.evalImgs = [
-                self.evaluateImg(i, c, a, max_det)
-                for c in cat_ids
-                for a in p.areaRng
-                for i in p.imgIds
-            ]
-        self._paramsEval = copy.deepcopy(self.params)
-
-    def _evaluate_in_rust(self, cat_ids: list[Any]) -> None:
-        """``evaluate()`` by ``sa1b_rle::eval``: the annotations flattened group after
-        group (image and category, or image with ``useCats=0``), in pycocotools' order."""
-        p = self.params
-        img_pos = {img: n for n, img in enumerate(p.imgIds)}
-        cat_pos = {c: n for n, c in enumerate(p.catIds)}
-        n_cats = len(cat_ids)
-        n_groups = len(p.imgIds) * n_cats
-        segm = p.iouType == "segm"
-
-        def flatten(table: Any) -> tuple[list[dict[str, Any]], np.ndarray]:
-            # The (image, category) lists in (image, category) order of params; with
-            # useCats=0 an image's categories follow each other in one group.
-            keyed = [
-                (img_pos.get(i, -1), cat_pos.get(c, -1), anns)
-                for (i, c), anns in table.items()
-                if anns
-            ]
-            ii = np.array([k[0] for k in keyed], np.int64)
-            kk = np.array([k[1] for k in keyed], np.int64)
-            where = np.flatnonzero((ii >= 0) & (kk >= 0))
-            where = where[np.argsort(ii[where] * len(p.catIds) + kk[where], kind="stable")]
-            anns = list(itertools.chain.from_iterable(keyed[j][2] for j in where))
-            group = ii[where] * n_cats + kk[where] if p.useCats else ii[where]
-            sizes = np.array([len(keyed[j][2]) for j in where], np.int64)
-            counts = np.bincount(group, weights=sizes, minlength=n_groups).astype(np.int64)
-            return anns, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-
-        def side(anns: list[dict[str, Any]], offsets: np.ndarray, gt: bool) -> tuple[Any, ...]:
-            ids, area, score, crowd, ignore, boxes = coco_annotation_columns(
-                anns, gt=gt, boxes=not segm
-            )
-            geometry = [a["segmentation"] for a in anns] if segm else boxes
-            return (ids, area, score, crowd, ignore, offsets, geometry)
-
-        gts, gt_off = flatten(self._gts)
-        dts, dt_off = flatten(self._dts)
-        gt_side, dt_side = side(gts, gt_off, True), side(dts, dt_off, False)
-        thresholds = np.ascontiguousarray(p.iouThrs, dtype=np.float64)
-        area_rng = np.asarray(p.areaRng, dtype=np.float64).reshape(-1, 2)
-        self._rust = coco_evaluate(gt_side, dt_side, thresholds, area_rng, p.maxDets[-1])
-        groups = _Groups(gt_side, dt_side, gts, dts, thresholds, area_rng, p.maxDets[-1])
+        keys: dict[Any, int] = {}
+        sides = [self._side(c, keys) for c in (self.cocoGt, self.cocoDt)]
+        (gt_cols, gt_members, gt_dicts), (dt_cols, dt_members, dt_dicts) = sides
+        sigmas = getattr(p, "kpt_oks_sigmas", None)
+        self._rust = _core.coco_evaluate(
+            gt_cols,
+            dt_cols,
+            img_ids=_core.coco_keys(p.imgIds, keys),
+            cat_ids=_core.coco_keys(p.catIds, keys),
+            use_cats=bool(p.useCats),
+            iou_type=p.iouType,
+            iou_thrs=[float(t) for t in p.iouThrs],
+            area_rng=np.asarray(p.areaRng, dtype=np.float64).reshape(-1, 2).tolist(),
+            max_det=int(p.maxDets[-1]),
+            kpt_oks_sigmas=[] if sigmas is None else [float(x) for x in sigmas],
+            gt_members=gt_members,
+            dt_members=dt_members,
+        )
+        groups = _Groups(self._rust, gt_cols, dt_cols, gt_dicts, dt_dicts)
         self.evalImgs = _EvalImgs(groups, p, cat_ids)
         self.ious = _Ious(groups, p, cat_ids)
+        self._paramsEval = copy.deepcopy(self.params)
 
-    def _group(self, imgId: Any, catId: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def _side(self, coco: Any, keys: dict[Any, int]) -> tuple[Any, Any, Any]:
+        """One side's columns: ``(columns, members, dicts)``; members and dicts are None
+        when the columns are this package's parsed ones (the selection is made in
+        Rust)."""
+        from sa1b_rle import _core
+        from sa1b_rle.coco import COCO
+
+        if isinstance(coco, COCO) and coco._columns is not None:
+            return coco._columns, None, None
         p = self.params
-        if p.useCats:
-            return self._gts[imgId, catId], self._dts[imgId, catId]
-        gt = [g for c in p.catIds for g in self._gts[imgId, c]]
-        dt = [d for c in p.catIds for d in self._dts[imgId, c]]
-        return gt, dt
+        if isinstance(coco, COCO):
+            # Our dicts: read as they are (pycocotools' _prepare changes them; this
+            # evaluation does not, until _gts/_dts is read).
+            anns = self._selected(coco)
+            images = list(coco.imgs.values()) if p.iouType == "segm" else None
+        else:
+            self._prepare_foreign(coco)
+            anns = self._foreign[id(coco)]
+            images = None
+        cols = _core.coco_columns_from_dicts(anns, images, keys=keys)
+        return cols, list(range(len(anns))), anns
+
+    def _prepare_foreign(self, coco: Any) -> None:
+        """pycocotools' ``_prepare`` for another implementation's ``COCO``: its own
+        ``annToRLE`` (``segm``) and the ``ignore`` flags set in its dicts."""
+        p = self.params
+        anns = self._selected(coco)
+        if p.iouType == "segm":
+            for ann in anns:
+                ann["segmentation"] = coco.annToRLE(ann)
+        if coco is self.cocoGt:
+            for gt in anns:
+                gt["ignore"] = gt["ignore"] if "ignore" in gt else 0
+                gt["ignore"] = "iscrowd" in gt and gt["iscrowd"]
+                if p.iouType == "keypoints":
+                    gt["ignore"] = (gt["num_keypoints"] == 0) or gt["ignore"]
+        if not hasattr(self, "_foreign"):
+            self._foreign: dict[int, list[dict[str, Any]]] = {}
+        self._foreign[id(coco)] = anns
 
     def computeIoU(self, imgId: Any, catId: Any) -> Any:
-        """The IoU of the image's detections (by score, at most ``maxDets[-1]``) with its
-        ground truths, as pycocotools computes it."""
-        p = self.params
-        gt, dt = self._group(imgId, catId)
-        if len(gt) == 0 and len(dt) == 0:
-            return []
-        inds = np.argsort([-d["score"] for d in dt], kind="mergesort")
-        dt = [dt[i] for i in inds]
-        if len(dt) > p.maxDets[-1]:
-            dt = dt[0 : p.maxDets[-1]]
-        if p.iouType == "segm":
-            g = [x["segmentation"] for x in gt]
-            d = [x["segmentation"] for x in dt]
-        elif p.iouType == "bbox":
-            g = [x["bbox"] for x in gt]
-            d = [x["bbox"] for x in dt]
-        else:
-            raise ValueError(f"unknown iouType {p.iouType!r} for IoU computation")
-        iscrowd = [int(o["iscrowd"]) for o in gt]
-        return mask_utils.iou(d, g, iscrowd)
+        """The IoU matrix of an image and category (detections by score, at most
+        ``maxDets[-1]``, by ground truths), as ``evaluate()`` computed it."""
+        if not isinstance(self.ious, _Ious):
+            raise RuntimeError("run evaluate() first")
+        return self.ious[imgId, catId]
 
     def computeOks(self, imgId: Any, catId: Any) -> Any:
-        """Object keypoint similarity, as pycocotools computes it."""
-        p = self.params
-        gts = self._gts[imgId, catId]
-        dts = self._dts[imgId, catId]
-        inds = np.argsort([-d["score"] for d in dts], kind="mergesort")
-        dts = [dts[i] for i in inds]
-        if len(dts) > p.maxDets[-1]:
-            dts = dts[0 : p.maxDets[-1]]
-        if len(gts) == 0 or len(dts) == 0:
-            return []
-        ious = np.zeros((len(dts), len(gts)))
-        sigmas = p.kpt_oks_sigmas
-        variances = (sigmas * 2) ** 2
-        k = len(sigmas)
-        for j, gt in enumerate(gts):
-            g = np.array(gt["keypoints"])
-            xg, yg, vg = g[0::3], g[1::3], g[2::3]
-            k1 = np.count_nonzero(vg > 0)
-            bb = gt["bbox"]
-            x0, x1 = bb[0] - bb[2], bb[0] + bb[2] * 2
-            y0, y1 = bb[1] - bb[3], bb[1] + bb[3] * 2
-            for i, dt in enumerate(dts):
-                d = np.array(dt["keypoints"])
-                xd, yd = d[0::3], d[1::3]
-                if k1 > 0:
-                    dx, dy = xd - xg, yd - yg
-                else:
-                    z = np.zeros(k)
-                    dx = np.max((z, x0 - xd), axis=0) + np.max((z, xd - x1), axis=0)
-                    dy = np.max((z, y0 - yd), axis=0) + np.max((z, yd - y1), axis=0)
-                e = (dx**2 + dy**2) / variances / (gt["area"] + np.spacing(1)) / 2
-                if k1 > 0:
-                    e = e[vg > 0]
-                ious[i, j] = np.sum(np.exp(-e)) / e.shape[0]
-        return ious
+        """The object keypoint similarity matrix of an image and category, as
+        ``evaluate()`` computed it."""
+        return self.computeIoU(imgId, catId)
 
     def evaluateImg(self, imgId: Any, catId: Any, aRng: Any, maxDet: int) -> dict[str, Any] | None:
-        """The matches of one image, category and area range (None when the image has
-        neither ground truth nor detections there)."""
-        p = self.params
-        gt, dt = self._group(imgId, catId)
-        if len(gt) == 0 and len(dt) == 0:
-            return None
-        for g in gt:
-            g["_ignore"] = 1 if g["ignore"] or g["area"] < aRng[0] or g["area"] > aRng[1] else 0
-        gtind = np.argsort([g["_ignore"] for g in gt], kind="mergesort")
-        gt = [gt[i] for i in gtind]
-        dtind = np.argsort([-d["score"] for d in dt], kind="mergesort")
-        dt = [dt[i] for i in dtind[0:maxDet]]
-        iscrowd = [int(o["iscrowd"]) for o in gt]
-        ious = self.ious[imgId, catId]
-        ious = ious[:, gtind] if len(ious) > 0 else ious
-        t_count, g_count, d_count = len(p.iouThrs), len(gt), len(dt)
-        gtm = np.zeros((t_count, g_count))
-        dtm = np.zeros((t_count, d_count))
-        gt_ig = np.array([g["_ignore"] for g in gt])
-        dt_ig = np.zeros((t_count, d_count))
-        if len(ious) != 0:
-            # pycocotools' greedy matching, in Rust (sa1b_rle::eval::coco_match).
-            dtm, gtm, dt_ig = coco_match(
-                np.ascontiguousarray(ious, dtype=np.float64),
-                np.array([g["id"] for g in gt], dtype=np.float64),
-                gt_ig != 0,
-                np.array(iscrowd, dtype=bool),
-                np.array([d["id"] for d in dt], dtype=np.float64),
-                np.ascontiguousarray(p.iouThrs, dtype=np.float64),
-            )
-        outside = np.array([d["area"] < aRng[0] or d["area"] > aRng[1] for d in dt])
-        outside = outside.reshape((1, len(dt)))
-        dt_ig = np.logical_or(dt_ig, np.logical_and(dtm == 0, np.repeat(outside, t_count, 0)))
-        return {
-            "image_id": imgId,
-            "category_id": catId,
-            "aRng": aRng,
-            "maxDet": maxDet,
-            "dtIds": [d["id"] for d in dt],
-            "gtIds": [g["id"] for g in gt],
-            "dtMatches": dtm,
-            "gtMatches": gtm,
-            "dtScores": [d["score"] for d in dt],
-            "gtIgnore": gt_ig,
-            "dtIgnore": dt_ig,
-        }
+        """The ``evalImgs`` entry of an image, category and area range of the
+        evaluation (``maxDet`` must be ``maxDets[-1]``, the one it used)."""
+        if not isinstance(self.evalImgs, _EvalImgs):
+            raise RuntimeError("run evaluate() first")
+        return self.evalImgs.find(imgId, catId, aRng, maxDet)
 
     def accumulate(self, p: Any = None) -> None:
         """Accumulates ``evalImgs`` into ``eval``: ``precision`` (T, R, K, A, M),
         ``recall`` (T, K, A, M) and ``scores`` (T, R, K, A, M), -1 where there is no
         ground truth."""
-        if not self.evalImgs:
+        if not self._paramsEval:
             raise RuntimeError("run evaluate() first")
         if p is None:
             p = self.params
@@ -386,15 +320,15 @@ class COCOeval:
         a_list = [n for n, a in enumerate(map(tuple, p.areaRng)) if a in set_a]
         i_list = [n for n, i in enumerate(p.imgIds) if i in set_i]
         precision, recall, scores = self._rust.accumulate(
-            k_list,
-            a_list,
-            m_list,
-            i_list,
-            len(pe.imgIds),
-            len(pe.areaRng),
-            len(cat_ids),
-            dims,
-            [float(x) for x in p.recThrs],
+            k_list=k_list,
+            a_list=a_list,
+            m_list=m_list,
+            i_list=i_list,
+            n_images=len(pe.imgIds),
+            n_area_ranges=len(pe.areaRng),
+            n_categories=len(cat_ids),
+            dims=dims,
+            rec_thrs=[float(x) for x in p.recThrs],
         )
         self.eval = {
             "params": p,
@@ -491,103 +425,48 @@ class COCOeval:
         return state
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Python's cycle collector paused: ``evaluate()`` creates an object or more per
-    annotation, which would otherwise set off full collections over the whole dataset
-    (a fifth of the run time on large ones); the objects it makes hold no cycles."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def _to_rles(anns: list[dict[str, Any]], coco: Any) -> None:
-    """``ann["segmentation"] = coco.annToRLE(ann)`` for every annotation, as pycocotools'
-    ``_prepare``; with this package's loader the polygons of all annotations are
-    rasterised and merged in one Rust call (the same RLEs)."""
-    from sa1b_rle.coco import COCO
-
-    if type(coco) is not COCO:
-        for ann in anns:
-            ann["segmentation"] = coco.annToRLE(ann)
-        return
-    batch: list[tuple[Any, int, int]] = []
-    where: list[int] = []
-    imgs = coco.imgs
-    for n, ann in enumerate(anns):
-        segm = ann["segmentation"]
-        kind = type(segm)
-        if kind is dict:
-            counts = type(segm.get("counts"))
-            if counts is str or counts is bytes:
-                continue  # a compressed RLE is its own annToRLE
-        # Polygons (pycocotools reads a list whose first entry has 4 numbers as boxes).
-        elif kind is list and segm and type(segm[0]) is list and len(segm[0]) != 4:
-            img = imgs[ann["image_id"]]
-            h, w = img["height"], img["width"]
-            if type(h) is int and type(w) is int and h >= 0 and w >= 0:
-                batch.append((segm, h, w))
-                where.append(n)
-                continue
-        ann["segmentation"] = coco.annToRLE(ann)
-    if not batch:
-        return
-    try:
-        rles = coco_polygons_to_rles(batch)
-    except (ValueError, TypeError, OverflowError):
-        # One by one, so that the error is annToRLE's for the annotation at fault.
-        rles = [coco.annToRLE(anns[n]) for n in where]
-    for n, rle in zip(where, rles, strict=True):
-        anns[n]["segmentation"] = rle
-
-
 class _Groups:
-    """The per-group detail of a Rust evaluation (``sa1b_rle::eval::evaluate_group``:
-    the IoU matrix and the ``evalImgs`` entry of each area range), recomputed from the
-    annotations when ``evalImgs`` or ``ious`` is read, so that ``evaluate()`` keeps only
-    what ``accumulate()`` needs. The groups last read are cached (at most
-    ``CACHE`` of them: reading ``evalImgs`` in order computes each group once per
-    category's pass)."""
+    """The per-group detail of a Rust evaluation (the IoU matrix and the ``evalImgs``
+    entry of each area range), recomputed when ``evalImgs`` or ``ious`` is read, so that
+    ``evaluate()`` keeps only what ``accumulate()`` needs. The groups last read are
+    cached (at most ``CACHE``: reading ``evalImgs`` in order computes each group once
+    per category's pass)."""
 
     CACHE = 8192
 
-    def __init__(
-        self,
-        gt_side: tuple[Any, ...],
-        dt_side: tuple[Any, ...],
-        gts: list[dict[str, Any]],
-        dts: list[dict[str, Any]],
-        thresholds: np.ndarray,
-        area_rng: np.ndarray,
-        max_det: int,
-    ) -> None:
-        self._sides, self.gts, self.dts = (gt_side, dt_side), gts, dts
-        self._thresholds, self._area_rng, self._max_det = thresholds, area_rng, max_det
+    def __init__(self, rust: Any, gt_cols: Any, dt_cols: Any, gt_dicts: Any, dt_dicts: Any):
+        self._rust = rust
         self._cache: dict[int, Any] = {}
+        self._given = ((gt_cols, gt_dicts), (dt_cols, dt_dicts))
+        self._lists: list[tuple[list[Any], list[Any]]] | None = None
 
-    def _slice(self, side: tuple[Any, ...], k: int) -> tuple[tuple[Any, ...], int]:
-        offsets = side[5]
-        lo, hi = int(offsets[k]), int(offsets[k + 1])
-        arrays = tuple(a[lo:hi] for a in side[:5])
-        return (*arrays, np.array([0, hi - lo], np.int64), side[6][lo:hi]), lo
+    def _sides(self) -> list[tuple[list[Any], list[Any]]]:
+        """Ids and scores as pycocotools lists them: the dicts' own values, or the
+        columns' (integers and floats); made on the first read."""
+        if self._lists is None:
+            self._lists = []
+            for cols, dicts in self._given:
+                if dicts is not None:
+                    self._lists.append(([a["id"] for a in dicts], [a.get("score") for a in dicts]))
+                else:
+                    ids, _, _, _, score, _ = cols.annotation_arrays()
+                    self._lists.append((ids.tolist(), score.tolist()))
+        return self._lists
 
     def detail(self, k: int) -> Any:
-        """``None`` or ``(dt, iou, entries)`` of group ``k``, indices into ``gts`` and
-        ``dts``."""
+        """``None`` or ``(dtIds, dtScores, gtIds per area range, iou, entries)`` of
+        group ``k``."""
         if k in self._cache:
             return self._cache[k]
-        (gt, g0), (dt, d0) = (self._slice(s, k) for s in self._sides)
-        got = coco_evaluate_group(gt, dt, 0, self._thresholds, self._area_rng, self._max_det)
+        got = self._rust.group(k)
         if got is not None:
-            dt_idx, iou, entries = got
+            dt, iou, entries = got
+            (gt_ids, _), (dt_ids, dt_scores) = self._sides()
             got = (
-                [d0 + j for j in dt_idx],
+                [dt_ids[j] for j in dt],
+                [dt_scores[j] for j in dt],
                 iou,
-                [([g0 + j for j in e[0]], *e[1:]) for e in entries],
+                [([gt_ids[j] for j in e[0]], *e[1:]) for e in entries],
             )
         if len(self._cache) >= self.CACHE:
             self._cache.clear()
@@ -614,22 +493,32 @@ class _EvalImgs(Sequence[Any]):
         got = self._groups.detail(i * len(self._cat_ids) + k)
         if got is None:
             return None
-        dt, _, entries = got
-        gt, dtm, gtm, gt_ig, dt_ig = entries[a]
-        gts, dts = self._groups.gts, self._groups.dts
+        dt_ids, dt_scores, _, entries = got
+        gt_ids, dtm, gtm, gt_ig, dt_ig = entries[a]
         return {
             "image_id": self._img_ids[i],
             "category_id": self._cat_ids[k],
             "aRng": self._area_rng[a],
             "maxDet": self._max_det,
-            "dtIds": [dts[j]["id"] for j in dt],
-            "gtIds": [gts[j]["id"] for j in gt],
+            "dtIds": list(dt_ids),
+            "gtIds": gt_ids,
             "dtMatches": dtm,
             "gtMatches": gtm,
-            "dtScores": [dts[j]["score"] for j in dt],
+            "dtScores": list(dt_scores),
             "gtIgnore": gt_ig,
             "dtIgnore": dt_ig,
         }
+
+    def find(self, img: Any, cat: Any, a_rng: Any, max_det: int) -> dict[str, Any] | None:
+        """The entry of an image, category and area range."""
+        if max_det != self._max_det:
+            raise ValueError(
+                f"the evaluation kept maxDet={self._max_det} detections, not {max_det}"
+            )
+        i, k = self._img_ids.index(img), self._cat_ids.index(cat)
+        a = [list(r) for r in self._area_rng].index(list(a_rng))
+        n_img, n_area = len(self._img_ids), len(self._area_rng)
+        return self._entry(k * n_area * n_img + a * n_img + i)
 
     @overload
     def __getitem__(self, n: int) -> dict[str, Any] | None: ...
@@ -653,13 +542,15 @@ class _Ious(Mapping[Any, Any]):
         self._groups, self._cat_ids, self._img_ids = groups, cat_ids, list(p.imgIds)
         self._img_pos = {img: n for n, img in enumerate(self._img_ids)}
         self._cat_pos = {c: k for k, c in enumerate(cat_ids)}
+        # pycocotools' computeOks reads _gts[imgId, -1] without categories: all empty.
+        self._no_ious = p.iouType == "keypoints" and not p.useCats
 
     def __getitem__(self, key: Any) -> Any:
         img, cat = key
         got = self._groups.detail(self._img_pos[img] * len(self._cat_ids) + self._cat_pos[cat])
-        if got is None or got[1].size == 0:
+        if got is None or got[2].size == 0 or self._no_ious:
             return []
-        return got[1]
+        return got[2]
 
     def __iter__(self) -> Iterator[Any]:
         return ((img, c) for img in self._img_ids for c in self._cat_ids)

@@ -7,6 +7,7 @@
 #![allow(clippy::needless_pass_by_value)]
 
 mod batch;
+mod coco;
 mod convert;
 mod errors;
 mod eval;
@@ -44,11 +45,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sa1b::sa1b_columns, m)?)?;
     m.add_function(wrap_pyfunction!(sa1b::batch_from_counts_buffers, m)?)?;
     m.add_function(wrap_pyfunction!(batch::box_nms, m)?)?;
-    m.add_function(wrap_pyfunction!(eval::coco_match, m)?)?;
     m.add_function(wrap_pyfunction!(eval::coco_evaluate, m)?)?;
-    m.add_function(wrap_pyfunction!(eval::coco_evaluate_group, m)?)?;
-    m.add_function(wrap_pyfunction!(eval::coco_annotation_columns, m)?)?;
     m.add_function(wrap_pyfunction!(eval::coco_polygons_to_rles, m)?)?;
+    m.add_class::<coco::PyCocoColumns>()?;
+    m.add_function(wrap_pyfunction!(coco::coco_parse_dataset, m)?)?;
+    m.add_function(wrap_pyfunction!(coco::coco_parse_results, m)?)?;
+    m.add_function(wrap_pyfunction!(coco::coco_columns_from_dicts, m)?)?;
+    m.add_function(wrap_pyfunction!(coco::coco_keys, m)?)?;
     m.add_class::<eval::PyCocoEvaluation>()?;
     m.add_function(wrap_pyfunction!(batch::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(batch::get_num_threads, m)?)?;

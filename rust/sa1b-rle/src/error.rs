@@ -194,6 +194,12 @@ pub enum Error {
         /// What is wrong with it.
         source: Box<Error>,
     },
+    /// A COCO dataset or results document that cannot be read as one (malformed JSON,
+    /// a value of the wrong kind where the format needs one, a required field missing).
+    Dataset {
+        /// What is wrong and where (byte offset, annotation index).
+        message: String,
+    },
     /// The problem is in item `index` of a batch.
     Item {
         /// Index of the item in the batch (annotation index).
@@ -328,7 +334,7 @@ impl fmt::Display for Error {
                 f,
                 "counts {index}: offsets {start}..{end} are not inside the {len} bytes of data"
             ),
-            Error::Kaggle { message } => f.write_str(message),
+            Error::Kaggle { message } | Error::Dataset { message } => f.write_str(message),
             Error::ArgumentLength {
                 what,
                 expected,

@@ -1,8 +1,15 @@
 //! COCO evaluation kernels (see `sa1b_rle.cocoeval` in the Python package): the greedy
 //! matching of one image and category, as pycocotools' `evaluateImg` does it.
 
+mod accumulate;
+mod oks;
+mod select;
+
+pub use accumulate::{accumulate, AccumulateSpec, Accumulated};
+pub use select::{gather, group, select, IouKind, Side};
+
+use crate::coco::Shape;
 use crate::error::{Error, Result};
-use crate::input::RleRef;
 use crate::iou::IouMask;
 
 /// The matches of one image and category at every IoU threshold, `T x D` and `T x G`
@@ -80,7 +87,13 @@ pub fn coco_match(
         let gtm = &mut out.gt_matches[ti * g..(ti + 1) * g];
         for di in 0..d {
             let row = &ious[di * g..(di + 1) * g];
-            let mut best = thr.min(1.0 - 1e-10);
+            // Python's min([t, 1 - 1e-10]): a NaN threshold stays NaN (and then every
+            // IoU passes the `<` test, as in pycocotools).
+            let mut best = if thr.is_nan() {
+                thr
+            } else {
+                thr.min(1.0 - 1e-10)
+            };
             let mut m: Option<usize> = None;
             for gi in 0..g {
                 if gtm[gi] > 0.0 && !gt.crowd[gi] {
@@ -105,13 +118,22 @@ pub fn coco_match(
     Ok(out)
 }
 
-/// The shapes annotations are compared by: COCO RLEs (parsed and prepared for IoU one
-/// group at a time, so that only the groups in flight hold masks) or `[x, y, w, h]` boxes.
+/// The shapes annotations are compared by: masks (RLEs or polygons, rasterised and
+/// prepared for IoU one group at a time, so that only the groups in flight hold masks),
+/// `[x, y, w, h]` boxes, or keypoints (object keypoint similarity).
 pub enum Geometry<'a> {
     /// `segm`: masks, as given (validated when their group is evaluated).
-    Masks(Vec<RleRef<'a>>),
+    Masks(Vec<Shape<'a>>),
     /// `bbox`: boxes.
     Boxes(Vec<[f64; 4]>),
+    /// `keypoints`: each annotation's `x, y, v` values, and (ground truths) its box, the
+    /// region a detection's points are measured against when no point is visible.
+    Keypoints {
+        /// The values.
+        points: Vec<&'a [f64]>,
+        /// The boxes (ground truths; unused for detections).
+        boxes: Vec<[f64; 4]>,
+    },
 }
 
 impl Geometry<'_> {
@@ -119,6 +141,15 @@ impl Geometry<'_> {
         match self {
             Geometry::Masks(m) => m.len(),
             Geometry::Boxes(b) => b.len(),
+            Geometry::Keypoints { points, .. } => points.len(),
+        }
+    }
+
+    fn kind(&self) -> u8 {
+        match self {
+            Geometry::Masks(_) => 0,
+            Geometry::Boxes(_) => 1,
+            Geometry::Keypoints { .. } => 2,
         }
     }
 }
@@ -182,8 +213,14 @@ pub struct EvalParams<'a> {
     pub thresholds: &'a [f64],
     /// Area ranges `[lo, hi]`.
     pub area_rng: &'a [[f64; 2]],
-    /// Detections kept per group, by score.
-    pub max_det: usize,
+    /// Detections kept per group, by score (a Python slice end: negative drops that
+    /// many from the end).
+    pub max_det: i64,
+    /// `kpt_oks_sigmas` (keypoints).
+    pub sigmas: &'a [f64],
+    /// Nothing is compared: pycocotools' `computeOks` reads `_gts[imgId, -1]` when
+    /// categories are not used, so every OKS matrix is empty and nothing matches.
+    pub no_ious: bool,
 }
 
 /// pycocotools' `evaluateImg` result of one group and area range, by index into the
@@ -295,9 +332,9 @@ fn check_inputs(gt: &Annotations<'_>, dt: &Annotations<'_>) -> Result<()> {
             actual: dt.offsets.len(),
         });
     }
-    if matches!(gt.geometry, Geometry::Masks(_)) != matches!(dt.geometry, Geometry::Masks(_)) {
+    if gt.geometry.kind() != dt.geometry.kind() {
         return Err(Error::ArgumentLength {
-            what: "geometry kinds (masks on one side, boxes on the other)",
+            what: "geometry kinds (one kind on one side, another on the other)",
             expected: 0,
             actual: 1,
         });
@@ -416,7 +453,7 @@ pub fn evaluate_group(
 /// buffer).
 fn prepare_masks(
     side: &Annotations<'_>,
-    rles: &[RleRef<'_>],
+    rles: &[Shape<'_>],
     members: &[usize],
     what: &'static str,
     scratch: &mut Vec<u32>,
@@ -424,13 +461,13 @@ fn prepare_masks(
     let mut out = crate::alloc::with_capacity(members.len(), "prepared masks")?;
     for &i in members {
         let r = &rles[i];
-        scratch.clear();
         r.runs_into(scratch).map_err(|e| Error::Annotation {
             what,
             id: side.ids[i],
             source: Box::new(e),
         })?;
-        out.push((IouMask::from_runs(r.height, r.width, scratch), r.size()));
+        let (h, w) = r.size();
+        out.push((IouMask::from_runs(h, w, scratch), (h, w)));
     }
     Ok(out)
 }
@@ -441,6 +478,7 @@ fn group_ious(
     dt: &Annotations<'_>,
     gts: &[usize],
     dts: &[usize],
+    sigmas: &[f64],
     scratch: &mut Vec<u32>,
 ) -> Result<Vec<f64>> {
     let (d, g) = (dts.len(), gts.len());
@@ -478,6 +516,30 @@ fn group_ious(
                 }
             }
         }
+        (
+            Geometry::Keypoints { points: dp, .. },
+            Geometry::Keypoints {
+                points: gp,
+                boxes: gb,
+            },
+        ) => {
+            for (gi, &b) in gts.iter().enumerate() {
+                let g = oks::GroundTruth::new(gp[b], gb[b], gt.area[b], sigmas).map_err(|e| {
+                    Error::Annotation {
+                        what: "ground truth",
+                        id: gt.ids[b],
+                        source: Box::new(e),
+                    }
+                })?;
+                for (di, &a) in dts.iter().enumerate() {
+                    ious[di * gts.len() + gi] = g.oks(dp[a]).map_err(|e| Error::Annotation {
+                        what: "detection",
+                        id: dt.ids[a],
+                        source: Box::new(e),
+                    })?;
+                }
+            }
+        }
         // `check_inputs` refuses mixed kinds.
         _ => {}
     }
@@ -495,15 +557,20 @@ fn evaluate_group_with(
         thresholds,
         area_rng,
         max_det,
+        ..
     } = params;
     let gts: Vec<usize> = (gt.offsets[k]..gt.offsets[k + 1]).collect();
     let mut dts = by_score_desc(dt.offsets[k]..dt.offsets[k + 1], &dt.score);
-    dts.truncate(max_det);
+    dts.truncate(accumulate::slice_end(dts.len(), max_det));
     if gts.is_empty() && dts.is_empty() {
         return Ok(None);
     }
     let (d, g) = (dts.len(), gts.len());
-    let ious = group_ious(gt, dt, &gts, &dts, scratch)?;
+    let ious = if params.no_ious {
+        crate::alloc::zeroed(d * g, "IoU matrix")?
+    } else {
+        group_ious(gt, dt, &gts, &dts, params.sigmas, scratch)?
+    };
     let dt_ids: Vec<f64> = dts.iter().map(|&i| dt.ids[i]).collect();
     let mut imgs = Vec::with_capacity(area_rng.len());
     for rng in area_rng {
@@ -519,7 +586,7 @@ fn evaluate_group_with(
             .collect();
         let sorted_gt: Vec<usize> = order.iter().map(|&j| gts[j]).collect();
         let gt_ignore: Vec<bool> = order.iter().map(|&j| ignore[j]).collect();
-        let m = if d > 0 && g > 0 {
+        let m = if d > 0 && g > 0 && !params.no_ious {
             let mut reordered = crate::alloc::with_capacity(d * g, "IoU matrix")?;
             for di in 0..d {
                 reordered.extend(order.iter().map(|&j| ious[di * g + j]));
@@ -565,217 +632,10 @@ fn evaluate_group_with(
     }))
 }
 
-/// The accumulated `precision` (T, R, K, A, M), `recall` (T, K, A, M) and `scores`
-/// (T, R, K, A, M), C order, -1 where not set.
-pub struct Accumulated {
-    pub precision: Vec<f64>,
-    pub recall: Vec<f64>,
-    pub scores: Vec<f64>,
-}
-
-/// What [`accumulate`] reads: pycocotools' index lists (`k_list`, `a_list`, `m_list`
-/// as maxDet values, `i_list`), the evaluated sizes `i0`, `a0`, `k0` (images, area
-/// ranges, categories of the evaluation) and `dims = [T, R, K, A, M]`.
-pub struct AccumulateSpec<'a> {
-    pub k_list: &'a [usize],
-    pub a_list: &'a [usize],
-    pub m_list: &'a [usize],
-    pub i_list: &'a [usize],
-    pub i0: usize,
-    pub a0: usize,
-    pub k0: usize,
-    pub dims: [usize; 5],
-    pub rec_thrs: &'a [f64],
-    /// Threads (categories are accumulated side by side).
-    pub threads: Option<usize>,
-}
-
-/// pycocotools' `accumulate()` on an [`Evaluation`] (entry `n` of its `evalImgs` list is
-/// group `(n % i0) * k0 + n / (a0 * i0)` at area range `(n / i0) % a0`). Thresholds
-/// past those evaluated stay -1.
-///
-/// # Errors
-/// [`Error::IndexOutOfRange`] for an index list entry outside the evaluation,
-/// [`Error::ArgumentLength`] for `rec_thrs` not of length `R`, [`Error::OutOfMemory`].
-pub fn accumulate(ev: &Evaluation, s: &AccumulateSpec<'_>) -> Result<Accumulated> {
-    let [t_n, r_n, k_n, a_n, m_n] = s.dims;
-    let groups = ev.groups();
-    let check = |list: &[usize], len: usize| match list.iter().find(|&&x| x >= len) {
-        Some(&index) => Err(Error::IndexOutOfRange { index, len }),
-        None => Ok(()),
-    };
-    check(s.k_list, s.k0)?;
-    check(s.a_list, ev.areas.min(s.a0))?;
-    check(s.i_list, s.i0)?;
-    if s.i0.checked_mul(s.k0) != Some(groups) {
-        return Err(Error::ArgumentLength {
-            what: "evaluated images x categories",
-            expected: groups,
-            actual: s.i0.saturating_mul(s.k0),
-        });
-    }
-    for (what, len, want) in [
-        ("recall thresholds", s.rec_thrs.len(), r_n),
-        ("categories", s.k_list.len(), k_n),
-        ("area ranges", s.a_list.len(), a_n),
-        ("max detections", s.m_list.len(), m_n),
-    ] {
-        if len != want {
-            return Err(Error::ArgumentLength {
-                what,
-                expected: want,
-                actual: len,
-            });
-        }
-    }
-    let cells = cell_count(&[t_n, r_n, k_n, a_n, m_n])?;
-    // (Each category's share, allocated by the workers, is then in range too.)
-    cell_count(&[t_n, r_n, a_n, m_n])?;
-    let filled = |n: usize| -> Result<Vec<f64>> {
-        let mut v = crate::alloc::with_capacity(n, "accumulated precision")?;
-        v.resize(n, -1.0);
-        Ok(v)
-    };
-    let mut out = Accumulated {
-        precision: filled(cells)?,
-        recall: filled(cells / r_n.max(1))?,
-        scores: filled(cells)?,
-    };
-    let work = ev.scores.len() * s.m_list.len() * ev.thresholds;
-    // Categories side by side (each writes only its own cells).
-    let parts = crate::pool::map_range(
-        crate::pool::for_work(s.threads, work),
-        s.k_list.len(),
-        |k| accumulate_category(ev, s, k),
-    );
-    for (k, part) in parts.into_iter().enumerate() {
-        let part = part?;
-        for t in 0..t_n {
-            for a in 0..a_n {
-                for m in 0..m_n {
-                    out.recall[((t * k_n + k) * a_n + a) * m_n + m] =
-                        part.recall[(t * a_n + a) * m_n + m];
-                    for r in 0..r_n {
-                        let from = ((t * r_n + r) * a_n + a) * m_n + m;
-                        let to = (((t * r_n + r) * k_n + k) * a_n + a) * m_n + m;
-                        out.precision[to] = part.precision[from];
-                        out.scores[to] = part.scores[from];
-                    }
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The product of `dims`, or [`Error::OutOfMemory`] if it overflows.
-fn cell_count(dims: &[usize]) -> Result<usize> {
-    dims.iter()
-        .try_fold(1usize, |acc, &x| acc.checked_mul(x))
-        .ok_or(Error::OutOfMemory {
-            what: "accumulated precision",
-            bytes: u64::MAX,
-        })
-}
-
-/// [`accumulate`] of the `k`-th category of `k_list`: its cells, `(T, R, A, M)` and
-/// `(T, A, M)`.
-fn accumulate_category(ev: &Evaluation, s: &AccumulateSpec<'_>, k: usize) -> Result<Accumulated> {
-    let [t_n, r_n, _, a_n, m_n] = s.dims;
-    let mut out = Accumulated {
-        precision: crate::alloc::zeroed(t_n * r_n * a_n * m_n, "accumulated precision")?,
-        recall: crate::alloc::zeroed(t_n * a_n * m_n, "accumulated recall")?,
-        scores: crate::alloc::zeroed(t_n * r_n * a_n * m_n, "accumulated scores")?,
-    };
-    for v in [&mut out.precision, &mut out.recall, &mut out.scores] {
-        v.fill(-1.0);
-    }
-    let (a_ev, t_ev) = (ev.areas, ev.thresholds);
-    let kk = s.k_list[k];
-    // The category's non-empty groups, as entries (empty ones add nothing).
-    let groups: Vec<usize> = s
-        .i_list
-        .iter()
-        .filter_map(|&i| ev.entry(i * s.k0 + kk))
-        .collect();
-    let eps = f64::EPSILON; // np.spacing(1)
-                            // Every detection of the category, each image's in score order one after the other,
-                            // then stably by score, highest first: (entry, detection) pairs. Sorted once: each
-                            // maxDet's order is this one without the detections past it (pycocotools sorts
-                            // each maxDet's concatenation, in which they keep their relative positions).
-    let mut cols: Vec<(usize, usize)> = Vec::new();
-    for &g in &groups {
-        let d = ev.dt_offsets[g + 1] - ev.dt_offsets[g];
-        crate::alloc::reserve(&mut cols, d, "accumulated detections")?;
-        cols.extend((0..d).map(|c| (g, c)));
-    }
-    let all_scores: Vec<f64> = cols
-        .iter()
-        .map(|&(g, c)| ev.scores[ev.dt_offsets[g] + c])
-        .collect();
-    let sorted = by_score_desc(0..cols.len(), &all_scores);
-    let mut rc = Vec::with_capacity(sorted.len());
-    let mut pr = Vec::with_capacity(sorted.len());
-    for (m, &max_det) in s.m_list.iter().enumerate() {
-        let order: Vec<usize> = sorted
-            .iter()
-            .copied()
-            .filter(|&o| cols[o].1 < max_det)
-            .collect();
-        let nd = order.len();
-        for (a, &a0) in s.a_list.iter().enumerate() {
-            let npig: usize = groups
-                .iter()
-                .map(|&g| ev.npig[g * a_ev + a0] as usize)
-                .sum();
-            if npig == 0 {
-                continue;
-            }
-            for t in 0..t_n.min(t_ev) {
-                let (mut tp, mut fp) = (0.0f64, 0.0f64);
-                rc.clear();
-                pr.clear();
-                for &o in &order {
-                    let (g, c) = cols[o];
-                    let (start, d) = (ev.dt_offsets[g], ev.dt_offsets[g + 1] - ev.dt_offsets[g]);
-                    match ev.outcome[a_ev * t_ev * start + (a0 * t_ev + t) * d + c] {
-                        TRUE_POSITIVE => tp += 1.0,
-                        FALSE_POSITIVE => fp += 1.0,
-                        _ => {}
-                    }
-                    rc.push(tp / npig as f64);
-                    pr.push(tp / (fp + tp + eps));
-                }
-                out.recall[(t * a_n + a) * m_n + m] = if nd > 0 { rc[nd - 1] } else { 0.0 };
-                for i in (1..nd).rev() {
-                    if pr[i] > pr[i - 1] {
-                        pr[i - 1] = pr[i];
-                    }
-                }
-                for (ri, &thr) in s.rec_thrs.iter().enumerate() {
-                    let at = ((t * r_n + ri) * a_n + a) * m_n + m;
-                    let pi = rc.partition_point(|&x| x < thr);
-                    // pycocotools stops at the first threshold past the last recall.
-                    if pi >= nd {
-                        for rj in ri..r_n {
-                            let at = ((t * r_n + rj) * a_n + a) * m_n + m;
-                            out.precision[at] = 0.0;
-                            out.scores[at] = 0.0;
-                        }
-                        break;
-                    }
-                    out.precision[at] = pr[pi];
-                    out.scores[at] = all_scores[order[pi]];
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::RleRef;
 
     /// One side of `n` annotations in one group per entry of `groups` (its size).
     fn side<'a>(geometry: Geometry<'a>, groups: &[usize], score: Vec<f64>) -> Annotations<'a> {
@@ -799,6 +659,8 @@ mod tests {
         thresholds: &[0.5, 0.75],
         area_rng: &[[0.0, 1e10], [0.0, 50.0]],
         max_det: 10,
+        sigmas: &[],
+        no_ious: false,
     };
 
     fn spec<'a>(i0: usize, k_list: &'a [usize], rec: &'a [f64]) -> AccumulateSpec<'a> {
@@ -848,8 +710,8 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error_naming_the_annotation() {
-        let good = [RleRef::compressed(4, 4, b"88")];
-        let bad = [RleRef::compressed(4, 4, b"4!")];
+        let good = [Shape::Rle(RleRef::compressed(4, 4, b"88"))];
+        let bad = [Shape::Rle(RleRef::compressed(4, 4, b"4!"))];
         let gt = side(Geometry::Masks(good.to_vec()), &[1], vec![0.0]);
         let dt = side(Geometry::Masks(bad.to_vec()), &[1], vec![1.0]);
         let e = evaluate(&gt, &dt, PARAMS, Some(2)).err().unwrap();
@@ -857,7 +719,7 @@ mod tests {
             e.to_string().starts_with("detection id 1: invalid byte"),
             "{e}"
         );
-        let other = [RleRef::compressed(4, 5, b"<8")];
+        let other = [Shape::Rle(RleRef::compressed(4, 5, b"<8"))];
         let dt = side(Geometry::Masks(other.to_vec()), &[1], vec![1.0]);
         let e = evaluate(&gt, &dt, PARAMS, None).err().unwrap();
         assert!(matches!(e.root(), Error::SizeMismatch { .. }), "{e}");

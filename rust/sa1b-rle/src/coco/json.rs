@@ -1,0 +1,789 @@
+//! COCO JSON straight into columns: serde visitors that push each annotation's fields
+//! into [`AnnotationColumns`] as they are read, with no tree of values in between.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::{AnnotationColumns, Categories, Dataset, Images, Record, Scalar, Segmentation};
+use crate::error::{Error, Result};
+
+/// Parses a COCO dataset document (`{"images": [...], "annotations": [...],
+/// "categories": [...], ...}`; other keys are skipped) into columns.
+///
+/// # Errors
+/// [`Error::Dataset`] naming the byte offset for malformed JSON, a document that is not
+/// an object, a table that is not a list, an entry that is not an object or lacks its
+/// `id` (annotations: `id` and `image_id`), with the entry's index;
+/// [`Error::OutOfMemory`].
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::coco::parse_dataset;
+/// assert!(parse_dataset(b"[]").unwrap_err().to_string().contains("not a JSON object"));
+/// let e = parse_dataset(br#"{"annotations": [{"id": 1}]}"#).unwrap_err();
+/// assert!(e.to_string().contains("annotation 0 has no image_id"), "{e}");
+/// ```
+pub fn parse_dataset(data: &[u8]) -> Result<Dataset> {
+    let mut out = Dataset::default();
+    parse(data, Top { out: &mut out })?;
+    Ok(out)
+}
+
+/// Parses a results document (a list of result objects, as a detector writes them:
+/// `image_id`, `category_id`, `score` and `bbox`, `segmentation` or `keypoints`) into
+/// columns (ids are not read: [`AnnotationColumns::derive_results`] numbers them).
+///
+/// # Errors
+/// As [`parse_dataset`]; a document that is not a list; a result without `image_id`.
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::coco::parse_results;
+/// let r = parse_results(br#"[{"image_id": 3, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 0.5}]"#).unwrap();
+/// assert_eq!(r.image_id, [3]);
+/// assert_eq!(r.bbox[0], [1.0, 2.0, 3.0, 4.0]);
+/// ```
+pub fn parse_results(data: &[u8]) -> Result<AnnotationColumns> {
+    let mut out = AnnotationColumns::default();
+    parse(
+        data,
+        TableSeed::<Anns> {
+            out: &mut out,
+            ids: false,
+            name: "results",
+        },
+    )?;
+    Ok(out)
+}
+
+fn parse<'de, S: DeserializeSeed<'de, Value = ()>>(data: &'de [u8], seed: S) -> Result<()> {
+    let mut de = serde_json::Deserializer::from_slice(data);
+    seed.deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| {
+            let offset = byte_offset(data, e.line(), e.column());
+            let msg = e.to_string();
+            // A failed allocation is reported as one (see `oom`).
+            if msg.starts_with(OOM) {
+                return Error::OutOfMemory {
+                    what: "dataset columns",
+                    bytes: u64::MAX,
+                };
+            }
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            Error::Dataset {
+                message: format!(
+                    "{msg} (line {}, column {}, byte offset {offset})",
+                    e.line(),
+                    e.column()
+                ),
+            }
+        })
+}
+
+const OOM: &str = "out of memory: ";
+
+fn byte_offset(data: &[u8], line: usize, column: usize) -> usize {
+    let start = if line <= 1 {
+        0
+    } else {
+        memchr::memchr_iter(b'\n', data)
+            .nth(line - 2)
+            .map_or(data.len(), |p| p + 1)
+    };
+    (start + column.saturating_sub(1)).min(data.len())
+}
+
+fn oom<E: de::Error>(e: &Error) -> E {
+    E::custom(format!("{OOM}{e}"))
+}
+
+/// The top-level object of a dataset.
+struct Top<'a> {
+    out: &'a mut Dataset,
+}
+
+impl<'de> DeserializeSeed<'de> for Top<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Top<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object (a COCO dataset: images, annotations, categories)")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        Err(de::Error::custom(
+            "the document is a list, not a JSON object: a COCO dataset has images, \
+             annotations and categories (a list is a results file)",
+        ))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Key>()? {
+            let out = &mut *self.out;
+            match key {
+                Key::Images => {
+                    out.images = Images::default();
+                    out.has_images = true;
+                    map.next_value_seed(TableSeed::<ImagesTable> {
+                        out: &mut ImagesTable {
+                            images: &mut out.images,
+                            atypical: &mut out.atypical,
+                        },
+                        ids: true,
+                        name: "images",
+                    })?;
+                }
+                Key::Annotations => {
+                    out.annotations = AnnotationColumns::default();
+                    out.has_annotations = true;
+                    map.next_value_seed(TableSeed::<Anns> {
+                        out: &mut out.annotations,
+                        ids: true,
+                        name: "annotations",
+                    })?;
+                }
+                Key::Categories => {
+                    out.categories = Categories::default();
+                    out.has_categories = true;
+                    map.next_value_seed(TableSeed::<CategoriesTable> {
+                        out: &mut CategoriesTable {
+                            categories: &mut out.categories,
+                            atypical: &mut out.atypical,
+                        },
+                        ids: true,
+                        name: "categories",
+                    })?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The keys the columns read (of the document, an entry or an RLE).
+enum Key {
+    Images,
+    Annotations,
+    Categories,
+    Id,
+    ImageId,
+    CategoryId,
+    Area,
+    Iscrowd,
+    Score,
+    Bbox,
+    Segmentation,
+    Keypoints,
+    NumKeypoints,
+    Caption,
+    Height,
+    Width,
+    Name,
+    Size,
+    Counts,
+    Other,
+}
+
+impl<'de> de::Deserialize<'de> for Key {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Key, E> {
+                Ok(match s {
+                    "images" => Key::Images,
+                    "annotations" => Key::Annotations,
+                    "categories" => Key::Categories,
+                    "id" => Key::Id,
+                    "image_id" => Key::ImageId,
+                    "category_id" => Key::CategoryId,
+                    "area" => Key::Area,
+                    "iscrowd" => Key::Iscrowd,
+                    "score" => Key::Score,
+                    "bbox" => Key::Bbox,
+                    "segmentation" => Key::Segmentation,
+                    "keypoints" => Key::Keypoints,
+                    "num_keypoints" => Key::NumKeypoints,
+                    "caption" => Key::Caption,
+                    "height" => Key::Height,
+                    "width" => Key::Width,
+                    "name" => Key::Name,
+                    "size" => Key::Size,
+                    "counts" => Key::Counts,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A scalar field.
+struct ScalarDe(Scalar);
+
+impl<'de> de::Deserialize<'de> for ScalarDe {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+                Ok(i64::try_from(v).map_or(Scalar::Float(v as f64), Scalar::Int))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Float(v))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_unit<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Scalar, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Scalar, A::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+        }
+        d.deserialize_any(V).map(ScalarDe)
+    }
+}
+
+/// A list of numbers appended to `out`: `Ok(range)`, or `Err(())` (nothing kept) when
+/// the value is not a list of numbers.
+struct Numbers<'a> {
+    out: &'a mut Vec<f64>,
+}
+
+impl<'de> DeserializeSeed<'de> for Numbers<'_> {
+    type Value = std::result::Result<(usize, usize), ()>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Numbers<'_> {
+    type Value = std::result::Result<(usize, usize), ()>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of numbers")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+        let start = self.out.len();
+        let mut ok = true;
+        while let Some(ScalarDe(v)) = s.next_element()? {
+            match v.number() {
+                Some(x) if ok => {
+                    crate::alloc::reserve(self.out, 1, "coordinates").map_err(|e| oom(&e))?;
+                    self.out.push(x);
+                }
+                _ => ok = false,
+            }
+        }
+        if ok {
+            Ok(Ok((start, self.out.len())))
+        } else {
+            self.out.truncate(start);
+            Ok(Err(()))
+        }
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Err(()))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Err(()))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Err(()))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Err(()))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Err(()))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Err(()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+        while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Err(()))
+    }
+}
+
+/// A `segmentation` value.
+struct SegmSeed<'a> {
+    cols: &'a mut AnnotationColumns,
+}
+
+impl<'de> DeserializeSeed<'de> for SegmSeed<'_> {
+    type Value = Segmentation;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Segmentation, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Polygon parts: each a list of numbers (anything else makes the whole value
+/// [`Segmentation::Other`]).
+struct PartSeed<'a> {
+    coords: &'a mut Vec<f64>,
+}
+
+impl<'de> DeserializeSeed<'de> for PartSeed<'_> {
+    type Value = std::result::Result<(usize, usize), ()>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        Numbers { out: self.coords }.deserialize(d)
+    }
+}
+
+impl<'de> Visitor<'de> for SegmSeed<'_> {
+    type Value = Segmentation;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("polygons or an RLE")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Segmentation, A::Error> {
+        let first = self.cols.parts.len();
+        let mut ok = true;
+        while let Some(part) = s.next_element_seed(PartSeed {
+            coords: &mut self.cols.coords,
+        })? {
+            match part {
+                Ok(range) if ok => {
+                    crate::alloc::reserve(&mut self.cols.parts, 1, "polygon parts")
+                        .map_err(|e| oom(&e))?;
+                    self.cols.parts.push(range);
+                }
+                _ => ok = false,
+            }
+        }
+        let count = self.cols.parts.len() - first;
+        if ok {
+            Ok(Segmentation::Polygons { first, count })
+        } else {
+            self.cols.parts.truncate(first);
+            Ok(Segmentation::Other)
+        }
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Segmentation, A::Error> {
+        let mut size: Option<[u64; 2]> = None;
+        let mut size_seen = false;
+        let mut counts: Option<std::result::Result<Segmentation, ()>> = None;
+        while let Some(key) = m.next_key::<Key>()? {
+            match key {
+                Key::Size => {
+                    size_seen = true;
+                    let mut v = Vec::new();
+                    size = match m.next_value_seed(Numbers { out: &mut v })? {
+                        Ok(_)
+                            if v.len() == 2 && v.iter().all(|x| x.fract() == 0.0 && *x >= 0.0) =>
+                        {
+                            Some([v[0] as u64, v[1] as u64])
+                        }
+                        _ => None,
+                    };
+                }
+                Key::Counts => {
+                    counts = Some(m.next_value_seed(CountsSeed { cols: self.cols })?);
+                }
+                _ => {
+                    m.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let _ = size_seen;
+        Ok(match (size, counts) {
+            (Some([height, width]), Some(Ok(c))) => match c {
+                Segmentation::Compressed { start, end, .. } => Segmentation::Compressed {
+                    height,
+                    width,
+                    start,
+                    end,
+                },
+                Segmentation::Runs { start, end, .. } => Segmentation::Runs {
+                    height,
+                    width,
+                    start,
+                    end,
+                },
+                other => other,
+            },
+            _ => Segmentation::Other,
+        })
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Segmentation, E> {
+        Ok(Segmentation::Other)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Segmentation, E> {
+        Ok(Segmentation::Other)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Segmentation, E> {
+        Ok(Segmentation::Other)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Segmentation, E> {
+        Ok(Segmentation::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Segmentation, E> {
+        Ok(Segmentation::Other)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Segmentation, E> {
+        Ok(Segmentation::Other)
+    }
+}
+
+/// An RLE's `counts`: a string (compressed) or a list of non-negative integers below
+/// 2**32 (runs); sizes are filled in by the caller.
+struct CountsSeed<'a> {
+    cols: &'a mut AnnotationColumns,
+}
+
+impl<'de> DeserializeSeed<'de> for CountsSeed<'_> {
+    type Value = std::result::Result<Segmentation, ()>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CountsSeed<'_> {
+    type Value = std::result::Result<Segmentation, ()>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RLE counts")
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        let start = self.cols.counts_bytes.len();
+        crate::alloc::reserve(&mut self.cols.counts_bytes, s.len(), "counts strings")
+            .map_err(|e| oom(&e))?;
+        self.cols.counts_bytes.extend_from_slice(s.as_bytes());
+        Ok(Ok(Segmentation::Compressed {
+            height: 0,
+            width: 0,
+            start,
+            end: self.cols.counts_bytes.len(),
+        }))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+        let start = self.cols.runs.len();
+        let mut ok = true;
+        while let Some(ScalarDe(v)) = s.next_element()? {
+            match v {
+                Scalar::Int(x) if ok && (0..=i64::from(u32::MAX)).contains(&x) => {
+                    crate::alloc::reserve(&mut self.cols.runs, 1, "run lengths")
+                        .map_err(|e| oom(&e))?;
+                    self.cols.runs.push(x as u32);
+                }
+                _ => ok = false,
+            }
+        }
+        if ok {
+            Ok(Ok(Segmentation::Runs {
+                height: 0,
+                width: 0,
+                start,
+                end: self.cols.runs.len(),
+            }))
+        } else {
+            self.cols.runs.truncate(start);
+            Ok(Err(()))
+        }
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Err(()))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Err(()))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Err(()))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Err(()))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Err(()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+        while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Err(()))
+    }
+}
+
+/// What a table (`images`, `annotations`, `categories`, a results list) reads each of
+/// its entries into.
+trait Table {
+    /// One entry (`index` in the table); `ids`: whether ids are required.
+    fn entry<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: A,
+        index: usize,
+        ids: bool,
+    ) -> Result<(), A::Error>;
+    /// What an entry is called in messages.
+    const ENTRY: &'static str;
+}
+
+struct TableSeed<'a, T> {
+    out: &'a mut T,
+    ids: bool,
+    name: &'static str,
+}
+
+impl<'de, T: Table> DeserializeSeed<'de> for TableSeed<'_, T> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Table> Visitor<'de> for TableSeed<'_, T> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} to be a list of objects", self.name)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<(), A::Error> {
+        let mut index = 0;
+        while s
+            .next_element_seed(EntrySeed {
+                table: &mut *self.out,
+                index,
+                ids: self.ids,
+            })?
+            .is_some()
+        {
+            index += 1;
+        }
+        Ok(())
+    }
+}
+
+struct EntrySeed<'a, T> {
+    table: &'a mut T,
+    index: usize,
+    ids: bool,
+}
+
+impl<'de, T: Table> DeserializeSeed<'de> for EntrySeed<'_, T> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: Table> Visitor<'de> for EntrySeed<'_, T> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} to be an object", T::ENTRY, self.index)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.table.entry(map, self.index, self.ids)
+    }
+}
+
+/// Annotations (or results).
+type Anns = AnnotationColumns;
+
+impl Table for AnnotationColumns {
+    const ENTRY: &'static str = "annotation";
+    fn entry<'de, A: MapAccess<'de>>(
+        &mut self,
+        mut map: A,
+        _index: usize,
+        ids: bool,
+    ) -> Result<(), A::Error> {
+        let mut rec = Record::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Id => rec.id = map.next_value::<ScalarDe>()?.0,
+                Key::ImageId => rec.image_id = map.next_value::<ScalarDe>()?.0,
+                Key::CategoryId => rec.category_id = map.next_value::<ScalarDe>()?.0,
+                Key::Area => rec.area = map.next_value::<ScalarDe>()?.0,
+                Key::Iscrowd => rec.iscrowd = map.next_value::<ScalarDe>()?.0,
+                Key::Score => rec.score = map.next_value::<ScalarDe>()?.0,
+                Key::NumKeypoints => rec.num_keypoints = map.next_value::<ScalarDe>()?.0,
+                Key::Bbox => {
+                    let mut v = Vec::new();
+                    let got = map.next_value_seed(Numbers { out: &mut v })?;
+                    rec.bbox_empty = matches!(got, Ok((0, 0)));
+                    rec.bbox = Some(match (got, v.as_slice()) {
+                        (Ok(_), &[x, y, w, h]) => Ok([x, y, w, h]),
+                        _ => Err(()),
+                    });
+                }
+                Key::Segmentation => {
+                    rec.segmentation = map.next_value_seed(SegmSeed { cols: self })?;
+                }
+                Key::Keypoints => {
+                    rec.keypoints = Some(map.next_value_seed(Numbers {
+                        out: &mut self.keypoint_values,
+                    })?);
+                }
+                Key::Caption => {
+                    rec.caption = true;
+                    map.next_value::<IgnoredAny>()?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        self.push(&rec, ids).map_err(|e| match e {
+            Error::OutOfMemory { .. } => oom(&e),
+            e => de::Error::custom(e),
+        })
+    }
+}
+
+struct ImagesTable<'a> {
+    images: &'a mut Images,
+    atypical: &'a mut Option<String>,
+}
+
+impl Table for ImagesTable<'_> {
+    const ENTRY: &'static str = "image";
+    fn entry<'de, A: MapAccess<'de>>(
+        &mut self,
+        mut map: A,
+        index: usize,
+        _ids: bool,
+    ) -> Result<(), A::Error> {
+        let (mut id, mut h, mut w) = (Scalar::Missing, Scalar::Missing, Scalar::Missing);
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Id => id = map.next_value::<ScalarDe>()?.0,
+                Key::Height => h = map.next_value::<ScalarDe>()?.0,
+                Key::Width => w = map.next_value::<ScalarDe>()?.0,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let mut note = |what: &str| {
+            if self.atypical.is_none() {
+                *self.atypical = Some(format!("image {index}: {what}"));
+            }
+        };
+        let key = match id {
+            Scalar::Missing => {
+                return Err(de::Error::custom(format!("image {index} has no id")));
+            }
+            s => s.key().unwrap_or_else(|| {
+                note("id is not an integer");
+                0
+            }),
+        };
+        let size = match (h, w) {
+            (Scalar::Int(h), Scalar::Int(w)) if h >= 0 && w >= 0 => Some([h as u64, w as u64]),
+            (Scalar::Missing, _) | (_, Scalar::Missing) => None,
+            _ => {
+                note("height or width is not a non-negative integer");
+                None
+            }
+        };
+        crate::alloc::reserve(&mut self.images.id, 1, "image columns").map_err(|e| oom(&e))?;
+        self.images.id.push(key);
+        self.images.size.push(size);
+        Ok(())
+    }
+}
+
+struct CategoriesTable<'a> {
+    categories: &'a mut Categories,
+    atypical: &'a mut Option<String>,
+}
+
+impl Table for CategoriesTable<'_> {
+    const ENTRY: &'static str = "category";
+    fn entry<'de, A: MapAccess<'de>>(
+        &mut self,
+        mut map: A,
+        index: usize,
+        _ids: bool,
+    ) -> Result<(), A::Error> {
+        let mut id = Scalar::Missing;
+        let mut name = None;
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Id => id = map.next_value::<ScalarDe>()?.0,
+                Key::Name => name = map.next_value::<NameDe>()?.0,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let key = match id {
+            Scalar::Missing => {
+                return Err(de::Error::custom(format!("category {index} has no id")));
+            }
+            s => s.key().unwrap_or_else(|| {
+                if self.atypical.is_none() {
+                    *self.atypical = Some(format!("category {index}: id is not an integer"));
+                }
+                0
+            }),
+        };
+        self.categories.id.push(key);
+        self.categories.name.push(name);
+        Ok(())
+    }
+}
+
+/// A string, or `None` for another value.
+struct NameDe(Option<String>);
+
+impl<'de> de::Deserialize<'de> for NameDe {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<String>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a name")
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Some(s.to_owned()))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+        }
+        d.deserialize_any(V).map(NameDe)
+    }
+}

@@ -1,0 +1,132 @@
+use super::*;
+
+#[test]
+fn fields_and_kinds() {
+    let doc = br#"{"info": {"x": [1, {"y": 2}]},
+        "images": [{"id": 1, "height": 4, "width": 5}, {"id": 2, "height": 4.0, "width": 5}],
+        "annotations": [
+          {"id": 7, "image_id": 1, "category_id": 2, "area": 3, "iscrowd": 0,
+           "bbox": [0, 0, 2.5, 2], "segmentation": [[0, 0, 2, 0, 2, 2], [1, 1, 3, 1, 3, 3]]},
+          {"id": 8, "image_id": 1, "category_id": 2, "area": 20.5, "iscrowd": 1,
+           "segmentation": {"size": [4, 5], "counts": [0, 20]}, "extra": null},
+          {"id": 9, "image_id": 2, "category_id": 3, "area": 1, "iscrowd": true,
+           "segmentation": {"counts": "0\\4", "size": [4, 5]}, "num_keypoints": 2,
+           "keypoints": [1, 2, 2, 3.5, 4, 1]}
+        ],
+        "categories": [{"id": 2, "name": "a"}, {"id": 3, "name": 4}]}"#;
+    let d = parse_dataset(doc).unwrap();
+    let a = &d.annotations;
+    assert_eq!(a.id, [7, 8, 9]);
+    assert_eq!(a.image_id, [1, 1, 2]);
+    assert_eq!(a.area, [3.0, 20.5, 1.0]);
+    assert_eq!(a.bbox[0], [0.0, 0.0, 2.5, 2.0]);
+    assert!(a.has(0, flag::BBOX) && !a.has(1, flag::BBOX_KEY));
+    assert!(a.has(1, flag::CROWD_INT | flag::CROWD_TRUTHY));
+    assert!(a.has(2, flag::CROWD_INT) && !a.has(0, flag::CROWD_TRUTHY));
+    assert_eq!(
+        a.segmentation[0],
+        Segmentation::Polygons { first: 0, count: 2 }
+    );
+    assert!(matches!(
+        a.segmentation[1],
+        Segmentation::Runs {
+            height: 4,
+            width: 5,
+            ..
+        }
+    ));
+    match a.segmentation[2] {
+        Segmentation::Compressed { start, end, .. } => {
+            assert_eq!(&a.counts_bytes[start..end], b"0\\4");
+        }
+        ref s => panic!("{s:?}"),
+    }
+    assert_eq!(a.keypoints_of(2), [1.0, 2.0, 2.0, 3.5, 4.0, 1.0]);
+    assert_eq!(a.num_keypoints[2], 2.0);
+    assert_eq!(d.categories.name, [Some("a".to_string()), None]);
+    // A float height is not held exactly: the dataset is atypical.
+    assert_eq!(d.images.size, [Some([4, 5]), None]);
+    assert!(d.atypical.as_deref().unwrap().contains("image 1"));
+    let shape = a.shape(0, Some([4, 5])).unwrap();
+    assert_eq!(shape.size(), (4, 5));
+    assert!(shape.to_rle().unwrap().area() > 0);
+    assert!(a.shape(0, None).is_err());
+}
+
+#[test]
+fn errors_name_the_place() {
+    let e = parse_dataset(b"{\"annotations\": [{\"id\": 1, \"image_id\": 2},\n 5]}").unwrap_err();
+    let m = e.to_string();
+    assert!(
+        m.contains("annotation 1 to be an object") && m.contains("line 2"),
+        "{m}"
+    );
+    let e =
+        parse_dataset(br#"{"images": [{"id": 1}], "annotations": [{"image_id": 1}]}"#).unwrap_err();
+    assert!(e.to_string().contains("annotation 0 has no id"), "{e}");
+    let e = parse_dataset(br#"{"images": {"id": 1}}"#).unwrap_err();
+    assert!(e.to_string().contains("images to be a list"), "{e}");
+    let e = parse_dataset(br#"{"images": [{"id": 1}"#).unwrap_err();
+    assert!(e.to_string().contains("EOF"), "{e}");
+    assert!(parse_results(br#"{"a": 1}"#).is_err());
+    let e = parse_results(br#"[{"score": 1}]"#).unwrap_err();
+    assert!(e.to_string().contains("has no image_id"), "{e}");
+    // Duplicate top-level keys: the last wins, as in Python's json.
+    let d = parse_dataset(br#"{"images": [{"id": 1}], "images": []}"#).unwrap();
+    assert!(d.images.is_empty());
+}
+
+#[test]
+fn odd_values_make_the_columns_atypical() {
+    for ann in [
+        r#"{"id": "x", "image_id": 1}"#,
+        r#"{"id": 1, "image_id": 1.5}"#,
+        r#"{"id": 1, "image_id": 1, "area": "big"}"#,
+        r#"{"id": 1, "image_id": 1, "iscrowd": null}"#,
+        r#"{"id": 1, "image_id": 1, "bbox": [1, 2, 3]}"#,
+        r#"{"id": 1, "image_id": 1, "segmentation": [1, 2, 3]}"#,
+        r#"{"id": 1, "image_id": 1, "segmentation": {"size": [1.5, 2], "counts": "0"}}"#,
+    ] {
+        let doc = format!(r#"{{"annotations": [{ann}]}}"#);
+        let d = parse_dataset(doc.as_bytes()).unwrap();
+        assert!(!d.is_typical(), "{ann}");
+    }
+    // 1.0 is the key 1, as in a Python dict.
+    let d = parse_dataset(br#"{"annotations": [{"id": 1.0, "image_id": true}]}"#).unwrap();
+    assert!(d.is_typical());
+    assert_eq!((d.annotations.id[0], d.annotations.image_id[0]), (1, 1));
+}
+
+#[test]
+fn results_are_completed_as_load_res_does() {
+    let mut r = parse_results(
+        br#"[{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4.5], "score": 0.5},
+             {"image_id": 1, "category_id": 1, "bbox": [0, 0, 2, 2], "score": 0.25}]"#,
+    )
+    .unwrap();
+    assert_eq!(r.derive_results(None).unwrap(), ResultKind::Boxes);
+    assert_eq!(r.id, [1, 2]);
+    assert_eq!(r.area, [13.5, 4.0]);
+    let mut r = parse_results(
+        br#"[{"image_id": 1, "category_id": 1, "segmentation": {"size": [3, 4], "counts": "42102"}, "score": 1}]"#,
+    )
+    .unwrap();
+    assert_eq!(r.derive_results(Some(2)).unwrap(), ResultKind::Segmentation);
+    assert_eq!(r.area, [4.0]);
+    assert_eq!(r.bbox, [[1.0, 1.0, 2.0, 2.0]]);
+    let mut bad = parse_results(
+        br#"[{"image_id": 1, "segmentation": {"size": [3, 4], "counts": "42102"}},
+             {"image_id": 1, "segmentation": {"size": [3, 4], "counts": "4!"}}]"#,
+    )
+    .unwrap();
+    let e = bad.derive_results(None).unwrap_err();
+    assert!(
+        e.to_string().starts_with("result id 2: invalid byte"),
+        "{e}"
+    );
+    let mut k =
+        parse_results(br#"[{"image_id": 1, "keypoints": [1, 5, 2, 4, 2, 0, 3, 9, 1]}]"#).unwrap();
+    assert_eq!(k.derive_results(None).unwrap(), ResultKind::Keypoints);
+    assert_eq!(k.bbox, [[1.0, 2.0, 3.0, 7.0]]);
+    assert_eq!(k.area, [21.0]);
+}

@@ -1,0 +1,272 @@
+//! From columns to the evaluation's groups, as pycocotools' `_prepare` forms them: the
+//! annotations of the evaluated images (and categories), grouped by image and category
+//! in the parameters' order, each group in load order.
+
+use std::collections::HashMap;
+
+use super::{Annotations, Geometry};
+use crate::coco::{flag, AnnotationColumns, Images};
+use crate::error::{Error, Result};
+
+/// What the IoU is computed on (pycocotools' `iouType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IouKind {
+    /// Masks.
+    Segm,
+    /// Boxes.
+    Bbox,
+    /// Keypoints (OKS).
+    Keypoints,
+}
+
+/// Which side of the evaluation a set of annotations is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The ground truth (`cocoGt`).
+    GroundTruth,
+    /// The detections (`cocoDt`).
+    Detections,
+}
+
+impl Side {
+    fn name(self) -> &'static str {
+        match self {
+            Side::GroundTruth => "ground truth",
+            Side::Detections => "detection",
+        }
+    }
+}
+
+/// pycocotools' `loadAnns(getAnnIds(imgIds=img_ids, catIds=cat_ids))` on columns, as
+/// indices: for each image of `img_ids` in order, its annotations in file order (all
+/// annotations when `img_ids` is empty), those of `cat_ids` when it is given, each
+/// replaced by the last annotation with its id (the `anns` table keeps the last).
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::coco::parse_dataset;
+/// use sa1b_rle::eval::select;
+/// let d = parse_dataset(br#"{"annotations": [
+///     {"id": 1, "image_id": 5, "category_id": 1}, {"id": 2, "image_id": 4, "category_id": 2},
+///     {"id": 3, "image_id": 5, "category_id": 2}]}"#).unwrap();
+/// assert_eq!(select(&d.annotations, &[4, 5], Some(&[2])), [1, 2]);
+/// assert_eq!(select(&d.annotations, &[5, 4], None), [0, 2, 1]);
+/// ```
+#[must_use]
+pub fn select(cols: &AnnotationColumns, img_ids: &[i64], cat_ids: Option<&[i64]>) -> Vec<usize> {
+    let n = cols.len();
+    let mut out: Vec<usize> = if img_ids.is_empty() {
+        (0..n).collect()
+    } else {
+        // Each image's annotations, in file order; images in the order asked.
+        let mut by_image: HashMap<i64, Vec<usize>> = HashMap::new();
+        for (i, &img) in cols.image_id.iter().enumerate() {
+            by_image.entry(img).or_default().push(i);
+        }
+        img_ids
+            .iter()
+            .filter_map(|img| by_image.get(img))
+            .flatten()
+            .copied()
+            .collect()
+    };
+    if let Some(cats) = cat_ids.filter(|c| !c.is_empty()) {
+        let wanted: std::collections::HashSet<i64> = cats.iter().copied().collect();
+        out.retain(|&i| cols.has(i, flag::CATEGORY_KEY) && wanted.contains(&cols.category_id[i]));
+    }
+    let mut last: HashMap<i64, usize> = HashMap::with_capacity(n);
+    for (i, &id) in cols.id.iter().enumerate() {
+        last.insert(id, i);
+    }
+    for i in &mut out {
+        *i = last[&cols.id[*i]];
+    }
+    out
+}
+
+/// pycocotools' grouping of `members` (indices of annotations, in load order) into
+/// `_gts`/`_dts` lists as `evaluateImg` reads them: `(order, offsets)`, group `k` being
+/// `order[offsets[k]..offsets[k + 1]]`. With `use_cats`, group `i * K + k` is image
+/// `img_ids[i]` and category `cat_ids[k]` (`K = cat_ids.len()`, ids unique); without,
+/// group `i` is image `img_ids[i]`'s annotations of each category of `cat_ids` in turn
+/// (a category listed twice gives its annotations twice, as pycocotools does).
+/// Annotations of other images or categories are in no group.
+///
+/// # Errors
+/// [`Error::OutOfMemory`].
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::eval::group;
+/// // Annotations on images [5, 4, 5] of categories [1, 2, 2].
+/// let (order, offsets) = group(&[5, 4, 5], &[1, 2, 2], &[0, 1, 2], &[4, 5], &[1, 2], true).unwrap();
+/// assert_eq!(order, [1, 0, 2]);
+/// assert_eq!(offsets, [0, 0, 1, 2, 3]);
+/// ```
+pub fn group(
+    image_id: &[i64],
+    category_id: &[i64],
+    members: &[usize],
+    img_ids: &[i64],
+    cat_ids: &[i64],
+    use_cats: bool,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    let img_pos: HashMap<i64, usize> = img_ids.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+    let mut cat_pos: HashMap<i64, usize> = HashMap::with_capacity(cat_ids.len());
+    for (p, &c) in cat_ids.iter().enumerate() {
+        cat_pos.entry(c).or_insert(p);
+    }
+    let k_n = if use_cats { cat_ids.len() } else { 1 };
+    let groups = img_ids.len().saturating_mul(k_n);
+    // Stable counting sort of (image, first position of the category) buckets.
+    let buckets = img_ids.len().saturating_mul(cat_ids.len());
+    let mut count = crate::alloc::zeroed::<usize>(buckets + 1, "evaluation groups")?;
+    let mut key = crate::alloc::with_capacity::<usize>(members.len(), "evaluation groups")?;
+    for &m in members {
+        let b = match (img_pos.get(&image_id[m]), cat_pos.get(&category_id[m])) {
+            (Some(&i), Some(&k)) => i * cat_ids.len() + k,
+            _ => usize::MAX,
+        };
+        key.push(b);
+        if b != usize::MAX {
+            count[b + 1] += 1;
+        }
+    }
+    for b in 0..buckets {
+        count[b + 1] += count[b];
+    }
+    let starts = count.clone();
+    let mut sorted = crate::alloc::zeroed::<usize>(count[buckets], "evaluation groups")?;
+    for (&m, &b) in members.iter().zip(&key) {
+        if b != usize::MAX {
+            sorted[count[b]] = m;
+            count[b] += 1;
+        }
+    }
+    if use_cats {
+        // Categories are unique: the buckets are the groups.
+        return Ok((sorted, starts));
+    }
+    // One group per image: its buckets in the order of cat_ids (repeats included).
+    let mut order = Vec::new();
+    let mut offsets = crate::alloc::with_capacity::<usize>(groups + 1, "evaluation groups")?;
+    offsets.push(0);
+    for i in 0..img_ids.len() {
+        for &c in cat_ids {
+            let b = i * cat_ids.len() + cat_pos[&c];
+            let part = &sorted[starts[b]..starts[b + 1]];
+            crate::alloc::reserve(&mut order, part.len(), "evaluation groups")?;
+            order.extend_from_slice(part);
+        }
+        offsets.push(order.len());
+    }
+    Ok((order, offsets))
+}
+
+/// The annotations `order` of `cols` as the evaluation reads them (`offsets` from
+/// [`group`]): ids, areas, scores (detections), `iscrowd` and `ignore` (ground truths:
+/// crowd, or for keypoints also `num_keypoints == 0`), and the geometry of `kind`
+/// (polygons with their image's size from `images`).
+///
+/// # Errors
+/// [`Error::Annotation`] naming the annotation's id for a field the evaluation needs
+/// that is missing or unreadable (pycocotools fails on it too).
+pub fn gather<'a>(
+    cols: &'a AnnotationColumns,
+    images: &Images,
+    order: &[usize],
+    offsets: Vec<usize>,
+    kind: IouKind,
+    side: Side,
+) -> Result<Annotations<'a>> {
+    let n = order.len();
+    let gt = side == Side::GroundTruth;
+    let fail = |i: usize, message: String| Error::Annotation {
+        what: side.name(),
+        id: cols.id[i] as f64,
+        source: Box::new(Error::Dataset { message }),
+    };
+    let need = |i: usize, bit: u16, field: &str| -> Result<()> {
+        if cols.has(i, bit) {
+            Ok(())
+        } else {
+            Err(fail(i, format!("no {field}")))
+        }
+    };
+    let mut out = Annotations {
+        ids: crate::alloc::with_capacity(n, "evaluation columns")?,
+        area: crate::alloc::with_capacity(n, "evaluation columns")?,
+        score: crate::alloc::with_capacity(n, "evaluation columns")?,
+        crowd: crate::alloc::with_capacity(n, "evaluation columns")?,
+        ignore: crate::alloc::with_capacity(n, "evaluation columns")?,
+        geometry: match kind {
+            IouKind::Segm => Geometry::Masks(crate::alloc::with_capacity(n, "evaluation shapes")?),
+            IouKind::Bbox => Geometry::Boxes(crate::alloc::with_capacity(n, "evaluation boxes")?),
+            IouKind::Keypoints => Geometry::Keypoints {
+                points: crate::alloc::with_capacity(n, "evaluation keypoints")?,
+                boxes: crate::alloc::with_capacity(n, "evaluation keypoints")?,
+            },
+        },
+        offsets,
+    };
+    let sizes: HashMap<i64, Option<[u64; 2]>> = if kind == IouKind::Segm {
+        images
+            .id
+            .iter()
+            .copied()
+            .zip(images.size.iter().copied())
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    for &i in order {
+        need(i, flag::AREA, "area (a number)")?;
+        out.ids.push(cols.id[i] as f64);
+        out.area.push(cols.area[i]);
+        if gt {
+            need(i, flag::ISCROWD, "iscrowd")?;
+            let mut ignore = cols.has(i, flag::CROWD_TRUTHY);
+            if kind == IouKind::Keypoints {
+                need(i, flag::NUM_KEYPOINTS, "num_keypoints")?;
+                ignore |= cols.num_keypoints[i] == 0.0;
+            }
+            out.score.push(0.0);
+            out.crowd.push(cols.has(i, flag::CROWD_INT));
+            out.ignore.push(ignore);
+        } else {
+            need(i, flag::SCORE, "score (a number)")?;
+            out.score.push(cols.score[i]);
+            out.crowd.push(false);
+            out.ignore.push(false);
+        }
+        match &mut out.geometry {
+            Geometry::Masks(m) => {
+                let size = match sizes.get(&cols.image_id[i]) {
+                    Some(&s) => s,
+                    None if matches!(
+                        cols.segmentation[i],
+                        crate::coco::Segmentation::Polygons { .. }
+                    ) =>
+                    {
+                        return Err(fail(i, "its image is not in the dataset".into()));
+                    }
+                    None => None,
+                };
+                m.push(cols.shape(i, size).map_err(|e| fail(i, e.to_string()))?);
+            }
+            Geometry::Boxes(b) => {
+                need(i, flag::BBOX, "bbox (4 numbers)")?;
+                b.push(cols.bbox[i]);
+            }
+            Geometry::Keypoints { points, boxes } => {
+                need(i, flag::KEYPOINTS, "keypoints")?;
+                if gt {
+                    need(i, flag::BBOX, "bbox (4 numbers)")?;
+                }
+                points.push(cols.keypoints_of(i));
+                boxes.push(cols.bbox[i]);
+            }
+        }
+    }
+    Ok(out)
+}
