@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pycocotools.mask as pm
 import pytest
+from _coco import DATA, GT, RESULTS, assert_same, generated, people, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycocotools.coco import COCO as PyCOCO
@@ -20,54 +21,6 @@ from pycocotools.cocoeval import COCOeval as PyCOCOeval
 
 from sa1b_rle.coco import COCO
 from sa1b_rle.cocoeval import COCOeval
-
-DATA = Path(__file__).parent / "data"
-GT = json.loads((DATA / "coco_instances_val2014_100.json").read_text())
-RESULTS = json.loads((DATA / "coco_instances_val2014_fakesegm100_results.json").read_text())
-
-
-def run(
-    evaluator: Any, coco: Any, gt: dict[str, Any], res: Any, iou_type: str, tweak: Any
-) -> tuple[Any, str]:
-    """An evaluator run on deep copies (both mutate annotations), and what it printed."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        g = coco()
-        g.dataset = copy.deepcopy(gt)
-        g.createIndex()
-        d = g.loadRes(copy.deepcopy(res))
-        e = evaluator(g, d, iou_type)
-        tweak(e.params)
-        e.evaluate()
-        e.accumulate()
-        e.summarize()
-    return e, out.getvalue()
-
-
-def assert_same(gt: dict[str, Any], res: Any, iou_type: str, tweak: Any = lambda p: None) -> None:
-    want, printed = run(PyCOCOeval, PyCOCO, gt, res, iou_type, tweak)
-    for coco in (COCO, PyCOCO):  # our loader, and pycocotools' objects given to ours
-        got, ours = run(COCOeval, coco, gt, res, iou_type, tweak)
-        for key in ("precision", "recall", "scores"):
-            assert got.eval[key].shape == want.eval[key].shape
-            assert np.array_equal(got.eval[key], want.eval[key], equal_nan=True), key
-        assert np.array_equal(got.stats, want.stats, equal_nan=True)
-        # The twelve summary lines, as pycocotools prints them.
-        lines = [x for x in printed.splitlines() if x.startswith(" Average")]
-        assert [x for x in ours.splitlines() if x.startswith(" Average")] == lines
-        assert len(got.ious) == len(want.ious)
-        for key, v in want.ious.items():
-            mine = got.ious[key]
-            assert len(mine) == len(v) and np.array_equal(np.asarray(mine), np.asarray(v)), key
-        assert len(got.evalImgs) == len(want.evalImgs)
-        for a, b in zip(got.evalImgs, want.evalImgs, strict=True):
-            assert (a is None) == (b is None)
-            if a is not None:
-                for k in ("dtIds", "gtIds", "dtScores"):
-                    assert list(a[k]) == list(b[k])
-                for k in ("dtMatches", "gtMatches", "gtIgnore", "dtIgnore"):
-                    assert np.array_equal(a[k], b[k])
-
 
 TWEAKS = {
     "default": lambda p: None,
@@ -80,6 +33,14 @@ TWEAKS = {
     "imgIds": lambda p: setattr(p, "imgIds", p.imgIds[::3]),
     "catIds": lambda p: setattr(p, "catIds", p.catIds[:5]),
     "recThrs": lambda p: setattr(p, "recThrs", np.linspace(0, 1, 11)),
+    # Edge cases found by fuzzing, answered as pycocotools answers them.
+    "recThrs=[]": lambda p: setattr(p, "recThrs", np.array([])),
+    "iouThrs with NaN": lambda p: setattr(p, "iouThrs", np.array([0.5, np.nan])),
+    "recThrs with NaN": lambda p: setattr(p, "recThrs", np.array([0.0, np.nan, 0.5])),
+    "imgIds=[]": lambda p: setattr(p, "imgIds", []),
+    "catIds=[]": lambda p: setattr(p, "catIds", []),
+    "maxDets=[-1, 10, 100]": lambda p: setattr(p, "maxDets", [-1, 10, 100]),
+    "maxDets=[1, 10, -2]": lambda p: setattr(p, "maxDets", [1, 10, -2]),
 }
 
 
@@ -87,61 +48,6 @@ TWEAKS = {
 @pytest.mark.parametrize("tweak", list(TWEAKS))
 def test_the_coco_sample(iou_type: str, tweak: str) -> None:
     assert_same(GT, RESULTS, iou_type, TWEAKS[tweak])
-
-
-def generated(seed: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A small dataset: images without ground truth or without detections, crowd
-    regions as uncompressed RLE, many categories, tied scores."""
-    rng = np.random.default_rng(seed)
-    images, anns, results = [], [], []
-    cats = [{"id": c, "name": f"c{c}", "supercategory": "s"} for c in (1, 2, 5, 7)]
-    for i in range(1, 13):
-        h, w = int(rng.integers(20, 60)), int(rng.integers(20, 60))
-        images.append({"id": i, "height": h, "width": w, "file_name": f"{i}.jpg"})
-        for _ in range(int(rng.integers(0, 6)) if i % 4 else 0):
-            m = np.zeros((h, w), np.uint8)
-            y, x = int(rng.integers(0, h - 4)), int(rng.integers(0, w - 4))
-            m[y : y + int(rng.integers(2, h - y)), x : x + int(rng.integers(2, w - x))] = 1
-            crowd = int(rng.random() < 0.15)
-            rle = pm.encode(np.asfortranarray(m))
-            if crowd:
-                segm: Any = {"size": [h, w], "counts": pm_runs(m)}
-            else:
-                segm = {"size": [h, w], "counts": rle["counts"].decode()}
-            anns.append(
-                {
-                    "id": len(anns) + 1,
-                    "image_id": i,
-                    "category_id": int(rng.choice([1, 2, 5, 7])),
-                    "segmentation": segm,
-                    "area": float(pm.area(rle)) + (0.5 if crowd else 0.0),
-                    "bbox": [float(v) for v in pm.toBbox(rle)],
-                    "iscrowd": crowd,
-                }
-            )
-        for _ in range(int(rng.integers(0, 8)) if i % 5 else 0):
-            m = np.zeros((h, w), np.uint8)
-            y, x = int(rng.integers(0, h - 4)), int(rng.integers(0, w - 4))
-            m[y : y + int(rng.integers(2, h - y)), x : x + int(rng.integers(2, w - x))] = 1
-            rle = pm.encode(np.asfortranarray(m))
-            results.append(
-                {
-                    "image_id": i,
-                    "category_id": int(rng.choice([1, 2, 5, 7])),
-                    "segmentation": {"size": [h, w], "counts": rle["counts"].decode()},
-                    "bbox": [float(v) for v in pm.toBbox(rle)],
-                    "score": float(rng.integers(0, 4)) / 4,  # ties
-                }
-            )
-    return {"images": images, "annotations": anns, "categories": cats}, results
-
-
-def pm_runs(m: np.ndarray) -> list[int]:
-    """COCO's uncompressed counts: column-major run lengths from a background run."""
-    flat = m.ravel(order="F")
-    change = np.flatnonzero(np.diff(flat)) + 1
-    runs = np.diff(np.concatenate([[0], change, [flat.size]])).tolist()
-    return [0, *runs] if flat[0] else runs
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -236,34 +142,32 @@ def test_polygon_ground_truths_with_odd_parts() -> None:
         COCOeval(g, g.loadRes(copy.deepcopy(res)), "segm").evaluate()
 
 
-def test_keypoints_follow_pycocotools() -> None:
-    rng = np.random.default_rng(5)
-    images = [{"id": i, "height": 100, "width": 100} for i in (1, 2, 3)]
-    anns, results = [], []
-    for i in (1, 2, 3):
-        for _ in range(3):
-            x, y = rng.uniform(10, 80, 2)
-            kp = []
-            for _ in range(17):
-                kp += [float(x + rng.uniform(0, 15)), float(y + rng.uniform(0, 15)), 2]
-            anns.append(
-                {
-                    "id": len(anns) + 1,
-                    "image_id": i,
-                    "category_id": 1,
-                    "keypoints": kp,
-                    "num_keypoints": 17,
-                    "area": 225.0,
-                    "bbox": [float(x), float(y), 15.0, 15.0],
-                    "iscrowd": 0,
-                }
-            )
-            noisy = [v + (rng.normal(0, 2) if k % 3 != 2 else 0) for k, v in enumerate(kp)]
-            results.append(
-                {"image_id": i, "category_id": 1, "keypoints": noisy, "score": float(rng.random())}
-            )
-    gt = {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "person"}]}
-    assert_same(gt, results, "keypoints")
+KEYPOINT_TWEAKS = {
+    "default": lambda p: None,
+    "sigmas": lambda p: setattr(p, "kpt_oks_sigmas", p.kpt_oks_sigmas[::-1] * 1.7),
+    "areaRng": lambda p: setattr(p, "areaRng", [[0, 1e10], [0, 900], [900, 1e10]]),
+    "maxDets": lambda p: setattr(p, "maxDets", [3]),
+    "iouThrs": lambda p: setattr(p, "iouThrs", np.array([0.1, 0.5, 0.99])),
+    "useCats=0": lambda p: setattr(p, "useCats", 0),
+}
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("tweak", list(KEYPOINT_TWEAKS))
+def test_keypoints_follow_pycocotools(seed: int, tweak: str) -> None:
+    # OKS in Rust, to the bit: visible, occluded and unlabelled points, people without
+    # labelled points (ignored), crowd regions, integer coordinates, tied scores.
+    gt, res = people(seed)
+    assert_same(gt, res, "keypoints", KEYPOINT_TWEAKS[tweak])
+
+
+def test_keypoints_of_another_length_are_an_error_naming_them() -> None:
+    gt, res = people(1)
+    res[0]["keypoints"] = res[0]["keypoints"][:-3]
+    g = COCO(copy.deepcopy(gt))
+    e = COCOeval(g, g.loadRes(res), "keypoints")
+    with pytest.raises(ValueError, match=r"detection id 1: keypoints has 48 values, expected .*51"):
+        e.evaluate()
 
 
 def test_bad_annotations_are_named_by_id() -> None:

@@ -414,17 +414,24 @@ _PATHS_HELP = (
 
 
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
-    from sa1b_rle.cocoeval import STAT_NAMES, evaluate
+    from sa1b_rle.cocoeval import evaluate
 
     e = evaluate(args.gt, args.results, args.iou_type)
     for text in e.summary_lines:
         out.write(text + "\n")
+    results = e.get_results(per_class=args.per_class)
+    if args.per_class:
+        for name, value in results.items():
+            if name.startswith("AP/"):
+                out.write(f" {name:<30} {value:0.3f}\n")
     if args.json:
         doc = {
             "iou_type": args.iou_type,
-            "stats": dict(zip(STAT_NAMES, map(float, e.stats), strict=True)),
+            "stats": {k: v for k, v in results.items() if not k.startswith("AP/")},
             "lines": e.summary_lines,
         }
+        if args.per_class:
+            doc["per_class"] = {k[3:]: v for k, v in results.items() if k.startswith("AP/")}
         with open(args.json, "w") as f:
             json.dump(doc, f, indent=1)
         out.write(f"wrote {args.json}\n")
@@ -550,7 +557,8 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("gt", metavar="GT.json", help="COCO instances (ground truth)")
     p.add_argument("results", metavar="RESULTS.json", help="COCO results (a list of detections)")
-    p.add_argument("--iou-type", choices=["segm", "bbox"], default="segm")
+    p.add_argument("--iou-type", choices=["segm", "bbox", "keypoints"], default="segm")
+    p.add_argument("--per-class", action="store_true", help="also each category's AP (AP/<name>)")
     p.add_argument("--json", metavar="OUT.json", help="also write the stats as JSON")
     p.set_defaults(run=cmd_eval)
 

@@ -473,9 +473,7 @@ class COCO:
         cols = self._columns
         if cols is not None and self._results is None:
             ik, ck = _int_keys(img_ids), _int_keys(cat_ids)
-            crowd_ok = iscrowd is None or (
-                isinstance(iscrowd, (int, float, np.number)) and not isinstance(iscrowd, bool)
-            )
+            crowd_ok = iscrowd is None or isinstance(iscrowd, (int, float, np.number))
             if ik is not None and ck is not None and crowd_ok and len(areaRng) in (0, 2):
                 ids = cols.ann_ids(
                     img_ids=ik if len(img_ids) else None,
@@ -504,6 +502,13 @@ class COCO:
         if iscrowd is not None:
             return [a["id"] for a in anns if a["iscrowd"] == iscrowd]
         return [a["id"] for a in anns]
+
+    def _tables(self) -> set[str]:
+        """The top-level tables the dataset has (of images, annotations, categories)."""
+        if self._results is None and self._views is None and self._cols is not None:
+            names = ("images", "annotations", "categories")
+            return {n for n, has in zip(names, self._cols.tables, strict=True) if has}
+        return {n for n in ("images", "annotations", "categories") if n in self.dataset}
 
     def _meta_columns(self) -> Any:
         """The columns that hold this set's images and categories (a results set's are
@@ -608,19 +613,22 @@ class COCO:
                 raise ValueError(f"results: {e}") from None
         if cols.n_annotations == 0:
             raise ValueError(f"{source}: no results (pycocotools cannot load an empty list)")
-        known = np.array(
-            [i for i in self.getImgIds() if isinstance(i, (int, np.integer))], np.int64
-        )
-        _, img_col, _, _, _, _ = cols.annotation_arrays()
-        if cols.atypical is not None and "image_id" in cols.atypical:
-            raise ValueError(
-                f"{source}: results do not correspond to this annotation set ({cols.atypical})"
-            )
-        if not np.isin(img_col, known).all():
-            bad = int(img_col[~np.isin(img_col, known)][0])
+        if cols.atypical is None and self._meta_columns() is not None:
+            known = self._meta_columns().image_ids()
+            _, img_col, _, _, _, _ = cols.annotation_arrays()
+            outside = ~np.isin(img_col, known)
+            bad: Any = int(img_col[outside][0]) if outside.any() else None
+        else:
+            # Ids the columns cannot key (strings, fractions): pycocotools' set test.
+            if not isinstance(raw, list):
+                raw = json.loads(raw)
+            ids = {a["image_id"] for a in raw}
+            extra = ids - set(self.getImgIds())
+            bad = next(iter(extra)) if extra else None
+        if bad is not None:
             raise ValueError(
                 f"{source}: results do not correspond to this annotation set "
-                f"(image_id {bad} is not one of its images)"
+                f"(image_id {bad!r} is not one of its images)"
             )
         res = COCO()
         res._views = None

@@ -37,11 +37,13 @@ from typing import Any, overload
 
 import numpy as np
 
-__all__ = ["STAT_NAMES", "COCOeval", "Params", "evaluate"]
+__all__ = ["KEYPOINT_STAT_NAMES", "STAT_NAMES", "COCOeval", "Params", "evaluate"]
 
 #: The names of ``stats``' twelve entries (segm and bbox), as detectron2 reports them.
 STAT_NAMES = ["AP", "AP50", "AP75", "APs", "APm", "APl"]
 STAT_NAMES += ["AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
+#: The names of ``stats``' ten entries for keypoints.
+KEYPOINT_STAT_NAMES = ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"]
 
 
 class COCOeval:
@@ -119,6 +121,31 @@ class COCOeval:
             g[gt["image_id"], gt["category_id"]].append(gt)
         for dt in dts:
             d[dt["image_id"], dt["category_id"]].append(dt)
+        if self._paramsEval:
+            # pycocotools' evaluate() reads _gts/_dts[imgId, catId] for every pair (a
+            # defaultdict: each read adds the key), in this order.
+            pe = self._paramsEval
+            if pe.useCats or p.iouType == "keypoints":
+                pairs = [(i, c) for i in pe.imgIds for c in (pe.catIds if pe.useCats else [-1])]
+            else:
+                pairs = [(i, c) for i in pe.imgIds for c in pe.catIds]
+            for key in pairs:
+                g[key]
+                d[key]
+            # evaluateImg's last mark on each ground truth: `_ignore` for the last area
+            # range.
+            lo, hi = pe.areaRng[-1]
+            for i in pe.imgIds:
+                if pe.useCats:
+                    groups = [g[i, c] for c in pe.catIds]
+                else:
+                    groups = [[x for c in pe.catIds for x in g[i, c]]]
+                for group in groups:
+                    if group or any(d[i, c] for c in pe.catIds):
+                        for x in group:
+                            x["_ignore"] = (
+                                1 if x["ignore"] or x["area"] < lo or x["area"] > hi else 0
+                            )
         self._prepared = (g, d)
 
     def evaluate(self) -> None:
@@ -167,7 +194,7 @@ class COCOeval:
         groups = _Groups(self._rust, gt_cols, dt_cols, gt_dicts, dt_dicts)
         self.evalImgs = _EvalImgs(groups, p, cat_ids)
         self.ious = _Ious(groups, p, cat_ids)
-        self._paramsEval = copy.deepcopy(self.params)
+        self._paramsEval = _snapshot(self.params)
 
     def _side(self, coco: Any, keys: dict[Any, int]) -> tuple[Any, Any, Any]:
         """One side's columns: ``(columns, members, dicts)``; members and dicts are None
@@ -413,6 +440,38 @@ class COCOeval:
         self.summarize()
         return ""
 
+    def get_results(self, per_class: bool = False) -> dict[str, float]:
+        """The summary metrics by name, after ``summarize()``: ``AP``, ``AP50``,
+        ``AP75``, ``APs``, ``APm``, ``APl``, ``AR1``, ``AR10``, ``AR100``, ``ARs``,
+        ``ARm``, ``ARl`` (``stats`` in order; for keypoints ``AP``, ``AP50``, ``AP75``,
+        ``APm``, ``APl``, ``AR``, ``AR50``, ``AR75``, ``ARm``, ``ARl``). ``per_class``
+        adds ``AP/<category name>`` for every evaluated category: detectron2's
+        per-category AP, the mean of ``precision[:, :, k, 0, -1]`` over its entries
+        above -1 (NaN when there are none)."""
+        if len(self.stats) == 0:
+            raise RuntimeError("run summarize() first")
+        names = KEYPOINT_STAT_NAMES if len(self.stats) == 10 else STAT_NAMES
+        out = {n: float(v) for n, v in zip(names, self.stats, strict=True)}
+        if per_class and self.params.useCats:
+            precision = self.eval["precision"]
+            for k, name in enumerate(self._category_names(self.params.catIds)):
+                p = precision[:, :, k, 0, -1]
+                p = p[p > -1]
+                out[f"AP/{name}"] = float(np.mean(p)) if p.size else float("nan")
+        return out
+
+    def _category_names(self, cat_ids: list[Any]) -> list[str]:
+        """The names of these categories of the ground truth (from its columns when it
+        has them, else its ``loadCats``)."""
+        from sa1b_rle.coco import COCO
+
+        gt = self.cocoGt
+        meta = gt._meta_columns() if isinstance(gt, COCO) else None
+        if meta is not None:
+            by_id = dict(zip(meta.category_ids().tolist(), meta.category_names(), strict=True))
+            return [str(by_id.get(int(c), c)) for c in cat_ids]
+        return [str(gt.loadCats(c)[0]["name"]) for c in cat_ids]
+
     def __getstate__(self) -> dict[str, Any]:
         """pycocotools' state for pickle and ``copy.deepcopy``: ``evalImgs`` as a list
         and ``ious`` as a dict, built from the Rust evaluation (which stays behind; an
@@ -423,6 +482,23 @@ class COCOeval:
             state["ious"] = dict(state["ious"].items())
         state["_rust"] = None
         return state
+
+
+def _snapshot(p: Params) -> Params:
+    """``copy.deepcopy(p)`` for the values parameters hold (lists of numbers or of
+    ranges, arrays), without deep-copying every id: numbers are immutable."""
+    out = copy.copy(p)
+    for name, value in vars(p).items():
+        if type(value) is list:
+            items = [list(v) if type(v) is list else v for v in value]
+            if all(type(v) in (int, float, str, list) or isinstance(v, np.generic) for v in value):
+                setattr(out, name, items)
+                continue
+        elif isinstance(value, np.ndarray):
+            setattr(out, name, value.copy())
+            continue
+        setattr(out, name, copy.deepcopy(value))
+    return out
 
 
 class _Groups:
@@ -603,17 +679,38 @@ def evaluate(gt: Any, results: Any, iou_type: str = "segm", *, quiet: bool = Tru
     """``COCOeval`` run end to end (evaluate, accumulate, summarize) on a ground truth
     (a COCO JSON path, dict or COCO object) and results (a path, a list of result dicts
     or an ``(N, 7)`` array); the summary lines are in ``summary_lines`` (printed unless
-    ``quiet``)."""
+    ``quiet``). Errors are ``ValueError``s naming the file at fault (a ground truth
+    without ``images``, ``annotations`` or ``categories``; results without a field the
+    evaluation reads)."""
     import contextlib
     import io
+    import os
 
     from sa1b_rle.coco import COCO
 
+    gt_name = os.fspath(gt) if isinstance(gt, (str, os.PathLike)) else "the ground truth"
+    res_name = os.fspath(results) if isinstance(results, (str, os.PathLike)) else "the results"
     coco_gt = gt if hasattr(gt, "loadRes") else COCO(gt)
+    if isinstance(coco_gt, COCO):
+        tables = coco_gt._tables()
+        for name in ("images", "annotations", "categories"):
+            if name not in tables:
+                raise ValueError(
+                    f"{gt_name}: no {name!r} (a COCO dataset has images, annotations and "
+                    "categories)"
+                )
     coco_dt = coco_gt.loadRes(results)
     e = COCOeval(coco_gt, coco_dt, iou_type)
-    with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
-        e.evaluate()
-        e.accumulate()
-        e.summarize()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+            e.evaluate()
+            e.accumulate()
+            e.summarize()
+    except ValueError as err:
+        text = str(err)
+        if text.startswith("detection"):
+            raise ValueError(f"{res_name}: {text}") from None
+        if text.startswith("ground truth"):
+            raise ValueError(f"{gt_name}: {text}") from None
+        raise
     return e

@@ -114,6 +114,27 @@ pub fn reserve<T>(v: &mut Vec<T>, more: usize, what: &'static str) -> Result<()>
         .map_err(|_| out_of_memory::<T>(v.len().saturating_add(more), what))
 }
 
+/// Makes room for `more` items in a growing `v` (amortised: the capacity at least
+/// doubles, as `push` does), or [`Error::OutOfMemory`]. For vectors filled item by item;
+/// [`reserve`] is for a size known up front.
+///
+/// # Errors
+/// [`Error::OutOfMemory`] when the allocation fails or its size overflows.
+///
+/// # Examples
+/// ```
+/// let mut v: Vec<u8> = Vec::new();
+/// for i in 0..100 {
+///     sa1b_rle::alloc::grow(&mut v, 1, "bytes").unwrap();
+///     v.push(i);
+/// }
+/// assert!(v.capacity() < 200);
+/// ```
+pub fn grow<T>(v: &mut Vec<T>, more: usize, what: &'static str) -> Result<()> {
+    v.try_reserve(more)
+        .map_err(|_| out_of_memory::<T>(v.len().saturating_add(more), what))
+}
+
 /// `a * b` as a `usize` element count, or [`Error::OutOfMemory`] (the product cannot be
 /// allocated if it does not even fit the address space).
 ///

@@ -200,6 +200,14 @@ pub enum Error {
         /// What is wrong and where (byte offset, annotation index).
         message: String,
     },
+    /// The problem is in detection result `index` of a results list (whose id
+    /// `loadRes` makes `index + 1`).
+    ResultItem {
+        /// Its position in the list.
+        index: usize,
+        /// What is wrong with it.
+        source: Box<Error>,
+    },
     /// The problem is in item `index` of a batch.
     Item {
         /// Index of the item in the batch (annotation index).
@@ -229,7 +237,9 @@ impl Error {
     #[must_use]
     pub fn root(&self) -> &Error {
         match self {
-            Error::Item { source, .. } | Error::Annotation { source, .. } => source.root(),
+            Error::Item { source, .. }
+            | Error::Annotation { source, .. }
+            | Error::ResultItem { source, .. } => source.root(),
             e => e,
         }
     }
@@ -372,6 +382,9 @@ impl fmt::Display for Error {
                     write!(f, " ({hint})")?;
                 }
                 Ok(())
+            }
+            Error::ResultItem { index, source } => {
+                write!(f, "result {index} (id {}): {source}", index + 1)
             }
             Error::Item { index, source } => write!(f, "annotation {index}: {source}"),
             Error::Annotation { what, id, source } => {

@@ -379,11 +379,11 @@ pub fn fr_poly_cocoapi(xy: &[f64], height: u64, width: u64) -> Result<Rle> {
 /// let two = coco_polygons(&[vec![0.0, 0.0, 2.0, 0.0, 2.0, 2.0], vec![3.0, 3.0, 4.0, 3.0, 4.0, 4.0]], 5, 5);
 /// assert!(two.unwrap().area() > 0);
 /// ```
-pub fn coco_polygons(parts: &[Vec<f64>], height: u64, width: u64) -> Result<Rle> {
+pub fn coco_polygons<P: AsRef<[f64]>>(parts: &[P], height: u64, width: u64) -> Result<Rle> {
     let rles = parts
         .iter()
         .enumerate()
-        .map(|(i, p)| fr_poly_cocoapi(p, height, width).map_err(|e| e.at(i)))
+        .map(|(i, p)| fr_poly_cocoapi(p.as_ref(), height, width).map_err(|e| e.at(i)))
         .collect::<Result<Vec<Rle>>>()?;
     crate::merge::merge(&rles, false)
 }

@@ -295,7 +295,7 @@ impl<'de> Visitor<'de> for Numbers<'_> {
         while let Some(ScalarDe(v)) = s.next_element()? {
             match v.number() {
                 Some(x) if ok => {
-                    crate::alloc::reserve(self.out, 1, "coordinates").map_err(|e| oom(&e))?;
+                    crate::alloc::grow(self.out, 1, "coordinates").map_err(|e| oom(&e))?;
                     self.out.push(x);
                 }
                 _ => ok = false,
@@ -370,7 +370,7 @@ impl<'de> Visitor<'de> for SegmSeed<'_> {
         })? {
             match part {
                 Ok(range) if ok => {
-                    crate::alloc::reserve(&mut self.cols.parts, 1, "polygon parts")
+                    crate::alloc::grow(&mut self.cols.parts, 1, "polygon parts")
                         .map_err(|e| oom(&e))?;
                     self.cols.parts.push(range);
                 }
@@ -471,7 +471,7 @@ impl<'de> Visitor<'de> for CountsSeed<'_> {
     }
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
         let start = self.cols.counts_bytes.len();
-        crate::alloc::reserve(&mut self.cols.counts_bytes, s.len(), "counts strings")
+        crate::alloc::grow(&mut self.cols.counts_bytes, s.len(), "counts strings")
             .map_err(|e| oom(&e))?;
         self.cols.counts_bytes.extend_from_slice(s.as_bytes());
         Ok(Ok(Segmentation::Compressed {
@@ -487,7 +487,7 @@ impl<'de> Visitor<'de> for CountsSeed<'_> {
         while let Some(ScalarDe(v)) = s.next_element()? {
             match v {
                 Scalar::Int(x) if ok && (0..=i64::from(u32::MAX)).contains(&x) => {
-                    crate::alloc::reserve(&mut self.cols.runs, 1, "run lengths")
+                    crate::alloc::grow(&mut self.cols.runs, 1, "run lengths")
                         .map_err(|e| oom(&e))?;
                     self.cols.runs.push(x as u32);
                 }
@@ -629,12 +629,37 @@ impl Table for AnnotationColumns {
                     });
                 }
                 Key::Segmentation => {
-                    rec.segmentation = map.next_value_seed(SegmSeed { cols: self })?;
+                    // Polygons are kept as their JSON text, parsed when rasterised (an
+                    // evaluation of boxes or keypoints never reads them); RLEs are read.
+                    let raw: &serde_json::value::RawValue = map.next_value()?;
+                    let text = raw.get().as_bytes();
+                    rec.segmentation = if text.first() == Some(&b'[') {
+                        let start = self.polygon_text.len();
+                        crate::alloc::grow(&mut self.polygon_text, text.len(), "polygons")
+                            .map_err(|e| oom(&e))?;
+                        self.polygon_text.extend_from_slice(text);
+                        Segmentation::PolygonText {
+                            start,
+                            end: self.polygon_text.len(),
+                        }
+                    } else {
+                        let mut de = serde_json::Deserializer::from_slice(text);
+                        SegmSeed { cols: self }
+                            .deserialize(&mut de)
+                            .map_err(de::Error::custom)?
+                    };
                 }
                 Key::Keypoints => {
-                    rec.keypoints = Some(map.next_value_seed(Numbers {
-                        out: &mut self.keypoint_values,
-                    })?);
+                    // Read from the value's text: std's float parsing is correctly
+                    // rounded and several times faster than serde_json's exact path.
+                    let raw: &serde_json::value::RawValue = map.next_value()?;
+                    let start = self.keypoint_values.len();
+                    let got = super::parse_number_list(
+                        raw.get().as_bytes(),
+                        &mut 0,
+                        &mut self.keypoint_values,
+                    );
+                    rec.keypoints = Some(got.map(|()| (start, self.keypoint_values.len())));
                 }
                 Key::Caption => {
                     rec.caption = true;
@@ -698,7 +723,7 @@ impl Table for ImagesTable<'_> {
                 None
             }
         };
-        crate::alloc::reserve(&mut self.images.id, 1, "image columns").map_err(|e| oom(&e))?;
+        crate::alloc::grow(&mut self.images.id, 1, "image columns").map_err(|e| oom(&e))?;
         self.images.id.push(key);
         self.images.size.push(size);
         Ok(())

@@ -122,6 +122,14 @@ pub enum Segmentation {
         /// The number of parts.
         count: usize,
     },
+    /// A list of parts as JSON text, `polygon_text[start..end]` of
+    /// [`AnnotationColumns::polygon_text`] (parsed when rasterised).
+    PolygonText {
+        /// Byte range.
+        start: usize,
+        /// See `start`.
+        end: usize,
+    },
     /// `{"size": [h, w], "counts": str}`: `counts_bytes[start..end]`.
     Compressed {
         /// `size`.
@@ -238,6 +246,8 @@ pub struct AnnotationColumns {
     pub parts: Vec<(usize, usize)>,
     /// Polygon coordinates, all parts one after the other.
     pub coords: Vec<f64>,
+    /// Polygon lists as JSON text, one after the other.
+    pub polygon_text: Vec<u8>,
     /// Compressed counts strings, one after the other.
     pub counts_bytes: Vec<u8>,
     /// Uncompressed run lengths, one list after the other.
@@ -327,7 +337,7 @@ impl AnnotationColumns {
         );
         match crowd_flags(rec.iscrowd) {
             Some(bits) => flags |= bits,
-            None => self.note(index, "iscrowd is not a number"),
+            None => self.note(index, "iscrowd is neither 0 nor 1"),
         }
         let bbox = match rec.bbox {
             None => [0.0; 4],
@@ -366,7 +376,9 @@ impl AnnotationColumns {
         if rec.category_id != Scalar::Missing {
             flags |= flag::CATEGORY_KEY;
         }
-        crate::alloc::reserve(&mut self.id, 1, "annotation columns")?;
+        for v in [&mut self.id, &mut self.image_id, &mut self.category_id] {
+            crate::alloc::grow(v, 1, "annotation columns")?;
+        }
         self.id.push(id);
         self.image_id.push(image_id);
         self.category_id.push(category_id);
@@ -416,16 +428,20 @@ impl AnnotationColumns {
                 counts: crate::input::Counts::Runs(&self.runs[start..end]),
             })),
             Segmentation::Polygons { first, count } => {
-                let Some([height, width]) = image else {
-                    return Err(Error::Dataset {
-                        message: "its image has no integer height and width".into(),
-                    });
-                };
+                let [height, width] = image_size(image)?;
                 Ok(Shape::Polygons {
                     parts: self.parts[first..first + count]
                         .iter()
                         .map(|&(a, b)| &self.coords[a..b])
                         .collect(),
+                    height,
+                    width,
+                })
+            }
+            Segmentation::PolygonText { start, end } => {
+                let [height, width] = image_size(image)?;
+                Ok(Shape::PolygonText {
+                    text: &self.polygon_text[start..end],
                     height,
                     width,
                 })
@@ -440,24 +456,116 @@ impl AnnotationColumns {
     }
 }
 
-/// The `iscrowd` bits of a value (`int(v) != 0`, `bool(v)`), or None when Python's
-/// `int()` would fail.
+fn image_size(image: Option<[u64; 2]>) -> Result<[u64; 2]> {
+    image.ok_or_else(|| Error::Dataset {
+        message: "its image has no integer height and width".into(),
+    })
+}
+
+/// Skips JSON whitespace from `i`.
+fn skip_space(text: &[u8], i: &mut usize) {
+    while *i < text.len() && text[*i].is_ascii_whitespace() {
+        *i += 1;
+    }
+}
+
+/// A JSON list of numbers (`[1, 2.5, -3e2]`) starting at `text[*i]`, appended to `out`
+/// (`*i` then just past it). Numbers are read as Python's `float()` reads them (the
+/// nearest double). `Err(())` (with `out` as it was) when it is not such a list.
+pub(crate) fn parse_number_list(
+    text: &[u8],
+    i: &mut usize,
+    out: &mut Vec<f64>,
+) -> std::result::Result<(), ()> {
+    let start = out.len();
+    let fail = |out: &mut Vec<f64>| {
+        out.truncate(start);
+        Err(())
+    };
+    skip_space(text, i);
+    if text.get(*i) != Some(&b'[') {
+        return fail(out);
+    }
+    *i += 1;
+    skip_space(text, i);
+    if text.get(*i) == Some(&b']') {
+        *i += 1;
+        return Ok(());
+    }
+    loop {
+        skip_space(text, i);
+        let from = *i;
+        while *i < text.len() && matches!(text[*i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+        {
+            *i += 1;
+        }
+        // SAFETY: the token is made of the ASCII bytes matched above: valid UTF-8.
+        let token = unsafe { std::str::from_utf8_unchecked(&text[from..*i]) };
+        let Ok(v) = token.parse::<f64>() else {
+            return fail(out);
+        };
+        if out.try_reserve(1).is_err() {
+            return fail(out);
+        }
+        out.push(v);
+        skip_space(text, i);
+        match text.get(*i) {
+            Some(b',') => *i += 1,
+            Some(b']') => {
+                *i += 1;
+                return Ok(());
+            }
+            _ => return fail(out),
+        }
+    }
+}
+
+/// The parts of a JSON list of lists of numbers (`[[x, y, ...], ...]`), appended to
+/// `coords` with their ranges in `parts`.
+///
+/// # Errors
+/// [`Error::Dataset`] when the text is not such a list.
+fn parse_polygon_text(
+    text: &[u8],
+    coords: &mut Vec<f64>,
+    parts: &mut Vec<(usize, usize)>,
+) -> Result<()> {
+    let bad = || Error::Dataset {
+        message: "its segmentation is neither polygons (lists of numbers) nor an RLE".into(),
+    };
+    let mut i = 0;
+    skip_space(text, &mut i);
+    if text.get(i) != Some(&b'[') {
+        return Err(bad());
+    }
+    i += 1;
+    skip_space(text, &mut i);
+    if text.get(i) == Some(&b']') {
+        return Ok(());
+    }
+    loop {
+        let start = coords.len();
+        parse_number_list(text, &mut i, coords).map_err(|()| bad())?;
+        crate::alloc::grow(parts, 1, "polygon parts")?;
+        parts.push((start, coords.len()));
+        skip_space(text, &mut i);
+        match text.get(i) {
+            Some(b',') => i += 1,
+            Some(b']') => return Ok(()),
+            _ => return Err(bad()),
+        }
+    }
+}
+
+/// The `iscrowd` bits of a value (`int(v) != 0`, `bool(v)`), or None for a value other
+/// than 0 and 1 (`false` and `true`): the columns keep two bits, and such values are
+/// read the general way (`getAnnIds(iscrowd=...)` compares the values themselves).
 fn crowd_flags(s: Scalar) -> Option<u16> {
     let both = flag::CROWD_INT | flag::CROWD_TRUTHY;
     match s {
         Scalar::Missing => Some(0),
-        Scalar::Int(v) => Some(flag::ISCROWD | if v != 0 { both } else { 0 }),
-        Scalar::Bool(b) => Some(flag::ISCROWD | if b { both } else { 0 }),
-        Scalar::Float(f) if f.is_finite() => {
-            let mut bits = flag::ISCROWD;
-            if f.trunc() != 0.0 {
-                bits |= flag::CROWD_INT;
-            }
-            if f != 0.0 {
-                bits |= flag::CROWD_TRUTHY;
-            }
-            Some(bits)
-        }
+        Scalar::Int(0) | Scalar::Bool(false) | Scalar::Float(0.0) => Some(flag::ISCROWD),
+        Scalar::Int(1) | Scalar::Bool(true) | Scalar::Float(1.0) => Some(flag::ISCROWD | both),
         _ => None,
     }
 }
@@ -487,6 +595,15 @@ fn keypoint_extent(kp: &[f64]) -> (f64, [f64; 4]) {
 pub enum Shape<'a> {
     /// A compressed or uncompressed RLE (its own size).
     Rle(RleRef<'a>),
+    /// As [`Shape::Polygons`], the parts given as JSON text.
+    PolygonText {
+        /// `[[x, y, ...], ...]`.
+        text: &'a [u8],
+        /// The image's height.
+        height: u64,
+        /// The image's width.
+        width: u64,
+    },
     /// pycocotools' `merge(frPyObjects(parts, h, w))`: boxes when the first part has 4
     /// numbers, else polygons.
     Polygons {
@@ -505,7 +622,9 @@ impl Shape<'_> {
     pub fn size(&self) -> (u64, u64) {
         match self {
             Shape::Rle(r) => r.size(),
-            Shape::Polygons { height, width, .. } => (*height, *width),
+            Shape::Polygons { height, width, .. } | Shape::PolygonText { height, width, .. } => {
+                (*height, *width)
+            }
         }
     }
 
@@ -519,12 +638,8 @@ impl Shape<'_> {
         out.clear();
         match self {
             Shape::Rle(r) => r.runs_into(out),
-            Shape::Polygons {
-                parts,
-                height,
-                width,
-            } => {
-                let rle = polygons_rle(parts, *height, *width)?;
+            shape => {
+                let rle = shape.to_rle()?;
                 crate::alloc::reserve(out, rle.counts().len(), "run lengths")?;
                 out.extend_from_slice(rle.counts());
                 Ok(())
@@ -544,6 +659,16 @@ impl Shape<'_> {
                 height,
                 width,
             } => polygons_rle(parts, *height, *width),
+            Shape::PolygonText {
+                text,
+                height,
+                width,
+            } => {
+                let (mut coords, mut ranges) = (Vec::new(), Vec::new());
+                parse_polygon_text(text, &mut coords, &mut ranges)?;
+                let parts: Vec<&[f64]> = ranges.iter().map(|&(a, b)| &coords[a..b]).collect();
+                polygons_rle(&parts, *height, *width)
+            }
         }
     }
 }
@@ -574,10 +699,7 @@ fn polygons_rle(parts: &[&[f64]], height: u64, width: u64) -> Result<Rle> {
                 .collect::<Result<Vec<Rle>>>()?;
             crate::merge::merge(&rles, false)
         }
-        n if n > 4 => {
-            let owned: Vec<Vec<f64>> = parts.iter().map(|p| p.to_vec()).collect();
-            crate::polygon::coco_polygons(&owned, height, width)
-        }
+        n if n > 4 => crate::polygon::coco_polygons(parts, height, width),
         n => Err(Error::Dataset {
             message: format!("its first polygon has {n} numbers (pycocotools needs more than 4)"),
         }),
@@ -652,14 +774,13 @@ impl AnnotationColumns {
     /// the points' extent. Parallel on `threads`.
     ///
     /// # Errors
-    /// [`Error::Annotation`] (`"result"`, with the result's new id, i.e. its index + 1)
-    /// for a result missing what its branch reads or with an invalid RLE.
+    /// [`Error::ResultItem`] (the result's index) for a result missing what its branch
+    /// reads or with an invalid RLE.
     pub fn derive_results(&mut self, threads: Option<usize>) -> Result<ResultKind> {
         let kind = self.result_kind();
         let n = self.len();
-        let at = |i: usize, e: Error| Error::Annotation {
-            what: "result",
-            id: (i + 1) as f64,
+        let at = |index: usize, e: Error| Error::ResultItem {
+            index,
             source: Box::new(e),
         };
         for (i, id) in self.id.iter_mut().enumerate() {
@@ -699,8 +820,8 @@ impl AnnotationColumns {
                             };
                             scratch.clear();
                             r.runs_into(&mut scratch).map_err(|e| at(i, e))?;
-                            let rle = crate::iou::IouMask::from_runs(r.height, r.width, &scratch);
-                            out.push((rle.area(), rle.bbox()));
+                            let area = crate::rle::run_sums(&scratch).1;
+                            out.push((area, crate::rle::bbox_of_runs(r.height, r.width, &scratch)));
                         }
                         Ok(out)
                     },

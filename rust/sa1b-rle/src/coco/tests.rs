@@ -23,10 +23,10 @@ fn fields_and_kinds() {
     assert!(a.has(0, flag::BBOX) && !a.has(1, flag::BBOX_KEY));
     assert!(a.has(1, flag::CROWD_INT | flag::CROWD_TRUTHY));
     assert!(a.has(2, flag::CROWD_INT) && !a.has(0, flag::CROWD_TRUTHY));
-    assert_eq!(
+    assert!(matches!(
         a.segmentation[0],
-        Segmentation::Polygons { first: 0, count: 2 }
-    );
+        Segmentation::PolygonText { .. }
+    ));
     assert!(matches!(
         a.segmentation[1],
         Segmentation::Runs {
@@ -84,7 +84,6 @@ fn odd_values_make_the_columns_atypical() {
         r#"{"id": 1, "image_id": 1, "area": "big"}"#,
         r#"{"id": 1, "image_id": 1, "iscrowd": null}"#,
         r#"{"id": 1, "image_id": 1, "bbox": [1, 2, 3]}"#,
-        r#"{"id": 1, "image_id": 1, "segmentation": [1, 2, 3]}"#,
         r#"{"id": 1, "image_id": 1, "segmentation": {"size": [1.5, 2], "counts": "0"}}"#,
     ] {
         let doc = format!(r#"{{"annotations": [{ann}]}}"#);
@@ -121,7 +120,7 @@ fn results_are_completed_as_load_res_does() {
     .unwrap();
     let e = bad.derive_results(None).unwrap_err();
     assert!(
-        e.to_string().starts_with("result id 2: invalid byte"),
+        e.to_string().starts_with("result 1 (id 2): invalid byte"),
         "{e}"
     );
     let mut k =
@@ -129,4 +128,28 @@ fn results_are_completed_as_load_res_does() {
     assert_eq!(k.derive_results(None).unwrap(), ResultKind::Keypoints);
     assert_eq!(k.bbox, [[1.0, 2.0, 3.0, 7.0]]);
     assert_eq!(k.area, [21.0]);
+}
+
+#[test]
+fn polygon_text_is_parsed_when_rasterised() {
+    let doc = br#"{"annotations": [
+        {"id": 1, "image_id": 1, "segmentation": [ [0, 0, 4, 0.5e1, 4, 4] , [1, 1, 2, 1, 2, 2] ]},
+        {"id": 2, "image_id": 1, "segmentation": [[1, 2, 3], "x"]},
+        {"id": 3, "image_id": 1, "segmentation": []}]}"#;
+    let d = parse_dataset(doc).unwrap();
+    let a = &d.annotations;
+    let shape = a.shape(0, Some([6, 6])).unwrap();
+    let want = crate::polygon::coco_polygons(
+        &[
+            vec![0.0, 0.0, 4.0, 5.0, 4.0, 4.0],
+            vec![1.0, 1.0, 2.0, 1.0, 2.0, 2.0],
+        ],
+        6,
+        6,
+    );
+    assert_eq!(shape.to_rle().unwrap(), want.unwrap());
+    let e = a.shape(1, Some([6, 6])).unwrap().to_rle().unwrap_err();
+    assert!(e.to_string().contains("neither polygons"), "{e}");
+    let e = a.shape(2, Some([6, 6])).unwrap().to_rle().unwrap_err();
+    assert!(e.to_string().contains("empty list"), "{e}");
 }

@@ -71,41 +71,149 @@ pub fn accumulate(ev: &Evaluation, s: &AccumulateSpec<'_>) -> Result<Accumulated
     let cells = cell_count(&[t_n, r_n, k_n, a_n, m_n])?;
     // (Each category's share, allocated by the workers, is then in range too.)
     cell_count(&[t_n, r_n, a_n, m_n])?;
-    let filled = |n: usize| -> Result<Vec<f64>> {
-        let mut v = crate::alloc::with_capacity(n, "accumulated precision")?;
-        v.resize(n, -1.0);
-        Ok(v)
-    };
+    // Lazily zeroed pages: every cell is written by its category (`Cells::put`).
     let mut out = Accumulated {
-        precision: filled(cells)?,
-        recall: filled(cell_count(&[t_n, k_n, a_n, m_n])?)?,
-        scores: filled(cells)?,
+        precision: crate::alloc::zeroed(cells, "accumulated precision")?,
+        recall: crate::alloc::zeroed(cell_count(&[t_n, k_n, a_n, m_n])?, "accumulated recall")?,
+        scores: crate::alloc::zeroed(cells, "accumulated scores")?,
     };
-    let work = ev.scores.len() * s.m_list.len() * ev.thresholds;
+    // Per (maxDet, area range, threshold): a pass over the detections and one over the
+    // recall thresholds, a few ns a step.
+    let passes = s.m_list.len() * s.a_list.len() * t_n;
+    let work = (ev.scores.len() + s.k_list.len() * r_n) * passes * 4;
     // Categories side by side (each writes only its own cells).
-    let parts = crate::pool::map_range(
+    // Each category's entries in one pass over the evaluation, when i_list rises (as
+    // pycocotools builds it): the entries of a category are then in i_list's order.
+    let by_category = if s.i_list.windows(2).all(|w| w[0] < w[1]) {
+        let mut wanted = vec![false; s.i0];
+        for &i in s.i_list {
+            wanted[i] = true;
+        }
+        let mut lists = vec![Vec::new(); s.k0];
+        for (j, &g) in ev.present.iter().enumerate() {
+            if wanted[g / s.k0] {
+                lists[g % s.k0].push(j);
+            }
+        }
+        Some(lists)
+    } else {
+        None
+    };
+    let cells_out = Cells::new(&mut out, s.dims);
+    let done = crate::pool::map_range(
         crate::pool::for_work(s.threads, work),
         s.k_list.len(),
-        |k| accumulate_category(ev, s, k),
+        |k| accumulate_category(ev, s, by_category.as_deref(), &cells_out, k),
     );
-    for (k, part) in parts.into_iter().enumerate() {
-        let part = part?;
+    done.into_iter().collect::<Result<Vec<()>>>()?;
+    Ok(out)
+}
+
+/// The output arrays, written by the categories side by side: category `k` writes only
+/// the cells whose category index is `k`.
+struct Cells {
+    precision: *mut f64,
+    recall: *mut f64,
+    scores: *mut f64,
+    len: usize,
+    recall_len: usize,
+    dims: [usize; 5],
+}
+
+// SAFETY: the pointers are to the `Vec`s of an `Accumulated` that outlives every use
+// (`accumulate` holds it mutably borrowed while the categories run and touches it only
+// after they are done); writes are bounds-checked and each cell is written by the one
+// task of its category, so no two threads write the same cell and none reads one.
+unsafe impl Sync for Cells {}
+
+impl Cells {
+    fn new(out: &mut Accumulated, dims: [usize; 5]) -> Self {
+        Cells {
+            precision: out.precision.as_mut_ptr(),
+            recall: out.recall.as_mut_ptr(),
+            scores: out.scores.as_mut_ptr(),
+            len: out.precision.len().min(out.scores.len()),
+            recall_len: out.recall.len(),
+            dims,
+        }
+    }
+
+    /// Category `k`'s cells of area range `a` from its own `(T, R, A, M)` precision and
+    /// scores and `(T, A, M)` recall.
+    fn put(&self, k: usize, a: usize, part: &Accumulated) {
+        let [t_n, r_n, k_n, a_n, m_n] = self.dims;
+        let am = a_n * m_n;
+        assert!(
+            part.precision.len() == t_n * r_n * am && part.scores.len() == part.precision.len()
+        );
+        assert!(part.recall.len() == t_n * am && a < a_n);
+        let copy = |from: &[f64], to: *mut f64, at: usize, len: usize| {
+            assert!(
+                at + m_n <= len && from.len() >= m_n,
+                "accumulated cell out of range"
+            );
+            // SAFETY: in bounds (checked); see `unsafe impl Sync for Cells`.
+            unsafe { std::ptr::copy_nonoverlapping(from.as_ptr(), to.add(at), m_n) };
+        };
         for t in 0..t_n {
-            for a in 0..a_n {
-                for m in 0..m_n {
-                    out.recall[((t * k_n + k) * a_n + a) * m_n + m] =
-                        part.recall[(t * a_n + a) * m_n + m];
-                    for r in 0..r_n {
-                        let from = ((t * r_n + r) * a_n + a) * m_n + m;
-                        let to = (((t * r_n + r) * k_n + k) * a_n + a) * m_n + m;
-                        out.precision[to] = part.precision[from];
-                        out.scores[to] = part.scores[from];
-                    }
-                }
+            let at = ((t * k_n + k) * a_n + a) * m_n;
+            copy(
+                &part.recall[(t * a_n + a) * m_n..],
+                self.recall,
+                at,
+                self.recall_len,
+            );
+            for r in 0..r_n {
+                let at = (((t * r_n + r) * k_n + k) * a_n + a) * m_n;
+                let from = ((t * r_n + r) * a_n + a) * m_n;
+                copy(&part.precision[from..], self.precision, at, self.len);
+                copy(&part.scores[from..], self.scores, at, self.len);
             }
         }
     }
-    Ok(out)
+}
+
+/// pycocotools' precision and score at each recall threshold, given the recalls `rc`
+/// and precisions `pr` after each detection (`pr` turned into its envelope in place):
+/// `set(ri, precision, score)` for each threshold `ri`, zeros from the first threshold
+/// past the last recall on.
+fn precision_at(
+    rc: &[f64],
+    pr: &mut [f64],
+    score: &dyn Fn(usize) -> f64,
+    rec_thrs: &[f64],
+    rising: bool,
+    mut set: impl FnMut(usize, f64, f64),
+) {
+    let nd = rc.len();
+    for i in (1..nd).rev() {
+        if pr[i] > pr[i - 1] {
+            pr[i - 1] = pr[i];
+        }
+    }
+    let mut walk = 0;
+    for (ri, &thr) in rec_thrs.iter().enumerate() {
+        // numpy's searchsorted (NaN past every recall); rising thresholds (the usual)
+        // by one walk along the recalls.
+        let pi = if thr.is_nan() {
+            nd
+        } else if rising {
+            while walk < nd && rc[walk] < thr {
+                walk += 1;
+            }
+            walk
+        } else {
+            rc.partition_point(|&x| x < thr)
+        };
+        // pycocotools stops at the first threshold past the last recall.
+        if pi >= nd {
+            for rj in ri..rec_thrs.len() {
+                set(rj, 0.0, 0.0);
+            }
+            break;
+        }
+        set(ri, pr[pi], score(pi));
+    }
 }
 
 /// The length of `list[0:end]` for a list of `len` items (Python's slice).
@@ -129,29 +237,42 @@ fn cell_count(dims: &[usize]) -> Result<usize> {
 
 /// [`accumulate`] of the `k`-th category of `k_list`: its cells, `(T, R, A, M)` and
 /// `(T, A, M)`.
-fn accumulate_category(ev: &Evaluation, s: &AccumulateSpec<'_>, k: usize) -> Result<Accumulated> {
+fn accumulate_category(
+    ev: &Evaluation,
+    s: &AccumulateSpec<'_>,
+    by_category: Option<&[Vec<usize>]>,
+    cells: &Cells,
+    k: usize,
+) -> Result<()> {
     let [t_n, r_n, _, a_n, m_n] = s.dims;
-    let mut out = Accumulated {
-        precision: crate::alloc::zeroed(t_n * r_n * a_n * m_n, "accumulated precision")?,
-        recall: crate::alloc::zeroed(t_n * a_n * m_n, "accumulated recall")?,
-        scores: crate::alloc::zeroed(t_n * r_n * a_n * m_n, "accumulated scores")?,
+    let filled = |n: usize| -> Result<Vec<f64>> {
+        let mut v = crate::alloc::with_capacity(n, "accumulated precision")?;
+        v.resize(n, -1.0);
+        Ok(v)
     };
-    for v in [&mut out.precision, &mut out.recall, &mut out.scores] {
-        v.fill(-1.0);
-    }
+    let mut out = Accumulated {
+        precision: filled(t_n * r_n * a_n * m_n)?,
+        recall: filled(t_n * a_n * m_n)?,
+        scores: filled(t_n * r_n * a_n * m_n)?,
+    };
     let (a_ev, t_ev) = (ev.areas, ev.thresholds);
     let kk = s.k_list[k];
-    // The category's non-empty groups, as entries (empty ones add nothing).
-    let groups: Vec<usize> = s
-        .i_list
-        .iter()
-        .filter_map(|&i| ev.entry(i * s.k0 + kk))
-        .collect();
+    // The category's non-empty groups, as entries (empty ones add nothing), in the
+    // order of i_list.
+    let groups: Vec<usize> = match by_category {
+        Some(lists) => lists[kk].clone(),
+        None => s
+            .i_list
+            .iter()
+            .filter_map(|&i| ev.entry(i * s.k0 + kk))
+            .collect(),
+    };
     let eps = f64::EPSILON; // np.spacing(1)
-                            // Every detection of the category, each image's in score order one after the other,
-                            // then stably by score, highest first: (entry, detection) pairs. Sorted once: each
-                            // maxDet's order is this one without the detections past it (pycocotools sorts
-                            // each maxDet's concatenation, in which they keep their relative positions).
+    let rising = s.rec_thrs.windows(2).all(|w| w[0] <= w[1]);
+    // Every detection of the category, each image's in score order one after the other,
+    // then stably by score, highest first: (entry, detection) pairs. Sorted once: each
+    // maxDet's order is this one without the detections past it (pycocotools sorts each
+    // maxDet's concatenation, in which they keep their relative positions).
     let mut cols: Vec<(usize, usize)> = Vec::new();
     for &g in &groups {
         let d = ev.dt_offsets[g + 1] - ev.dt_offsets[g];
@@ -163,8 +284,10 @@ fn accumulate_category(ev: &Evaluation, s: &AccumulateSpec<'_>, k: usize) -> Res
         .map(|&(g, c)| ev.scores[ev.dt_offsets[g] + c])
         .collect();
     let sorted = by_score_desc(0..cols.len(), &all_scores);
-    let mut rc = Vec::with_capacity(sorted.len());
-    let mut pr = Vec::with_capacity(sorted.len());
+    let t_run = t_n.min(t_ev);
+    // Per threshold: recall and precision after each detection (`[t][pos]`).
+    let mut rc: Vec<f64> = Vec::new();
+    let mut pr: Vec<f64> = Vec::new();
     for (m, &max_det) in s.m_list.iter().enumerate() {
         let order: Vec<usize> = sorted
             .iter()
@@ -175,6 +298,17 @@ fn accumulate_category(ev: &Evaluation, s: &AccumulateSpec<'_>, k: usize) -> Res
             })
             .collect();
         let nd = order.len();
+        // Where each detection's outcomes start (its `[a][t]` block).
+        let base: Vec<usize> = order
+            .iter()
+            .map(|&o| (ev.dt_offsets[cols[o].0] + cols[o].1) * a_ev * t_ev)
+            .collect();
+        rc.clear();
+        pr.clear();
+        crate::alloc::reserve(&mut rc, t_run * nd, "accumulated recall")?;
+        crate::alloc::reserve(&mut pr, t_run * nd, "accumulated precision")?;
+        rc.resize(t_run * nd, 0.0);
+        pr.resize(t_run * nd, 0.0);
         for (a, &a0) in s.a_list.iter().enumerate() {
             let npig: usize = groups
                 .iter()
@@ -183,49 +317,37 @@ fn accumulate_category(ev: &Evaluation, s: &AccumulateSpec<'_>, k: usize) -> Res
             if npig == 0 {
                 continue;
             }
-            for t in 0..t_n.min(t_ev) {
-                let (mut tp, mut fp) = (0.0f64, 0.0f64);
-                rc.clear();
-                pr.clear();
-                for &o in &order {
-                    let (g, c) = cols[o];
-                    let (start, d) = (ev.dt_offsets[g], ev.dt_offsets[g + 1] - ev.dt_offsets[g]);
-                    match ev.outcome[a_ev * t_ev * start + (a0 * t_ev + t) * d + c] {
-                        TRUE_POSITIVE => tp += 1.0,
-                        FALSE_POSITIVE => fp += 1.0,
+            let npig = npig as f64;
+            // One pass over the detections for every threshold at once (pycocotools'
+            // cumulative sums of true and false positives).
+            let (mut tp, mut fp) = (vec![0.0f64; t_run], vec![0.0f64; t_run]);
+            for (pos, &b) in base.iter().enumerate() {
+                let cells = &ev.outcome[b + a0 * t_ev..][..t_run];
+                for (t, &cell) in cells.iter().enumerate() {
+                    match cell {
+                        TRUE_POSITIVE => tp[t] += 1.0,
+                        FALSE_POSITIVE => fp[t] += 1.0,
                         _ => {}
                     }
-                    rc.push(tp / npig as f64);
-                    pr.push(tp / (fp + tp + eps));
+                    rc[t * nd + pos] = tp[t] / npig;
+                    pr[t * nd + pos] = tp[t] / (fp[t] + tp[t] + eps);
                 }
+            }
+            for t in 0..t_run {
+                let rc = &rc[t * nd..(t + 1) * nd];
+                let pr = &mut pr[t * nd..(t + 1) * nd];
                 out.recall[(t * a_n + a) * m_n + m] = if nd > 0 { rc[nd - 1] } else { 0.0 };
-                for i in (1..nd).rev() {
-                    if pr[i] > pr[i - 1] {
-                        pr[i - 1] = pr[i];
-                    }
-                }
-                for (ri, &thr) in s.rec_thrs.iter().enumerate() {
+                let scores = |pi: usize| all_scores[order[pi]];
+                precision_at(rc, pr, &scores, s.rec_thrs, rising, |ri, p, sc| {
                     let at = ((t * r_n + ri) * a_n + a) * m_n + m;
-                    // numpy's searchsorted puts NaN past every recall.
-                    let pi = if thr.is_nan() {
-                        nd
-                    } else {
-                        rc.partition_point(|&x| x < thr)
-                    };
-                    // pycocotools stops at the first threshold past the last recall.
-                    if pi >= nd {
-                        for rj in ri..r_n {
-                            let at = ((t * r_n + rj) * a_n + a) * m_n + m;
-                            out.precision[at] = 0.0;
-                            out.scores[at] = 0.0;
-                        }
-                        break;
-                    }
-                    out.precision[at] = pr[pi];
-                    out.scores[at] = all_scores[order[pi]];
-                }
+                    out.precision[at] = p;
+                    out.scores[at] = sc;
+                });
             }
         }
     }
-    Ok(out)
+    for a in 0..a_n {
+        cells.put(k, a, &out);
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod accumulate;
 mod oks;
+mod outcomes;
 mod select;
 
 pub use accumulate::{accumulate, AccumulateSpec, Accumulated};
@@ -275,7 +276,8 @@ pub struct Evaluation {
     /// Entry `j`'s detections are `dt_offsets[j]..dt_offsets[j + 1]` of `scores`.
     dt_offsets: Vec<usize>,
     scores: Vec<f64>,
-    /// Entry `j`'s block starts at `A * T * dt_offsets[j]`, laid out `[a][t][d]`.
+    /// Per detection (in `scores` order) `A * T` bytes, laid out `[a][t]`: detection
+    /// `i`'s outcomes at area range `a` are `outcome[(i * A + a) * T..][..T]`.
     outcome: Vec<u8>,
     /// Ground truths not ignored, `[j][a]`.
     npig: Vec<u32>,
@@ -367,31 +369,21 @@ pub fn evaluate(
         groups,
         |range| -> Result<Evaluation> {
             let mut part = Evaluation::default();
-            let mut scratch = Vec::new();
+            let mut scratch = outcomes::Scratch::default();
             for k in range {
-                let Some(g) = evaluate_group_with(gt, dt, k, params, &mut scratch)? else {
-                    continue;
-                };
-                let d = g.dt.len();
-                part.present.push(k);
-                part.dt_offsets.push(part.scores.len());
-                crate::alloc::reserve(&mut part.scores, d, "evaluation scores")?;
-                crate::alloc::reserve(&mut part.outcome, a_n * t_n * d, "evaluation outcomes")?;
-                crate::alloc::reserve(&mut part.npig, a_n, "evaluation counts")?;
-                part.scores.extend(g.dt.iter().map(|&i| dt.score[i]));
-                for img in &g.imgs {
-                    let cells = img.dt_ignore.iter().zip(&img.dt_matches);
-                    part.outcome.extend(cells.map(|(&ignored, &matched)| {
-                        if ignored {
-                            IGNORED
-                        } else if matched == 0.0 {
-                            FALSE_POSITIVE
-                        } else {
-                            TRUE_POSITIVE
-                        }
-                    }));
-                    let npig = img.gt_ignore.iter().filter(|&&x| !x).count();
-                    part.npig.push(u32::try_from(npig).unwrap_or(u32::MAX));
+                let start = part.scores.len();
+                if outcomes::group_outcomes(
+                    gt,
+                    dt,
+                    k,
+                    params,
+                    &mut scratch,
+                    &mut part.scores,
+                    &mut part.outcome,
+                    &mut part.npig,
+                )? {
+                    part.present.push(k);
+                    part.dt_offsets.push(start);
                 }
             }
             Ok(part)
@@ -523,8 +515,10 @@ fn group_ious(
                 boxes: gb,
             },
         ) => {
+            let vars = oks::variances(sigmas);
+            let mut terms = Vec::with_capacity(vars.len());
             for (gi, &b) in gts.iter().enumerate() {
-                let g = oks::GroundTruth::new(gp[b], gb[b], gt.area[b], sigmas).map_err(|e| {
+                let g = oks::GroundTruth::new(gp[b], gb[b], gt.area[b], &vars).map_err(|e| {
                     Error::Annotation {
                         what: "ground truth",
                         id: gt.ids[b],
@@ -532,11 +526,12 @@ fn group_ious(
                     }
                 })?;
                 for (di, &a) in dts.iter().enumerate() {
-                    ious[di * gts.len() + gi] = g.oks(dp[a]).map_err(|e| Error::Annotation {
-                        what: "detection",
-                        id: dt.ids[a],
-                        source: Box::new(e),
-                    })?;
+                    ious[di * gts.len() + gi] =
+                        g.oks(dp[a], &mut terms).map_err(|e| Error::Annotation {
+                            what: "detection",
+                            id: dt.ids[a],
+                            source: Box::new(e),
+                        })?;
                 }
             }
         }

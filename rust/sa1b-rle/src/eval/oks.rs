@@ -3,20 +3,23 @@
 
 use crate::error::{Error, Result};
 
+/// `(sigmas * 2) ** 2`, as pycocotools' `vars`.
+pub(super) fn variances(sigmas: &[f64]) -> Vec<f64> {
+    sigmas.iter().map(|s| (s * 2.0) * (s * 2.0)).collect()
+}
+
 /// A ground truth's keypoints, prepared for comparing detections with it.
 pub(super) struct GroundTruth<'a> {
     /// `x, y, v` triples.
     points: &'a [f64],
-    /// `(sigmas * 2) ** 2`.
-    vars: Vec<f64>,
+    /// [`variances`].
+    vars: &'a [f64],
     /// `area + np.spacing(1)`.
     scale: f64,
     /// The number of visible points (`v > 0`).
     visible: usize,
     /// The doubled box `x0, x1, y0, y1` (used when no point is visible).
     region: [f64; 4],
-    /// Scratch for the per-point terms.
-    terms: std::cell::RefCell<Vec<f64>>,
 }
 
 fn wrong_length(len: usize, k: usize) -> Error {
@@ -35,13 +38,12 @@ impl<'a> GroundTruth<'a> {
         points: &'a [f64],
         bbox: [f64; 4],
         area: f64,
-        sigmas: &[f64],
+        vars: &'a [f64],
     ) -> Result<Self> {
-        let k = sigmas.len();
+        let k = vars.len();
         if points.len() != 3 * k {
             return Err(wrong_length(points.len(), k));
         }
-        let vars = sigmas.iter().map(|s| (s * 2.0) * (s * 2.0)).collect();
         let visible = points.chunks_exact(3).filter(|p| p[2] > 0.0).count();
         let [x, y, w, h] = bbox;
         Ok(GroundTruth {
@@ -50,17 +52,15 @@ impl<'a> GroundTruth<'a> {
             scale: area + f64::EPSILON,
             visible,
             region: [x - w, x + w * 2.0, y - h, y + h * 2.0],
-            terms: std::cell::RefCell::new(Vec::with_capacity(k)),
         })
     }
 
-    /// The OKS of a detection's keypoints with this ground truth.
-    pub(super) fn oks(&self, det: &[f64]) -> Result<f64> {
+    /// The OKS of a detection's keypoints with this ground truth (`e`: scratch).
+    pub(super) fn oks(&self, det: &[f64], e: &mut Vec<f64>) -> Result<f64> {
         let k = self.vars.len();
         if det.len() != 3 * k {
             return Err(wrong_length(det.len(), k));
         }
-        let mut e = self.terms.borrow_mut();
         e.clear();
         let [x0, x1, y0, y1] = self.region;
         for j in 0..k {
@@ -77,10 +77,12 @@ impl<'a> GroundTruth<'a> {
                 )
             };
             let v = (dx * dx + dy * dy) / self.vars[j] / self.scale / 2.0;
-            e.push((-v).exp());
+            // exp(-v) is exactly 0 past v = 745.2 (below the least subnormal): skip the
+            // call for the far pairs that make most of an image's.
+            e.push(if v > 746.0 { 0.0 } else { (-v).exp() });
         }
         let n = e.len();
-        Ok(pairwise_sum(&e) / n as f64)
+        Ok(pairwise_sum(e) / n as f64)
     }
 }
 
@@ -141,15 +143,16 @@ mod tests {
 
     #[test]
     fn identical_points_score_one() {
-        let sigmas = [0.1, 0.2];
+        let vars = variances(&[0.1, 0.2]);
+        let e = &mut Vec::new();
         let pts = [1.0, 2.0, 2.0, 5.0, 6.0, 1.0];
-        let g = GroundTruth::new(&pts, [0.0, 0.0, 10.0, 10.0], 100.0, &sigmas).unwrap();
-        assert_eq!(g.oks(&pts).unwrap(), 1.0);
-        assert!(g.oks(&[1.0, 2.0, 2.0]).is_err());
+        let g = GroundTruth::new(&pts, [0.0, 0.0, 10.0, 10.0], 100.0, &vars).unwrap();
+        assert_eq!(g.oks(&pts, e).unwrap(), 1.0);
+        assert!(g.oks(&[1.0, 2.0, 2.0], e).is_err());
         // No visible point: distances to the doubled box; inside it the OKS is 1.
         let hidden = [1.0, 2.0, 0.0, 5.0, 6.0, 0.0];
-        let g = GroundTruth::new(&hidden, [0.0, 0.0, 10.0, 10.0], 100.0, &sigmas).unwrap();
-        assert_eq!(g.oks(&[3.0, 3.0, 1.0, 4.0, 4.0, 1.0]).unwrap(), 1.0);
-        assert!(g.oks(&[50.0, 3.0, 1.0, 4.0, 4.0, 1.0]).unwrap() < 1.0);
+        let g = GroundTruth::new(&hidden, [0.0, 0.0, 10.0, 10.0], 100.0, &vars).unwrap();
+        assert_eq!(g.oks(&[3.0, 3.0, 1.0, 4.0, 4.0, 1.0], e).unwrap(), 1.0);
+        assert!(g.oks(&[50.0, 3.0, 1.0, 4.0, 4.0, 1.0], e).unwrap() < 1.0);
     }
 }

@@ -246,6 +246,7 @@ pub fn gather<'a>(
                     None if matches!(
                         cols.segmentation[i],
                         crate::coco::Segmentation::Polygons { .. }
+                            | crate::coco::Segmentation::PolygonText { .. }
                     ) =>
                     {
                         return Err(fail(i, "its image is not in the dataset".into()));
