@@ -124,6 +124,29 @@ def _small_doc() -> dict[str, Any]:
     raise AssertionError("no annotation file in the sample")
 
 
+def _coco_seeds() -> tuple[bytes, bytes]:
+    """A small COCO dataset (three images of the sample: polygons and a crowd RLE, with
+    keypoints added) and RLE + box + keypoint results on it."""
+    gt = json.loads((TESTS / "data" / "coco_instances_val2014_100.json").read_text())
+    res = json.loads(
+        (TESTS / "data" / "coco_instances_val2014_fakesegm100_results.json").read_text()
+    )
+    keep = {img["id"] for img in gt["images"][:3]}
+    crowd = next(a for a in gt["annotations"] if a["iscrowd"])
+    keep.add(crowd["image_id"])
+    gt["images"] = [i for i in gt["images"] if i["id"] in keep]
+    gt["annotations"] = [a for a in gt["annotations"] if a["image_id"] in keep]
+    for a in gt["annotations"]:
+        x, y, w, h = a["bbox"]
+        a["keypoints"] = [v for j in range(17) for v in (x + w * j / 17, y + h / 2, 2)]
+        a["num_keypoints"] = 17
+    res = [r for r in res if r["image_id"] in keep][:12]
+    for r in res:
+        r["bbox"] = [10.0, 20.0, 30.0, 40.0]
+        r["keypoints"] = [v for j in range(17) for v in (20.0 + j, 30.0, 1)]
+    return json.dumps(gt).encode(), json.dumps(res).encode()
+
+
 def _counts_seeds() -> list[tuple[bytes, int, int]]:
     path = TESTS / "data" / "coco_instances_val2014_fakesegm100_results.json"
     results = json.loads(path.read_text())
@@ -375,6 +398,50 @@ def _targets() -> dict[str, Target]:
             img.masks.area()
             img.to_dict()
 
+    coco_gt, coco_res = _coco_seeds()
+
+    def coco_case(rng: random.Random) -> tuple[bytes, bytes, str]:
+        iou = rng.choice(["segm", "bbox", "keypoints"])
+        gt, res = json.loads(coco_gt), json.loads(coco_res)
+        if rng.random() < 0.4:
+            # A value of another kind where the format has one.
+            table = rng.choice([gt["images"], gt["annotations"], gt["categories"], res])
+            if table:
+                entry = rng.choice(table)
+                entry[rng.choice([*entry, "iscrowd", "bbox"])] = rng.choice(
+                    [None, -1, 0, 2**70, "x", [], {}, 1e308, 1.5, [[1, 2]], [1, 2, 3, 4], True]
+                )
+            return json.dumps(gt).encode(), json.dumps(res).encode(), iou
+        gt_bytes, res_bytes = json.dumps(gt).encode(), json.dumps(res).encode()
+        if rng.random() < 0.5:
+            return mutate(gt_bytes, rng), res_bytes, iou
+        return gt_bytes, mutate(res_bytes, rng), iou
+
+    def coco_feed(x: tuple[bytes, bytes, str]) -> None:
+        import contextlib
+
+        from sa1b_rle import _core
+        from sa1b_rle.coco import COCO
+        from sa1b_rle.cocoeval import COCOeval
+
+        gt_bytes, res_bytes, iou = x
+        with contextlib.suppress(ValueError):
+            _core.coco_parse_results(res_bytes)
+        g = COCO(gt_bytes)
+        try:
+            results = json.loads(res_bytes)
+        except ValueError:
+            return
+        d = g.loadRes(results)
+        e = COCOeval(g, d, iou)
+        with contextlib.redirect_stdout(io.StringIO()):
+            e.evaluate()
+            e.accumulate()
+            e.summarize()
+        e.get_results(per_class=True)
+        e.evalImgs[:20]
+        len(g.anns)
+
     def selftest_feed(k: int) -> None:
         # The harness's own check: case 3 aborts, case 5 raises what is not allowed.
         if k == 3:
@@ -393,10 +460,22 @@ def _targets() -> dict[str, Target]:
         "arrow": Target(arrow_case, arrow_feed, (*errors, KeyError)),
         "polygon": Target(polygon_case, polygon_feed, errors),
         "pickle": Target(pickle_case, pickle_feed, errors),
+        # KeyError: pycocotools' COCO API raises it for a table or id that is missing.
+        "coco_json": Target(coco_case, coco_feed, (*errors, KeyError)),
     }
 
 
-TARGETS = ["counts", "sa1b_json", "shard", "image", "kaggle", "arrow", "polygon", "pickle"]
+TARGETS = [
+    "counts",
+    "sa1b_json",
+    "shard",
+    "image",
+    "kaggle",
+    "arrow",
+    "polygon",
+    "pickle",
+    "coco_json",
+]
 
 
 def case_input(target: str, seed: int, k: int) -> Any:

@@ -1,3 +1,4 @@
+import os
 from collections.abc import Sequence
 from typing import Any, final
 
@@ -21,6 +22,8 @@ __all__ = [
     "coco_parse_dataset",
     "coco_parse_results",
     "coco_polygons_to_rles",
+    "coco_read_dataset",
+    "coco_read_results",
     "counts_buffers",
     "counts_to_runs",
     "decode",
@@ -365,6 +368,8 @@ class CocoColumns:
     @property
     def result_kind(self) -> str | None:
         """loadRes' branch for results (None for a dataset)."""
+    def source(self) -> bytes:
+        """The JSON document the columns were parsed from."""
     def image_ids(self) -> npt.NDArray[np.int64]: ...
     def category_ids(self) -> npt.NDArray[np.int64]: ...
     def category_names(self) -> list[str | None]: ...
@@ -398,6 +403,12 @@ def coco_parse_dataset(data: bytes) -> CocoColumns:
 
 def coco_parse_results(data: bytes, *, threads: int | None = None) -> CocoColumns:
     """A results file (JSON bytes) as columns, completed as loadRes does."""
+
+def coco_read_dataset(path: str | os.PathLike[str], *, threads: int | None = None) -> CocoColumns:
+    """A COCO dataset file, read and parsed in Rust (the columns keep its bytes)."""
+
+def coco_read_results(path: str | os.PathLike[str], *, threads: int | None = None) -> CocoColumns:
+    """A results file, read and parsed in Rust, completed as loadRes does."""
 
 def coco_columns_from_dicts(
     anns: list[dict[str, Any]],

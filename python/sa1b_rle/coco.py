@@ -366,25 +366,23 @@ class COCO:
         from sa1b_rle import _core
 
         self._cols: Any = None  # _core.CocoColumns while the annotation dicts are not built
-        self._raw: bytes | None = None  # the JSON the dicts are built from
         self._views: dict[str, Any] | None = None
         self._source = "<bytes>"
-        # Results of loadRes: (ground truth, JSON bytes or the result dicts, kind).
+        # Results of loadRes: (ground truth, the result dicts or None for the columns'
+        # file, kind).
         self._results: tuple[COCO, Any, str] | None = None
         if annotation_file is None or isinstance(annotation_file, dict):
             self._set_dataset({} if annotation_file is None else annotation_file)
             return
-        if isinstance(annotation_file, (bytes, bytearray, memoryview)):
-            raw = bytes(annotation_file)
-        else:
-            self._source = os.fspath(annotation_file)
-            with open(annotation_file, "rb") as f:
-                raw = f.read()
         try:
-            self._cols = _core.coco_parse_dataset(raw)
+            if isinstance(annotation_file, (bytes, bytearray, memoryview)):
+                self._cols = _core.coco_parse_dataset(bytes(annotation_file))
+            else:
+                self._source = os.fspath(annotation_file)
+                # Read and parsed in Rust; the columns keep the bytes for the dicts.
+                self._cols = _core.coco_read_dataset(self._source)
         except ValueError as e:
             raise ValueError(f"{self._source}: {e}") from None
-        self._raw = raw
 
     def _set_dataset(self, dataset: Any) -> None:
         if not isinstance(dataset, dict):
@@ -401,8 +399,8 @@ class COCO:
         evaluation reads them."""
         if self._results is not None:
             gt, anns, kind = self._results
-            if isinstance(anns, (bytes, bytearray)):
-                anns = json.loads(anns)
+            if anns is None:
+                anns = json.loads(self._cols.source())
             dataset: dict[str, Any] = {
                 "info": copy.deepcopy(gt.dataset.get("info", {})),
                 "images": list(gt.dataset["images"]),
@@ -411,8 +409,7 @@ class COCO:
             dataset["annotations"] = anns
             self._results = None
         else:
-            dataset = json.loads(self._raw) if self._raw is not None else {}
-        self._raw = None
+            dataset = json.loads(self._cols.source()) if self._cols is not None else {}
         self._set_dataset(dataset)
 
     @property
@@ -592,12 +589,11 @@ class COCO:
         from sa1b_rle import _core
 
         source = "<results>"
+        raw: Any = None  # the results list (None: the file, kept by the columns)
         if isinstance(resFile, (str, os.PathLike)):
             source = os.fspath(resFile)
-            with open(resFile, "rb") as f:
-                raw: Any = f.read()
             try:
-                cols = _core.coco_parse_results(raw)
+                cols = _core.coco_read_results(source)
             except ValueError as e:
                 raise ValueError(f"{source}: {e}") from None
         else:
@@ -620,8 +616,8 @@ class COCO:
             bad: Any = int(img_col[outside][0]) if outside.any() else None
         else:
             # Ids the columns cannot key (strings, fractions): pycocotools' set test.
-            if not isinstance(raw, list):
-                raw = json.loads(raw)
+            if raw is None:
+                raw = json.loads(cols.source())
             ids = {a["image_id"] for a in raw}
             extra = ids - set(self.getImgIds())
             bad = next(iter(extra)) if extra else None

@@ -68,6 +68,12 @@ impl PyCocoColumns {
         self.kind.map(kind_name)
     }
 
+    /// The JSON document the columns were parsed from (empty for columns read from
+    /// dicts).
+    fn source<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.data.annotations.source)
+    }
+
     /// The images' ids (int64, file order).
     fn image_ids<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
         crate::convert::array_1d(py, self.data.images.id.clone())
@@ -198,20 +204,64 @@ pub fn coco_parse_dataset(py: Python<'_>, data: &Bound<'_, PyBytes>) -> PyResult
     })
 }
 
-/// Parses a results file (JSON bytes: a list of result objects) into columns and
-/// completes them as `loadRes` does (ids, area, bbox, iscrowd).
+/// The bytes of a file, read detached (an `OSError` naming it).
+fn read_file(py: Python<'_>, path: &std::path::Path) -> PyResult<Vec<u8>> {
+    py.detach(|| std::fs::read(path)).map_err(|e| {
+        let text = format!("{}: {e}", path.display());
+        match e.kind() {
+            std::io::ErrorKind::NotFound => pyo3::exceptions::PyFileNotFoundError::new_err(text),
+            std::io::ErrorKind::PermissionDenied => {
+                pyo3::exceptions::PyPermissionError::new_err(text)
+            }
+            std::io::ErrorKind::IsADirectory => {
+                pyo3::exceptions::PyIsADirectoryError::new_err(text)
+            }
+            _ => pyo3::exceptions::PyOSError::new_err(text),
+        }
+    })
+}
+
+/// Reads and parses a COCO dataset file into columns (the file read once, in Rust; the
+/// columns keep its bytes, from which `source()` gives them back).
 #[pyfunction]
-#[pyo3(signature = (data, *, threads=None))]
-pub fn coco_parse_results(
+#[pyo3(signature = (path, *, threads=None))]
+pub fn coco_read_dataset(
     py: Python<'_>,
-    data: &Bound<'_, PyBytes>,
+    path: std::path::PathBuf,
     threads: Option<crate::errors::Int>,
 ) -> PyResult<PyCocoColumns> {
     let threads = crate::errors::threads_arg(threads)?;
-    let bytes = data.as_bytes();
+    let data = read_file(py, &path)?;
+    let d = py
+        .detach(|| sa1b_rle::coco::parse_dataset_with(data, threads))
+        .map_err(|e| to_pyerr(&e))?;
+    Ok(PyCocoColumns {
+        data: Arc::new(d),
+        kind: None,
+    })
+}
+
+/// Reads and parses a results file (as `coco_parse_results`).
+#[pyfunction]
+#[pyo3(signature = (path, *, threads=None))]
+pub fn coco_read_results(
+    py: Python<'_>,
+    path: std::path::PathBuf,
+    threads: Option<crate::errors::Int>,
+) -> PyResult<PyCocoColumns> {
+    let threads = crate::errors::threads_arg(threads)?;
+    let data = read_file(py, &path)?;
+    results_columns(py, data, threads)
+}
+
+fn results_columns(
+    py: Python<'_>,
+    data: Vec<u8>,
+    threads: Option<usize>,
+) -> PyResult<PyCocoColumns> {
     let (cols, kind) = py
         .detach(|| -> sa1b_rle::Result<_> {
-            let mut cols = sa1b_rle::coco::parse_results(bytes)?;
+            let mut cols = sa1b_rle::coco::parse_results_with(data, threads)?;
             let kind = cols.derive_results(threads)?;
             Ok((cols, kind))
         })
@@ -223,6 +273,19 @@ pub fn coco_parse_results(
         }),
         kind: Some(kind),
     })
+}
+
+/// Parses a results file (JSON bytes: a list of result objects) into columns and
+/// completes them as `loadRes` does (ids, area, bbox, iscrowd).
+#[pyfunction]
+#[pyo3(signature = (data, *, threads=None))]
+pub fn coco_parse_results(
+    py: Python<'_>,
+    data: &Bound<'_, PyBytes>,
+    threads: Option<crate::errors::Int>,
+) -> PyResult<PyCocoColumns> {
+    let threads = crate::errors::threads_arg(threads)?;
+    results_columns(py, data.as_bytes().to_vec(), threads)
 }
 
 /// Reads annotation dicts (and image dicts) into columns: `anns` as pycocotools holds
@@ -282,6 +345,12 @@ pub fn coco_keys(values: &Bound<'_, PyAny>, keys: &Bound<'_, PyDict>) -> PyResul
 const INTERNED: i64 = -(1 << 62);
 
 fn key_of(v: &Bound<'_, PyAny>, keys: &Bound<'_, PyDict>) -> PyResult<i64> {
+    // Python and numpy integers (and bools, equal to 0 and 1 as keys).
+    if !v.is_instance_of::<PyFloat>() {
+        if let Ok(i) = v.extract::<i64>() {
+            return Ok(i);
+        }
+    }
     if let Some(k) = scalar(v).key() {
         return Ok(k);
     }
@@ -425,6 +494,7 @@ fn segmentation(
             let start = cols.counts_bytes.len();
             cols.counts_bytes.extend_from_slice(&b);
             return Ok(Segmentation::Compressed {
+                in_source: false,
                 height,
                 width,
                 start,

@@ -50,6 +50,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<coco::PyCocoColumns>()?;
     m.add_function(wrap_pyfunction!(coco::coco_parse_dataset, m)?)?;
     m.add_function(wrap_pyfunction!(coco::coco_parse_results, m)?)?;
+    m.add_function(wrap_pyfunction!(coco::coco_read_dataset, m)?)?;
+    m.add_function(wrap_pyfunction!(coco::coco_read_results, m)?)?;
     m.add_function(wrap_pyfunction!(coco::coco_columns_from_dicts, m)?)?;
     m.add_function(wrap_pyfunction!(coco::coco_keys, m)?)?;
     m.add_class::<eval::PyCocoEvaluation>()?;

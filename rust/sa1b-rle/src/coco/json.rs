@@ -25,8 +25,47 @@ use crate::error::{Error, Result};
 /// assert!(e.to_string().contains("annotation 0 has no image_id"), "{e}");
 /// ```
 pub fn parse_dataset(data: &[u8]) -> Result<Dataset> {
+    parse_dataset_vec(data.to_vec())
+}
+
+/// [`parse_dataset`] of a document the columns then keep (as
+/// [`AnnotationColumns::source`]) without copying it.
+///
+/// # Errors
+/// As [`parse_dataset`].
+pub fn parse_dataset_vec(data: Vec<u8>) -> Result<Dataset> {
+    parse_dataset_with(data, Some(1))
+}
+
+/// [`parse_dataset_vec`] on `threads` threads (the process default when None): a large
+/// document's annotations are parsed in blocks side by side.
+///
+/// # Errors
+/// As [`parse_dataset`].
+pub fn parse_dataset_with(data: Vec<u8>, threads: Option<usize>) -> Result<Dataset> {
+    if let Some(split) = parallel_split(&data, threads, super::split::dataset) {
+        // The rest of the document (images, categories, ...) with an empty list.
+        let (a, b) = split.list;
+        let mut rest = Vec::new();
+        crate::alloc::reserve(&mut rest, data.len() - (b - a) + 2, "dataset")?;
+        rest.extend_from_slice(&data[..a]);
+        rest.extend_from_slice(b"[]");
+        rest.extend_from_slice(&data[b..]);
+        let mut out = Dataset::default();
+        if parse(&rest, Top { out: &mut out }).is_ok() {
+            if let Some(cols) = parse_elements(&data, &split, true, threads) {
+                out.annotations = cols;
+                out.annotations.source = data;
+                return Ok(out);
+            }
+        }
+    }
     let mut out = Dataset::default();
-    parse(data, Top { out: &mut out })?;
+    out.annotations.parsing = data.as_ptr() as usize;
+    parse(&data, Top { out: &mut out })?;
+    let cols = &mut out.annotations;
+    cols.parsing = 0;
+    cols.source = data;
     Ok(out)
 }
 
@@ -45,16 +84,96 @@ pub fn parse_dataset(data: &[u8]) -> Result<Dataset> {
 /// assert_eq!(r.bbox[0], [1.0, 2.0, 3.0, 4.0]);
 /// ```
 pub fn parse_results(data: &[u8]) -> Result<AnnotationColumns> {
-    let mut out = AnnotationColumns::default();
+    parse_results_vec(data.to_vec())
+}
+
+/// [`parse_results`] of a document the columns then keep without copying it.
+///
+/// # Errors
+/// As [`parse_results`].
+pub fn parse_results_vec(data: Vec<u8>) -> Result<AnnotationColumns> {
+    parse_results_with(data, Some(1))
+}
+
+/// [`parse_results_vec`] on `threads` threads (the process default when None).
+///
+/// # Errors
+/// As [`parse_results`].
+pub fn parse_results_with(data: Vec<u8>, threads: Option<usize>) -> Result<AnnotationColumns> {
+    if let Some(split) = parallel_split(&data, threads, super::split::results) {
+        if let Some(mut cols) = parse_elements(&data, &split, false, threads) {
+            cols.source = data;
+            return Ok(cols);
+        }
+    }
+    let mut out = AnnotationColumns {
+        parsing: data.as_ptr() as usize,
+        ..AnnotationColumns::default()
+    };
     parse(
-        data,
+        &data,
         TableSeed::<Anns> {
             out: &mut out,
             ids: false,
             name: "results",
         },
     )?;
+    out.parsing = 0;
+    out.source = data;
     Ok(out)
+}
+
+/// Documents below this size are parsed in one pass.
+const PARALLEL_BYTES: usize = 1 << 20;
+
+/// The split of a document worth parsing on several threads, if any.
+fn parallel_split(
+    data: &[u8],
+    threads: Option<usize>,
+    scan: fn(&[u8]) -> Option<super::split::Split>,
+) -> Option<super::split::Split> {
+    if data.len() < PARALLEL_BYTES || crate::pool::num_threads(threads) < 2 {
+        return None;
+    }
+    scan(data)
+}
+
+/// The elements of `split` parsed in blocks side by side and joined; None on any error
+/// (the one-pass parse then reports it with its place).
+fn parse_elements(
+    data: &[u8],
+    split: &super::split::Split,
+    ids: bool,
+    threads: Option<usize>,
+) -> Option<AnnotationColumns> {
+    let t = crate::pool::num_threads(threads);
+    let blocks = super::split::blocks(&split.elements, t * 4);
+    let parts = crate::pool::map_range(Some(t), blocks.len(), |b| {
+        let mut cols = AnnotationColumns {
+            parsing: data.as_ptr() as usize,
+            ..AnnotationColumns::default()
+        };
+        for index in blocks[b].clone() {
+            let (s, e) = split.elements[index];
+            let mut de = serde_json::Deserializer::from_slice(&data[s..e]);
+            EntrySeed {
+                table: &mut cols,
+                index,
+                ids,
+            }
+            .deserialize(&mut de)
+            .and_then(|()| de.end())
+            .ok()?;
+        }
+        Some(cols)
+    });
+    let mut parts = parts.into_iter();
+    let mut out = parts.next().unwrap_or(Some(AnnotationColumns::default()))?;
+    for p in parts {
+        super::split::append(&mut out, p?);
+    }
+    out.parsing = 0;
+    Some(out)
 }
 
 fn parse<'de, S: DeserializeSeed<'de, Value = ()>>(data: &'de [u8], seed: S) -> Result<()> {
@@ -139,7 +258,10 @@ impl<'de> Visitor<'de> for Top<'_> {
                     })?;
                 }
                 Key::Annotations => {
-                    out.annotations = AnnotationColumns::default();
+                    out.annotations = AnnotationColumns {
+                        parsing: out.annotations.parsing,
+                        ..AnnotationColumns::default()
+                    };
                     out.has_annotations = true;
                     map.next_value_seed(TableSeed::<Anns> {
                         out: &mut out.annotations,
@@ -414,7 +536,13 @@ impl<'de> Visitor<'de> for SegmSeed<'_> {
         let _ = size_seen;
         Ok(match (size, counts) {
             (Some([height, width]), Some(Ok(c))) => match c {
-                Segmentation::Compressed { start, end, .. } => Segmentation::Compressed {
+                Segmentation::Compressed {
+                    in_source,
+                    start,
+                    end,
+                    ..
+                } => Segmentation::Compressed {
+                    in_source,
                     height,
                     width,
                     start,
@@ -469,12 +597,27 @@ impl<'de> Visitor<'de> for CountsSeed<'_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("RLE counts")
     }
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+        // In place: a range of the document.
+        let start = (s.as_ptr() as usize).wrapping_sub(self.cols.parsing);
+        if self.cols.parsing == 0 || start > isize::MAX as usize {
+            return self.visit_str(s);
+        }
+        Ok(Ok(Segmentation::Compressed {
+            in_source: true,
+            height: 0,
+            width: 0,
+            start,
+            end: start + s.len(),
+        }))
+    }
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
         let start = self.cols.counts_bytes.len();
         crate::alloc::grow(&mut self.cols.counts_bytes, s.len(), "counts strings")
             .map_err(|e| oom(&e))?;
         self.cols.counts_bytes.extend_from_slice(s.as_bytes());
         Ok(Ok(Segmentation::Compressed {
+            in_source: false,
             height: 0,
             width: 0,
             start,
@@ -634,13 +777,11 @@ impl Table for AnnotationColumns {
                     let raw: &serde_json::value::RawValue = map.next_value()?;
                     let text = raw.get().as_bytes();
                     rec.segmentation = if text.first() == Some(&b'[') {
-                        let start = self.polygon_text.len();
-                        crate::alloc::grow(&mut self.polygon_text, text.len(), "polygons")
-                            .map_err(|e| oom(&e))?;
-                        self.polygon_text.extend_from_slice(text);
+                        // A range of the document (kept as the columns' source).
+                        let start = (text.as_ptr() as usize).wrapping_sub(self.parsing);
                         Segmentation::PolygonText {
                             start,
-                            end: self.polygon_text.len(),
+                            end: start + text.len(),
                         }
                     } else {
                         let mut de = serde_json::Deserializer::from_slice(text);

@@ -28,8 +28,12 @@
 //! ```
 
 mod json;
+mod split;
 
-pub use json::{parse_dataset, parse_results};
+pub use json::{
+    parse_dataset, parse_dataset_vec, parse_dataset_with, parse_results, parse_results_vec,
+    parse_results_with,
+};
 
 use crate::error::{Error, Result};
 use crate::input::RleRef;
@@ -122,16 +126,19 @@ pub enum Segmentation {
         /// The number of parts.
         count: usize,
     },
-    /// A list of parts as JSON text, `polygon_text[start..end]` of
-    /// [`AnnotationColumns::polygon_text`] (parsed when rasterised).
+    /// A list of parts as JSON text, `source[start..end]` of
+    /// [`AnnotationColumns::source`] (parsed when rasterised).
     PolygonText {
         /// Byte range.
         start: usize,
         /// See `start`.
         end: usize,
     },
-    /// `{"size": [h, w], "counts": str}`: `counts_bytes[start..end]`.
+    /// `{"size": [h, w], "counts": str}`: `counts_bytes[start..end]`, or
+    /// `source[start..end]` when `in_source`.
     Compressed {
+        /// Whether the range is in `source` (a string without escapes, read in place).
+        in_source: bool,
         /// `size`.
         height: u64,
         /// `size`.
@@ -246,8 +253,13 @@ pub struct AnnotationColumns {
     pub parts: Vec<(usize, usize)>,
     /// Polygon coordinates, all parts one after the other.
     pub coords: Vec<f64>,
-    /// Polygon lists as JSON text, one after the other.
-    pub polygon_text: Vec<u8>,
+    /// The JSON document the columns were parsed from (empty for columns filled by
+    /// [`AnnotationColumns::push`] alone): polygon lists and counts strings without
+    /// escapes are ranges of it.
+    pub source: Vec<u8>,
+    /// The address of the document while it is parsed (to turn borrowed slices into
+    /// ranges of `source`).
+    pub(crate) parsing: usize,
     /// Compressed counts strings, one after the other.
     pub counts_bytes: Vec<u8>,
     /// Uncompressed run lengths, one list after the other.
@@ -408,15 +420,23 @@ impl AnnotationColumns {
     pub fn shape(&self, i: usize, image: Option<[u64; 2]>) -> Result<Shape<'_>> {
         match self.segmentation[i] {
             Segmentation::Compressed {
+                in_source,
                 height,
                 width,
                 start,
                 end,
-            } => Ok(Shape::Rle(RleRef::compressed(
-                height,
-                width,
-                &self.counts_bytes[start..end],
-            ))),
+            } => {
+                let buf = if in_source {
+                    &self.source
+                } else {
+                    &self.counts_bytes
+                };
+                Ok(Shape::Rle(RleRef::compressed(
+                    height,
+                    width,
+                    &buf[start..end],
+                )))
+            }
             Segmentation::Runs {
                 height,
                 width,
@@ -441,7 +461,7 @@ impl AnnotationColumns {
             Segmentation::PolygonText { start, end } => {
                 let [height, width] = image_size(image)?;
                 Ok(Shape::PolygonText {
-                    text: &self.polygon_text[start..end],
+                    text: &self.source[start..end],
                     height,
                     width,
                 })

@@ -153,3 +153,51 @@ fn polygon_text_is_parsed_when_rasterised() {
     let e = a.shape(2, Some([6, 6])).unwrap().to_rle().unwrap_err();
     assert!(e.to_string().contains("empty list"), "{e}");
 }
+
+#[test]
+fn the_parallel_parse_equals_the_one_pass_parse() {
+    // A document over the parallel threshold: polygons, RLEs (escaped and not),
+    // keypoints, an odd value; and the same with an error, reported as the one-pass
+    // parse reports it.
+    let mut anns = Vec::new();
+    for i in 0..12_000 {
+        let segm = match i % 3 {
+            0 => format!("[[{i}.5, 1, 4, 1e1, 7, 7], [1, 2, 3, 4, 5, 6]]"),
+            1 => r#"{"size": [4, 5], "counts": "0\\4"}"#.to_string(),
+            _ => r#"{"size": [4, 5], "counts": [20]}"#.to_string(),
+        };
+        anns.push(format!(
+            r#"{{"id": {i}, "image_id": {}, "category_id": 1, "area": {i}.25, "iscrowd": 0,
+               "bbox": [1, 2, 3, 4], "segmentation": {segm}, "keypoints": [1, 2, 2]}}"#,
+            i % 7
+        ));
+    }
+    let doc = format!(
+        r#"{{"images": [{{"id": 1, "height": 9, "width": 9}}], "annotations": [{}],
+            "categories": [{{"id": 1, "name": "a"}}]}}"#,
+        anns.join(",\n")
+    );
+    assert!(doc.len() > 1 << 20);
+    let one = parse_dataset_with(doc.clone().into_bytes(), Some(1)).unwrap();
+    let two = parse_dataset_with(doc.clone().into_bytes(), Some(2)).unwrap();
+    let (a, b) = (&one.annotations, &two.annotations);
+    assert_eq!(
+        (a.id.clone(), a.area.clone()),
+        (b.id.clone(), b.area.clone())
+    );
+    assert_eq!(a.flags, b.flags);
+    for i in (0..a.len()).step_by(997) {
+        let rle = |c: &AnnotationColumns| c.shape(i, Some([9, 9])).and_then(|s| s.to_rle());
+        assert_eq!(format!("{:?}", rle(a)), format!("{:?}", rle(b)));
+        assert_eq!(a.keypoints_of(i), b.keypoints_of(i));
+    }
+    assert_eq!(two.images.id, [1]);
+    let bad = doc.replacen(r#""id": 5000,"#, r#""id": 5000, "x": tru,"#, 1);
+    let e1 = parse_dataset_with(bad.clone().into_bytes(), Some(1)).unwrap_err();
+    let e2 = parse_dataset_with(bad.into_bytes(), Some(2)).unwrap_err();
+    assert_eq!(e1.to_string(), e2.to_string());
+    let results = format!("[{}]", anns.join(","));
+    let r1 = parse_results_with(results.clone().into_bytes(), Some(1)).unwrap();
+    let r2 = parse_results_with(results.into_bytes(), Some(2)).unwrap();
+    assert_eq!(r1.image_id, r2.image_id);
+}

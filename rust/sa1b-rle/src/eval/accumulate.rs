@@ -80,7 +80,7 @@ pub fn accumulate(ev: &Evaluation, s: &AccumulateSpec<'_>) -> Result<Accumulated
     // Per (maxDet, area range, threshold): a pass over the detections and one over the
     // recall thresholds, a few ns a step.
     let passes = s.m_list.len() * s.a_list.len() * t_n;
-    let work = (ev.scores.len() + s.k_list.len() * r_n) * passes * 4;
+    let work = (ev.scores.len() + s.k_list.len() * r_n) * passes * 10;
     // Categories side by side (each writes only its own cells).
     // Each category's entries in one pass over the evaluation, when i_list rises (as
     // pycocotools builds it): the entries of a category are then in i_list's order.
@@ -100,11 +100,16 @@ pub fn accumulate(ev: &Evaluation, s: &AccumulateSpec<'_>) -> Result<Accumulated
         None
     };
     let cells_out = Cells::new(&mut out, s.dims);
-    let done = crate::pool::map_range(
-        crate::pool::for_work(s.threads, work),
-        s.k_list.len(),
-        |k| accumulate_category(ev, s, by_category.as_deref(), &cells_out, k),
-    );
+    let threads = crate::pool::for_work(s.threads, work);
+    let orders = crate::pool::map_range(threads, s.k_list.len(), |k| {
+        category_order(ev, s, by_category.as_deref(), k)
+    })
+    .into_iter()
+    .collect::<Result<Vec<CategoryOrder>>>()?;
+    // One task per (category, area range).
+    let done = crate::pool::map_range(threads, s.k_list.len() * a_n, |j| {
+        accumulate_area(ev, s, &orders[j / a_n], &cells_out, j / a_n, j % a_n)
+    });
     done.into_iter().collect::<Result<Vec<()>>>()?;
     Ok(out)
 }
@@ -138,15 +143,14 @@ impl Cells {
         }
     }
 
-    /// Category `k`'s cells of area range `a` from its own `(T, R, A, M)` precision and
-    /// scores and `(T, A, M)` recall.
+    /// Category `k`'s cells of area range `a` from its `(T, R, M)` precision and scores
+    /// and `(T, M)` recall.
     fn put(&self, k: usize, a: usize, part: &Accumulated) {
         let [t_n, r_n, k_n, a_n, m_n] = self.dims;
-        let am = a_n * m_n;
         assert!(
-            part.precision.len() == t_n * r_n * am && part.scores.len() == part.precision.len()
+            part.precision.len() == t_n * r_n * m_n && part.scores.len() == part.precision.len()
         );
-        assert!(part.recall.len() == t_n * am && a < a_n);
+        assert!(part.recall.len() == t_n * m_n && a < a_n);
         let copy = |from: &[f64], to: *mut f64, at: usize, len: usize| {
             assert!(
                 at + m_n <= len && from.len() >= m_n,
@@ -157,15 +161,10 @@ impl Cells {
         };
         for t in 0..t_n {
             let at = ((t * k_n + k) * a_n + a) * m_n;
-            copy(
-                &part.recall[(t * a_n + a) * m_n..],
-                self.recall,
-                at,
-                self.recall_len,
-            );
+            copy(&part.recall[t * m_n..], self.recall, at, self.recall_len);
             for r in 0..r_n {
                 let at = (((t * r_n + r) * k_n + k) * a_n + a) * m_n;
-                let from = ((t * r_n + r) * a_n + a) * m_n;
+                let from = (t * r_n + r) * m_n;
                 copy(&part.precision[from..], self.precision, at, self.len);
                 copy(&part.scores[from..], self.scores, at, self.len);
             }
@@ -235,30 +234,29 @@ fn cell_count(dims: &[usize]) -> Result<usize> {
         })
 }
 
-/// [`accumulate`] of the `k`-th category of `k_list`: its cells, `(T, R, A, M)` and
-/// `(T, A, M)`.
-fn accumulate_category(
+/// A category's detections in pycocotools' accumulation order: every detection of the
+/// category, each image's in score order one after the other, then stably by score,
+/// highest first. Sorted once: each maxDet's order is this one without the detections
+/// past it (pycocotools sorts each maxDet's concatenation, in which they keep their
+/// relative positions).
+struct CategoryOrder {
+    /// The category's non-empty groups, as entries, in the order of `i_list`.
+    groups: Vec<usize>,
+    /// `(entry, detection in its group)` pairs.
+    cols: Vec<(usize, usize)>,
+    /// Their scores.
+    scores: Vec<f64>,
+    /// Indices into `cols`, by score.
+    sorted: Vec<usize>,
+}
+
+fn category_order(
     ev: &Evaluation,
     s: &AccumulateSpec<'_>,
     by_category: Option<&[Vec<usize>]>,
-    cells: &Cells,
     k: usize,
-) -> Result<()> {
-    let [t_n, r_n, _, a_n, m_n] = s.dims;
-    let filled = |n: usize| -> Result<Vec<f64>> {
-        let mut v = crate::alloc::with_capacity(n, "accumulated precision")?;
-        v.resize(n, -1.0);
-        Ok(v)
-    };
-    let mut out = Accumulated {
-        precision: filled(t_n * r_n * a_n * m_n)?,
-        recall: filled(t_n * a_n * m_n)?,
-        scores: filled(t_n * r_n * a_n * m_n)?,
-    };
-    let (a_ev, t_ev) = (ev.areas, ev.thresholds);
+) -> Result<CategoryOrder> {
     let kk = s.k_list[k];
-    // The category's non-empty groups, as entries (empty ones add nothing), in the
-    // order of i_list.
     let groups: Vec<usize> = match by_category {
         Some(lists) => lists[kk].clone(),
         None => s
@@ -267,63 +265,85 @@ fn accumulate_category(
             .filter_map(|&i| ev.entry(i * s.k0 + kk))
             .collect(),
     };
-    let eps = f64::EPSILON; // np.spacing(1)
-    let rising = s.rec_thrs.windows(2).all(|w| w[0] <= w[1]);
-    // Every detection of the category, each image's in score order one after the other,
-    // then stably by score, highest first: (entry, detection) pairs. Sorted once: each
-    // maxDet's order is this one without the detections past it (pycocotools sorts each
-    // maxDet's concatenation, in which they keep their relative positions).
     let mut cols: Vec<(usize, usize)> = Vec::new();
     for &g in &groups {
         let d = ev.dt_offsets[g + 1] - ev.dt_offsets[g];
         crate::alloc::reserve(&mut cols, d, "accumulated detections")?;
         cols.extend((0..d).map(|c| (g, c)));
     }
-    let all_scores: Vec<f64> = cols
+    let scores: Vec<f64> = cols
         .iter()
         .map(|&(g, c)| ev.scores[ev.dt_offsets[g] + c])
         .collect();
-    let sorted = by_score_desc(0..cols.len(), &all_scores);
+    let sorted = by_score_desc(0..cols.len(), &scores);
+    Ok(CategoryOrder {
+        groups,
+        cols,
+        scores,
+        sorted,
+    })
+}
+
+/// pycocotools' accumulation of category `k` (its [`CategoryOrder`] `c`) at area range
+/// `a`, for every maxDet and threshold, written into `cells`.
+fn accumulate_area(
+    ev: &Evaluation,
+    s: &AccumulateSpec<'_>,
+    c: &CategoryOrder,
+    cells: &Cells,
+    k: usize,
+    a: usize,
+) -> Result<()> {
+    let [t_n, r_n, _, _, m_n] = s.dims;
+    let filled = |n: usize| -> Result<Vec<f64>> {
+        let mut v = crate::alloc::with_capacity(n, "accumulated precision")?;
+        v.resize(n, -1.0);
+        Ok(v)
+    };
+    // This area range's cells: `[t][r][m]` and `[t][m]`.
+    let mut out = Accumulated {
+        precision: filled(t_n * r_n * m_n)?,
+        recall: filled(t_n * m_n)?,
+        scores: filled(t_n * r_n * m_n)?,
+    };
+    let (a_ev, t_ev) = (ev.areas, ev.thresholds);
+    let a0 = s.a_list[a];
+    let eps = f64::EPSILON; // np.spacing(1)
+    let rising = s.rec_thrs.windows(2).all(|w| w[0] <= w[1]);
     let t_run = t_n.min(t_ev);
-    // Per threshold: recall and precision after each detection (`[t][pos]`).
-    let mut rc: Vec<f64> = Vec::new();
-    let mut pr: Vec<f64> = Vec::new();
-    for (m, &max_det) in s.m_list.iter().enumerate() {
-        let order: Vec<usize> = sorted
-            .iter()
-            .copied()
-            .filter(|&o| {
-                let g = cols[o].0;
-                cols[o].1 < slice_end(ev.dt_offsets[g + 1] - ev.dt_offsets[g], max_det)
-            })
-            .collect();
-        let nd = order.len();
-        // Where each detection's outcomes start (its `[a][t]` block).
-        let base: Vec<usize> = order
-            .iter()
-            .map(|&o| (ev.dt_offsets[cols[o].0] + cols[o].1) * a_ev * t_ev)
-            .collect();
-        rc.clear();
-        pr.clear();
-        crate::alloc::reserve(&mut rc, t_run * nd, "accumulated recall")?;
-        crate::alloc::reserve(&mut pr, t_run * nd, "accumulated precision")?;
-        rc.resize(t_run * nd, 0.0);
-        pr.resize(t_run * nd, 0.0);
-        for (a, &a0) in s.a_list.iter().enumerate() {
-            let npig: usize = groups
+    let npig: usize = c
+        .groups
+        .iter()
+        .map(|&g| ev.npig[g * a_ev + a0] as usize)
+        .sum();
+    if npig > 0 {
+        let npig = npig as f64;
+        // Per threshold: recall and precision after each detection (`[t][pos]`).
+        let (mut rc, mut pr): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+        for (m, &max_det) in s.m_list.iter().enumerate() {
+            let order: Vec<usize> = c
+                .sorted
                 .iter()
-                .map(|&g| ev.npig[g * a_ev + a0] as usize)
-                .sum();
-            if npig == 0 {
-                continue;
-            }
-            let npig = npig as f64;
+                .copied()
+                .filter(|&o| {
+                    let g = c.cols[o].0;
+                    c.cols[o].1 < slice_end(ev.dt_offsets[g + 1] - ev.dt_offsets[g], max_det)
+                })
+                .collect();
+            let nd = order.len();
+            rc.clear();
+            pr.clear();
+            crate::alloc::reserve(&mut rc, t_run * nd, "accumulated recall")?;
+            crate::alloc::reserve(&mut pr, t_run * nd, "accumulated precision")?;
+            rc.resize(t_run * nd, 0.0);
+            pr.resize(t_run * nd, 0.0);
             // One pass over the detections for every threshold at once (pycocotools'
             // cumulative sums of true and false positives).
             let (mut tp, mut fp) = (vec![0.0f64; t_run], vec![0.0f64; t_run]);
-            for (pos, &b) in base.iter().enumerate() {
-                let cells = &ev.outcome[b + a0 * t_ev..][..t_run];
-                for (t, &cell) in cells.iter().enumerate() {
+            for (pos, &o) in order.iter().enumerate() {
+                let (g, d) = c.cols[o];
+                let at = ((ev.dt_offsets[g] + d) * a_ev + a0) * t_ev;
+                for (t, &cell) in ev.outcome[at..at + t_run].iter().enumerate() {
                     match cell {
                         TRUE_POSITIVE => tp[t] += 1.0,
                         FALSE_POSITIVE => fp[t] += 1.0,
@@ -336,18 +356,16 @@ fn accumulate_category(
             for t in 0..t_run {
                 let rc = &rc[t * nd..(t + 1) * nd];
                 let pr = &mut pr[t * nd..(t + 1) * nd];
-                out.recall[(t * a_n + a) * m_n + m] = if nd > 0 { rc[nd - 1] } else { 0.0 };
-                let scores = |pi: usize| all_scores[order[pi]];
+                out.recall[t * m_n + m] = if nd > 0 { rc[nd - 1] } else { 0.0 };
+                let scores = |pi: usize| c.scores[order[pi]];
                 precision_at(rc, pr, &scores, s.rec_thrs, rising, |ri, p, sc| {
-                    let at = ((t * r_n + ri) * a_n + a) * m_n + m;
+                    let at = (t * r_n + ri) * m_n + m;
                     out.precision[at] = p;
                     out.scores[at] = sc;
                 });
             }
         }
     }
-    for a in 0..a_n {
-        cells.put(k, a, &out);
-    }
+    cells.put(k, a, &out);
     Ok(())
 }

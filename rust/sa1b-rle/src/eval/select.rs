@@ -2,11 +2,34 @@
 //! annotations of the evaluated images (and categories), grouped by image and category
 //! in the parameters' order, each group in load order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::{Annotations, Geometry};
 use crate::coco::{flag, AnnotationColumns, Images};
 use crate::error::{Error, Result};
+
+/// A hasher for integer ids (a multiplicative hash: ids are not chosen by an adversary
+/// who could gain from collisions, and `SipHash` costs more than the lookups it serves).
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.0 = (i as u64 ^ self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A map keyed by ids.
+pub(crate) type IdMap<V> = HashMap<i64, V, BuildHasherDefault<IdHasher>>;
 
 /// What the IoU is computed on (pycocotools' `iouType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,11 +78,40 @@ impl Side {
 #[must_use]
 pub fn select(cols: &AnnotationColumns, img_ids: &[i64], cat_ids: Option<&[i64]>) -> Vec<usize> {
     let n = cols.len();
+    let mut pos: IdMap<u32> = IdMap::default();
+    let unique = img_ids
+        .iter()
+        .enumerate()
+        .all(|(p, &i)| pos.insert(i, p as u32).is_none());
     let mut out: Vec<usize> = if img_ids.is_empty() {
         (0..n).collect()
+    } else if unique {
+        // Each image's annotations in file order, images in the order asked: a stable
+        // counting sort by the image's position.
+        let mut count = vec![0usize; img_ids.len() + 1];
+        let at: Vec<u32> = cols
+            .image_id
+            .iter()
+            .map(|i| pos.get(i).copied().unwrap_or(u32::MAX))
+            .collect();
+        for &p in &at {
+            if p != u32::MAX {
+                count[p as usize + 1] += 1;
+            }
+        }
+        for p in 0..img_ids.len() {
+            count[p + 1] += count[p];
+        }
+        let mut out = vec![0usize; count[img_ids.len()]];
+        for (i, &p) in at.iter().enumerate() {
+            if p != u32::MAX {
+                out[count[p as usize]] = i;
+                count[p as usize] += 1;
+            }
+        }
+        out
     } else {
-        // Each image's annotations, in file order; images in the order asked.
-        let mut by_image: HashMap<i64, Vec<usize>> = HashMap::new();
+        let mut by_image: IdMap<Vec<usize>> = IdMap::default();
         for (i, &img) in cols.image_id.iter().enumerate() {
             by_image.entry(img).or_default().push(i);
         }
@@ -71,15 +123,20 @@ pub fn select(cols: &AnnotationColumns, img_ids: &[i64], cat_ids: Option<&[i64]>
             .collect()
     };
     if let Some(cats) = cat_ids.filter(|c| !c.is_empty()) {
-        let wanted: std::collections::HashSet<i64> = cats.iter().copied().collect();
+        let wanted: HashSet<i64, BuildHasherDefault<IdHasher>> = cats.iter().copied().collect();
         out.retain(|&i| cols.has(i, flag::CATEGORY_KEY) && wanted.contains(&cols.category_id[i]));
     }
-    let mut last: HashMap<i64, usize> = HashMap::with_capacity(n);
+    // loadAnns: the `anns` table keeps the last annotation of each id.
+    let mut last: IdMap<usize> = IdMap::default();
+    last.reserve(n);
+    let mut repeated = false;
     for (i, &id) in cols.id.iter().enumerate() {
-        last.insert(id, i);
+        repeated |= last.insert(id, i).is_some();
     }
-    for i in &mut out {
-        *i = last[&cols.id[*i]];
+    if repeated {
+        for i in &mut out {
+            *i = last[&cols.id[*i]];
+        }
     }
     out
 }
@@ -111,8 +168,8 @@ pub fn group(
     cat_ids: &[i64],
     use_cats: bool,
 ) -> Result<(Vec<usize>, Vec<usize>)> {
-    let img_pos: HashMap<i64, usize> = img_ids.iter().enumerate().map(|(p, &i)| (i, p)).collect();
-    let mut cat_pos: HashMap<i64, usize> = HashMap::with_capacity(cat_ids.len());
+    let img_pos: IdMap<usize> = img_ids.iter().enumerate().map(|(p, &i)| (i, p)).collect();
+    let mut cat_pos: IdMap<usize> = IdMap::default();
     for (p, &c) in cat_ids.iter().enumerate() {
         cat_pos.entry(c).or_insert(p);
     }
@@ -209,7 +266,7 @@ pub fn gather<'a>(
         },
         offsets,
     };
-    let sizes: HashMap<i64, Option<[u64; 2]>> = if kind == IouKind::Segm {
+    let sizes: IdMap<Option<[u64; 2]>> = if kind == IouKind::Segm {
         images
             .id
             .iter()
@@ -217,7 +274,7 @@ pub fn gather<'a>(
             .zip(images.size.iter().copied())
             .collect()
     } else {
-        HashMap::new()
+        IdMap::default()
     };
     for &i in order {
         need(i, flag::AREA, "area (a number)")?;

@@ -1,0 +1,271 @@
+//! Parsing a large document's annotation list on several threads: a structural scan
+//! finds where each annotation object starts and ends (strings and nesting only, no
+//! value read), the objects are parsed in blocks side by side, and the blocks' columns
+//! are joined. Any doubt (a malformed document, a key given twice) falls back to the
+//! one-pass parse, which reports errors with their exact place.
+
+use super::{AnnotationColumns, Segmentation};
+
+/// Where the value of a top-level key and the elements of a list lie.
+pub(super) struct Split {
+    /// The `annotations` list (a dataset) or the whole document (results): its bytes.
+    pub list: (usize, usize),
+    /// Each element's bytes.
+    pub elements: Vec<(usize, usize)>,
+}
+
+fn skip_space(d: &[u8], mut i: usize) -> usize {
+    while i < d.len() && matches!(d[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the string starting at `d[i] == b'"'` (just past its closing quote).
+fn string_end(d: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        let k = j + memchr::memchr2(b'"', b'\\', d.get(j..)?)?;
+        if d[k] == b'"' {
+            return Some(k + 1);
+        }
+        j = k + 2;
+    }
+}
+
+/// The end of the value starting at `d[i]`.
+fn value_end(d: &[u8], i: usize) -> Option<usize> {
+    match *d.get(i)? {
+        b'"' => string_end(d, i),
+        b'{' | b'[' => {
+            // The structural bytes found by two linear memchr scans (quotes and
+            // brackets, braces), merged; events inside strings skipped.
+            let hay = &d[i..];
+            let mut a = memchr::memchr3_iter(b'"', b'[', b']', hay).peekable();
+            let mut b = memchr::memchr2_iter(b'{', b'}', hay).peekable();
+            let (mut depth, mut past) = (0usize, 0usize);
+            loop {
+                while a.peek().is_some_and(|&p| p < past) {
+                    a.next();
+                }
+                while b.peek().is_some_and(|&p| p < past) {
+                    b.next();
+                }
+                let p = match (a.peek(), b.peek()) {
+                    (Some(&x), Some(&y)) if x < y => a.next()?,
+                    (_, Some(_)) => b.next()?,
+                    (Some(_), None) => a.next()?,
+                    (None, None) => return None,
+                };
+                match hay[p] {
+                    b'"' => past = string_end(hay, p)?,
+                    b'{' | b'[' => depth += 1,
+                    _ => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(i + p + 1);
+                        }
+                    }
+                }
+            }
+        }
+        _ => {
+            let mut j = i;
+            while j < d.len() && !matches!(d[j], b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r')
+            {
+                j += 1;
+            }
+            (j > i).then_some(j)
+        }
+    }
+}
+
+/// The elements of the list starting at `d[i] == b'['`, and its end.
+fn list_elements(d: &[u8], i: usize) -> Option<(Vec<(usize, usize)>, usize)> {
+    if d.get(i) != Some(&b'[') {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut j = skip_space(d, i + 1);
+    if d.get(j) == Some(&b']') {
+        return Some((out, j + 1));
+    }
+    loop {
+        let end = value_end(d, j)?;
+        out.push((j, end));
+        j = skip_space(d, end);
+        match d.get(j)? {
+            b',' => j = skip_space(d, j + 1),
+            b']' => return Some((out, j + 1)),
+            _ => return None,
+        }
+    }
+}
+
+/// The `annotations` list of a dataset document (None when the scan is in doubt).
+pub(super) fn dataset(d: &[u8]) -> Option<Split> {
+    let mut i = skip_space(d, 0);
+    if d.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_space(d, i + 1);
+    let mut found: Option<Split> = None;
+    loop {
+        if d.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(d, i)?;
+        let key = &d[i + 1..key_end - 1];
+        i = skip_space(d, key_end);
+        if d.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_space(d, i + 1);
+        if key == b"annotations" {
+            if found.is_some() {
+                return None; // given twice: the one-pass parse decides
+            }
+            let (elements, end) = list_elements(d, i)?;
+            found = Some(Split {
+                list: (i, end),
+                elements,
+            });
+            i = end;
+        } else if key.contains(&b'\\') {
+            return None;
+        } else {
+            i = value_end(d, i)?;
+        }
+        i = skip_space(d, i);
+        match d.get(i)? {
+            b',' => i = skip_space(d, i + 1),
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    (skip_space(d, i + 1) == d.len()).then_some(found).flatten()
+}
+
+/// The elements of a results document (a list).
+pub(super) fn results(d: &[u8]) -> Option<Split> {
+    let i = skip_space(d, 0);
+    let (elements, end) = list_elements(d, i)?;
+    (skip_space(d, end) == d.len()).then_some(Split {
+        list: (i, end),
+        elements,
+    })
+}
+
+/// Blocks of consecutive elements of about equal bytes, `n` of them at most.
+pub(super) fn blocks(elements: &[(usize, usize)], n: usize) -> Vec<std::ops::Range<usize>> {
+    let total: usize = elements.iter().map(|(a, b)| b - a).sum();
+    let per = total.div_ceil(n.max(1)).max(1);
+    let mut out = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (k, (a, b)) in elements.iter().enumerate() {
+        size += b - a;
+        if size >= per {
+            out.push(start..k + 1);
+            start = k + 1;
+            size = 0;
+        }
+    }
+    if start < elements.len() {
+        out.push(start..elements.len());
+    }
+    out
+}
+
+/// Appends the columns of a later block to `out`, moving its ranges into `out`'s
+/// buffers (ranges of the source document stay as they are).
+pub(super) fn append(out: &mut AnnotationColumns, mut b: AnnotationColumns) {
+    let (parts0, coords0) = (out.parts.len(), out.coords.len());
+    let (counts0, runs0, kp0) = (
+        out.counts_bytes.len(),
+        out.runs.len(),
+        out.keypoint_values.len(),
+    );
+    if out.atypical.is_none() {
+        out.atypical = b.atypical.take();
+    }
+    out.id.append(&mut b.id);
+    out.image_id.append(&mut b.image_id);
+    out.category_id.append(&mut b.category_id);
+    out.area.append(&mut b.area);
+    out.score.append(&mut b.score);
+    out.bbox.append(&mut b.bbox);
+    out.num_keypoints.append(&mut b.num_keypoints);
+    out.flags.append(&mut b.flags);
+    out.segmentation
+        .extend(b.segmentation.iter().map(|s| match *s {
+            Segmentation::Polygons { first, count } => Segmentation::Polygons {
+                first: first + parts0,
+                count,
+            },
+            Segmentation::Compressed {
+                in_source: false,
+                height,
+                width,
+                start,
+                end,
+            } => Segmentation::Compressed {
+                in_source: false,
+                height,
+                width,
+                start: start + counts0,
+                end: end + counts0,
+            },
+            Segmentation::Runs {
+                height,
+                width,
+                start,
+                end,
+            } => Segmentation::Runs {
+                height,
+                width,
+                start: start + runs0,
+                end: end + runs0,
+            },
+            other => other,
+        }));
+    out.keypoints.extend(b.keypoints.iter().map(
+        |&(a, e)| {
+            if a == e {
+                (0, 0)
+            } else {
+                (a + kp0, e + kp0)
+            }
+        },
+    ));
+    out.parts
+        .extend(b.parts.iter().map(|&(a, e)| (a + coords0, e + coords0)));
+    out.coords.append(&mut b.coords);
+    out.counts_bytes.append(&mut b.counts_bytes);
+    out.runs.append(&mut b.runs);
+    out.keypoint_values.append(&mut b.keypoint_values);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_annotations_list() {
+        let d = br#" {"images": [{"id": 1, "s": "a]\"}"}], "annotations" : [ {"id": 1, "x": [1, [2]]} ,{"id": "}"}], "z": null } "#;
+        let s = dataset(d).unwrap();
+        let text = |(a, b): (usize, usize)| std::str::from_utf8(&d[a..b]).unwrap();
+        assert_eq!(s.elements.len(), 2);
+        assert_eq!(text(s.elements[0]), r#"{"id": 1, "x": [1, [2]]}"#);
+        assert_eq!(text(s.elements[1]), r#"{"id": "}"}"#);
+        assert!(text(s.list).starts_with('[') && text(s.list).ends_with(']'));
+        // In doubt: a key twice, trailing bytes, a truncated document.
+        assert!(dataset(br#"{"annotations": [], "annotations": []}"#).is_none());
+        assert!(dataset(br#"{"annotations": []} x"#).is_none());
+        assert!(dataset(br#"{"annotations": [{"id": 1}"#).is_none());
+        assert_eq!(results(b"[1, {\"a\": 2}, []]").unwrap().elements.len(), 3);
+        assert_eq!(
+            blocks(&[(0, 10), (10, 20), (20, 30), (30, 40)], 2),
+            [0..2, 2..4]
+        );
+    }
+}
