@@ -17,6 +17,7 @@ from _coco import DATA, GT, RESULTS, generated, people
 from pycocotools.coco import COCO as PyCOCO
 from pycocotools.cocoeval import COCOeval as PyCOCOeval
 
+from sa1b_rle import mask as mask_utils
 from sa1b_rle.coco import COCO
 from sa1b_rle.cocoeval import COCOeval
 
@@ -282,3 +283,25 @@ def test_the_eval_command_answers_bad_input_in_one_line(tmp_path: Path) -> None:
     out = io.StringIO()
     assert main(["eval", str(GT_PATH), res, "--per-class"], out) == 0
     assert " AP/person" in out.getvalue()
+
+
+def test_a_ground_truth_mask_of_another_size_than_its_image_is_named() -> None:
+    gt = copy.deepcopy(GT)
+    crowd = next(a for a in gt["annotations"] if a["iscrowd"])
+    img = next(i for i in gt["images"] if i["id"] == crowd["image_id"])
+    h, w = img["height"], img["width"]
+    crowd["segmentation"] = {"size": [h + 1, w], "counts": [(h + 1) * w]}
+    res = [
+        {
+            "image_id": crowd["image_id"],
+            "category_id": crowd["category_id"],
+            "segmentation": {"size": [h, w], "counts": f"{h * w}"},
+            "score": 1.0,
+        }
+    ]
+    res[0]["segmentation"] = mask_utils.encode(np.zeros((h, w), np.uint8, order="F"))
+    res[0]["segmentation"]["counts"] = res[0]["segmentation"]["counts"].decode()
+    g = COCO(copy.deepcopy(gt))
+    e = COCOeval(g, g.loadRes(res), "segm")
+    with pytest.raises(ValueError, match=rf"ground truth id {crowd['id']}: the image is {h}x{w}"):
+        e.evaluate()

@@ -489,6 +489,45 @@ fn skip_space(text: &[u8], i: &mut usize) {
     }
 }
 
+/// Powers of ten exact in a double.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A plain decimal (`-12.375`: optional minus, digits, optional fraction; no exponent)
+/// whose digits fit a double exactly, converted with one correctly rounded division
+/// (Clinger's fast path: the same double as any correct parser); None otherwise.
+fn fast_decimal(t: &[u8]) -> Option<f64> {
+    let (neg, digits) = match t.split_first()? {
+        (b'-', rest) => (true, rest),
+        _ => (false, t),
+    };
+    let (mut m, mut n, mut frac, mut dot) = (0u64, 0usize, 0usize, false);
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                m = m * 10 + u64::from(c - b'0');
+                n += 1;
+                if dot {
+                    frac += 1;
+                }
+                if n > 15 {
+                    return None;
+                }
+            }
+            b'.' if !dot => dot = true,
+            _ => return None,
+        }
+    }
+    if n == 0 || frac > 22 {
+        return None;
+    }
+    // m < 10**15 < 2**53: exact; so is 10**frac; the quotient is correctly rounded.
+    let v = m as f64 / POW10[frac];
+    Some(if neg { -v } else { v })
+}
+
 /// A JSON list of numbers (`[1, 2.5, -3e2]`) starting at `text[*i]`, appended to `out`
 /// (`*i` then just past it). Numbers are read as Python's `float()` reads them (the
 /// nearest double). `Err(())` (with `out` as it was) when it is not such a list.
@@ -519,10 +558,15 @@ pub(crate) fn parse_number_list(
         {
             *i += 1;
         }
-        // SAFETY: the token is made of the ASCII bytes matched above: valid UTF-8.
-        let token = unsafe { std::str::from_utf8_unchecked(&text[from..*i]) };
-        let Ok(v) = token.parse::<f64>() else {
-            return fail(out);
+        let v = if let Some(v) = fast_decimal(&text[from..*i]) {
+            v
+        } else {
+            // SAFETY: the token is made of the ASCII bytes matched above: valid UTF-8.
+            let token = unsafe { std::str::from_utf8_unchecked(&text[from..*i]) };
+            let Ok(v) = token.parse::<f64>() else {
+                return fail(out);
+            };
+            v
         };
         if out.try_reserve(1).is_err() {
             return fail(out);
@@ -883,3 +927,36 @@ fn missing(what: &str) -> Error {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod number_tests {
+    use super::fast_decimal;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fast_decimals_equal_std(m in 0u64..10u64.pow(15), frac in 0usize..16, neg: bool) {
+            let digits = m.to_string();
+            let text = if frac == 0 || frac >= digits.len() {
+                format!("{}{digits}", if neg { "-" } else { "" })
+            } else {
+                let (a, b) = digits.split_at(digits.len() - frac);
+                format!("{}{a}.{b}", if neg { "-" } else { "" })
+            };
+            let want: f64 = text.parse().unwrap();
+            prop_assert_eq!(fast_decimal(text.as_bytes()).map(f64::to_bits), Some(want.to_bits()));
+        }
+    }
+
+    #[test]
+    fn other_forms_fall_back() {
+        for t in ["1e5", "", "-", "1.2.3", "12345678901234567", "+1"] {
+            assert!(fast_decimal(t.as_bytes()).is_none(), "{t}");
+        }
+        assert_eq!(
+            fast_decimal(b"-0").map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
+        assert_eq!(fast_decimal(b"0.1"), Some(0.1));
+    }
+}

@@ -172,46 +172,59 @@ impl Cells {
     }
 }
 
-/// pycocotools' precision and score at each recall threshold, given the recalls `rc`
-/// and precisions `pr` after each detection (`pr` turned into its envelope in place):
-/// `set(ri, precision, score)` for each threshold `ri`, zeros from the first threshold
-/// past the last recall on.
-fn precision_at(
-    rc: &[f64],
-    pr: &mut [f64],
+/// pycocotools' precision and score at each recall threshold, from the true positives
+/// `tps` (`(position, precision)`, in order; turned into the precision envelope in
+/// place) of `nd` detections against `npig` ground truths: `set(ri, precision, score)`
+/// for each threshold `ri`, zeros from the first threshold past the last recall on.
+///
+/// numpy's `searchsorted(rc, thr, 'left')` is the first position whose recall reaches
+/// `thr`: position 0 for `thr <= 0`, else the true positive that reaches it (NaN: past
+/// the end). The envelope there is the highest precision at a true positive at or after
+/// it (position 0, if not a true positive, has precision 0).
+fn curve_at(
+    tps: &mut [(usize, f64)],
+    nd: usize,
+    npig: f64,
     score: &dyn Fn(usize) -> f64,
     rec_thrs: &[f64],
     rising: bool,
     mut set: impl FnMut(usize, f64, f64),
 ) {
-    let nd = rc.len();
-    for i in (1..nd).rev() {
-        if pr[i] > pr[i - 1] {
-            pr[i - 1] = pr[i];
+    for i in (1..tps.len()).rev() {
+        if tps[i].1 > tps[i - 1].1 {
+            tps[i - 1].1 = tps[i].1;
         }
     }
+    // Recall at the k-th true positive: (k + 1) / npig (the cumulative sum, divided).
+    let recall = |k: usize| (k + 1) as f64 / npig;
     let mut walk = 0;
     for (ri, &thr) in rec_thrs.iter().enumerate() {
-        // numpy's searchsorted (NaN past every recall); rising thresholds (the usual)
-        // by one walk along the recalls.
-        let pi = if thr.is_nan() {
-            nd
-        } else if rising {
-            while walk < nd && rc[walk] < thr {
-                walk += 1;
-            }
-            walk
+        let found = if thr.is_nan() {
+            None
+        } else if thr <= 0.0 {
+            // Position 0: the envelope is the best precision of all (0 without any).
+            (nd > 0).then(|| (0, tps.first().map_or(0.0, |x| x.1)))
         } else {
-            rc.partition_point(|&x| x < thr)
+            let k = if rising {
+                while walk < tps.len() && recall(walk) < thr {
+                    walk += 1;
+                }
+                walk
+            } else {
+                (0..tps.len())
+                    .collect::<Vec<_>>()
+                    .partition_point(|&k| recall(k) < thr)
+            };
+            tps.get(k).copied()
         };
-        // pycocotools stops at the first threshold past the last recall.
-        if pi >= nd {
+        let Some((pos, precision)) = found else {
+            // pycocotools stops at the first threshold past the last recall.
             for rj in ri..rec_thrs.len() {
                 set(rj, 0.0, 0.0);
             }
             break;
-        }
-        set(ri, pr[pi], score(pi));
+        };
+        set(ri, precision, score(pos));
     }
 }
 
@@ -246,8 +259,9 @@ struct CategoryOrder {
     cols: Vec<(usize, usize)>,
     /// Their scores.
     scores: Vec<f64>,
-    /// Indices into `cols`, by score.
-    sorted: Vec<usize>,
+    /// For each maxDet of `m_list`: indices into `cols`, by score, without the
+    /// detections past it in their image.
+    orders: Vec<Vec<usize>>,
 }
 
 fn category_order(
@@ -276,11 +290,25 @@ fn category_order(
         .map(|&(g, c)| ev.scores[ev.dt_offsets[g] + c])
         .collect();
     let sorted = by_score_desc(0..cols.len(), &scores);
+    let orders = s
+        .m_list
+        .iter()
+        .map(|&max_det| {
+            sorted
+                .iter()
+                .copied()
+                .filter(|&o| {
+                    let g = cols[o].0;
+                    cols[o].1 < slice_end(ev.dt_offsets[g + 1] - ev.dt_offsets[g], max_det)
+                })
+                .collect()
+        })
+        .collect();
     Ok(CategoryOrder {
         groups,
         cols,
         scores,
-        sorted,
+        orders,
     })
 }
 
@@ -318,25 +346,22 @@ fn accumulate_area(
         .sum();
     if npig > 0 {
         let npig = npig as f64;
-        // Per threshold: recall and precision after each detection (`[t][pos]`).
-        let (mut rc, mut pr): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
-        for (m, &max_det) in s.m_list.iter().enumerate() {
-            let order: Vec<usize> = c
-                .sorted
-                .iter()
-                .copied()
-                .filter(|&o| {
-                    let g = c.cols[o].0;
-                    c.cols[o].1 < slice_end(ev.dt_offsets[g + 1] - ev.dt_offsets[g], max_det)
-                })
-                .collect();
+        // Per threshold, the true positives in order: (position, precision there).
+        // Recall only rises at them and precision only falls between them, so the
+        // curve at the recall thresholds is read from them alone.
+        let most = c.orders.iter().map(Vec::len).max().unwrap_or(0);
+        let mut tps: Vec<Vec<(usize, f64)>> = Vec::with_capacity(t_run);
+        for _ in 0..t_run {
+            tps.push(crate::alloc::with_capacity(
+                most,
+                "accumulated true positives",
+            )?);
+        }
+        for (m, order) in c.orders.iter().enumerate() {
             let nd = order.len();
-            rc.clear();
-            pr.clear();
-            crate::alloc::reserve(&mut rc, t_run * nd, "accumulated recall")?;
-            crate::alloc::reserve(&mut pr, t_run * nd, "accumulated precision")?;
-            rc.resize(t_run * nd, 0.0);
-            pr.resize(t_run * nd, 0.0);
+            for list in &mut tps {
+                list.clear();
+            }
             // One pass over the detections for every threshold at once (pycocotools'
             // cumulative sums of true and false positives).
             let (mut tp, mut fp) = (vec![0.0f64; t_run], vec![0.0f64; t_run]);
@@ -345,24 +370,31 @@ fn accumulate_area(
                 let at = ((ev.dt_offsets[g] + d) * a_ev + a0) * t_ev;
                 for (t, &cell) in ev.outcome[at..at + t_run].iter().enumerate() {
                     match cell {
-                        TRUE_POSITIVE => tp[t] += 1.0,
+                        TRUE_POSITIVE => {
+                            tp[t] += 1.0;
+                            tps[t].push((pos, tp[t] / (fp[t] + tp[t] + eps)));
+                        }
                         FALSE_POSITIVE => fp[t] += 1.0,
                         _ => {}
                     }
-                    rc[t * nd + pos] = tp[t] / npig;
-                    pr[t * nd + pos] = tp[t] / (fp[t] + tp[t] + eps);
                 }
             }
             for t in 0..t_run {
-                let rc = &rc[t * nd..(t + 1) * nd];
-                let pr = &mut pr[t * nd..(t + 1) * nd];
-                out.recall[t * m_n + m] = if nd > 0 { rc[nd - 1] } else { 0.0 };
-                let scores = |pi: usize| c.scores[order[pi]];
-                precision_at(rc, pr, &scores, s.rec_thrs, rising, |ri, p, sc| {
-                    let at = (t * r_n + ri) * m_n + m;
-                    out.precision[at] = p;
-                    out.scores[at] = sc;
-                });
+                out.recall[t * m_n + m] = if nd > 0 { tp[t] / npig } else { 0.0 };
+                let score = |pos: usize| c.scores[order[pos]];
+                curve_at(
+                    &mut tps[t],
+                    nd,
+                    npig,
+                    &score,
+                    s.rec_thrs,
+                    rising,
+                    |ri, p, sc| {
+                        let at = (t * r_n + ri) * m_n + m;
+                        out.precision[at] = p;
+                        out.scores[at] = sc;
+                    },
+                );
             }
         }
     }

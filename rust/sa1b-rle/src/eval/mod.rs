@@ -173,6 +173,9 @@ pub struct Annotations<'a> {
     pub geometry: Geometry<'a>,
     /// Group `k` is `offsets[k]..offsets[k + 1]`.
     pub offsets: Vec<usize>,
+    /// Each annotation's image's `(height, width)`, where known (empty: none known): a
+    /// mask of another size is the one blamed when two masks of a group differ.
+    pub image_size: Vec<Option<(u64, u64)>>,
 }
 
 impl Annotations<'_> {
@@ -492,13 +495,26 @@ fn group_ious(
             for (di, (dmask, dsize)) in dm.iter().enumerate() {
                 for (gi, ((gmask, gsize), &b)) in gm.iter().zip(gts).enumerate() {
                     if dsize != gsize {
-                        return Err(Error::Annotation {
-                            what: "detection",
-                            id: dt.ids[dts[di]],
-                            source: Box::new(Error::SizeMismatch {
-                                expected: *gsize,
-                                actual: *dsize,
-                            }),
+                        // The ground truth's mask is at fault if it is not its image's
+                        // size; else the detection's.
+                        let image = gt.image_size.get(b).copied().flatten();
+                        return Err(match image {
+                            Some(size) if size != *gsize => Error::Annotation {
+                                what: "ground truth",
+                                id: gt.ids[b],
+                                source: Box::new(Error::ImageSize {
+                                    expected: *gsize,
+                                    actual: size,
+                                }),
+                            },
+                            _ => Error::Annotation {
+                                what: "detection",
+                                id: dt.ids[dts[di]],
+                                source: Box::new(Error::SizeMismatch {
+                                    expected: *gsize,
+                                    actual: *dsize,
+                                }),
+                            },
                         });
                     }
                     let crowd = gt.crowd[b];
@@ -647,6 +663,7 @@ mod tests {
             ignore: vec![false; n],
             geometry,
             offsets,
+            image_size: Vec::new(),
         }
     }
 

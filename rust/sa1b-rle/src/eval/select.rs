@@ -265,6 +265,7 @@ pub fn gather<'a>(
             },
         },
         offsets,
+        image_size: Vec::new(),
     };
     let sizes: IdMap<Option<[u64; 2]>> = if kind == IouKind::Segm {
         images
@@ -310,6 +311,7 @@ pub fn gather<'a>(
                     }
                     None => None,
                 };
+                out.image_size.push(size.map(|[h, w]| (h, w)));
                 m.push(cols.shape(i, size).map_err(|e| fail(i, e.to_string()))?);
             }
             Geometry::Boxes(b) => {
