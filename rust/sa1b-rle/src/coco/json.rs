@@ -25,20 +25,12 @@ use crate::error::{Error, Result};
 /// assert!(e.to_string().contains("annotation 0 has no image_id"), "{e}");
 /// ```
 pub fn parse_dataset(data: &[u8]) -> Result<Dataset> {
-    parse_dataset_vec(data.to_vec())
+    parse_dataset_with(data.to_vec(), Some(1))
 }
 
 /// [`parse_dataset`] of a document the columns then keep (as
-/// [`AnnotationColumns::source`]) without copying it.
-///
-/// # Errors
-/// As [`parse_dataset`].
-pub fn parse_dataset_vec(data: Vec<u8>) -> Result<Dataset> {
-    parse_dataset_with(data, Some(1))
-}
-
-/// [`parse_dataset_vec`] on `threads` threads (the process default when None): a large
-/// document's annotations are parsed in blocks side by side.
+/// [`AnnotationColumns::source`]) without copying it, on `threads` threads (the process
+/// default when None): a large document's annotations are parsed in blocks side by side.
 ///
 /// # Errors
 /// As [`parse_dataset`].
@@ -84,18 +76,11 @@ pub fn parse_dataset_with(data: Vec<u8>, threads: Option<usize>) -> Result<Datas
 /// assert_eq!(r.bbox[0], [1.0, 2.0, 3.0, 4.0]);
 /// ```
 pub fn parse_results(data: &[u8]) -> Result<AnnotationColumns> {
-    parse_results_vec(data.to_vec())
+    parse_results_with(data.to_vec(), Some(1))
 }
 
-/// [`parse_results`] of a document the columns then keep without copying it.
-///
-/// # Errors
-/// As [`parse_results`].
-pub fn parse_results_vec(data: Vec<u8>) -> Result<AnnotationColumns> {
-    parse_results_with(data, Some(1))
-}
-
-/// [`parse_results_vec`] on `threads` threads (the process default when None).
+/// [`parse_results`] of a document the columns then keep without copying it, on
+/// `threads` threads (the process default when None).
 ///
 /// # Errors
 /// As [`parse_results`].

@@ -30,10 +30,7 @@
 mod json;
 mod split;
 
-pub use json::{
-    parse_dataset, parse_dataset_vec, parse_dataset_with, parse_results, parse_results_vec,
-    parse_results_with,
-};
+pub use json::{parse_dataset, parse_dataset_with, parse_results, parse_results_with};
 
 use crate::error::{Error, Result};
 use crate::input::RleRef;

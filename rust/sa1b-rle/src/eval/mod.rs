@@ -88,27 +88,8 @@ pub fn coco_match(
         let gtm = &mut out.gt_matches[ti * g..(ti + 1) * g];
         for di in 0..d {
             let row = &ious[di * g..(di + 1) * g];
-            // Python's min([t, 1 - 1e-10]): a NaN threshold stays NaN (and then every
-            // IoU passes the `<` test, as in pycocotools).
-            let mut best = if thr.is_nan() {
-                thr
-            } else {
-                thr.min(1.0 - 1e-10)
-            };
-            let mut m: Option<usize> = None;
-            for gi in 0..g {
-                if gtm[gi] > 0.0 && !gt.crowd[gi] {
-                    continue;
-                }
-                if m.is_some_and(|m| !gt.ignore[m]) && gt.ignore[gi] {
-                    break;
-                }
-                if row[gi] < best {
-                    continue;
-                }
-                best = row[gi];
-                m = Some(gi);
-            }
+            let taken = |gi: usize| gtm[gi] > 0.0;
+            let m = best_match(row, 0..g, thr, taken, |gi| gt.crowd[gi], |gi| gt.ignore[gi]);
             if let Some(m) = m {
                 out.dt_ignore[ti * d + di] = f64::from(u8::from(gt.ignore[m]));
                 out.dt_matches[ti * d + di] = gt.ids[m];
@@ -117,6 +98,41 @@ pub fn coco_match(
         }
     }
     Ok(out)
+}
+
+/// pycocotools' choice of a ground truth for one detection at threshold `thr`: over the
+/// ground truths in `order` (not ignored first), skipping those `taken` that are not
+/// crowds and stopping at the first ignored one once a regular one is chosen, the one of
+/// highest IoU in `row` (at least `min(thr, 1 - 1e-10)` by Python's `min`, so a NaN
+/// threshold stays NaN and lets every IoU pass; of equal ones the last).
+pub(crate) fn best_match(
+    row: &[f64],
+    order: impl IntoIterator<Item = usize>,
+    thr: f64,
+    taken: impl Fn(usize) -> bool,
+    crowd: impl Fn(usize) -> bool,
+    ignored: impl Fn(usize) -> bool,
+) -> Option<usize> {
+    let mut best = if thr.is_nan() {
+        thr
+    } else {
+        thr.min(1.0 - 1e-10)
+    };
+    let mut m: Option<usize> = None;
+    for gi in order {
+        if taken(gi) && !crowd(gi) {
+            continue;
+        }
+        if m.is_some_and(|m| !ignored(m)) && ignored(gi) {
+            break;
+        }
+        if row[gi] < best {
+            continue;
+        }
+        best = row[gi];
+        m = Some(gi);
+    }
+    m
 }
 
 /// The shapes annotations are compared by: masks (RLEs or polygons, rasterised and

@@ -6,7 +6,8 @@
 //! from group to group.
 
 use super::{
-    by_score_desc, group_ious, Annotations, EvalParams, FALSE_POSITIVE, IGNORED, TRUE_POSITIVE,
+    best_match, by_score_desc, group_ious, Annotations, EvalParams, FALSE_POSITIVE, IGNORED,
+    TRUE_POSITIVE,
 };
 use crate::error::Result;
 
@@ -78,26 +79,14 @@ pub(super) fn group_outcomes(
                 s.taken.resize(g, false);
                 for di in 0..d {
                     let row = &ious[di * g..(di + 1) * g];
-                    // As coco_match: Python's min([t, 1 - 1e-10]) (NaN stays NaN).
-                    let mut best = if thr.is_nan() {
-                        thr
-                    } else {
-                        thr.min(1.0 - 1e-10)
-                    };
-                    let mut m: Option<usize> = None;
-                    for &gi in &s.order {
-                        if s.taken[gi] && !gt.crowd[gts[gi]] {
-                            continue;
-                        }
-                        if m.is_some_and(|m| !s.ignore[m]) && s.ignore[gi] {
-                            break;
-                        }
-                        if row[gi] < best {
-                            continue;
-                        }
-                        best = row[gi];
-                        m = Some(gi);
-                    }
+                    let m = best_match(
+                        row,
+                        s.order.iter().copied(),
+                        thr,
+                        |gi| s.taken[gi],
+                        |gi| gt.crowd[gts[gi]],
+                        |gi| s.ignore[gi],
+                    );
                     if let Some(m) = m {
                         s.matched_ignored[di] = s.ignore[m];
                         s.matched[di] = gt.ids[gts[m]];
