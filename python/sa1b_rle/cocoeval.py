@@ -4,7 +4,8 @@
 package's :class:`sa1b_rle.coco.COCO` (so pycocotools is not needed at run time) and has
 pycocotools' API: ``params`` (every field), ``evaluate()``, ``accumulate()``,
 ``summarize()``, ``stats``, ``eval`` (``precision``, ``recall``, ``scores``, ...),
-``evalImgs`` and ``ious``, for ``"segm"``, ``"bbox"`` (and ``"keypoints"``).
+``evalImgs`` and ``ious``, for ``"segm"``, ``"bbox"`` and ``"keypoints"``, and
+``get_results()`` (the stats by name, and per-category AP).
 
 The results equal pycocotools' bit for bit (``np.array_equal``, -1 and NaN in place),
 its quirks included:
@@ -18,10 +19,18 @@ its quirks included:
   ``summarize()`` reads ``maxDets[0..2]`` for its twelve lines whatever they are (it
   assumes three values: the default ``[1, 10, 100]``);
 - a matched ground truth id of 0 counts as unmatched (ids are compared with ``> 0``);
+- negative ``maxDets`` cut as Python slices; NaN ``iouThrs`` match everything and NaN
+  ``recThrs`` end the curve, as in pycocotools; empty ``recThrs``, ``imgIds`` or
+  ``catIds`` give pycocotools' -1 stats;
+- with ``useCats=0``, keypoint similarity reads ``_gts[imgId, -1]``: nothing matches;
 - ``_prepare`` replaces each annotation's ``segmentation`` with its RLE and sets
-  ``ignore`` in the annotation dicts (``segm``), as pycocotools does.
+  ``ignore`` in the annotation dicts: done when ``_gts``/``_dts`` are read (an
+  evaluation over this package's columns does not touch the dicts).
 
-The IoU matrices come from :func:`sa1b_rle.mask.iou` (the batch engine).
+``evaluate()`` and ``accumulate()`` run in Rust (``sa1b_rle::eval``) on the columns of
+this package's loader, or on columns read from the dicts of any other ``COCO`` (after
+its own ``_prepare``): selection and grouping, the IoU matrices (masks by the batch
+engine, boxes, or keypoint similarity), the greedy matching and the curves.
 
 Derived from cocoapi's ``cocoeval.py`` (Simplified BSD License, Copyright (c) 2014,
 Piotr Dollar and Tsung-Yi Lin; the notice is in ``tests/data/LICENSES.md``).

@@ -112,12 +112,24 @@ pub fn parse_results_with(data: Vec<u8>, threads: Option<usize>) -> Result<Annot
 const PARALLEL_BYTES: usize = 1 << 20;
 
 /// The split of a document worth parsing on several threads, if any.
-fn parallel_split(
+pub(super) fn parallel_split(
     data: &[u8],
     threads: Option<usize>,
     scan: fn(&[u8]) -> Option<super::split::Split>,
 ) -> Option<super::split::Split> {
     if data.len() < PARALLEL_BYTES || crate::pool::num_threads(threads) < 2 {
+        return None;
+    }
+    // Worth it for numbers (polygons, keypoints, boxes); a document of mostly RLE counts
+    // strings (read later, if at all) is quicker in one pass than scanned and split.
+    // Judged on 64 KiB from the middle (in the largest table).
+    let mid = data.len() / 2;
+    let sample = &data[mid..(mid + (1 << 16)).min(data.len())];
+    let numeric = sample
+        .iter()
+        .filter(|c| matches!(c, b'0'..=b'9' | b'.' | b',' | b'-' | b' ' | b'\n'))
+        .count();
+    if numeric * 10 < sample.len() * 6 {
         return None;
     }
     scan(data)
@@ -436,6 +448,28 @@ impl<'de> Visitor<'de> for Numbers<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
         while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Err(()))
+    }
+}
+
+/// An RLE's JSON text (`{"size": [h, w], "counts": ...}`, a range of `source`) read as
+/// [`Segmentation::Compressed`] (counts in place when they have no escapes, else in
+/// `counts_bytes`) or [`Segmentation::Runs`] of `cols` ([`Segmentation::Other`] for
+/// another value).
+pub(super) fn read_rle_in(
+    cols: &mut AnnotationColumns,
+    source: &[u8],
+    start: usize,
+    end: usize,
+) -> Segmentation {
+    cols.parsing = source.as_ptr() as usize;
+    let mut de = serde_json::Deserializer::from_slice(&source[start..end]);
+    let got = SegmSeed { cols: &mut *cols }.deserialize(&mut de);
+    cols.parsing = 0;
+    match got {
+        Ok(Segmentation::Polygons { .. } | Segmentation::PolygonText { .. }) | Err(_) => {
+            Segmentation::Other
+        }
+        Ok(s) => s,
     }
 }
 
@@ -761,18 +795,15 @@ impl Table for AnnotationColumns {
                     // evaluation of boxes or keypoints never reads them); RLEs are read.
                     let raw: &serde_json::value::RawValue = map.next_value()?;
                     let text = raw.get().as_bytes();
-                    rec.segmentation = if text.first() == Some(&b'[') {
-                        // A range of the document (kept as the columns' source).
-                        let start = (text.as_ptr() as usize).wrapping_sub(self.parsing);
-                        Segmentation::PolygonText {
-                            start,
-                            end: start + text.len(),
-                        }
-                    } else {
-                        let mut de = serde_json::Deserializer::from_slice(text);
-                        SegmSeed { cols: self }
-                            .deserialize(&mut de)
-                            .map_err(de::Error::custom)?
+                    // A range of the document (kept as the columns' source).
+                    let start = (text.as_ptr() as usize).wrapping_sub(self.parsing);
+                    let end = start + text.len();
+                    rec.segmentation = match text.first() {
+                        Some(b'[') => Segmentation::PolygonText { start, end },
+                        // An RLE is read when needed too (a box evaluation never
+                        // does): by `AnnotationColumns::shape`.
+                        Some(b'{') => Segmentation::RleText { start, end },
+                        _ => Segmentation::Other,
                     };
                 }
                 Key::Keypoints => {

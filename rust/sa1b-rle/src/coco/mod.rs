@@ -131,6 +131,13 @@ pub enum Segmentation {
         /// See `start`.
         end: usize,
     },
+    /// An RLE dict as JSON text, `source[start..end]` (read when needed).
+    RleText {
+        /// Byte range.
+        start: usize,
+        /// See `start`.
+        end: usize,
+    },
     /// `{"size": [h, w], "counts": str}`: `counts_bytes[start..end]`, or
     /// `source[start..end]` when `in_source`.
     Compressed {
@@ -463,6 +470,10 @@ impl AnnotationColumns {
                     width,
                 })
             }
+            Segmentation::RleText { start, end } => Ok(Shape::RleText {
+                text: &self.source[start..end],
+                source: &self.source,
+            }),
             Segmentation::Missing => Err(Error::Dataset {
                 message: "it has no segmentation".into(),
             }),
@@ -656,6 +667,13 @@ fn keypoint_extent(kp: &[f64]) -> (f64, [f64; 4]) {
 pub enum Shape<'a> {
     /// A compressed or uncompressed RLE (its own size).
     Rle(RleRef<'a>),
+    /// An RLE dict as JSON text (a range of `source`), read when rasterised.
+    RleText {
+        /// `{"size": [h, w], "counts": ...}`.
+        text: &'a [u8],
+        /// The document `text` is part of.
+        source: &'a [u8],
+    },
     /// As [`Shape::Polygons`], the parts given as JSON text.
     PolygonText {
         /// `[[x, y, ...], ...]`.
@@ -678,32 +696,65 @@ pub enum Shape<'a> {
 }
 
 impl Shape<'_> {
-    /// `(height, width)` of the mask.
-    #[must_use]
-    pub fn size(&self) -> (u64, u64) {
-        match self {
-            Shape::Rle(r) => r.size(),
-            Shape::Polygons { height, width, .. } | Shape::PolygonText { height, width, .. } => {
-                (*height, *width)
-            }
-        }
-    }
-
-    /// The validated runs appended to `out` (cleared first).
+    /// The validated runs appended to `out` (cleared first), and the mask's `(height,
+    /// width)`.
     ///
     /// # Errors
     /// The RLE's errors ([`RleRef::runs_into`]); for polygons, those of rasterisation,
     /// and [`Error::Dataset`] for a list pycocotools cannot read (empty, a first part of
-    /// fewer than 4 numbers, a box list with a part that is not a box).
-    pub fn runs_into(&self, out: &mut Vec<u32>) -> Result<()> {
+    /// fewer than 4 numbers, a box list with a part that is not a box) or an RLE dict
+    /// without an integer size and counts.
+    pub fn runs_into(&self, out: &mut Vec<u32>) -> Result<(u64, u64)> {
         out.clear();
         match self {
-            Shape::Rle(r) => r.runs_into(out),
+            Shape::Rle(r) => r.runs_into(out).map(|()| r.size()),
+            Shape::RleText { text, source } => {
+                let mut cols = AnnotationColumns::default();
+                let start = text.as_ptr() as usize - source.as_ptr() as usize;
+                // (The text is a range of `source`: read it there, counts in place.)
+                let seg = read_text(&mut cols, source, start, start + text.len());
+                cols.segmentation.push(seg);
+                let counts;
+                let rle = match seg {
+                    Segmentation::Compressed {
+                        in_source,
+                        height,
+                        width,
+                        start,
+                        end,
+                    } => {
+                        counts = if in_source {
+                            &source[start..end]
+                        } else {
+                            &cols.counts_bytes[start..end]
+                        };
+                        RleRef::compressed(height, width, counts)
+                    }
+                    Segmentation::Runs {
+                        height,
+                        width,
+                        start,
+                        end,
+                    } => RleRef {
+                        height,
+                        width,
+                        counts: crate::input::Counts::Runs(&cols.runs[start..end]),
+                    },
+                    _ => {
+                        return Err(Error::Dataset {
+                            message: "its segmentation is neither polygons nor an RLE \
+                                      ({\"size\": [h, w], \"counts\": ...})"
+                                .into(),
+                        })
+                    }
+                };
+                rle.runs_into(out).map(|()| rle.size())
+            }
             shape => {
                 let rle = shape.to_rle()?;
                 crate::alloc::reserve(out, rle.counts().len(), "run lengths")?;
                 out.extend_from_slice(rle.counts());
-                Ok(())
+                Ok((rle.height(), rle.width()))
             }
         }
     }
@@ -715,6 +766,11 @@ impl Shape<'_> {
     pub fn to_rle(&self) -> Result<Rle> {
         match self {
             Shape::Rle(r) => r.to_rle(),
+            Shape::RleText { .. } => {
+                let mut runs = Vec::new();
+                let (h, w) = self.runs_into(&mut runs)?;
+                Ok(Rle::from_parts_unchecked(h, w, runs))
+            }
             Shape::Polygons {
                 parts,
                 height,
@@ -732,6 +788,17 @@ impl Shape<'_> {
             }
         }
     }
+}
+
+/// An RLE dict's text, `source[start..end]`, read into `cols` (see
+/// `json::read_rle_text`).
+fn read_text(
+    cols: &mut AnnotationColumns,
+    source: &[u8],
+    start: usize,
+    end: usize,
+) -> Segmentation {
+    json::read_rle_in(cols, source, start, end)
 }
 
 /// pycocotools' `merge(frPyObjects(parts, h, w))` of a list of parts.
@@ -869,7 +936,8 @@ impl AnnotationColumns {
                         let mut out = Vec::with_capacity(range.len());
                         let mut scratch = Vec::new();
                         for i in range {
-                            let Shape::Rle(r) = self.shape(i, None).map_err(|e| at(i, e))? else {
+                            let shape = self.shape(i, None).map_err(|e| at(i, e))?;
+                            if !matches!(shape, Shape::Rle(_) | Shape::RleText { .. }) {
                                 return Err(at(
                                     i,
                                     Error::Dataset {
@@ -878,11 +946,10 @@ impl AnnotationColumns {
                                             .into(),
                                     },
                                 ));
-                            };
-                            scratch.clear();
-                            r.runs_into(&mut scratch).map_err(|e| at(i, e))?;
+                            }
+                            let (h, w) = shape.runs_into(&mut scratch).map_err(|e| at(i, e))?;
                             let area = crate::rle::run_sums(&scratch).1;
-                            out.push((area, crate::rle::bbox_of_runs(r.height, r.width, &scratch)));
+                            out.push((area, crate::rle::bbox_of_runs(h, w, &scratch)));
                         }
                         Ok(out)
                     },

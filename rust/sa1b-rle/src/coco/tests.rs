@@ -27,20 +27,14 @@ fn fields_and_kinds() {
         a.segmentation[0],
         Segmentation::PolygonText { .. }
     ));
-    assert!(matches!(
-        a.segmentation[1],
-        Segmentation::Runs {
-            height: 4,
-            width: 5,
-            ..
-        }
-    ));
-    match a.segmentation[2] {
-        Segmentation::Compressed { start, end, .. } => {
-            assert_eq!(&a.counts_bytes[start..end], b"0\\4");
-        }
-        ref s => panic!("{s:?}"),
-    }
+    // RLEs are read when needed: runs, and counts with an escape.
+    assert!(matches!(a.segmentation[1], Segmentation::RleText { .. }));
+    let mut runs = Vec::new();
+    let one = a.shape(1, None).unwrap();
+    assert_eq!(one.runs_into(&mut runs).unwrap(), (4, 5));
+    assert_eq!(runs, [0, 20]);
+    let e = a.shape(2, None).unwrap().runs_into(&mut runs).unwrap_err();
+    assert!(e.to_string().contains("sum"), "{e}");
     assert_eq!(a.keypoints_of(2), [1.0, 2.0, 2.0, 3.5, 4.0, 1.0]);
     assert_eq!(a.num_keypoints[2], 2.0);
     assert_eq!(d.categories.name, [Some("a".to_string()), None]);
@@ -48,7 +42,7 @@ fn fields_and_kinds() {
     assert_eq!(d.images.size, [Some([4, 5]), None]);
     assert!(d.atypical.as_deref().unwrap().contains("image 1"));
     let shape = a.shape(0, Some([4, 5])).unwrap();
-    assert_eq!(shape.size(), (4, 5));
+    assert_eq!(shape.runs_into(&mut Vec::new()).unwrap(), (4, 5));
     assert!(shape.to_rle().unwrap().area() > 0);
     assert!(a.shape(0, None).is_err());
 }
@@ -84,7 +78,7 @@ fn odd_values_make_the_columns_atypical() {
         r#"{"id": 1, "image_id": 1, "area": "big"}"#,
         r#"{"id": 1, "image_id": 1, "iscrowd": null}"#,
         r#"{"id": 1, "image_id": 1, "bbox": [1, 2, 3]}"#,
-        r#"{"id": 1, "image_id": 1, "segmentation": {"size": [1.5, 2], "counts": "0"}}"#,
+        r#"{"id": 1, "image_id": 1, "segmentation": 7}"#,
     ] {
         let doc = format!(r#"{{"annotations": [{ann}]}}"#);
         let d = parse_dataset(doc.as_bytes()).unwrap();
@@ -131,6 +125,16 @@ fn results_are_completed_as_load_res_does() {
 }
 
 #[test]
+fn an_rle_of_another_shape_is_an_error_when_read() {
+    let d = parse_dataset(
+        br#"{"annotations": [{"id": 1, "image_id": 1, "segmentation": {"size": [1.5, 2], "counts": "0"}}]}"#,
+    )
+    .unwrap();
+    let e = d.annotations.shape(0, None).unwrap().to_rle().unwrap_err();
+    assert!(e.to_string().contains("neither polygons nor an RLE"), "{e}");
+}
+
+#[test]
 fn polygon_text_is_parsed_when_rasterised() {
     let doc = br#"{"annotations": [
         {"id": 1, "image_id": 1, "segmentation": [ [0, 0, 4, 0.5e1, 4, 4] , [1, 1, 2, 1, 2, 2] ]},
@@ -161,9 +165,14 @@ fn the_parallel_parse_equals_the_one_pass_parse() {
     // parse reports it.
     let mut anns = Vec::new();
     for i in 0..12_000 {
-        let segm = match i % 3 {
-            0 => format!("[[{i}.5, 1, 4, 1e1, 7, 7], [1, 2, 3, 4, 5, 6]]"),
-            1 => r#"{"size": [4, 5], "counts": "0\\4"}"#.to_string(),
+        let segm = match i % 6 {
+            0..=3 => {
+                // Polygons as COCO has them: many coordinates per annotation.
+                let ring: Vec<String> =
+                    (0..60).map(|k| format!("{}.25", (k * 7 + i) % 9)).collect();
+                format!("[[{i}.5, 1, 4, 1e1, 7, 7], [{}]]", ring.join(", "))
+            }
+            4 => r#"{"size": [4, 5], "counts": "0\\4"}"#.to_string(),
             _ => r#"{"size": [4, 5], "counts": [20]}"#.to_string(),
         };
         anns.push(format!(
@@ -178,6 +187,9 @@ fn the_parallel_parse_equals_the_one_pass_parse() {
         anns.join(",\n")
     );
     assert!(doc.len() > 1 << 20);
+    // The document is one the parallel parse takes.
+    let split = super::json::parallel_split(doc.as_bytes(), Some(2), super::split::dataset);
+    assert!(split.is_some());
     let one = parse_dataset_with(doc.clone().into_bytes(), Some(1)).unwrap();
     let two = parse_dataset_with(doc.clone().into_bytes(), Some(2)).unwrap();
     let (a, b) = (&one.annotations, &two.annotations);

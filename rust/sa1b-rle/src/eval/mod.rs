@@ -472,12 +472,11 @@ fn prepare_masks(
     let mut out = crate::alloc::with_capacity(members.len(), "prepared masks")?;
     for &i in members {
         let r = &rles[i];
-        r.runs_into(scratch).map_err(|e| Error::Annotation {
+        let (h, w) = r.runs_into(scratch).map_err(|e| Error::Annotation {
             what,
             id: side.ids[i],
             source: Box::new(e),
         })?;
-        let (h, w) = r.size();
         out.push((IouMask::from_runs(h, w, scratch), (h, w)));
     }
     Ok(out)
