@@ -194,9 +194,16 @@ impl PyCocoColumns {
 /// Parses a COCO dataset (JSON bytes) into columns, detached.
 #[pyfunction]
 pub fn coco_parse_dataset(py: Python<'_>, data: &Bound<'_, PyBytes>) -> PyResult<PyCocoColumns> {
-    let bytes = data.as_bytes();
+    dataset_columns(py, data.as_bytes().to_vec(), Some(1))
+}
+
+fn dataset_columns(
+    py: Python<'_>,
+    data: Vec<u8>,
+    threads: Option<usize>,
+) -> PyResult<PyCocoColumns> {
     let d = py
-        .detach(|| sa1b_rle::coco::parse_dataset(bytes))
+        .detach(|| sa1b_rle::coco::parse_dataset_with(data, threads))
         .map_err(|e| to_pyerr(&e))?;
     Ok(PyCocoColumns {
         data: Arc::new(d),
@@ -232,13 +239,7 @@ pub fn coco_read_dataset(
 ) -> PyResult<PyCocoColumns> {
     let threads = crate::errors::threads_arg(threads)?;
     let data = read_file(py, &path)?;
-    let d = py
-        .detach(|| sa1b_rle::coco::parse_dataset_with(data, threads))
-        .map_err(|e| to_pyerr(&e))?;
-    Ok(PyCocoColumns {
-        data: Arc::new(d),
-        kind: None,
-    })
+    dataset_columns(py, data, threads)
 }
 
 /// Reads and parses a results file (as `coco_parse_results`).

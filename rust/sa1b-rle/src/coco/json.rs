@@ -215,6 +215,49 @@ fn oom<E: de::Error>(e: &Error) -> E {
     E::custom(format!("{OOM}{e}"))
 }
 
+/// The `visit_*` methods of a visitor for the kinds of value it does not read: each
+/// gives `$other` (lists and objects consumed): `numbers` (integers, floats, booleans),
+/// `unit` (null), `str`, `seq`, `map`.
+macro_rules! other_kinds {
+    ($de:lifetime, $other:expr; $($kind:ident),*) => { $( other_kinds!(@$kind $de, $other); )* };
+    (@numbers $de:lifetime, $other:expr) => {
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+    };
+    (@unit $de:lifetime, $other:expr) => {
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+    };
+    (@str $de:lifetime, $other:expr) => {
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+    };
+    (@seq $de:lifetime, $other:expr) => {
+        fn visit_seq<A: SeqAccess<$de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+            while s.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($other)
+        }
+    };
+    (@map $de:lifetime, $other:expr) => {
+        fn visit_map<A: MapAccess<$de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+            while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok($other)
+        }
+    };
+}
+
 /// The top-level object of a dataset.
 struct Top<'a> {
     out: &'a mut Dataset,
@@ -371,20 +414,7 @@ impl<'de> de::Deserialize<'de> for ScalarDe {
             fn visit_bool<E>(self, v: bool) -> Result<Scalar, E> {
                 Ok(Scalar::Bool(v))
             }
-            fn visit_unit<E>(self) -> Result<Scalar, E> {
-                Ok(Scalar::Other)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Scalar, E> {
-                Ok(Scalar::Other)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Scalar, A::Error> {
-                while s.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Scalar, A::Error> {
-                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Other)
-            }
+            other_kinds!('de, Scalar::Other; unit, str, seq, map);
         }
         d.deserialize_any(V).map(ScalarDe)
     }
@@ -427,28 +457,7 @@ impl<'de> Visitor<'de> for Numbers<'_> {
             Ok(Err(()))
         }
     }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Err(()))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Err(()))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Err(()))
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Err(()))
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Err(()))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Err(()))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
-        while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Err(()))
-    }
+    other_kinds!('de, Err(()); numbers, unit, str, map);
 }
 
 /// An RLE's JSON text (`{"size": [h, w], "counts": ...}`, a range of `source`) read as
@@ -465,15 +474,11 @@ pub(super) fn read_rle_in(
     let mut de = serde_json::Deserializer::from_slice(&source[start..end]);
     let got = SegmSeed { cols: &mut *cols }.deserialize(&mut de);
     cols.parsing = 0;
-    match got {
-        Ok(Segmentation::Polygons { .. } | Segmentation::PolygonText { .. }) | Err(_) => {
-            Segmentation::Other
-        }
-        Ok(s) => s,
-    }
+    got.unwrap_or(Segmentation::Other)
 }
 
-/// A `segmentation` value.
+/// An RLE dict (`{"size": [h, w], "counts": ...}`; another value is
+/// [`Segmentation::Other`]).
 struct SegmSeed<'a> {
     cols: &'a mut AnnotationColumns,
 }
@@ -485,46 +490,10 @@ impl<'de> DeserializeSeed<'de> for SegmSeed<'_> {
     }
 }
 
-/// Polygon parts: each a list of numbers (anything else makes the whole value
-/// [`Segmentation::Other`]).
-struct PartSeed<'a> {
-    coords: &'a mut Vec<f64>,
-}
-
-impl<'de> DeserializeSeed<'de> for PartSeed<'_> {
-    type Value = std::result::Result<(usize, usize), ()>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        Numbers { out: self.coords }.deserialize(d)
-    }
-}
-
 impl<'de> Visitor<'de> for SegmSeed<'_> {
     type Value = Segmentation;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("polygons or an RLE")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Segmentation, A::Error> {
-        let first = self.cols.parts.len();
-        let mut ok = true;
-        while let Some(part) = s.next_element_seed(PartSeed {
-            coords: &mut self.cols.coords,
-        })? {
-            match part {
-                Ok(range) if ok => {
-                    crate::alloc::grow(&mut self.cols.parts, 1, "polygon parts")
-                        .map_err(|e| oom(&e))?;
-                    self.cols.parts.push(range);
-                }
-                _ => ok = false,
-            }
-        }
-        let count = self.cols.parts.len() - first;
-        if ok {
-            Ok(Segmentation::Polygons { first, count })
-        } else {
-            self.cols.parts.truncate(first);
-            Ok(Segmentation::Other)
-        }
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Segmentation, A::Error> {
         let mut size: Option<[u64; 2]> = None;
@@ -578,24 +547,7 @@ impl<'de> Visitor<'de> for SegmSeed<'_> {
             _ => Segmentation::Other,
         })
     }
-    fn visit_i64<E>(self, _: i64) -> Result<Segmentation, E> {
-        Ok(Segmentation::Other)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Segmentation, E> {
-        Ok(Segmentation::Other)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Segmentation, E> {
-        Ok(Segmentation::Other)
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Segmentation, E> {
-        Ok(Segmentation::Other)
-    }
-    fn visit_unit<E>(self) -> Result<Segmentation, E> {
-        Ok(Segmentation::Other)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Segmentation, E> {
-        Ok(Segmentation::Other)
-    }
+    other_kinds!('de, Segmentation::Other; numbers, unit, str, seq);
 }
 
 /// An RLE's `counts`: a string (compressed) or a list of non-negative integers below
@@ -668,25 +620,7 @@ impl<'de> Visitor<'de> for CountsSeed<'_> {
             Ok(Err(()))
         }
     }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Err(()))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Err(()))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Err(()))
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Err(()))
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Err(()))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
-        while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Err(()))
-    }
+    other_kinds!('de, Err(()); numbers, unit, map);
 }
 
 /// What a table (`images`, `annotations`, `categories`, a results list) reads each of
@@ -942,29 +876,7 @@ impl<'de> de::Deserialize<'de> for NameDe {
             fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
                 Ok(Some(s.to_owned()))
             }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
-                while s.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(None)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
-                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(None)
-            }
+            other_kinds!('de, None; numbers, unit, seq, map);
         }
         d.deserialize_any(V).map(NameDe)
     }
