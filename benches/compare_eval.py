@@ -379,6 +379,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--impls", default=",".join(IMPLS))
     ap.add_argument("--workloads", default="coco-tiled,generated,keypoints")
+    ap.add_argument("--iou-types", default="segm,bbox,keypoints", help="the iouTypes to time")
     ap.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -408,7 +409,7 @@ def main() -> None:
                 "stats = pycocotools |"
             )
             print("|---|---|---:|---:|---:|---:|---:|---|")
-            for iou in iou_types:
+            for iou in (t for t in iou_types if t in args.iou_types.split(",")):
                 want = None
                 for impl in impls:
                     cells: list[str] = []

@@ -329,17 +329,27 @@ impl Evaluation {
 /// Indices `range` sorted by `key` descending, stably (numpy's mergesort of `-key`; NaN
 /// last).
 fn by_score_desc(range: std::ops::Range<usize>, key: &[f64]) -> Vec<usize> {
-    let mut v: Vec<usize> = range.collect();
-    // An unstable sort with the index as the last key is the stable order.
-    v.sort_unstable_by(|&a, &b| {
-        let (x, y) = (-key[a], -key[b]);
-        let by_key = match (x.is_nan(), y.is_nan()) {
-            (false, false) => x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal),
-            (a_nan, b_nan) => a_nan.cmp(&b_nan),
-        };
-        by_key.then(a.cmp(&b))
-    });
-    v
+    // An unstable sort of (key, index) pairs is the stable order; the keys are integers
+    // ordered as `-score` is by numpy (NaN last, -0.0 equal to 0.0).
+    let mut v: Vec<(u64, usize)> = range.map(|i| (descending_key(key[i]), i)).collect();
+    v.sort_unstable();
+    v.into_iter().map(|(_, i)| i).collect()
+}
+
+/// An integer ordered as numpy orders `-score` in an ascending sort: NaN after every
+/// number (all NaNs equal), -0.0 equal to 0.0.
+fn descending_key(score: f64) -> u64 {
+    let y = -score;
+    if y.is_nan() {
+        return u64::MAX;
+    }
+    // `+ 0.0` makes -0.0 into 0.0.
+    let bits = (y + 0.0).to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
 }
 
 /// Checks the two sides against each other and the parameters.
@@ -679,6 +689,32 @@ mod tests {
             geometry,
             offsets,
             image_size: Vec::new(),
+        }
+    }
+
+    proptest::proptest! {
+        /// The integer keys sort as numpy's stable sort of `-score` (NaN last, -0.0
+        /// equal to 0.0).
+        #[test]
+        fn score_order_is_numpys(
+            raw in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::num::f64::ANY,
+                    proptest::sample::select(vec![0.0, -0.0, f64::NAN, -f64::NAN,
+                        f64::INFINITY, f64::NEG_INFINITY, 0.5, 1.0]),
+                ],
+                0..40,
+            )
+        ) {
+            let mut want: Vec<usize> = (0..raw.len()).collect();
+            want.sort_by(|&a, &b| {
+                let (x, y) = (-raw[a], -raw[b]);
+                match (x.is_nan(), y.is_nan()) {
+                    (false, false) => x.partial_cmp(&y).unwrap(),
+                    (a_nan, b_nan) => a_nan.cmp(&b_nan),
+                }
+            });
+            proptest::prop_assert_eq!(by_score_desc(0..raw.len(), &raw), want);
         }
     }
 
