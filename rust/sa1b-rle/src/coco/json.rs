@@ -35,7 +35,7 @@ pub fn parse_dataset(data: &[u8]) -> Result<Dataset> {
 /// # Errors
 /// As [`parse_dataset`].
 pub fn parse_dataset_with(data: Vec<u8>, threads: Option<usize>) -> Result<Dataset> {
-    if let Some(split) = parallel_split(&data, threads, super::split::dataset) {
+    if let Some(split) = parallel_split(&data, threads, 2, super::split::dataset) {
         // The rest of the document (images, categories, ...) with an empty list.
         let (a, b) = split.list;
         let mut rest = Vec::new();
@@ -54,6 +54,7 @@ pub fn parse_dataset_with(data: Vec<u8>, threads: Option<usize>) -> Result<Datas
     }
     let mut out = Dataset::default();
     out.annotations.parsing = data.as_ptr() as usize;
+    reserve_keypoints(&mut out.annotations, &data);
     parse(&data, Top { out: &mut out })?;
     let cols = &mut out.annotations;
     cols.parsing = 0;
@@ -85,7 +86,9 @@ pub fn parse_results(data: &[u8]) -> Result<AnnotationColumns> {
 /// # Errors
 /// As [`parse_results`].
 pub fn parse_results_with(data: Vec<u8>, threads: Option<usize>) -> Result<AnnotationColumns> {
-    if let Some(split) = parallel_split(&data, threads, super::split::results) {
+    // (On one thread too: results are flat objects, which the fast path reads quicker
+    // than serde even after the scan; a dataset's polygons are not.)
+    if let Some(split) = parallel_split(&data, threads, 1, super::split::results) {
         if let Some(mut cols) = parse_elements(&data, &split, false, threads) {
             cols.source = data;
             return Ok(cols);
@@ -95,6 +98,7 @@ pub fn parse_results_with(data: Vec<u8>, threads: Option<usize>) -> Result<Annot
         parsing: data.as_ptr() as usize,
         ..AnnotationColumns::default()
     };
+    reserve_keypoints(&mut out, &data);
     parse(
         &data,
         TableSeed::<Anns> {
@@ -108,16 +112,29 @@ pub fn parse_results_with(data: Vec<u8>, threads: Option<usize>) -> Result<Annot
     Ok(out)
 }
 
-/// Documents below this size are parsed in one pass.
+/// Reserves room for the keypoints of a document (or part) with any: a quarter of a
+/// value per byte, address space only until written (growing the buffer by doubling
+/// instead, its copies and fresh pages took a third of the parse). Best effort: a
+/// failed reservation leaves the buffer to grow as it needs.
+fn reserve_keypoints(cols: &mut AnnotationColumns, data: &[u8]) {
+    if memchr::memmem::find(data, b"\"keypoints\"").is_some() {
+        let _ = cols.keypoint_values.try_reserve(data.len() / 4);
+    }
+}
+
+/// Documents below this size are parsed in one pass by serde.
 const PARALLEL_BYTES: usize = 1 << 20;
 
-/// The split of a document worth parsing on several threads, if any.
+/// The split of a document worth parsing in blocks (by the fast path, on the threads
+/// side by side), if any: one of at least [`PARALLEL_BYTES`], mostly numbers, with
+/// `min_threads` threads or more to parse it.
 pub(super) fn parallel_split(
     data: &[u8],
     threads: Option<usize>,
+    min_threads: usize,
     scan: fn(&[u8]) -> Option<super::split::Split>,
 ) -> Option<super::split::Split> {
-    if data.len() < PARALLEL_BYTES || crate::pool::num_threads(threads) < 2 {
+    if data.len() < PARALLEL_BYTES || crate::pool::num_threads(threads) < min_threads {
         return None;
     }
     // Worth it for numbers (polygons, keypoints, boxes); a document of mostly RLE counts
@@ -144,33 +161,60 @@ fn parse_elements(
     threads: Option<usize>,
 ) -> Option<AnnotationColumns> {
     let t = crate::pool::num_threads(threads);
-    let blocks = super::split::blocks(&split.elements, t * 4);
+    // One block per thread: the first block's columns are the output, and the others
+    // are copied into them (the more blocks, the more is copied).
+    let blocks = super::split::blocks(&split.elements, t);
     let parts = crate::pool::map_range(Some(t), blocks.len(), |b| {
         let mut cols = AnnotationColumns {
             parsing: data.as_ptr() as usize,
             ..AnnotationColumns::default()
         };
+        if let (Some(first), Some(last)) = (blocks[b].clone().next(), blocks[b].clone().last()) {
+            // The first block's room is for the whole list's keypoints.
+            let from = if b == 0 { split.list.0 } else { split.elements[first].0 };
+            let to = if b == 0 { split.list.1 } else { split.elements[last].1 };
+            reserve_keypoints(&mut cols, &data[from..to]);
+        }
         for index in blocks[b].clone() {
             let (s, e) = split.elements[index];
-            let mut de = serde_json::Deserializer::from_slice(&data[s..e]);
-            EntrySeed {
-                table: &mut cols,
-                index,
-                ids,
+            if !super::fast::entry(&mut cols, &data[s..e], s, ids)
+                && !serde_entry(&mut cols, &data[s..e], index, ids)
+            {
+                return None;
             }
-            .deserialize(&mut de)
-            .and_then(|()| de.end())
-            .ok()?;
         }
         Some(cols)
     });
-    let mut parts = parts.into_iter();
-    let mut out = parts.next().unwrap_or(Some(AnnotationColumns::default()))?;
-    for p in parts {
-        super::split::append(&mut out, p?);
+    let mut parts = parts.into_iter().collect::<Option<Vec<_>>>()?.into_iter();
+    let mut out = parts.next().unwrap_or_default();
+    let rest: Vec<AnnotationColumns> = parts.collect();
+    if !super::split::reserve_for(&mut out, &rest) {
+        return None;
+    }
+    for p in rest {
+        super::split::append(&mut out, p);
     }
     out.parsing = 0;
     Some(out)
+}
+
+/// Annotation `index`, the object `element` (a slice of the document `cols` is
+/// parsing), read into `cols` by serde; false on any error.
+pub(super) fn serde_entry(
+    cols: &mut AnnotationColumns,
+    element: &[u8],
+    index: usize,
+    ids: bool,
+) -> bool {
+    let mut de = serde_json::Deserializer::from_slice(element);
+    EntrySeed {
+        table: cols,
+        index,
+        ids,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end())
+    .is_ok()
 }
 
 fn parse<'de, S: DeserializeSeed<'de, Value = ()>>(data: &'de [u8], seed: S) -> Result<()> {
@@ -743,14 +787,8 @@ impl Table for AnnotationColumns {
                 Key::Keypoints => {
                     // Read from the value's text: std's float parsing is correctly
                     // rounded and several times faster than serde_json's exact path.
-                    let raw: &serde_json::value::RawValue = map.next_value()?;
-                    let start = self.keypoint_values.len();
-                    let got = super::parse_number_list(
-                        raw.get().as_bytes(),
-                        &mut 0,
-                        &mut self.keypoint_values,
-                    );
-                    rec.keypoints = Some(got.map(|()| (start, self.keypoint_values.len())));
+                    let got = map.next_value_seed(Numbers { out: &mut self.keypoint_values })?;
+                    rec.keypoints = Some(got);
                 }
                 Key::Caption => {
                     rec.caption = true;

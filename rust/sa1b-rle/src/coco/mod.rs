@@ -27,6 +27,7 @@
 //! assert!(d.atypical.is_none());
 //! ```
 
+mod fast;
 mod json;
 mod split;
 

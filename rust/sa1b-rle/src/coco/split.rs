@@ -176,6 +176,39 @@ pub(super) fn blocks(elements: &[(usize, usize)], n: usize) -> Vec<std::ops::Ran
     out
 }
 
+/// Reserves room in `out` for the columns of the later blocks `rest` (each column grows
+/// once, not once per block); false if an allocation fails.
+pub(super) fn reserve_for(out: &mut AnnotationColumns, rest: &[AnnotationColumns]) -> bool {
+    macro_rules! reserve {
+        ($($field:ident),*) => {
+            $(
+                let more: usize = rest.iter().map(|b| b.$field.len()).sum();
+                if out.$field.try_reserve(more).is_err() {
+                    return false;
+                }
+            )*
+        };
+    }
+    reserve!(
+        id,
+        image_id,
+        category_id,
+        area,
+        score,
+        bbox,
+        num_keypoints,
+        flags,
+        segmentation,
+        keypoints,
+        parts,
+        coords,
+        counts_bytes,
+        runs,
+        keypoint_values
+    );
+    true
+}
+
 /// Appends the columns of a later block to `out`, moving its ranges into `out`'s
 /// buffers (ranges of the source document stay as they are).
 pub(super) fn append(out: &mut AnnotationColumns, mut b: AnnotationColumns) {

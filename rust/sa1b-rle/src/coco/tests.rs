@@ -188,16 +188,13 @@ fn the_parallel_parse_equals_the_one_pass_parse() {
     );
     assert!(doc.len() > 1 << 20);
     // The document is one the parallel parse takes.
-    let split = super::json::parallel_split(doc.as_bytes(), Some(2), super::split::dataset);
+    let split = super::json::parallel_split(doc.as_bytes(), Some(2), 2, super::split::dataset);
     assert!(split.is_some());
     let one = parse_dataset_with(doc.clone().into_bytes(), Some(1)).unwrap();
     let two = parse_dataset_with(doc.clone().into_bytes(), Some(2)).unwrap();
     let (a, b) = (&one.annotations, &two.annotations);
-    assert_eq!(
-        (a.id.clone(), a.area.clone()),
-        (b.id.clone(), b.area.clone())
-    );
-    assert_eq!(a.flags, b.flags);
+    // (Serde's visitors in one, the fast path in blocks in the other: every column.)
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
     for i in (0..a.len()).step_by(997) {
         let rle = |c: &AnnotationColumns| c.shape(i, Some([9, 9])).and_then(|s| s.to_rle());
         assert_eq!(format!("{:?}", rle(a)), format!("{:?}", rle(b)));
@@ -211,5 +208,5 @@ fn the_parallel_parse_equals_the_one_pass_parse() {
     let results = format!("[{}]", anns.join(","));
     let r1 = parse_results_with(results.clone().into_bytes(), Some(1)).unwrap();
     let r2 = parse_results_with(results.into_bytes(), Some(2)).unwrap();
-    assert_eq!(r1.image_id, r2.image_id);
+    assert_eq!(format!("{r1:?}"), format!("{r2:?}"));
 }
