@@ -8,9 +8,10 @@ results; bad input raises :class:`RleError` (a ``ValueError``) instead of crashi
 parallel with the GIL released (:func:`set_num_threads`).
 """
 
+import importlib as _importlib
 import warnings as _warnings
+from typing import TYPE_CHECKING, Any
 
-from sa1b_rle import coco, cocoeval, kaggle, mask, sa1b
 from sa1b_rle._batch import (
     RleBatch,
     area,
@@ -22,8 +23,42 @@ from sa1b_rle._batch import (
     set_num_threads,
 )
 from sa1b_rle._core import RleError, __version__, box_nms, threads_env_problem
-from sa1b_rle._images import from_label_image, from_mask_image, to_polygons
-from sa1b_rle.sa1b import Sa1bShardError, Sa1bValidationError
+
+if TYPE_CHECKING:
+    from sa1b_rle import coco, cocoeval, kaggle, mask, sa1b
+    from sa1b_rle._images import from_label_image, from_mask_image, to_polygons
+    from sa1b_rle.sa1b import Sa1bShardError, Sa1bValidationError
+
+# Imported on first use (an evaluation or a decode does not pay for the SA-1B, image and
+# Kaggle modules and what they import: 2 MB of resident memory).
+_LAZY = {
+    "coco": ("sa1b_rle.coco", None),
+    "cocoeval": ("sa1b_rle.cocoeval", None),
+    "kaggle": ("sa1b_rle.kaggle", None),
+    "mask": ("sa1b_rle.mask", None),
+    "sa1b": ("sa1b_rle.sa1b", None),
+    "from_label_image": ("sa1b_rle._images", "from_label_image"),
+    "from_mask_image": ("sa1b_rle._images", "from_mask_image"),
+    "to_polygons": ("sa1b_rle._images", "to_polygons"),
+    "Sa1bShardError": ("sa1b_rle.sa1b", "Sa1bShardError"),
+    "Sa1bValidationError": ("sa1b_rle.sa1b", "Sa1bValidationError"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'sa1b_rle' has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    value = _importlib.import_module(module)
+    if attr is not None:
+        value = getattr(value, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 if (_problem := threads_env_problem()) is not None:
     _warnings.warn(_problem, RuntimeWarning, stacklevel=2)
