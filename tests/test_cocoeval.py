@@ -325,3 +325,22 @@ def test_pickled_and_copied_evaluations_accumulate_the_same() -> None:
         e.accumulate()
         for key in ("precision", "recall", "scores"):
             assert np.array_equal(other.eval[key], e.eval[key])
+
+
+@given(
+    st.one_of(
+        st.lists(st.integers(-(2**63), 2**63 - 1), max_size=30),
+        st.lists(st.text(max_size=3), max_size=10),
+        st.lists(st.booleans(), max_size=5),
+        st.lists(st.floats(allow_nan=True), max_size=10),
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_ids_are_made_unique_as_numpy_does(ids: list) -> None:
+    """``imgIds``/``catIds`` as pycocotools sets them (``list(np.unique(...))``): the
+    same values, order and numpy scalar types."""
+    from sa1b_rle.cocoeval import _unique
+
+    want, got = list(np.unique(ids)), _unique(ids)
+    assert repr(got) == repr(want)
+    assert [type(x) for x in got] == [type(x) for x in want]

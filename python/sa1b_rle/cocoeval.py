@@ -55,6 +55,17 @@ STAT_NAMES += ["AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
 KEYPOINT_STAT_NAMES = ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"]
 
 
+def _unique(ids: Any) -> list[Any]:
+    """``list(np.unique(ids))``, as pycocotools sets ``imgIds``/``catIds`` (sorted numpy
+    scalars), without the first call's import of ``numpy.ma`` (1.3 MB resident) for
+    the usual flat list of numbers or strings."""
+    arr = np.asarray(ids)
+    if arr.ndim != 1 or arr.dtype.kind not in "iub" + "U" or arr.size == 0:
+        return list(np.unique(arr))
+    arr = np.sort(arr)
+    return list(arr[np.concatenate(([True], arr[1:] != arr[:-1]))])
+
+
 class COCOeval:
     """Evaluation of detections (``cocoDt``) against ground truth (``cocoGt``); see the
     module docstring. ``iouType`` is ``"segm"``, ``"bbox"`` or ``"keypoints"``."""
@@ -174,9 +185,9 @@ class COCOeval:
             p.iouType = "segm" if p.useSegm == 1 else "bbox"
         if p.iouType not in ("segm", "bbox", "keypoints"):
             raise ValueError(f"unknown iouType {p.iouType!r}")
-        p.imgIds = list(np.unique(p.imgIds))
+        p.imgIds = _unique(p.imgIds)
         if p.useCats:
-            p.catIds = list(np.unique(p.catIds))
+            p.catIds = _unique(p.catIds)
         p.maxDets = sorted(p.maxDets)
         self.params = p
         self._rust = None

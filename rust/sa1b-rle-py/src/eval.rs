@@ -139,7 +139,7 @@ pub fn coco_evaluate(
             &g.annotations,
             images,
             &gt_groups.0,
-            gt_groups.1.clone(),
+            gt_groups.1.as_slice().into(),
             kind,
             Side::GroundTruth,
         )?;
@@ -148,7 +148,7 @@ pub fn coco_evaluate(
             &d.annotations,
             images,
             &dt_groups.0,
-            dt_groups.1.clone(),
+            dt_groups.1.as_slice().into(),
             kind,
             Side::Detections,
         )?;
@@ -204,7 +204,7 @@ fn one<'a>(
         &data.annotations,
         images,
         members,
-        vec![0, members.len()],
+        vec![0, members.len()].into(),
         kind,
         side,
     )

@@ -187,8 +187,9 @@ pub struct Annotations<'a> {
     pub ignore: Vec<bool>,
     /// Masks or boxes.
     pub geometry: Geometry<'a>,
-    /// Group `k` is `offsets[k]..offsets[k + 1]`.
-    pub offsets: Vec<usize>,
+    /// Group `k` is `offsets[k]..offsets[k + 1]` (borrowed from the grouping, which
+    /// outlives the evaluation).
+    pub offsets: std::borrow::Cow<'a, [usize]>,
     /// Each annotation's image's `(height, width)`, where known (empty: none known): a
     /// mask of another size is the one blamed when two masks of a group differ.
     pub image_size: Vec<Option<(u64, u64)>>,
@@ -687,7 +688,7 @@ mod tests {
             crowd: vec![false; n],
             ignore: vec![false; n],
             geometry,
-            offsets,
+            offsets: offsets.into(),
             image_size: Vec::new(),
         }
     }
@@ -790,7 +791,7 @@ mod tests {
         let boxes = side(Geometry::Boxes(vec![[0.0; 4]]), &[1], vec![1.0]);
         assert!(evaluate(&gt, &boxes, PARAMS, None).is_err());
         let mut short = side(Geometry::Boxes(vec![[0.0; 4]]), &[1], vec![1.0]);
-        short.offsets = vec![0, 0];
+        short.offsets = vec![0, 0].into();
         assert!(evaluate(&boxes, &short, PARAMS, None).is_err());
         assert!(evaluate_group(&boxes, &boxes, 1, PARAMS).is_err());
     }

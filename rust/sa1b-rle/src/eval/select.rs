@@ -232,7 +232,7 @@ pub fn gather<'a>(
     cols: &'a AnnotationColumns,
     images: &Images,
     order: &[usize],
-    offsets: Vec<usize>,
+    offsets: std::borrow::Cow<'a, [usize]>,
     kind: IouKind,
     side: Side,
 ) -> Result<Annotations<'a>> {
