@@ -365,7 +365,11 @@ class COCOeval:
         k_list = [n for n, k in enumerate(p.catIds) if k in set_k]
         m_list = [int(m) for m in p.maxDets if m in set_m]
         a_list = [n for n, a in enumerate(map(tuple, p.areaRng)) if a in set_a]
-        i_list = [n for n, i in enumerate(p.imgIds) if i in set_i]
+        i_list = (
+            list(range(len(p.imgIds)))
+            if type(p.imgIds) is list and p.imgIds == pe.imgIds
+            else [n for n, i in enumerate(p.imgIds) if i in set_i]
+        )
         precision, recall, scores = self._rust.accumulate(
             k_list=k_list,
             a_list=a_list,
@@ -510,8 +514,9 @@ def _snapshot(p: Params) -> Params:
     out = copy.copy(p)
     for name, value in vars(p).items():
         if type(value) is list:
-            items = [list(v) if type(v) is list else v for v in value]
-            if all(type(v) in (int, float, str, list) or isinstance(v, np.generic) for v in value):
+            types = set(map(type, value))
+            if all(t in (int, float, str, list) or issubclass(t, np.generic) for t in types):
+                items = [list(v) if type(v) is list else v for v in value] if list in types else value.copy()
                 setattr(out, name, items)
                 continue
         elif isinstance(value, np.ndarray):
@@ -636,14 +641,20 @@ class _Ious(Mapping[Any, Any]):
 
     def __init__(self, groups: _Groups, p: Any, cat_ids: list[Any]) -> None:
         self._groups, self._cat_ids, self._img_ids = groups, cat_ids, list(p.imgIds)
-        self._img_pos = {img: n for n, img in enumerate(self._img_ids)}
-        self._cat_pos = {c: k for k, c in enumerate(cat_ids)}
+        self._positions: tuple[dict[Any, int], dict[Any, int]] | None = None
         # pycocotools' computeOks reads _gts[imgId, -1] without categories: all empty.
         self._no_ious = p.iouType == "keypoints" and not p.useCats
 
     def __getitem__(self, key: Any) -> Any:
         img, cat = key
-        got = self._groups.detail(self._img_pos[img] * len(self._cat_ids) + self._cat_pos[cat])
+        if self._positions is None:
+            # (Built on the first read: most evaluations never read ious.)
+            self._positions = (
+                {img: n for n, img in enumerate(self._img_ids)},
+                {c: k for k, c in enumerate(self._cat_ids)},
+            )
+        img_pos, cat_pos = self._positions
+        got = self._groups.detail(img_pos[img] * len(self._cat_ids) + cat_pos[cat])
         if got is None or got[2].size == 0 or self._no_ious:
             return []
         return got[2]
