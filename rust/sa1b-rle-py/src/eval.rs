@@ -72,6 +72,19 @@ fn iou_kind(name: &str) -> PyResult<IouKind> {
         ))),
     }
 }
+/// The two results of a `map_range` over the two sides.
+fn pair<T>(v: Vec<T>) -> sa1b_rle::Result<(T, T)> {
+    let len = v.len();
+    let mut it = v.into_iter();
+    match (it.next(), it.next(), it.next()) {
+        (Some(a), Some(b), None) => Ok((a, b)),
+        _ => Err(sa1b_rle::Error::ArgumentLength {
+            what: "evaluation sides",
+            expected: 2,
+            actual: len,
+        }),
+    }
+}
 
 /// pycocotools' `evaluate()` on columns: the ground truths and detections of `img_ids`
 /// (and `cat_ids` with `use_cats`), as `loadAnns(getAnnIds(...))` selects them (or the
@@ -112,21 +125,34 @@ pub fn coco_evaluate(
     }
     let run = || -> sa1b_rle::Result<PyCocoEvaluation> {
         let cats = use_cats.then_some(cat_ids.as_slice());
-        let groups = |data: &Dataset, members: Option<Vec<usize>>| {
-            let members = members
-                .unwrap_or_else(|| sa1b_rle::eval::select(&data.annotations, &img_ids, cats));
+        let groups = |data: &Dataset, members: Option<&[usize]>| {
+            let selected;
+            let members = match members {
+                Some(m) => m,
+                None => {
+                    selected = sa1b_rle::eval::select(&data.annotations, &img_ids, cats);
+                    &selected
+                }
+            };
             let a = &data.annotations;
             sa1b_rle::eval::group(
                 &a.image_id,
                 &a.category_id,
-                &members,
+                members,
                 &img_ids,
                 &cat_ids,
                 use_cats,
             )
         };
-        let gt_groups = groups(&g, gt_members)?;
-        let dt_groups = groups(&d, dt_members)?;
+        // The two sides side by side (selection, grouping, then gathering).
+        let (gt_groups, dt_groups) = pair(sa1b_rle::pool::map_range(threads, 2, |s| {
+            if s == 0 {
+                groups(&g, gt_members.as_deref())
+            } else {
+                groups(&d, dt_members.as_deref())
+            }
+        }))?;
+        let (gt_groups, dt_groups) = (gt_groups?, dt_groups?);
         let params = EvalParams {
             thresholds: &iou_thrs,
             area_rng: &area_rng,
@@ -135,23 +161,25 @@ pub fn coco_evaluate(
             no_ious: kind == IouKind::Keypoints && !use_cats,
         };
         let images = &g.images;
-        let gs = sa1b_rle::eval::gather(
-            &g.annotations,
-            images,
-            &gt_groups.0,
-            gt_groups.1.as_slice().into(),
-            kind,
-            Side::GroundTruth,
-        )?;
-        // Detections' polygons (rare) are rasterised at the ground truth's image sizes.
-        let ds = sa1b_rle::eval::gather(
-            &d.annotations,
-            images,
-            &dt_groups.0,
-            dt_groups.1.as_slice().into(),
-            kind,
-            Side::Detections,
-        )?;
+        let (gs, ds) = pair(sa1b_rle::pool::map_range(threads, 2, |s| {
+            let (data, groups, side) = if s == 0 {
+                (&g, &gt_groups, Side::GroundTruth)
+            } else {
+                (&d, &dt_groups, Side::Detections)
+            };
+            // Detections' polygons (rare) are rasterised at the ground truth's image
+            // sizes.
+            sa1b_rle::eval::gather(
+                &data.annotations,
+                images,
+                &groups.0,
+                groups.1.as_slice().into(),
+                kind,
+                side,
+            )
+        }))?;
+        // (The ground truth's error first, as before.)
+        let (gs, ds) = (gs?, ds?);
         let ev = sa1b_rle::eval::evaluate(&gs, &ds, params, threads)?;
         drop((gs, ds));
         Ok(PyCocoEvaluation {

@@ -469,11 +469,31 @@ mod tests {
 
     fn key() -> impl Strategy<Value = String> {
         proptest::sample::select(vec![
-            "\"id\"", "\"image_id\"", "\"category_id\"", "\"area\"", "\"iscrowd\"", "\"score\"",
-            "\"num_keypoints\"", "\"bbox\"", "\"segmentation\"", "\"keypoints\"", "\"caption\"",
-            "\"size\"", "\"counts\"", "\"name\"", "\"image\\u005fid\"", "\"\u{e9}\"", "id",
-            "\"id\"", "\"image_id\"", "\"category_id\"", "\"area\"", "\"score\"", "\"bbox\"",
-            "\"segmentation\"", "\"keypoints\"",
+            "\"id\"",
+            "\"image_id\"",
+            "\"category_id\"",
+            "\"area\"",
+            "\"iscrowd\"",
+            "\"score\"",
+            "\"num_keypoints\"",
+            "\"bbox\"",
+            "\"segmentation\"",
+            "\"keypoints\"",
+            "\"caption\"",
+            "\"size\"",
+            "\"counts\"",
+            "\"name\"",
+            "\"image\\u005fid\"",
+            "\"\u{e9}\"",
+            "id",
+            "\"id\"",
+            "\"image_id\"",
+            "\"category_id\"",
+            "\"area\"",
+            "\"score\"",
+            "\"bbox\"",
+            "\"segmentation\"",
+            "\"keypoints\"",
         ])
         .prop_map(str::to_string)
     }

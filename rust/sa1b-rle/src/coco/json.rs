@@ -171,8 +171,16 @@ fn parse_elements(
         };
         if let (Some(first), Some(last)) = (blocks[b].clone().next(), blocks[b].clone().last()) {
             // The first block's room is for the whole list's keypoints.
-            let from = if b == 0 { split.list.0 } else { split.elements[first].0 };
-            let to = if b == 0 { split.list.1 } else { split.elements[last].1 };
+            let from = if b == 0 {
+                split.list.0
+            } else {
+                split.elements[first].0
+            };
+            let to = if b == 0 {
+                split.list.1
+            } else {
+                split.elements[last].1
+            };
             reserve_keypoints(&mut cols, &data[from..to]);
         }
         for index in blocks[b].clone() {
@@ -787,7 +795,9 @@ impl Table for AnnotationColumns {
                 Key::Keypoints => {
                     // Read from the value's text: std's float parsing is correctly
                     // rounded and several times faster than serde_json's exact path.
-                    let got = map.next_value_seed(Numbers { out: &mut self.keypoint_values })?;
+                    let got = map.next_value_seed(Numbers {
+                        out: &mut self.keypoint_values,
+                    })?;
                     rec.keypoints = Some(got);
                 }
                 Key::Caption => {

@@ -163,7 +163,12 @@ impl Cells {
             unsafe { std::ptr::copy_nonoverlapping(from.as_ptr(), to.add(at), run) };
         };
         for t in 0..t_n {
-            copy(&part.recall[t * run..], self.recall, (t * k_n + k) * run, self.recall_len);
+            copy(
+                &part.recall[t * run..],
+                self.recall,
+                (t * k_n + k) * run,
+                self.recall_len,
+            );
             for r in 0..r_n {
                 let at = ((t * r_n + r) * k_n + k) * run;
                 let from = (t * r_n + r) * run;

@@ -140,7 +140,13 @@ fn match_range(
     let lowest = thresholds
         .iter()
         .map(|&t| if t.is_nan() { t } else { t.min(1.0 - 1e-10) })
-        .reduce(|x, y| if x.is_nan() || y.is_nan() { f64::NAN } else { x.min(y) })
+        .reduce(|x, y| {
+            if x.is_nan() || y.is_nan() {
+                f64::NAN
+            } else {
+                x.min(y)
+            }
+        })
         .unwrap_or(f64::NAN);
     s.candidates.clear();
     s.candidate_ends.clear();
