@@ -127,12 +127,11 @@ pub fn coco_evaluate(
         let cats = use_cats.then_some(cat_ids.as_slice());
         let groups = |data: &Dataset, members: Option<&[usize]>| {
             let selected;
-            let members = match members {
-                Some(m) => m,
-                None => {
-                    selected = sa1b_rle::eval::select(&data.annotations, &img_ids, cats);
-                    &selected
-                }
+            let members = if let Some(m) = members {
+                m
+            } else {
+                selected = sa1b_rle::eval::select(&data.annotations, &img_ids, cats);
+                &selected
             };
             let a = &data.annotations;
             sa1b_rle::eval::group(

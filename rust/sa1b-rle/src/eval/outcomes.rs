@@ -153,8 +153,12 @@ fn match_range(
     for di in 0..d {
         let row = &ious[di * g..(di + 1) * g];
         // `best_match`'s own test (`row < best` skips), so NaNs pass as there.
-        s.candidates
-            .extend(s.order.iter().copied().filter(|&gi| !(row[gi] < lowest)));
+        s.candidates.extend(
+            s.order
+                .iter()
+                .copied()
+                .filter(|&gi| row[gi].partial_cmp(&lowest) != Some(std::cmp::Ordering::Less)),
+        );
         s.candidate_ends.push(s.candidates.len());
     }
     for (ti, &thr) in thresholds.iter().enumerate() {
