@@ -610,10 +610,7 @@ class COCO:
         if cols.n_annotations == 0:
             raise ValueError(f"{source}: no results (pycocotools cannot load an empty list)")
         if cols.atypical is None and self._meta_columns() is not None:
-            known = self._meta_columns().image_ids()
-            _, img_col, _, _, _, _ = cols.annotation_arrays()
-            outside = ~np.isin(img_col, known)
-            bad: Any = int(img_col[outside][0]) if outside.any() else None
+            bad: Any = cols.unknown_image_id(self._meta_columns())
         else:
             # Ids the columns cannot key (strings, fractions): pycocotools' set test.
             if raw is None:

@@ -89,6 +89,20 @@ impl PyCocoColumns {
         self.data.categories.name.clone()
     }
 
+    /// The first of the annotations' image ids that is not an image of `dataset`, if any
+    /// (what `loadRes` refuses: pycocotools' "Results do not correspond to current coco
+    /// set").
+    fn unknown_image_id(&self, dataset: &PyCocoColumns) -> Option<i64> {
+        let known: std::collections::HashSet<i64> =
+            dataset.data.images.id.iter().copied().collect();
+        self.data
+            .annotations
+            .image_id
+            .iter()
+            .copied()
+            .find(|i| !known.contains(i))
+    }
+
     /// The annotations' `(id, image_id, category_id)` (int64), `area`, `score`
     /// (float64) and `bbox` (float64 (N, 4)).
     #[allow(clippy::type_complexity)]
