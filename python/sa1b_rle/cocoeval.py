@@ -516,7 +516,11 @@ def _snapshot(p: Params) -> Params:
         if type(value) is list:
             types = set(map(type, value))
             if all(t in (int, float, str, list) or issubclass(t, np.generic) for t in types):
-                items = [list(v) if type(v) is list else v for v in value] if list in types else value.copy()
+                items = (
+                    [list(v) if type(v) is list else v for v in value]
+                    if list in types
+                    else value.copy()
+                )
                 setattr(out, name, items)
                 continue
         elif isinstance(value, np.ndarray):

@@ -230,10 +230,12 @@ impl Grouping {
         let narrow = |v: &[usize]| -> sa1b_rle::Result<Vec<u32>> {
             let mut out = sa1b_rle::alloc::with_capacity(v.len(), "evaluation groups")?;
             for &x in v {
-                out.push(u32::try_from(x).map_err(|_| sa1b_rle::Error::IndexOutOfRange {
-                    index: x,
-                    len: u32::MAX as usize,
-                })?);
+                out.push(
+                    u32::try_from(x).map_err(|_| sa1b_rle::Error::IndexOutOfRange {
+                        index: x,
+                        len: u32::MAX as usize,
+                    })?,
+                );
             }
             Ok(out)
         };
