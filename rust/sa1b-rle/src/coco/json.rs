@@ -161,9 +161,10 @@ fn parse_elements(
     threads: Option<usize>,
 ) -> Option<AnnotationColumns> {
     let t = crate::pool::num_threads(threads);
-    // One block per thread: the first block's columns are the output, and the others
-    // are copied into them (the more blocks, the more is copied).
-    let blocks = super::split::blocks(&split.elements, t);
+    // Four blocks per thread (one on one thread): the first block's columns are the
+    // output (room reserved for the whole list), the others are copied into them one by
+    // one and dropped.
+    let blocks = super::split::blocks(&split.elements, if t == 1 { 1 } else { t * 4 });
     let parts = crate::pool::map_range(Some(t), blocks.len(), |b| {
         let mut cols = AnnotationColumns {
             parsing: data.as_ptr() as usize,
