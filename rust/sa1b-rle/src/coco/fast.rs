@@ -93,21 +93,36 @@ impl Parser<'_> {
         (self.peek()? == c).then(|| self.i += 1)
     }
 
-    /// A string without escapes (valid UTF-8, no control characters): its bytes.
+    /// A string (valid UTF-8, no control characters; escapes other than `\u`): its
+    /// bytes as written.
     fn string(&mut self) -> Option<&[u8]> {
         if self.peek()? != b'"' {
             return None;
         }
         let from = self.i + 1;
-        let len = memchr::memchr2(b'"', b'\\', self.d.get(from..)?)?;
-        let s = &self.d[from..from + len];
-        if self.d[from + len] != b'"' || s.iter().any(|&c| c < 0x20) {
+        let mut j = from;
+        loop {
+            j += memchr::memchr2(b'"', b'\\', self.d.get(j..)?)?;
+            if self.d[j] == b'"' {
+                break;
+            }
+            // `\u` (and its surrogate rules) is left to serde.
+            if !matches!(
+                self.d.get(j + 1)?,
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't'
+            ) {
+                return None;
+            }
+            j += 2;
+        }
+        let s = &self.d[from..j];
+        if s.iter().any(|&c| c < 0x20) {
             return None;
         }
         if !s.is_ascii() {
             std::str::from_utf8(s).ok()?;
         }
-        self.i = from + len + 1;
+        self.i = j + 1;
         Some(s)
     }
 
