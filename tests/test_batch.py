@@ -212,7 +212,10 @@ def test_indexing() -> None:
     assert b[mask] == RleBatch.from_masks(m[mask])
     assert b[list(mask)] == b[mask]
     assert len(b[[]]) == 0
-    for bad in (5, -6, [0, 7]):
+    # numpy integer scalars (and 0-d integer arrays) index as Python ints do.
+    for i in (np.int64(2), np.int32(-1), np.uint8(3), np.array(1)):
+        assert b[i] == b[int(i)]
+    for bad in (5, -6, [0, 7], np.int64(5)):
         with pytest.raises(IndexError, match="out of range"):
             b[bad]
     with pytest.raises(IndexError, match="boolean index"):

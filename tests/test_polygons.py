@@ -100,3 +100,14 @@ def test_shapes_and_errors() -> None:
         sa1b_rle.to_polygons(RleBatch.from_masks(np.zeros((2, 3, 3), np.uint8)))
     with pytest.raises(ValueError, match="tolerance"):
         sa1b_rle.to_polygons(RleBatch.from_masks(full), tolerance=-1)
+
+
+def test_box_errors_name_the_boxs_own_value() -> None:
+    """A box out of range names its own entry: x 0, y 1, width 2, height 3 (the
+    rasterised polygon's corners are x, y+h, x+w, ...)."""
+    big = 2.0**31
+    for k in range(4):
+        box = [0.0, 0.0, 5.0, 5.0]
+        box[k] = big
+        with pytest.raises(sa1b_rle.RleError, match=f"coordinate {k} "):
+            sa1b_rle.mask.frPyObjects([box], 10, 10)

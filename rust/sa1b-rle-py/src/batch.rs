@@ -340,6 +340,9 @@ impl PyRleBatch {
         let indices: Vec<usize> =
             if key.is_instance_of::<PyInt>() && !key.is_instance_of::<pyo3::types::PyBool>() {
                 vec![normalize_index(key.extract::<i128>()?, len)?]
+            } else if let Some(i) = scalar_index(key) {
+                // A numpy integer scalar or 0-d integer array: as a Python int.
+                vec![normalize_index(i, len)?]
             } else if let Ok(s) = key.cast::<PySlice>() {
                 let ix = s.indices(len as isize)?;
                 (0..ix.slicelength)
@@ -661,4 +664,22 @@ pub fn max_threads() -> usize {
 #[pyfunction]
 pub fn get_num_threads() -> usize {
     sa1b_rle::pool::num_threads(None)
+}
+
+/// `key.__index__()` for an integer-like object that is not a bool, a list or an array
+/// of one dimension or more (numpy integer scalars, 0-d integer arrays), as Python's
+/// sequences index with it; None otherwise.
+fn scalar_index(key: &Bound<'_, PyAny>) -> Option<i128> {
+    if key.is_instance_of::<pyo3::types::PyBool>()
+        || key.is_instance_of::<pyo3::types::PyList>()
+        || key.is_instance_of::<pyo3::types::PyTuple>()
+        || key.getattr("ndim").and_then(|d| d.extract::<usize>()).is_ok_and(|d| d > 0)
+    {
+        return None;
+    }
+    // The numpy bool scalar has no integer meaning here (as for Python's lists).
+    if key.get_type().name().is_ok_and(|n| n == "bool" || n == "bool_") {
+        return None;
+    }
+    key.call_method0("__index__").ok()?.extract::<i128>().ok()
 }

@@ -481,7 +481,7 @@ pub fn fr_bbox(bb: [f64; 4], height: u64, width: u64) -> Result<Rle> {
     fr_poly(&[xs, ys, xs, ye, xe, ye, xe, ys], height, width).map_err(|e| match e {
         // Report positions in the box, not in the derived polygon.
         Error::CoordinateOutOfRange { index, value } => Error::CoordinateOutOfRange {
-            index: [0, 1, 0, 1, 2, 3, 2, 1][index],
+            index: [0, 1, 0, 3, 2, 3, 2, 1][index],
             value,
         },
         e => e,
