@@ -7,6 +7,7 @@ import pytest
 
 pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed (pip install pyarrow)")
 
+import sa1b_rle  # noqa: E402
 from sa1b_rle import RleBatch, arrow, cli, sa1b  # noqa: E402
 
 IMAGES = [img for _, _, img in sa1b.iter_shard(cli.sample_path(), images=False)]
@@ -80,6 +81,25 @@ def test_from_arrow_errors() -> None:
         RleBatch.from_arrow(pa.array([1, 2]), 2, 2)
     with pytest.raises(TypeError, match="pyarrow Array"):
         RleBatch.from_arrow(good, img.height, img.width)
+    # Sizes are integers, as for from_strings: a float is not truncated, a string not read.
+    for h, w in ((2.9, 3), ("2", 3), (2, 3.0)):
+        with pytest.raises(TypeError, match="must be an integer"):
+            RleBatch.from_arrow(pa.array([good[0]]), h, w)
+    with pytest.raises(ValueError, match="height"):
+        RleBatch.from_arrow(pa.array([good[0]]), -1, 3)
+    assert (
+        RleBatch.from_arrow(pa.array([good[0]]), np.int64(img.height), img.width) == img.masks[:1]
+    )
+
+
+def test_strings_and_pickles_report_bad_values_as_values() -> None:
+    """A lone surrogate is an RleError as from_coco gives; a negative pickled size a
+    ValueError naming it."""
+    with pytest.raises(sa1b_rle.RleError, match="annotation 0: counts is not valid text"):
+        RleBatch.from_strings(["\ud800"], 2, 2)
+    for h, w in ((-1, 2), (2, -1)):
+        with pytest.raises(ValueError, match="h" if h < 0 else "w"):
+            RleBatch._from_pickle(h, w, b"\0" * 8, b"")
 
 
 def test_module_examples() -> None:

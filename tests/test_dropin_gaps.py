@@ -128,3 +128,14 @@ def test_non_finite_float_sizes_are_errors() -> None:
             sm.frPyObjects([[1.0, 1.0, 5.0, 1.0, 5.0, 5.0]], bad, 10)
         with pytest.raises(RleError, match="not finite"):
             sm.decode({"size": [bad, 2], "counts": b"0"})
+
+
+def test_entries_of_fewer_than_four_numbers_are_refused_as_pycocotools_does() -> None:
+    """pycocotools reads a first entry of 4 numbers as boxes and of more as polygons,
+    and refuses fewer; so does frPyObjects, flat (this package's extension) or not."""
+    for obj in ([1, 2], [1, 2, 3], [[1, 2]], [[1.5, 2, 3], [1, 2, 3, 4, 5, 6]]):
+        with pytest.raises(Exception):  # noqa: B017 - pycocotools raises a bare Exception
+            pm.frPyObjects(obj, 7, 9)
+        with pytest.raises(RleError, match="the first entry has"):
+            sm.frPyObjects(obj, 7, 9)
+    assert sm.frPyObjects([[1, 2, 3, 4, 5, 6]], 7, 9) == pm.frPyObjects([[1, 2, 3, 4, 5, 6]], 7, 9)

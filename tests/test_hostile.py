@@ -913,3 +913,21 @@ def test_kaggle_digits_are_ascii() -> None:
         sa1b_rle.kaggle.decode("\u0663 1", (2, 2))
     assert sa1b_rle.kaggle.decode("3 1", (2, 2)).tolist() == [[0, 0], [1, 0]]
     assert sa1b_rle.kaggle.decode("", (2, 2)).tolist() == [[0, 0], [0, 0]]
+
+
+def test_an_allocation_failing_inside_an_iou_operand_is_a_memory_error() -> None:
+    """The runs of a 400-million-run counts string (1.6 GB) cannot be allocated under the
+    limit: a MemoryError naming the operand, not an RleError."""
+    out = run(
+        """
+        from sa1b_rle import mask
+        h = w = 20000
+        n = h * w
+        big = {"size": [h, w], "counts": b"11" + b"0" * (n - 2)}
+        small = mask.frUncompressedRLE([{"size": [h, w], "counts": [n]}], h, w)[0]
+        mask.iou([small], [big], [0])
+        """,
+        limit=3 << 29,
+    )
+    assert out.kind == "builtins.MemoryError", out
+    assert "gt annotation 0" in out.detail

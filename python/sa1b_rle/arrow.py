@@ -113,6 +113,10 @@ def batch_from_arrow(
 ) -> RleBatch:
     """:meth:`RleBatch.from_arrow`: a batch from an Arrow array (or chunked array) of
     compressed counts, binary or string, without nulls."""
+    for name, value in (("height", height), ("width", width)):
+        # Integers only (a float is not truncated, a string not parsed), as from_strings.
+        if isinstance(value, bool) or not hasattr(value, "__index__"):
+            raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
     if isinstance(counts, pa.ChunkedArray):
         chunks = counts.chunks
     elif isinstance(counts, pa.Array):
@@ -147,4 +151,4 @@ def batch_from_arrow(
         seen += n
     offsets = np.concatenate(offsets_parts)
     data = np.concatenate(data_parts) if data_parts else np.zeros(0, np.uint8)
-    return batch_from_counts_buffers(offsets, data, int(height), int(width), threads)
+    return batch_from_counts_buffers(offsets, data, height, width, threads)

@@ -269,6 +269,14 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
 
 
+# pycocotools reads a first entry of 4 numbers as boxes, of more as polygons, and
+# refuses one of fewer ("input type is not supported").
+_TOO_SHORT = (
+    "frPyObjects: the first entry has {n} numbers: a box needs 4, a polygon more "
+    "(pycocotools refuses it too)"
+)
+
+
 def frPyObjects(pyobj: Any, h: int, w: int) -> RLE | list[RLE]:
     """Convert polygons, boxes or uncompressed RLEs to compressed RLEs of size (h, w).
 
@@ -292,6 +300,8 @@ def frPyObjects(pyobj: Any, h: int, w: int) -> RLE | list[RLE]:
         if isinstance(first, dict):
             return frUncompressedRLE(pyobj, h, w)
         if _is_number(first):
+            if len(pyobj) < 4:
+                raise RleError(_TOO_SHORT.format(n=len(pyobj)))
             if len(pyobj) == 4:
                 return frBbox([list(pyobj)], h, w)[0]
             return frPoly([list(pyobj)], h, w)[0]
@@ -301,6 +311,8 @@ def frPyObjects(pyobj: Any, h: int, w: int) -> RLE | list[RLE]:
             raise TypeError(
                 f"unsupported element type {type(first).__name__} in frPyObjects input"
             ) from None
+        if n < 4:
+            raise RleError(_TOO_SHORT.format(n=n))
         if n == 4:
             # Read as boxes, as pycocotools does when the first entry has 4 numbers.
             lengths = {len(o) if hasattr(o, "__len__") else -1 for o in pyobj}

@@ -177,7 +177,7 @@ impl PyRleBatch {
             if let Ok(b) = s.cast::<PyBytes>() {
                 views.push(b.as_bytes());
             } else if let Ok(t) = s.cast::<PyString>() {
-                views.push(t.to_str()?.as_bytes());
+                views.push(crate::convert::counts_text(t, i)?.as_bytes());
             } else {
                 return Err(PyTypeError::new_err(format!(
                     "annotation {i}: counts must be str or bytes"
@@ -565,7 +565,8 @@ impl PyRleBatch {
 
     /// Inverse of `__reduce__` (validates everything, as any constructor).
     #[staticmethod]
-    fn _from_pickle(py: Python<'_>, h: u64, w: u64, offsets: &[u8], data: &[u8]) -> PyResult<Self> {
+    fn _from_pickle(py: Python<'_>, h: Int, w: Int, offsets: &[u8], data: &[u8]) -> PyResult<Self> {
+        let (h, w) = (dim_arg(&h, "h")?, dim_arg(&w, "w")?);
         let inner = py
             .detach(|| {
                 let offsets = sa1b_rle::CountsBuffers::offsets_from_le_bytes(offsets)?;
@@ -673,12 +674,19 @@ fn scalar_index(key: &Bound<'_, PyAny>) -> Option<i128> {
     if key.is_instance_of::<pyo3::types::PyBool>()
         || key.is_instance_of::<pyo3::types::PyList>()
         || key.is_instance_of::<pyo3::types::PyTuple>()
-        || key.getattr("ndim").and_then(|d| d.extract::<usize>()).is_ok_and(|d| d > 0)
+        || key
+            .getattr("ndim")
+            .and_then(|d| d.extract::<usize>())
+            .is_ok_and(|d| d > 0)
     {
         return None;
     }
     // The numpy bool scalar has no integer meaning here (as for Python's lists).
-    if key.get_type().name().is_ok_and(|n| n == "bool" || n == "bool_") {
+    if key
+        .get_type()
+        .name()
+        .is_ok_and(|n| n == "bool" || n == "bool_")
+    {
         return None;
     }
     key.call_method0("__index__").ok()?.extract::<i128>().ok()

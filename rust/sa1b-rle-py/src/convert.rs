@@ -205,6 +205,18 @@ fn get_key<'py>(
         .map_err(|_| type_error(index, &format!("expected an RLE dict with '{key}'")))
 }
 
+/// A counts string's UTF-8 text, or the error naming annotation `index` for one that has
+/// none (a lone surrogate).
+pub fn counts_text<'a>(s: &'a Bound<'_, PyString>, index: usize) -> PyResult<&'a str> {
+    s.to_str().map_err(|_| {
+        value_error(
+            index,
+            "counts is not valid text (a lone surrogate); compressed counts use only the \
+             characters '0'..'o'",
+        )
+    })
+}
+
 /// One COCO RLE dict (`{'size': [h, w], 'counts': str | bytes | list}`) as owned data.
 pub fn extract_rle<'py>(obj: &Bound<'py, PyAny>, index: usize) -> PyResult<RawRle<'py>> {
     let py = obj.py();
@@ -213,13 +225,7 @@ pub fn extract_rle<'py>(obj: &Bound<'py, PyAny>, index: usize) -> PyResult<RawRl
     let counts = if let Ok(b) = counts.cast::<PyBytes>() {
         RawCounts::Bytes(b.clone())
     } else if let Ok(s) = counts.cast::<PyString>() {
-        s.to_str().map_err(|_| {
-            value_error(
-                index,
-                "counts is not valid text (a lone surrogate); compressed counts use only \
-                 the characters '0'..'o'",
-            )
-        })?;
+        counts_text(s, index)?;
         RawCounts::Str(s.clone())
     } else if counts.hasattr("__len__")? {
         // The size is checked first so that a huge declared size fails before any work.

@@ -193,13 +193,19 @@ pub fn iou_rle<'py>(
 }
 
 /// Names the side of a failing iou operand: core indices count `dt` first, then `gt`.
+/// A failed allocation (also inside an item) is a `MemoryError`.
 fn iou_error(e: &Error, n_dt: usize) -> PyErr {
-    match e {
-        Error::OutOfMemory { .. } => to_pyerr(e),
+    let text = match e {
+        Error::OutOfMemory { .. } => return to_pyerr(e),
         Error::Item { index, source } if *index >= n_dt => {
-            RleError::new_err(format!("gt annotation {}: {source}", index - n_dt))
+            format!("gt annotation {}: {source}", index - n_dt)
         }
-        e => RleError::new_err(format!("dt {e}")),
+        e => format!("dt {e}"),
+    };
+    if matches!(e.root(), Error::OutOfMemory { .. }) {
+        pyo3::exceptions::PyMemoryError::new_err(text)
+    } else {
+        RleError::new_err(text)
     }
 }
 
