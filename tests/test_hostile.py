@@ -931,3 +931,19 @@ def test_an_allocation_failing_inside_an_iou_operand_is_a_memory_error() -> None
     )
     assert out.kind == "builtins.MemoryError", out
     assert "gt annotation 0" in out.detail
+
+
+def test_negative_sizes_and_indices_name_the_argument() -> None:
+    """Raw size and index arguments of the binding are range-checked into a ValueError
+    naming them (a bare OverflowError before)."""
+    from sa1b_rle import RleBatch, _core
+
+    m = np.zeros((1, 2, 3), np.uint8)
+    for call, name in (
+        (lambda: _core.counts_to_runs(b"6", -2, 3), "h"),
+        (lambda: _core.counts_to_runs(b"6", 2, -3), "w"),
+        (lambda: _core.encode_masks(m, 2, 3, -1, column_major=False), "n"),
+        (lambda: _core.batch_polygons(RleBatch.from_masks(m.astype(bool)), -1, 0.0), "index"),
+    ):
+        with pytest.raises(ValueError, match=f"^{name} must be in"):
+            call()

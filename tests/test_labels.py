@@ -258,3 +258,18 @@ def test_mask_arrays_and_bad_inputs(tmp_path: Path) -> None:
     _, jpg, _ = next(iter(sa1b.iter_shard(cli.sample_path())))
     with pytest.raises(ValueError, match="image"):
         sa1b_rle.from_mask_image(jpg[: len(jpg) // 3])
+
+
+def test_png_label_values_honour_the_pixel_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The label reader's pixel limit is the one every image decode reads: the argument,
+    else SA1B_RLE_MAX_IMAGE_PIXELS, else the default."""
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((10, 20), np.uint8), "L").save(buf, "PNG")
+    data = buf.getvalue()
+    assert _core.png_label_values(data).shape == (10, 20)
+    monkeypatch.setenv("SA1B_RLE_MAX_IMAGE_PIXELS", "199")
+    with pytest.raises(ValueError, match="200"):
+        _core.png_label_values(data)
+    assert _core.png_label_values(data, max_pixels=200).shape == (10, 20)
+    with pytest.raises(ValueError, match="max_pixels"):
+        _core.png_label_values(data, max_pixels=0)

@@ -277,8 +277,9 @@ def labels_from_png(
 ) -> tuple[npt.NDArray[np.int64], RleBatch]:
     """One mask per value of a PNG label image (grey, palette indices, RGB codes)."""
 
-def png_label_values(data: bytes) -> npt.NDArray[np.int64]:
-    """The pixel values of a PNG label image, (H, W) int64."""
+def png_label_values(data: bytes, *, max_pixels: int | None = None) -> npt.NDArray[np.int64]:
+    """The pixel values of a PNG label image, (H, W) int64 (at most ``max_pixels``, else
+    ``SA1B_RLE_MAX_IMAGE_PIXELS``, pixels)."""
 
 def counts_to_runs(counts: bytes, h: int, w: int) -> list[int]:
     """The run lengths of a compressed counts string of an h x w mask (validated)."""

@@ -38,10 +38,11 @@ pub fn encode_masks<'py>(
     masks: PyReadonlyArrayDyn<'py, u8>,
     height: Int,
     width: Int,
-    n: usize,
+    n: Int,
     column_major: bool,
 ) -> PyResult<Bound<'py, PyList>> {
     let (height, width) = (dim_arg(&height, "height")?, dim_arg(&width, "width")?);
+    let n = n.count("n", 0, usize::MAX)?;
     let contiguous = if column_major {
         masks.is_fortran_contiguous()
     } else {

@@ -10,7 +10,6 @@ use sa1b_rle::sa1b::{parse, Columns, Filter, Problem, Sa1bImage};
 use crate::batch::PyRleBatch;
 use crate::convert::array_1d;
 use crate::errors::{dim_arg, max_pixels_arg, threads_arg, to_pyerr, Int};
-use sa1b_rle::images::DEFAULT_MAX_PIXELS;
 
 /// The annotations of one SA-1B image, held in Rust as one array per field.
 #[pyclass(frozen, module = "sa1b_rle._core", name = "Sa1bImage")]
@@ -412,10 +411,17 @@ pub fn labels_from_png<'py>(
 /// The pixel values of a PNG label image, `(H, W)` int64 (for checking against other
 /// decoders).
 #[pyfunction]
-pub fn png_label_values<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+#[pyo3(signature = (data, *, max_pixels=None))]
+pub fn png_label_values<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    max_pixels: Option<Int>,
+) -> PyResult<Bound<'py, PyAny>> {
+    // The pixel limit as every image decode reads it (argument, environment, default).
+    let max_pixels = max_pixels_arg(max_pixels.as_ref())?;
     let (h, w, values) = py
         .detach(|| {
-            let img = sa1b_rle::labels::read_png_labels(data, DEFAULT_MAX_PIXELS)?;
+            let img = sa1b_rle::labels::read_png_labels(data, max_pixels)?;
             let (h, w) = (img.height as usize, img.width as usize);
             let mut values: Vec<i64> = sa1b_rle::alloc::with_capacity(h * w, "label values")?;
             values.extend((0..h * w).map(|i| img.value(i)));
@@ -429,7 +435,8 @@ pub fn png_label_values<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py
 
 /// The run lengths of a compressed counts string of an `h` x `w` mask (validated).
 #[pyfunction]
-pub fn counts_to_runs(counts: &[u8], h: u64, w: u64) -> PyResult<Vec<u32>> {
+pub fn counts_to_runs(counts: &[u8], h: Int, w: Int) -> PyResult<Vec<u32>> {
+    let (h, w) = (dim_arg(&h, "h")?, dim_arg(&w, "w")?);
     sa1b_rle::Rle::from_counts_str(h, w, counts)
         .map(sa1b_rle::Rle::into_counts)
         .map_err(|e| to_pyerr(&e))
@@ -517,10 +524,11 @@ pub fn image_size(data: &[u8]) -> PyResult<(u64, u64)> {
 pub fn batch_polygons(
     py: Python<'_>,
     batch: PyRef<'_, PyRleBatch>,
-    index: usize,
+    index: Int,
     tolerance: f64,
 ) -> PyResult<Vec<Vec<f64>>> {
     let b = batch.inner();
+    let index = index.count("index", 0, b.len().saturating_sub(1))?;
     py.detach(|| sa1b_rle::contours::batch_polygons(b, index, tolerance))
         .map_err(|e| to_pyerr(&e))
 }
