@@ -51,3 +51,14 @@ def test_remote_paths_follow_the_same_rules(tmp_path: Path) -> None:
         assert f.read(1)
     with pytest.raises(FileNotFoundError):
         sources.find(f"file://{tmp_path}/nope")
+
+
+def test_the_image_beside_a_json_is_found_by_one_rule(tmp_path: Path) -> None:
+    """torch (``image_beside``) and Ray find the same image beside ``sa_N.json``: the
+    first of ``.jpg``, ``.jpeg``, ``.JPG``, ``.JPEG`` that exists."""
+    js = tmp_path / "sa_1.json"
+    js.write_text("{}")
+    assert sources.image_beside(str(js)) is None
+    for suffix in reversed(sources.IMAGE_SUFFIXES):
+        (tmp_path / f"sa_1{suffix}").write_bytes(b"x")
+        assert sources.image_beside(str(js)) == str(tmp_path / f"sa_1{suffix}")

@@ -55,7 +55,7 @@ except ImportError as e:  # pragma: no cover - exercised where Ray is missing
 
 from sa1b_rle import arrow, sa1b
 from sa1b_rle._core import RleBatch, Sa1bImage, counts_buffers, sa1b_parse
-from sa1b_rle.sources import Source, find
+from sa1b_rle.sources import IMAGE_SUFFIXES, Source, find
 
 __all__ = [
     "ERROR_SCHEMA",
@@ -168,7 +168,7 @@ def _sibling_image(src: Source) -> tuple[bytes | None, str]:
     extracted shards lay them out), or why there is none."""
     stem = os.path.splitext(src.path)[0]
     tried = []
-    for ext in (".jpg", ".jpeg", ".JPG", ".JPEG"):
+    for ext in IMAGE_SUFFIXES:
         path = stem + ext
         tried.append(path)
         try:

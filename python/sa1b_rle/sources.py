@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SHARD_SUFFIXES", "Source", "find", "image_beside", "is_shard"]
+__all__ = ["IMAGE_SUFFIXES", "SHARD_SUFFIXES", "Source", "find", "image_beside", "is_shard"]
 
 #: Shard file names recognised inside a directory (a file given by name is sniffed).
 SHARD_SUFFIXES = (".tar", ".tar.gz", ".tgz")
@@ -121,7 +121,16 @@ def find(paths: Paths, *, filesystem: Any = None) -> list[Source]:
     return out
 
 
+#: The image beside an annotation file ``sa_N.json`` is ``sa_N`` with the first of these
+#: that exists (the one rule for torch, Ray and the command line).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".JPG", ".JPEG")
+
+
 def image_beside(json_path: str) -> str | None:
-    """The ``.jpg`` of the same name beside a local annotation file, if there is one."""
-    jpg = os.path.splitext(json_path)[0] + ".jpg"
-    return jpg if os.path.exists(jpg) else None
+    """The image of the same name beside a local annotation file (``IMAGE_SUFFIXES``, in
+    order), if there is one."""
+    stem = os.path.splitext(json_path)[0]
+    for suffix in IMAGE_SUFFIXES:
+        if os.path.exists(stem + suffix):
+            return stem + suffix
+    return None
