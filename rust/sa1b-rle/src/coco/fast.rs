@@ -93,6 +93,28 @@ impl Parser<'_> {
         (self.peek()? == c).then(|| self.i += 1)
     }
 
+    /// After an element of a list or object: true past the closing `close`, false past a
+    /// comma (another element follows); None for anything else.
+    fn next_or_close(&mut self, close: u8) -> Option<bool> {
+        self.ws();
+        let c = self.peek()?;
+        if c != b',' && c != close {
+            return None;
+        }
+        self.i += 1;
+        Some(c == close)
+    }
+
+    /// Just inside an opening bracket or brace: true (and past it) if `close` follows.
+    fn empty(&mut self, close: u8) -> Option<bool> {
+        self.ws();
+        let closed = self.peek()? == close;
+        if closed {
+            self.i += 1;
+        }
+        Some(closed)
+    }
+
     /// A string (valid UTF-8, no control characters; escapes other than `\u`): its
     /// bytes as written.
     fn string(&mut self) -> Option<&[u8]> {
@@ -268,21 +290,13 @@ impl Parser<'_> {
                     return None;
                 }
                 self.i += 1;
-                self.ws();
-                if self.peek()? == b']' {
-                    self.i += 1;
+                if self.empty(b']')? {
                     return Some(());
                 }
                 loop {
                     self.skip(depth + 1)?;
-                    self.ws();
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b']' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
+                    if self.next_or_close(b']')? {
+                        return Some(());
                     }
                 }
             }
@@ -291,9 +305,7 @@ impl Parser<'_> {
                     return None;
                 }
                 self.i += 1;
-                self.ws();
-                if self.peek()? == b'}' {
-                    self.i += 1;
+                if self.empty(b'}')? {
                     return Some(());
                 }
                 loop {
@@ -301,14 +313,8 @@ impl Parser<'_> {
                     self.string()?;
                     self.eat(b':')?;
                     self.skip(depth + 1)?;
-                    self.ws();
-                    match self.peek()? {
-                        b',' => self.i += 1,
-                        b'}' => {
-                            self.i += 1;
-                            return Some(());
-                        }
-                        _ => return None,
+                    if self.next_or_close(b'}')? {
+                        return Some(());
                     }
                 }
             }
@@ -327,9 +333,7 @@ impl Parser<'_> {
             return Some(Err(()));
         }
         self.i += 1;
-        self.ws();
-        if self.peek()? == b']' {
-            self.i += 1;
+        if self.empty(b']')? {
             return Some(Ok((start, start)));
         }
         let mut ok = true;
@@ -344,14 +348,8 @@ impl Parser<'_> {
                 }
                 _ => ok = false,
             }
-            self.ws();
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    break;
-                }
-                _ => return None,
+            if self.next_or_close(b']')? {
+                break;
             }
         }
         if ok {
@@ -365,9 +363,7 @@ impl Parser<'_> {
     /// An annotation object into `rec` (keypoints appended to `keypoints`).
     fn object(&mut self, rec: &mut Record, keypoints: &mut Vec<f64>) -> Option<()> {
         self.eat(b'{')?;
-        self.ws();
-        if self.peek()? == b'}' {
-            self.i += 1;
+        if self.empty(b'}')? {
             return Some(());
         }
         let mut seen = 0u32;
@@ -385,14 +381,8 @@ impl Parser<'_> {
             } else {
                 self.skip(0)?;
             }
-            self.ws();
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
+            if self.next_or_close(b'}')? {
+                return Some(());
             }
         }
     }
