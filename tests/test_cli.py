@@ -175,10 +175,20 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     # Bad input: one line, exit 1; usage errors: exit 2 (argparse).
     assert run("info", str(tmp_path / "nope.json"))[0] == 1
     assert "no such file or directory" in capsys.readouterr().err
-    for argv in (["stats", "--threads", "0", "@sample"], ["frobnicate"]):
+    out = str(tmp_path / "out")
+    for argv in (
+        ["stats", "--threads", "0", "@sample"],
+        ["frobnicate"],
+        # Out-of-range options are usage errors too.
+        ["convert", "--min-predicted-iou", "5", "-o", out, "@sample"],
+        ["show", "--min-stability-score", "-0.1", "-o", out, "@sample"],
+        ["from-masks", str(tmp_path), str(tmp_path), "-o", out, "--tolerance", "-3"],
+        ["from-masks", str(tmp_path), str(tmp_path), "-o", out, "--tolerance", "nan"],
+    ):
         with pytest.raises(SystemExit) as e:
             cli.main(argv)
-        assert e.value.code == 2
+        assert e.value.code == 2, argv
+        assert "must be" in capsys.readouterr().err or argv == ["frobnicate"]
 
 
 def make_mask_dirs(tmp_path: Path) -> tuple[Path, Path, Path, list[Any]]:

@@ -93,6 +93,17 @@ def _fraction(text: str) -> float:
     return v
 
 
+def _non_negative(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not 0.0 <= v < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of at least 0, not {text}")
+    return v
+
+
 class Progress:
     """A one-line progress bar on stderr (only when it is a terminal): a bar and count
     when the total is known, else a count and rate."""
@@ -401,8 +412,8 @@ def cmd_from_masks(args: argparse.Namespace, out: TextIO) -> int:
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("quality filters (inclusive)")
-    g.add_argument("--min-predicted-iou", type=float, metavar="X")
-    g.add_argument("--min-stability-score", type=float, metavar="X")
+    g.add_argument("--min-predicted-iou", type=_fraction, metavar="X", help="0 to 1")
+    g.add_argument("--min-stability-score", type=_fraction, metavar="X", help="0 to 1")
     g.add_argument("--min-area", type=_count(0), metavar="PIXELS")
     g.add_argument("--max-area", type=_count(0), metavar="PIXELS")
 
@@ -527,7 +538,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=127, help="binary: foreground > this")
     p.add_argument("--min-component-area", type=_count(0), default=0, metavar="PIXELS")
     p.add_argument("--background", type=int, default=0, help="instances: the background value")
-    p.add_argument("--tolerance", type=float, default=0.0, help="polygon simplification (px)")
+    p.add_argument(
+        "--tolerance", type=_non_negative, default=0.0, help="polygon simplification (px)"
+    )
     p.add_argument(
         "--categories",
         metavar="FILE",
