@@ -10,6 +10,7 @@ import gzip
 import io
 import json
 import multiprocessing
+import os
 import pickle
 import struct
 import tarfile
@@ -947,3 +948,17 @@ def test_negative_sizes_and_indices_name_the_argument() -> None:
     ):
         with pytest.raises(ValueError, match=f"^{name} must be in"):
             call()
+
+
+def test_the_thread_environment_warning_is_one_line() -> None:
+    """The command line's stderr gets one line for a bad SA1B_RLE_NUM_THREADS (not the
+    importer's source line under it)."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, SA1B_RLE_NUM_THREADS="abc")
+    p = subprocess.run(
+        [sys.executable, "-c", "import sa1b_rle"], env=env, capture_output=True, text=True
+    )
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SA1B_RLE_NUM_THREADS" in lines[0], p.stderr

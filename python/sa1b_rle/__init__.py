@@ -61,7 +61,10 @@ def __dir__() -> list[str]:
 
 
 if (_problem := threads_env_problem()) is not None:
-    _warnings.warn(_problem, RuntimeWarning, stacklevel=2)
+    # One line (no importer's source line under it): the setting is the place.
+    _warnings.warn_explicit(
+        _problem, RuntimeWarning, filename="SA1B_RLE_NUM_THREADS", lineno=0, module="sa1b_rle"
+    )
 
 __all__ = [
     "RleBatch",
