@@ -60,7 +60,7 @@ def test_the_sample_shard() -> None:
 
 def test_info_and_stats_on_the_sample() -> None:
     code, text = run("info")
-    assert code == 0 and "sa_1.json: image 1 (sa_1.jpg), 1200x1800, 144 masks" in text
+    assert code == 0 and "sa_1.json: image 1 (sa_1.jpg), 1800x1200 (WxH), 144 masks" in text
     code, text = run("info", "--json", "@sample")
     assert [r["masks"] for r in json.loads(text)["images"]] == [len(i) for _, _, i in SAMPLES]
     code, text = run("stats", "--json", "--threads", "1")
@@ -139,7 +139,7 @@ def test_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "show.png"
     code, text = run("show", "-o", str(out), "--min-area", "10000")
     img = SAMPLES[0][2].filter(min_area=10000)
-    assert code == 0 and text == f"wrote {out}: {len(img)} masks over 1200x1800\n"
+    assert code == 0 and text == f"wrote {out}: {len(img)} masks over 1800x1200 (WxH)\n"
     png = _core.read_image_rgb(out.read_bytes())
     jpg = _core.read_image_rgb(SAMPLE_JPG)
     assert png.shape == jpg.shape == (1200, 1800, 3)
@@ -149,7 +149,7 @@ def test_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert np.array_equal(png[~covered], jpg[~covered])
     assert (png[covered] != jpg[covered]).any(axis=1).mean() > 0.9
     code, text = run("show", "@sample", "--key", "sa_3", "-o", str(out))
-    assert code == 0 and text.endswith(f"{len(SAMPLES[2][2])} masks over 534x800\n")
+    assert code == 0 and text.endswith(f"{len(SAMPLES[2][2])} masks over 800x534 (WxH)\n")
 
     # An annotation file: the image is its file_name beside it, or --image.
     ann = tmp_path / "sa_1.json"
@@ -168,7 +168,7 @@ def test_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err.startswith("sa1b-rle show: image: ")
     (tmp_path / "dog.jpg").write_bytes(SAMPLES[1][1])
     assert run("show", str(ann), "--image", str(tmp_path / "dog.jpg"), "-o", str(out))[0] == 1
-    assert "the image is 534x800" in capsys.readouterr().err
+    assert "the image is 800x534 (WxH)" in capsys.readouterr().err
 
 
 def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

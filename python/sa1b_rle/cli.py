@@ -82,6 +82,11 @@ def _count(lo: int, hi: int | None = None) -> Any:
     return parse
 
 
+def _dims(height: Any, width: Any) -> str:
+    """An image size as the command line prints it: width x height, labelled."""
+    return f"{width}x{height} (WxH)"
+
+
 def _fraction(text: str) -> float:
     """An argparse type: a number in [0, 1]."""
     try:
@@ -170,7 +175,7 @@ def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
         for r in rows:
             out.write(
                 f"{r['source']}: image {r['image_id']} ({r['file_name']}), "
-                f"{r['height']}x{r['width']}, {r['masks']} masks\n"
+                f"{_dims(r['height'], r['width'])}, {r['masks']} masks\n"
             )
         _write_errors(out, errors)
         n = sum(int(r["masks"]) for r in rows)
@@ -322,7 +327,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     pixels = image.height * image.width
     if pixels > _core.default_max_pixels():
         raise InputError(
-            f"{path}: the image is {image.height}x{image.width} ({pixels} pixels), more than "
+            f"{path}: the image is {_dims(image.height, image.width)} ({pixels} pixels), more than "
             f"the {_core.default_max_pixels()} an overlay is drawn for "
             "(SA1B_RLE_MAX_IMAGE_PIXELS raises the limit)"
         )
@@ -342,15 +347,14 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
         rgb = _core.read_image_rgb(found)
         if rgb.shape[:2] != (image.height, image.width):
             raise InputError(
-                f"the image is {rgb.shape[0]}x{rgb.shape[1]}, the "
-                f"annotations are for {image.height}x{image.width}"
+                f"the image is {_dims(rgb.shape[0], rgb.shape[1])}, the "
+                f"annotations are for {_dims(image.height, image.width)}"
             )
     canvas = sa1b.render(image, rgb, args.alpha)
     with open(args.output, "wb") as f:
         f.write(_core.encode_png(canvas))
-    out.write(
-        f"wrote {args.output}: {_plural(len(image), 'mask')} over {image.height}x{image.width}\n"
-    )
+    size = _dims(image.height, image.width)
+    out.write(f"wrote {args.output}: {_plural(len(image), 'mask')} over {size}\n")
     return 0
 
 
