@@ -300,3 +300,17 @@ def test_dataset_from_masks_is_the_library_behind_the_command(tmp_path: Path) ->
     assert len(doc["images"]) == len(truth)
     with pytest.raises(ValueError, match="mode"):
         dataset_from_masks(str(images), str(labels), mode="semantic")
+
+
+def test_from_masks_of_an_empty_directory_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing to convert exits 1 with one line, as info does on a directory without
+    annotation files, and writes nothing."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    out = tmp_path / "coco.json"
+    code, _ = run("from-masks", str(tmp_path / "images"), str(tmp_path / "masks"), "-o", str(out))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "no images" in err[0], err
+    assert not out.exists()

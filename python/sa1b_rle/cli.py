@@ -375,6 +375,11 @@ def cmd_from_masks(args: argparse.Namespace, out: TextIO) -> int:
             raise InputError(f"{args.categories}: expected a JSON object of value -> category name")
         names = {str(k): v for k, v in mapping.items()}
     total = sum(n.lower().endswith(IMAGE_EXTENSIONS) for n in os.listdir(args.images_dir))
+    if total == 0:
+        # Nothing to convert is bad input, as for info/stats on a directory without files.
+        raise InputError(
+            f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {args.images_dir}; nothing written"
+        )
     bar = Progress(total, "images", args.progress)
     doc, errors = dataset_from_masks(
         args.images_dir,
