@@ -541,7 +541,7 @@ mod tests {
             })
     }
 
-    fn columns(text: &str) -> AnnotationColumns {
+    fn columns(text: &[u8]) -> AnnotationColumns {
         AnnotationColumns {
             parsing: text.as_ptr() as usize,
             ..AnnotationColumns::default()
@@ -554,31 +554,65 @@ mod tests {
         /// declines it leaves untouched.
         #[test]
         fn fast_path_equals_serde(text in object(), ids: bool) {
-            let mut fast = columns(&text);
+            let mut fast = columns(text.as_bytes());
             let accepted = entry(&mut fast, text.as_bytes(), 0, ids);
-            let mut slow = columns(&text);
+            let mut slow = columns(text.as_bytes());
             let parsed = serde_entry(&mut slow, text.as_bytes(), 0, ids);
             if accepted {
                 prop_assert!(parsed, "serde rejects {}", text);
                 prop_assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{}", text);
             } else {
-                prop_assert_eq!(format!("{fast:?}"), format!("{:?}", columns(&text)));
+                prop_assert_eq!(format!("{fast:?}"), format!("{:?}", columns(text.as_bytes())));
             }
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// Byte mutations of typical objects (fuzzing the fast path against serde):
+        /// whatever it accepts, serde accepts with the same columns.
+        #[test]
+        fn mutated_objects_agree_with_serde(
+            which in 0usize..TYPICAL.len(),
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 1..6),
+        ) {
+            let mut bytes = TYPICAL[which].as_bytes().to_vec();
+            for (at, b, kind) in edits {
+                let at = at % (bytes.len() + 1);
+                match kind {
+                    0 => bytes.insert(at, b),
+                    1 if at < bytes.len() => {
+                        bytes.remove(at);
+                    }
+                    _ if at < bytes.len() => bytes[at] = b,
+                    _ => {}
+                }
+            }
+            let mut fast = columns(&bytes);
+            let accepted = entry(&mut fast, &bytes, 0, false);
+            let mut slow = columns(&bytes);
+            let parsed = serde_entry(&mut slow, &bytes, 0, false);
+            if accepted {
+                prop_assert!(parsed);
+                prop_assert_eq!(format!("{fast:?}"), format!("{slow:?}"));
+            }
+        }
+    }
+
+    const TYPICAL: [&str; 3] = [
+        r#"{"image_id": 1, "category_id": 2, "bbox": [1.5, 2, 3.25, 4], "score": 0.9}"#,
+        r#"{"id": 3, "image_id": 1, "category_id": 1, "area": 23799.73, "iscrowd": 0,
+            "keypoints": [217.1, 261.0, 2, 0, 0, 0], "num_keypoints": 1,
+            "bbox": [213.86, 78.06, 117.37, 337.97],
+            "segmentation": [[213.86175656486557, 78.05717907578627, 331.2, 78.0]]}"#,
+        r#"{"image_id": 1, "category_id": 2, "score": 0.5,
+            "segmentation": {"size": [4, 5], "counts": "0:1O1N\\4"}}"#,
+    ];
+
     #[test]
     fn typical_objects_take_the_fast_path() {
-        for text in [
-            r#"{"image_id": 1, "category_id": 2, "bbox": [1.5, 2, 3.25, 4], "score": 0.9}"#,
-            r#"{"id": 3, "image_id": 1, "category_id": 1, "area": 23799.73, "iscrowd": 0,
-                "keypoints": [217.1, 261.0, 2, 0, 0, 0], "num_keypoints": 1,
-                "bbox": [213.86, 78.06, 117.37, 337.97],
-                "segmentation": [[213.86175656486557, 78.05717907578627, 331.2, 78.0]]}"#,
-            r#"{"image_id": 1, "category_id": 2, "score": 0.5,
-                "segmentation": {"size": [4, 5], "counts": "0:1O1N"}}"#,
-        ] {
-            let mut c = columns(text);
+        for text in TYPICAL {
+            let mut c = columns(text.as_bytes());
             assert!(entry(&mut c, text.as_bytes(), 0, false), "{text}");
         }
     }
