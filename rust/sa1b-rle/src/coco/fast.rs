@@ -15,12 +15,37 @@ const MAX_DEPTH: usize = 100;
 /// Reads the annotation object `d[start..end]` (`start` its offset in the document, for
 /// segmentation ranges) into `cols`; false (nothing changed) when it declines.
 pub(super) fn entry(cols: &mut AnnotationColumns, d: &[u8], start: usize, ids: bool) -> bool {
+    read(cols, Parser { d, i: 0, start }, ids, true).is_some()
+}
+
+/// Reads the annotation object starting at `doc[at]` (`doc` the whole document) into
+/// `cols`: the offset just past it, or None (nothing changed) when it declines.
+pub(super) fn entry_at(
+    cols: &mut AnnotationColumns,
+    doc: &[u8],
+    at: usize,
+    ids: bool,
+) -> Option<usize> {
+    read(
+        cols,
+        Parser {
+            d: doc,
+            i: at,
+            start: 0,
+        },
+        ids,
+        false,
+    )
+}
+
+/// One object read by `p` into `cols` (`whole`: it must end the parser's bytes): where
+/// it ends, or None (nothing changed).
+fn read(cols: &mut AnnotationColumns, mut p: Parser<'_>, ids: bool, whole: bool) -> Option<usize> {
     let kept = cols.keypoint_values.len();
     let noted = cols.atypical.is_some();
-    let mut p = Parser { d, i: 0, start };
     let mut rec = Record::default();
     let ok = p.object(&mut rec, &mut cols.keypoint_values).is_some()
-        && p.ws_end() == d.len()
+        && (!whole || p.ws_end() == p.d.len())
         && cols.push(&rec, ids).is_ok();
     if !ok {
         cols.keypoint_values.truncate(kept);
@@ -28,8 +53,9 @@ pub(super) fn entry(cols: &mut AnnotationColumns, d: &[u8], start: usize, ids: b
         if !noted {
             cols.atypical = None;
         }
+        return None;
     }
-    ok
+    Some(p.i)
 }
 
 /// The keys a record reads (bits of the set seen, to decline a repeated one).
@@ -63,6 +89,32 @@ fn field(key: &[u8]) -> Option<Field> {
         b"caption" => Field::Caption,
         _ => return None,
     })
+}
+
+/// Where a string's scan must stop in `s`: the first `"`, `\\`, control character
+/// (below 0x20) or non-ASCII byte, found eight bytes at a time (one pass over counts
+/// strings, which are long and hold a `\\` every few dozen bytes).
+fn string_stop(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of every byte below `n` (n <= 0x80), exact up to the first such
+    // byte: a borrow only marks bytes after it.
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w;
+    let mut chunks = s.chunks_exact(8);
+    for (k, chunk) in chunks.by_ref().enumerate() {
+        let w = u64::from_le_bytes(chunk.try_into().ok()?);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let slash = w ^ (ONES * u64::from(b'\\'));
+        let hits = (below(quote, 1) | below(slash, 1) | below(w, 0x20) | w) & HIGH;
+        if hits != 0 {
+            return Some(k * 8 + (hits.trailing_zeros() / 8) as usize);
+        }
+    }
+    let rest = chunks.remainder();
+    let at = rest
+        .iter()
+        .position(|&c| matches!(c, b'"' | b'\\' | 0..0x20 | 0x80..))?;
+    Some(s.len() - rest.len() + at)
 }
 
 struct Parser<'a> {
@@ -123,25 +175,30 @@ impl Parser<'_> {
         }
         let from = self.i + 1;
         let mut j = from;
+        let mut ascii = true;
         loop {
-            j += memchr::memchr2(b'"', b'\\', self.d.get(j..)?)?;
-            if self.d[j] == b'"' {
-                break;
+            j += string_stop(self.d.get(j..)?)?;
+            match self.d[j] {
+                b'"' => break,
+                // `\u` (and its surrogate rules) is left to serde.
+                b'\\' => {
+                    if !matches!(
+                        self.d.get(j + 1)?,
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't'
+                    ) {
+                        return None;
+                    }
+                    j += 2;
+                }
+                0..0x20 => return None,
+                _ => {
+                    ascii = false;
+                    j += 1;
+                }
             }
-            // `\u` (and its surrogate rules) is left to serde.
-            if !matches!(
-                self.d.get(j + 1)?,
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't'
-            ) {
-                return None;
-            }
-            j += 2;
         }
         let s = &self.d[from..j];
-        if s.iter().any(|&c| c < 0x20) {
-            return None;
-        }
-        if !s.is_ascii() {
+        if !ascii {
             std::str::from_utf8(s).ok()?;
         }
         self.i = j + 1;
@@ -429,8 +486,26 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::json::serde_entry;
-    use super::{entry, AnnotationColumns};
+    use super::{entry, string_stop, AnnotationColumns};
     use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// The eight-bytes-at-a-time stop equals a byte-by-byte search (stops placed
+        /// anywhere, several in a word, none at all).
+        #[test]
+        fn string_stop_is_the_first_stop(
+            text in proptest::collection::vec(
+                prop_oneof![8 => 0x20u8..0x80, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => any::<u8>()],
+                0..40,
+            ),
+        ) {
+            let want = text
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c));
+            prop_assert_eq!(string_stop(&text), want);
+        }
+    }
 
     /// A JSON-ish scalar token: valid and invalid numbers, literals, strings.
     fn token() -> impl Strategy<Value = String> {

@@ -87,13 +87,25 @@ pub fn parse_results(data: &[u8]) -> Result<AnnotationColumns> {
 /// As [`parse_results`].
 pub fn parse_results_with(data: Vec<u8>, threads: Option<usize>) -> Result<AnnotationColumns> {
     // (On one thread too: results are flat objects, which the fast path reads quicker
-    // than serde even after the scan; a dataset's polygons are not.)
-    if let Some(split) = parallel_split(&data, threads, 1, super::split::results) {
-        if let Some(mut cols) = parse_elements(&data, &split, false, threads) {
-            cols.source = data;
-            return Ok(cols);
+    // than serde; a dataset's polygons are not.)
+    if data.len() >= PARALLEL_BYTES {
+        let open = super::split::skip_space(&data, 0);
+        if data.get(open) == Some(&b'[') {
+            let t = crate::pool::num_threads(threads);
+            if let Some((mut cols, end)) = parse_list_blocks(&data, open + 1, false, t) {
+                if super::split::skip_space(&data, end) == data.len() {
+                    cols.source = data;
+                    return Ok(cols);
+                }
+            }
         }
     }
+    parse_results_one_pass(data)
+}
+
+/// [`parse_results_with`] by serde in one pass (the reference the blocks are tested
+/// against, and the parse that reports errors with their place).
+pub(super) fn parse_results_one_pass(data: Vec<u8>) -> Result<AnnotationColumns> {
     let mut out = AnnotationColumns {
         parsing: data.as_ptr() as usize,
         ..AnnotationColumns::default()
@@ -196,7 +208,103 @@ fn parse_elements(
         }
         Some(cols)
     });
-    let mut parts = parts.into_iter().collect::<Option<Vec<_>>>()?.into_iter();
+    join(parts.into_iter().collect::<Option<Vec<_>>>()?.into_iter())
+}
+
+/// The annotation objects of the list whose elements start at `data[from]` (just past
+/// its `[`), parsed in blocks side by side on `threads` threads with no scan first, and
+/// the offset past the list's `]`; None on any error or doubt (the one-pass parse then
+/// decides).
+///
+/// Blocks start at [`super::split::guesses`], which may be wrong (inside a string or a
+/// nested value). Each block's parse runs until the first element at or past the next
+/// guess. The blocks are then chained from the first, which starts at a known element:
+/// where a block's parse lands on another block's guess, that guess is an element and its
+/// block is right; where it lands elsewhere (past a wrong guess), the parse goes on from
+/// there, on this thread, to the next guess.
+pub(super) fn parse_list_blocks(
+    data: &[u8],
+    from: usize,
+    ids: bool,
+    threads: usize,
+) -> Option<(AnnotationColumns, usize)> {
+    let first = super::split::skip_space(data, from);
+    if data.get(first) != Some(&b'{') {
+        return None;
+    }
+    let n = if threads == 1 { 1 } else { threads * 4 };
+    let mut starts = vec![first];
+    starts.extend(super::split::guesses(data, first, n));
+    let mut parts = crate::pool::map_range(Some(threads), starts.len(), |b| {
+        walk(data, starts[b], starts.get(b + 1).copied(), ids)
+    });
+    let mut chain = Vec::with_capacity(parts.len());
+    let mut next = parts[0].take()?;
+    let end = loop {
+        let (cols, landing) = next;
+        chain.push(cols);
+        match landing {
+            Landing::End(end) => break end,
+            Landing::At(s) => {
+                next = match starts.binary_search(&s) {
+                    Ok(b) => parts[b].take()?,
+                    Err(b) => walk(data, s, starts.get(b).copied(), ids)?,
+                };
+            }
+        }
+    };
+    Some((join(chain.into_iter())?, end))
+}
+
+/// Where a block's parse stopped.
+enum Landing {
+    /// At the start of the first element at or past the block's end.
+    At(usize),
+    /// Past the list's closing `]`.
+    End(usize),
+}
+
+/// The elements from `data[s]` (an element's start) up to the first at or past `until`
+/// (to the list's end when None) read into columns; None on any error.
+fn walk(
+    data: &[u8],
+    mut s: usize,
+    until: Option<usize>,
+    ids: bool,
+) -> Option<(AnnotationColumns, Landing)> {
+    let mut cols = AnnotationColumns {
+        parsing: data.as_ptr() as usize,
+        ..AnnotationColumns::default()
+    };
+    reserve_keypoints(&mut cols, &data[s..until.unwrap_or(data.len())]);
+    loop {
+        let end = if let Some(end) = super::fast::entry_at(&mut cols, data, s, ids) {
+            end
+        } else {
+            let end = super::split::value_end(data, s)?;
+            let index = cols.len();
+            if !serde_entry(&mut cols, &data[s..end], index, ids) {
+                return None;
+            }
+            end
+        };
+        let j = super::split::skip_space(data, end);
+        match data.get(j)? {
+            b',' => {
+                s = super::split::skip_space(data, j + 1);
+                if until.is_some_and(|u| s >= u) {
+                    return Some((cols, Landing::At(s)));
+                }
+            }
+            b']' => return Some((cols, Landing::End(j + 1))),
+            _ => return None,
+        }
+    }
+}
+
+/// Blocks' columns joined in order (None if an allocation fails).
+fn join(parts: impl Iterator<Item = AnnotationColumns>) -> Option<AnnotationColumns> {
+    let mut parts = parts;
     let mut out = parts.next().unwrap_or_default();
     let rest: Vec<AnnotationColumns> = parts.collect();
     if !super::split::reserve_for(&mut out, &rest) {

@@ -929,7 +929,16 @@ impl AnnotationColumns {
                 }
             }
             ResultKind::Segmentation => {
-                let work = self.counts_bytes.len() + self.runs.len();
+                // (RLEs kept as the document's text count by their length.)
+                let text: usize = self
+                    .segmentation
+                    .iter()
+                    .map(|s| match *s {
+                        Segmentation::RleText { start, end } => end - start,
+                        _ => 0,
+                    })
+                    .sum();
+                let work = self.counts_bytes.len() + self.runs.len() + text;
                 let got = crate::pool::map_blocks(
                     crate::pool::for_work(threads, work),
                     n,

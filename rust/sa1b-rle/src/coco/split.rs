@@ -1,20 +1,22 @@
 //! Parsing a large document's annotation list on several threads: a structural scan
 //! finds where each annotation object starts and ends (strings and nesting only, no
-//! value read), the objects are parsed in blocks side by side, and the blocks' columns
-//! are joined. Any doubt (a malformed document, a key given twice) falls back to the
-//! one-pass parse, which reports errors with their exact place.
+//! value read), or blocks start at guessed element starts that the parse confirms
+//! (results lists, whose counts strings make the scan slow); the objects are parsed in
+//! blocks side by side, and the blocks' columns are joined. Any doubt (a malformed
+//! document, a key given twice, a wrong guess) falls back to the one-pass parse, which
+//! reports errors with their exact place.
 
 use super::{AnnotationColumns, Segmentation};
 
 /// Where the value of a top-level key and the elements of a list lie.
 pub(super) struct Split {
-    /// The `annotations` list (a dataset) or the whole document (results): its bytes.
+    /// The `annotations` list: its bytes.
     pub list: (usize, usize),
     /// Each element's bytes.
     pub elements: Vec<(usize, usize)>,
 }
 
-fn skip_space(d: &[u8], mut i: usize) -> usize {
+pub(super) fn skip_space(d: &[u8], mut i: usize) -> usize {
     while i < d.len() && matches!(d[i], b' ' | b'\t' | b'\n' | b'\r') {
         i += 1;
     }
@@ -34,7 +36,7 @@ fn string_end(d: &[u8], i: usize) -> Option<usize> {
 }
 
 /// The end of the value starting at `d[i]`.
-fn value_end(d: &[u8], i: usize) -> Option<usize> {
+pub(super) fn value_end(d: &[u8], i: usize) -> Option<usize> {
     match *d.get(i)? {
         b'"' => string_end(d, i),
         b'{' | b'[' => {
@@ -146,14 +148,37 @@ pub(super) fn dataset(d: &[u8]) -> Option<Split> {
     (skip_space(d, i + 1) == d.len()).then_some(found).flatten()
 }
 
-/// The elements of a results document (a list).
-pub(super) fn results(d: &[u8]) -> Option<Split> {
-    let i = skip_space(d, 0);
-    let (elements, end) = list_elements(d, i)?;
-    (skip_space(d, end) == d.len()).then_some(Split {
-        list: (i, end),
-        elements,
-    })
+/// Where blocks of the list whose first element starts at `d[first]` may start: up to
+/// `n - 1` offsets spread evenly after it, each moved on to the next `{` that follows a
+/// `}` and a `,` (whitespace between). Each is only a guess (the bytes may sit inside a
+/// string or a nested list): a block is known to start an element when the parse of the
+/// block before it, itself known, lands there (see `json::parse_list_blocks`).
+pub(super) fn guesses(d: &[u8], first: usize, n: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    let len = d.len().saturating_sub(first);
+    for k in 1..n {
+        let mut at = first + len / n * k;
+        if out.last().is_some_and(|&g| at <= g) {
+            continue;
+        }
+        while let Some(q) = d.get(at..).and_then(|rest| memchr::memchr(b'{', rest)) {
+            let q = at + q;
+            let before = |mut i: usize| {
+                while i > 0 && matches!(d[i - 1], b' ' | b'\t' | b'\n' | b'\r') {
+                    i -= 1;
+                }
+                i.checked_sub(1)
+            };
+            if let Some(c) = before(q).filter(|&c| d[c] == b',') {
+                if before(c).is_some_and(|b| d[b] == b'}') {
+                    out.push(q);
+                    break;
+                }
+            }
+            at = q + 1;
+        }
+    }
+    out
 }
 
 /// Blocks of consecutive elements of about equal bytes, `n` of them at most.
@@ -219,7 +244,8 @@ pub(super) fn append(out: &mut AnnotationColumns, mut b: AnnotationColumns) {
         out.keypoint_values.len(),
     );
     if out.atypical.is_none() {
-        out.atypical = b.atypical.take();
+        // (Its index counted from the block's first annotation.)
+        out.atypical = b.atypical.take().map(|m| shift_index(&m, out.len()));
     }
     out.id.append(&mut b.id);
     out.image_id.append(&mut b.image_id);
@@ -278,6 +304,19 @@ pub(super) fn append(out: &mut AnnotationColumns, mut b: AnnotationColumns) {
     out.keypoint_values.append(&mut b.keypoint_values);
 }
 
+/// An `annotation {index}: ...` note of a block with its index moved on by `by`.
+fn shift_index(note: &str, by: usize) -> String {
+    note.strip_prefix("annotation ")
+        .and_then(|rest| rest.split_once(':'))
+        .and_then(|(i, what)| {
+            Some(format!(
+                "annotation {}:{what}",
+                i.parse::<usize>().ok()? + by
+            ))
+        })
+        .unwrap_or_else(|| note.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,7 +334,16 @@ mod tests {
         assert!(dataset(br#"{"annotations": [], "annotations": []}"#).is_none());
         assert!(dataset(br#"{"annotations": []} x"#).is_none());
         assert!(dataset(br#"{"annotations": [{"id": 1}"#).is_none());
-        assert_eq!(results(b"[1, {\"a\": 2}, []]").unwrap().elements.len(), 3);
+        // Guesses: a `{` after `}` and `,`, wherever it is (strings included).
+        let d = br#"[{"a": 1}, {"b": "}, {"}, {"c": [{}, {}]}]"#;
+        let g = guesses(d, 1, 8);
+        assert!(g.iter().all(|&q| d[q] == b'{'), "{g:?}");
+        // (21 inside a string, 37 inside a nested list: parsing rejects those.)
+        assert_eq!(g, [11, 21, 26, 37]);
+        assert_eq!(
+            shift_index("annotation 3: id is odd", 10),
+            "annotation 13: id is odd"
+        );
         assert_eq!(
             blocks(&[(0, 10), (10, 20), (20, 30), (30, 40)], 2),
             [0..2, 2..4]

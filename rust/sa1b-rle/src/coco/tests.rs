@@ -210,3 +210,53 @@ fn the_parallel_parse_equals_the_one_pass_parse() {
     let r2 = parse_results_with(results.into_bytes(), Some(2)).unwrap();
     assert_eq!(format!("{r1:?}"), format!("{r2:?}"));
 }
+
+#[test]
+fn results_in_guessed_blocks_equal_the_one_pass_parse() {
+    // Guesses that fall inside strings and nested lists (`}, {` in a caption and in an
+    // extra list of objects), RLE counts with escapes, values the fast path declines
+    // (exponents, `\u` escapes) and an atypical id late in the list: every thread count
+    // gives the one-pass parse's columns and note; a malformed document its error.
+    let mut items = Vec::new();
+    for i in 0..9_000 {
+        let extra = match i % 5 {
+            0 => r#", "caption": "a}, {b}, {c", "extra": [{"x": 1}, {"y": [{}, {}]}]"#,
+            1 => r#", "score": 5e-1, "note": "\u00e9}, {""#,
+            2 => r#", "extra": {"k": "}, {"}"#,
+            _ => "",
+        };
+        let category = if i == 7_777 { "1.5" } else { "1" };
+        items.push(format!(
+            r#"{{"image_id": {}, "category_id": {category}, "bbox": [{i}.5, 2, 3, 4], "score": 0.{i},
+               "segmentation": {{"size": [40, 50], "counts": "0\\4[]{i}"}}{extra}}}"#,
+            i % 13
+        ));
+    }
+    let doc = format!("[{}]", items.join(" ,\n "));
+    assert!(doc.len() > 1 << 20);
+    // (Some guesses are wrong: an element starts after "\n ", a string's `{` does not.)
+    let d = doc.as_bytes();
+    let wrong = |n| {
+        super::split::guesses(d, 1, n)
+            .iter()
+            .filter(|&&g| &d[g - 2..g] != b"\n ")
+            .count()
+    };
+    assert!(wrong(8) > 0 && wrong(32) > 0, "{} {}", wrong(8), wrong(32));
+    let one = super::json::parse_results_one_pass(doc.clone().into_bytes()).unwrap();
+    assert!(one
+        .atypical
+        .as_deref()
+        .unwrap()
+        .starts_with("annotation 7777:"));
+    for threads in [1, 2, 3, 8] {
+        // (Taken by the blocks, wrong guesses and all.)
+        assert!(super::json::parse_list_blocks(doc.as_bytes(), 1, false, threads).is_some());
+        let got = parse_results_with(doc.clone().into_bytes(), Some(threads)).unwrap();
+        assert_eq!(format!("{one:?}"), format!("{got:?}"), "{threads} threads");
+    }
+    let bad = doc.replacen(r#""image_id": 5, "#, r#""image_id": 5, "x": nul, "#, 1);
+    let want = super::json::parse_results_one_pass(bad.clone().into_bytes()).unwrap_err();
+    let got = parse_results_with(bad.into_bytes(), Some(2)).unwrap_err();
+    assert_eq!(want.to_string(), got.to_string());
+}
