@@ -344,3 +344,16 @@ def test_ids_are_made_unique_as_numpy_does(ids: list) -> None:
     want, got = list(np.unique(ids)), _unique(ids)
     assert repr(got) == repr(want)
     assert [type(x) for x in got] == [type(x) for x in want]
+
+
+@pytest.mark.parametrize("n", [(1 << 16) - 1, 1 << 16])
+def test_many_ids_are_made_unique_as_numpy_does(n: int) -> None:
+    """Both sides of the size where numpy's sort takes over from Python's."""
+    from sa1b_rle.cocoeval import _unique
+
+    ids = np.random.default_rng(n).integers(-(2**40), 2**40, n).tolist()
+    ids[n // 2 :] = ids[: n - n // 2]  # repeats
+    got, want = _unique(ids), list(np.unique(ids))
+    assert got == want and type(got[0]) is type(want[0])
+    names = [str(i % 5000) for i in ids]
+    assert _unique(names) == list(np.unique(names))

@@ -58,10 +58,14 @@ KEYPOINT_STAT_NAMES = ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75",
 def _unique(ids: Any) -> list[Any]:
     """``list(np.unique(ids))``, as pycocotools sets ``imgIds``/``catIds`` (sorted numpy
     scalars), without the first call's import of ``numpy.ma`` (1.3 MB resident) for
-    the usual flat list of numbers or strings."""
+    the usual flat list of numbers or strings, and below 2**16 of them sorted by Python
+    (the same order for integers, booleans and strings; numpy's first sort maps 0.4 MB
+    of its vectorised kernels)."""
     arr = np.asarray(ids)
     if arr.ndim != 1 or arr.dtype.kind not in "iub" + "U" or arr.size == 0:
         return list(np.unique(arr))
+    if arr.size < 1 << 16:
+        return list(np.array(sorted(dict.fromkeys(arr.tolist())), dtype=arr.dtype))
     arr = np.sort(arr)
     return list(arr[np.concatenate(([True], arr[1:] != arr[:-1]))])
 

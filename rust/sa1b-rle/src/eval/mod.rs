@@ -399,6 +399,12 @@ pub fn evaluate(
         groups,
         |range| -> Result<Evaluation> {
             let mut part = Evaluation::default();
+            // Room for every detection of the block (at most this many are kept): the
+            // two largest arrays without growth slack.
+            let dts = dt.offsets[range.end] - dt.offsets[range.start];
+            crate::alloc::reserve(&mut part.scores, dts, "evaluation scores")?;
+            let cells = dts.saturating_mul(a_n * t_n);
+            crate::alloc::reserve(&mut part.outcome, cells, "evaluation outcomes")?;
             let mut scratch = outcomes::Scratch::default();
             for k in range {
                 let start = part.scores.len();
@@ -419,24 +425,36 @@ pub fn evaluate(
             Ok(part)
         },
     );
-    let mut out = Evaluation {
-        groups,
-        areas: a_n,
-        thresholds: t_n,
-        ..Evaluation::default()
+    let mut parts = blocks.into_iter().collect::<Result<Vec<_>>>()?;
+    // One block is the result; several are copied into arrays of their total size, each
+    // dropped once copied.
+    let mut out = if parts.len() == 1 {
+        parts.pop().unwrap_or_default()
+    } else {
+        let total = |f: fn(&Evaluation) -> usize| parts.iter().map(f).sum::<usize>();
+        let mut out = Evaluation {
+            present: crate::alloc::with_capacity(total(|p| p.present.len()), "evaluation")?,
+            dt_offsets: crate::alloc::with_capacity(total(|p| p.present.len()) + 1, "evaluation")?,
+            scores: crate::alloc::with_capacity(total(|p| p.scores.len()), "evaluation scores")?,
+            outcome: crate::alloc::with_capacity(
+                total(|p| p.outcome.len()),
+                "evaluation outcomes",
+            )?,
+            npig: crate::alloc::with_capacity(total(|p| p.npig.len()), "evaluation")?,
+            ..Evaluation::default()
+        };
+        for part in parts {
+            out.present.extend_from_slice(&part.present);
+            let base = out.scores.len();
+            out.dt_offsets
+                .extend(part.dt_offsets.iter().map(|o| o + base));
+            out.scores.extend_from_slice(&part.scores);
+            out.outcome.extend_from_slice(&part.outcome);
+            out.npig.extend_from_slice(&part.npig);
+        }
+        out
     };
-    for part in blocks {
-        let part = part?;
-        out.present.extend_from_slice(&part.present);
-        let base = out.scores.len();
-        out.dt_offsets
-            .extend(part.dt_offsets.iter().map(|o| o + base));
-        crate::alloc::reserve(&mut out.scores, part.scores.len(), "evaluation scores")?;
-        out.scores.extend_from_slice(&part.scores);
-        crate::alloc::reserve(&mut out.outcome, part.outcome.len(), "evaluation outcomes")?;
-        out.outcome.extend_from_slice(&part.outcome);
-        out.npig.extend_from_slice(&part.npig);
-    }
+    (out.groups, out.areas, out.thresholds) = (groups, a_n, t_n);
     out.dt_offsets.push(out.scores.len());
     // (What is kept for accumulate(): no growth slack.)
     out.present.shrink_to_fit();

@@ -261,7 +261,8 @@ pub fn gather<'a>(
             IouKind::Bbox => Geometry::Boxes(crate::alloc::with_capacity(n, "evaluation boxes")?),
             IouKind::Keypoints => Geometry::Keypoints {
                 points: crate::alloc::with_capacity(n, "evaluation keypoints")?,
-                boxes: crate::alloc::with_capacity(n, "evaluation keypoints")?,
+                // (Only the ground truths' are read.)
+                boxes: crate::alloc::with_capacity(if gt { n } else { 0 }, "evaluation keypoints")?,
             },
         },
         offsets,
@@ -320,11 +321,11 @@ pub fn gather<'a>(
             }
             Geometry::Keypoints { points, boxes } => {
                 need(i, flag::KEYPOINTS, "keypoints")?;
+                points.push(cols.keypoints_of(i));
                 if gt {
                     need(i, flag::BBOX, "bbox (4 numbers)")?;
+                    boxes.push(cols.bbox[i]);
                 }
-                points.push(cols.keypoints_of(i));
-                boxes.push(cols.bbox[i]);
             }
         }
     }
