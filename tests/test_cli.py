@@ -6,6 +6,7 @@ import copy
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -165,10 +166,75 @@ def test_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad.write_bytes(b"\xff\xd8\xff not really a jpeg")
     code = cli.main(["show", str(ann), "--image", str(bad), "-o", str(out)], out=io.StringIO())
     assert code == 1
-    assert capsys.readouterr().err.startswith("sa1b-rle show: image: ")
+    # (A file that is no image is named, once.)
+    err = capsys.readouterr().err
+    assert err.startswith(f"sa1b-rle show: {bad}: image: ") and err.count(str(bad)) == 1
     (tmp_path / "dog.jpg").write_bytes(SAMPLES[1][1])
     assert run("show", str(ann), "--image", str(tmp_path / "dog.jpg"), "-o", str(out))[0] == 1
     assert "the image is 800x534 (WxH)" in capsys.readouterr().err
+
+
+def test_show_names_what_it_cannot_use(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ann, out = tmp_path / "sa_1.json", tmp_path / "o.png"
+    ann.write_text(json.dumps(SAMPLE_DOC))
+    # An explicit --image that is missing: that path, not "the file_name beside it".
+    missing = tmp_path / "missing.jpg"
+    assert run("show", str(ann), "--image", str(missing), "-o", str(out))[0] == 1
+    err = capsys.readouterr().err
+    assert f"no image at {missing};" in err and "beside" not in err, err
+    # The image beside the JSON that is no image: that file, once.
+    (tmp_path / "sa_1.jpg").write_text("hello")
+    assert run("show", str(ann), "-o", str(out))[0] == 1
+    err = capsys.readouterr().err
+    beside = tmp_path / "sa_1.jpg"
+    assert err.startswith(f"sa1b-rle show: {beside}: ") and err.count(str(beside)) == 1, err
+    # --key picks a shard's sample: on an annotation file it is bad input, not ignored.
+    assert run("show", str(ann), "--key", "sa_9", "--no-image", "-o", str(out))[0] == 1
+    assert "--key picks a sample of a shard" in capsys.readouterr().err
+    # The overlay is a PNG: another name is a usage error and nothing is written.
+    for name in ("o.jpg", "o.png.jpeg", "o"):
+        with pytest.raises(SystemExit) as e:
+            cli.main(["show", "--no-image", str(ann), "-o", str(tmp_path / name)])
+        assert e.value.code == 2 and not (tmp_path / name).exists()
+        assert "name a .png file" in capsys.readouterr().err
+    assert run("show", "--no-image", str(ann), "-o", str(tmp_path / "O.PNG"))[0] == 0
+
+
+def test_image_functions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The public image helpers the command line is built on."""
+    jpg = tmp_path / "a.jpg"
+    jpg.write_bytes(SAMPLE_JPG)
+    rgb = sa1b.read_image(jpg)
+    assert rgb.shape == (1200, 1800, 3) and rgb.dtype == np.uint8
+    assert np.array_equal(rgb, sa1b.read_image(SAMPLE_JPG))
+    png = tmp_path / "a.png"
+    sa1b.write_png(png, rgb[:5, :7])
+    assert np.array_equal(sa1b.read_image(str(png)), rgb[:5, :7])
+    with pytest.raises(FileNotFoundError):
+        sa1b.read_image(tmp_path / "nope.jpg")
+    (tmp_path / "t.txt").write_text("not an image")
+    with pytest.raises(ValueError, match="^" + re.escape(f"{tmp_path / 't.txt'}: ")):
+        sa1b.read_image(tmp_path / "t.txt")
+    with pytest.raises(ValueError, match="pixels"):
+        sa1b.read_image(jpg, max_pixels=1000)
+    image = SAMPLES[0][2]
+    assert sa1b.image_path(tmp_path / "sa_1.json", image) == str(tmp_path / image.file_name)
+    doc = copy.deepcopy(SAMPLE_DOC)
+    doc["image"]["file_name"] = "../x.jpg"
+    other = sa1b.load(json.dumps(doc).encode(), validate=False)
+    with pytest.raises(ValueError, match=r"^d/sa_1\.json: image\.file_name"):
+        sa1b.image_path("d/sa_1.json", other)
+    assert sa1b.max_image_pixels() == 178_956_970
+    monkeypatch.setenv("SA1B_RLE_MAX_IMAGE_PIXELS", "1000")
+    assert sa1b.max_image_pixels() == 1000
+    with pytest.raises(ValueError, match="pixels"):
+        sa1b.read_image(jpg)
+
+
+def test_the_command_line_uses_the_public_api() -> None:
+    import inspect
+
+    assert "_core" not in inspect.getsource(cli)
 
 
 def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -759,9 +759,12 @@ def test_info_and_stats_name_unreadable_files(tmp_path: Any) -> None:
     (tmp_path / "sa_1.json").write_text(json.dumps(sample_doc()))
     (tmp_path / "sa_2.json").write_text("{broken")
     for cmd in ("info", "stats"):
-        status, out, _ = cli_run(cmd, str(tmp_path))
-        assert status == 1
-        assert f"unreadable {tmp_path / 'sa_2.json'}: " in out and "invalid JSON" in out
+        # On stderr (stdout is the report), the file named once.
+        status, out, err = cli_run(cmd, str(tmp_path))
+        assert status == 1 and "sa_2" not in out, out
+        bad = str(tmp_path / "sa_2.json")
+        assert err.startswith(f"unreadable {bad}: ") and "invalid JSON" in err, err
+        assert err.count(bad) == 1 and len(err.splitlines()) == 1, err
 
 
 def test_from_masks_on_instance_maps_in_binary_mode(tmp_path: Any) -> None:

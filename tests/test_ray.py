@@ -162,6 +162,28 @@ def test_filters_equal_sa1b_image_filter(corpus: dict[str, Any], fmt: str) -> No
     assert rows(ds).equals(want)
 
 
+def test_filters_follow_the_one_rule() -> None:
+    """Inclusive bounds, NaN passes no score threshold, as Sa1bImage.filter (one rule,
+    in Rust); bad thresholds and columns are named."""
+    batch = {
+        "predicted_iou": np.array([0.5, np.nan, 0.9]),
+        "stability_score": np.array([1.0, 1.0, np.nan]),
+        "area": np.array([10, 20, 30]),
+    }
+    assert sray.filter_quality(batch, min_predicted_iou=0.5)["area"].tolist() == [10, 30]
+    assert sray.filter_quality(batch, min_stability_score=0.0)["area"].tolist() == [10, 20]
+    assert sray.filter_area(batch, min_area=20, max_area=20)["area"].tolist() == [20]
+    assert sray.filter_area(batch) is batch and sray.filter_quality(batch) is batch
+    table = pa.table(batch)
+    assert sray.filter_area(table, max_area=15).column("area").to_pylist() == [10]
+    with pytest.raises(TypeError, match="integers"):
+        sray.filter_area({"area": np.array([1.5])}, min_area=1)
+    with pytest.raises(ValueError, match="min_area"):
+        sray.filter_area(batch, min_area=2**70)
+    with pytest.raises(KeyError):
+        sray.filter_quality({"area": np.array([1])}, min_predicted_iou=0.1)
+
+
 def test_decoded_masks_equal_a_single_process(corpus: dict[str, Any]) -> None:
     by_id = {img.image_id: img for img in corpus["images"]}
     ds = sray.read_sa1b(corpus["paths"]).map_batches(

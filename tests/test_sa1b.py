@@ -636,3 +636,76 @@ def test_statistics_and_validate_all_are_the_library_behind_the_commands() -> No
     assert "decode" in sa1b.statistics(sample_path())
     checked, problems = sa1b.validate_all(sample_path())
     assert (checked, problems) == (len(images), [])
+
+
+def test_index_shard_reads_members_by_offset(tmp_path: Path) -> None:
+    """The random-access index (what ``sa1b_rle.torch`` reads by): every sample's
+    members at offsets that hold their bytes, by key."""
+    members = shard_members(SHARD_DOCS, json_first=True)
+    path = make_shard(tmp_path / "s.tar", members)
+    entries = sa1b.index_shard(path)
+    keys = sorted(f"sa_{d['image']['image_id']}" for d in SHARD_DOCS)
+    assert [e.key for e in entries] == keys
+    data = path.read_bytes()
+    by_name = dict(members)
+    for e in entries:
+        (a, n), image_at = e.json_at, e.image_at
+        assert data[a : a + n] == by_name[f"{e.key}.json"]
+        assert image_at is not None
+        assert data[image_at[0] : image_at[0] + image_at[1]] == by_name[f"{e.key}.jpg"]
+
+
+def test_index_shard_checks_members_as_the_reader_does(tmp_path: Path) -> None:
+    """Bad members: the same messages as ``iter_shard``, raised or collected; the limits
+    of the reader; gzip refused; an annotation file without its image kept."""
+    docs = SHARD_DOCS[:4]
+    members = shard_members(docs)
+    # The largest annotation file is over the max_json_bytes below, the others are not.
+    sizes = sorted((len(data), name) for name, data in members if name.endswith(".json"))
+    (second, _), (largest, big_json) = sizes[-2], sizes[-1]
+    assert second < largest and big_json != members[1][0]
+    limit = largest - 1
+    members += [
+        ("notes.txt", b"x"),  # not a member
+        (members[0][0], b"again"),  # a name given twice
+        ("lonely.jpg", b"\xff\xd8"),  # an image without its annotation file
+        ("solo.json", members[1][1]),  # an annotation file without its image
+    ]
+    path = make_shard(tmp_path / "s.tar", members)
+    for source in (sa1b.index_shard, sa1b.iter_shard):
+        errors: list[tuple[str, str]] = []
+        if source is sa1b.index_shard:
+            entries = sa1b.index_shard(
+                path, on_error="collect", errors=errors, max_json_bytes=limit
+            )
+            got = {e.key: e.image_at is not None for e in entries}
+            want_keys = {f"sa_{d['image']['image_id']}" for d in docs} - {big_json[:-5]}
+            assert got == {**dict.fromkeys(want_keys, True), "solo": False}
+        else:
+            reader = sa1b.iter_shard(path, on_error="collect", max_json_bytes=limit)
+            list(reader)
+            errors = reader.errors
+        messages = dict(errors)
+        assert "not an SA-1B member" in messages["notes.txt"]
+        assert messages[members[0][0]] == "a second member with this name"
+        assert messages[big_json].endswith(f"more than the max_json_bytes limit of {limit}")
+        assert messages[big_json[:-5] + ".jpg"] == "its annotation file is invalid"
+        assert messages["lonely.jpg"] == "image without its annotation file"
+    with pytest.raises(sa1b.Sa1bShardError, match=r"notes\.txt"):
+        sa1b.index_shard(path)
+    with pytest.raises(ValueError, match="on_error"):
+        sa1b.index_shard(path, on_error="skip")
+    with pytest.raises(ValueError, match="max_image_bytes"):
+        sa1b.index_shard(path, max_image_bytes=0)
+    gz = make_shard(tmp_path / "g.tar", shard_members(docs), gz=True)
+    with pytest.raises(ValueError, match="gzip-compressed"):
+        sa1b.index_shard(gz)
+    # A cut archive: the member that runs past its end is reported, and what came
+    # before it is kept.
+    cut = tmp_path / "cut.tar"
+    whole = make_shard(tmp_path / "w.tar", shard_members(docs)).read_bytes()
+    cut.write_bytes(whole[: len(whole) // 2])
+    errors = []
+    entries = sa1b.index_shard(cut, on_error="collect", errors=errors)
+    assert errors and "truncated" in errors[-1][1]
+    assert 0 < len(entries) < len(docs)

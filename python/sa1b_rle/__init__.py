@@ -20,6 +20,7 @@ from sa1b_rle._batch import (
     encode,
     get_num_threads,
     iou_matrix,
+    max_threads,
     set_num_threads,
 )
 from sa1b_rle._core import RleError, __version__, box_nms, threads_env_problem
@@ -85,6 +86,7 @@ __all__ = [
     "iou_matrix",
     "kaggle",
     "mask",
+    "max_threads",
     "sa1b",
     "set_num_threads",
     "to_polygons",

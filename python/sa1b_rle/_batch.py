@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from sa1b_rle._core import RleBatch, get_num_threads, set_num_threads
+from sa1b_rle._core import RleBatch, get_num_threads, max_threads, set_num_threads
 
 __all__ = [
     "RleBatch",
@@ -22,6 +22,7 @@ __all__ = [
     "encode",
     "get_num_threads",
     "iou_matrix",
+    "max_threads",
     "set_num_threads",
 ]
 

@@ -32,6 +32,7 @@ __all__ = [
     "encode_masks",
     "encode_png",
     "file_name_problem",
+    "filter_keep",
     "fr_bbox",
     "fr_poly",
     "fr_uncompressed",
@@ -50,7 +51,6 @@ __all__ = [
     "max_threads",
     "merge",
     "png_label_values",
-    "polygons_of_mask",
     "read_image_rgb",
     "rgb_to_luma",
     "sa1b_columns",
@@ -253,6 +253,16 @@ def sa1b_parse(
 ) -> tuple[Sa1bImage | None, list[tuple[str, int | None, int | None, str, str, str]]]:
     """Parse an SA-1B annotation file: (image or None, problems as tuples)."""
 
+def filter_keep(
+    predicted_iou: npt.NDArray[np.float64] | None,
+    stability_score: npt.NDArray[np.float64] | None,
+    area: npt.NDArray[np.int64] | None,
+    *,
+    min_predicted_iou: float | None = None,
+    min_stability_score: float | None = None,
+    min_area: int | None = None,
+    max_area: int | None = None,
+) -> npt.NDArray[np.bool_]: ...
 def read_image_rgb(data: bytes, *, max_pixels: int | None = None) -> npt.NDArray[np.uint8]:
     """Decode a JPEG or PNG to an (H, W, 3) uint8 RGB array."""
 
@@ -299,9 +309,6 @@ def mask_from_binary_array(mask: npt.NDArray[np.uint8], min_component_area: int)
 
 def rgb_to_luma(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """Grey levels of an (H, W, 3) uint8 array, as Pillow's convert("L")."""
-
-def polygons_of_mask(mask: npt.NDArray[np.uint8], tolerance: float) -> list[list[float]]:
-    """COCO polygons of a 2-D uint8 mask, one per 4-connected piece, holes bridged in."""
 
 def image_size(data: bytes) -> tuple[int, int]:
     """(height, width) of a JPEG or PNG from its header."""

@@ -20,7 +20,7 @@ from importlib import resources
 from typing import Any, TextIO
 
 import sa1b_rle
-from sa1b_rle import _core, sa1b
+from sa1b_rle import sa1b
 
 SAMPLE = "@sample"
 
@@ -109,6 +109,15 @@ def _non_negative(text: str) -> float:
     return v
 
 
+def _png_path(text: str) -> str:
+    """An argparse type: a file name ending in .png (the overlay is written as PNG)."""
+    if not text.lower().endswith(".png"):
+        raise argparse.ArgumentTypeError(
+            f"the overlay is written as PNG: name a .png file, not {text!r}"
+        )
+    return text
+
+
 class Progress:
     """A one-line progress bar on stderr (only when it is a terminal): a bar and count
     when the total is known, else a count and rate."""
@@ -177,17 +186,19 @@ def cmd_info(args: argparse.Namespace, out: TextIO) -> int:
                 f"{r['source']}: image {r['image_id']} ({r['file_name']}), "
                 f"{_dims(r['height'], r['width'])}, {r['masks']} masks\n"
             )
-        _write_errors(out, errors)
+        _write_errors(errors)
         n = sum(int(r["masks"]) for r in rows)
         out.write(f"{_plural(len(rows), 'image')}, {_plural(n, 'mask')}")
         out.write(f", {len(errors)} unreadable\n" if errors else "\n")
     return 1 if errors else 0
 
 
-def _write_errors(out: TextIO, errors: Sequence[tuple[str, str]]) -> None:
-    """One line per unreadable file or shard member: its name and what is wrong."""
+def _write_errors(errors: Sequence[tuple[str, str]]) -> None:
+    """One line per unreadable file or shard member on stderr: what is wrong, the name
+    once (the messages of the library's readers start with it)."""
     for name, message in errors:
-        out.write(f"unreadable {name}: {message}\n")
+        line = message if message.startswith(f"{name}:") else f"{name}: {message}"
+        sys.stderr.write(f"unreadable {line}\n")
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
@@ -226,7 +237,7 @@ def cmd_stats(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         out.write(json.dumps(stats) + "\n")
         return 1 if errors else 0
-    _write_errors(out, errors)
+    _write_errors(errors)
     out.write(f"{_plural(stats['images'], 'image')}, {_plural(stats['masks'], 'mask')}")
     out.write(f", {len(errors)} unreadable\n" if errors else "\n")
     for key in (
@@ -299,60 +310,71 @@ def cmd_to_parquet(args: argparse.Namespace, out: TextIO) -> int:
     )
 
 
-def _show_source(path: str, key: str | None, validate: bool) -> tuple[sa1b.Sa1bImage, Any]:
-    """The annotations to draw and their image (bytes, or the path beside the JSON)."""
+def _show_source(
+    path: str, key: str | None, validate: bool
+) -> tuple[sa1b.Sa1bImage, bytes | str | ValueError, str]:
+    """The annotations to draw, their image (a shard's bytes, or the path beside the
+    JSON; the error when its file_name cannot be used) and that image's name."""
     if os.path.isdir(path):
         raise InputError(f"{path} is a directory: show draws one annotation file or shard")
     if _sources([path])[0][1]:
         with sa1b.iter_shard(path) as reader:
             for k, jpg, image in reader:
                 if key is None or k == key or os.path.basename(k) == key:
-                    return image, jpg
+                    name = f"{path}:{os.path.splitext(k)[0]}.jpg"
+                    if jpg is None:
+                        return image, ValueError(f"{path} has no image for {k}"), name
+                    return image, jpg, name
         raise InputError(f"{path} has no sample {key!r}" if key else f"{path} is empty")
+    if key is not None:
+        raise InputError(f"{path}: --key picks a sample of a shard; this is an annotation file")
     image = sa1b.load(path, validate=validate)
-    # Joined onto the JSON's directory only as a bare file name: a path, ".." or an
-    # absolute name in a file from elsewhere must not read other files.
-    problem = _core.file_name_problem(image.file_name)
-    if problem is not None:
-        raise InputError(f"{path}: image.file_name {problem}; give --image PATH")
-    return image, os.path.join(os.path.dirname(path), image.file_name)
+    try:
+        beside = sa1b.image_path(path, image)
+    except ValueError as e:
+        return image, e, path
+    return image, beside, beside
+
+
+def _show_image(args: argparse.Namespace, found: bytes | str | ValueError, name: str) -> Any:
+    """The RGB image to draw over: --image, else the shard's or the one beside the JSON."""
+    again = "give --image PATH, or --no-image for a grey canvas"
+    if args.image:
+        found = name = args.image
+    if isinstance(found, ValueError):
+        raise InputError(f"{found}; {again}")
+    try:
+        return sa1b.read_image(found)
+    except FileNotFoundError:
+        where = "" if args.image else " (the annotation's file_name beside it)"
+        raise InputError(f"no image at {name}{where}; {again}") from None
+    except ValueError as e:
+        text = str(e)
+        raise InputError(text if text.startswith(f"{name}:") else f"{name}: {text}") from None
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     path = _paths([args.annotation] if args.annotation else [])[0]
-    image, found = _show_source(path, args.key, not args.no_validate)
+    image, found, name = _show_source(path, args.key, not args.no_validate)
     filters = _filters(args)
     if filters:
         image = image.filter(**filters)
-    pixels = image.height * image.width
-    if pixels > _core.default_max_pixels():
+    pixels, limit = image.height * image.width, sa1b.max_image_pixels()
+    if pixels > limit:
         raise InputError(
-            f"{path}: the image is {_dims(image.height, image.width)} ({pixels} pixels), more than "
-            f"the {_core.default_max_pixels()} an overlay is drawn for "
-            "(SA1B_RLE_MAX_IMAGE_PIXELS raises the limit)"
+            f"{path}: the image is {_dims(image.height, image.width)} ({pixels} pixels), more "
+            f"than the {limit} an overlay is drawn for (SA1B_RLE_MAX_IMAGE_PIXELS raises the "
+            "limit)"
         )
     rgb = None
     if not args.no_image:
-        if args.image:
-            found = args.image
-        if isinstance(found, str):
-            try:
-                with open(found, "rb") as f:
-                    found = f.read()
-            except FileNotFoundError:
-                raise InputError(
-                    f"no image at {found} (the annotation's file_name beside "
-                    "it); give --image PATH, or --no-image for a grey canvas"
-                ) from None
-        rgb = _core.read_image_rgb(found)
+        rgb = _show_image(args, found, name)
         if rgb.shape[:2] != (image.height, image.width):
             raise InputError(
                 f"the image is {_dims(rgb.shape[0], rgb.shape[1])}, the "
                 f"annotations are for {_dims(image.height, image.width)}"
             )
-    canvas = sa1b.render(image, rgb, args.alpha)
-    with open(args.output, "wb") as f:
-        f.write(_core.encode_png(canvas))
+    sa1b.write_png(args.output, sa1b.render(image, rgb, args.alpha))
     size = _dims(image.height, image.width)
     out.write(f"wrote {args.output}: {_plural(len(image), 'mask')} over {size}\n")
     return 0
@@ -481,9 +503,9 @@ def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--threads",
-        type=_count(1, _core.max_threads()),
+        type=_count(1, sa1b_rle.max_threads()),
         metavar="N",
-        help=f"threads for the work done in Rust (1 to {_core.max_threads()})",
+        help=f"threads for the work done in Rust (1 to {sa1b_rle.max_threads()})",
     )
     common.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress line"
@@ -594,7 +616,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--key", help="the sample of a shard to draw (default: the first)")
     p.add_argument("--image", metavar="IMAGE", help="default: the file_name beside the JSON")
     p.add_argument("--no-image", action="store_true", help="draw on a grey canvas")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.png")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.png", type=_png_path)
     p.add_argument(
         "--alpha", type=_fraction, default=0.45, help="mask opacity, 0 to 1 (default 0.45)"
     )

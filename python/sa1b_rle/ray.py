@@ -54,8 +54,8 @@ except ImportError as e:  # pragma: no cover - exercised where Ray is missing
     ) from e
 
 from sa1b_rle import arrow, sa1b
-from sa1b_rle._core import RleBatch, Sa1bImage, counts_buffers, sa1b_parse
-from sa1b_rle.sources import IMAGE_SUFFIXES, Source, find
+from sa1b_rle._core import RleBatch, Sa1bImage, counts_buffers, filter_keep, sa1b_parse
+from sa1b_rle.sources import IMAGE_SUFFIXES, Source, check_on_error, find
 
 __all__ = [
     "ERROR_SCHEMA",
@@ -299,11 +299,6 @@ class _Sa1bDatasource(Datasource):  # type: ignore[misc]
         return tasks
 
 
-def _check_on_error(on_error: str) -> None:
-    if on_error not in ("collect", "raise"):
-        raise ValueError(f'on_error must be "collect" or "raise", not {on_error!r}')
-
-
 def read_sa1b(
     paths: Paths,
     *,
@@ -340,7 +335,7 @@ def read_sa1b(
     parallelism); ``concurrency`` caps the tasks running at once;
     ``ray_remote_args`` go to the read tasks (``{"num_cpus": 2}``, ...).
     """
-    _check_on_error(on_error)
+    check_on_error(on_error)
     groups = _groups(_resolve(paths, filesystem), parallelism)
     return _read(groups, images, on_error, threads, False, concurrency, ray_remote_args)
 
@@ -421,6 +416,28 @@ def _nrows(batch: Batch) -> int:
     return len(next(iter(batch.values()))) if batch else 0
 
 
+def _keep(batch: Batch, **thresholds: Any) -> Batch:
+    """The rows passing ``thresholds`` by :meth:`Sa1bImage.filter`'s rule (one rule,
+    in Rust: inclusive bounds, NaN passes no score threshold)."""
+    given = {k: v for k, v in thresholds.items() if v is not None}
+    if not given:
+        return batch
+    scores = {"min_predicted_iou": "predicted_iou", "min_stability_score": "stability_score"}
+    columns: dict[str, Any] = {"predicted_iou": None, "stability_score": None, "area": None}
+    for arg, name in scores.items():
+        if arg in given:
+            columns[name] = np.asarray(_column(batch, name), dtype=np.float64)
+    if "min_area" in given or "max_area" in given:
+        area = np.asarray(_column(batch, "area"))
+        if area.dtype.kind not in "iu":
+            raise TypeError(f"the area column must hold integers, not {area.dtype}")
+        columns["area"] = area.astype(np.int64)
+    keep = filter_keep(
+        columns["predicted_iou"], columns["stability_score"], columns["area"], **given
+    )
+    return _take(batch, keep)
+
+
 def filter_quality(
     batch: Batch,
     *,
@@ -430,28 +447,15 @@ def filter_quality(
     """The rows whose ``predicted_iou`` and ``stability_score`` reach the thresholds
     (inclusive; NaN passes no threshold), as :meth:`Sa1bImage.filter`. Same batch type
     out as in."""
-    keep = np.ones(_nrows(batch), bool)
-    if min_predicted_iou is None and min_stability_score is None:
-        return batch
-    if min_predicted_iou is not None:
-        keep &= _column(batch, "predicted_iou") >= min_predicted_iou
-    if min_stability_score is not None:
-        keep &= _column(batch, "stability_score") >= min_stability_score
-    return _take(batch, keep)
+    return _keep(
+        batch, min_predicted_iou=min_predicted_iou, min_stability_score=min_stability_score
+    )
 
 
 def filter_area(batch: Batch, *, min_area: int | None = None, max_area: int | None = None) -> Batch:
-    """The rows with ``min_area <= area <= max_area`` (either bound optional). Same
-    batch type out as in."""
-    keep = np.ones(_nrows(batch), bool)
-    if min_area is None and max_area is None:
-        return batch
-    area = _column(batch, "area")
-    if min_area is not None:
-        keep &= area >= min_area
-    if max_area is not None:
-        keep &= area <= max_area
-    return _take(batch, keep)
+    """The rows with ``min_area <= area <= max_area`` (either bound optional), as
+    :meth:`Sa1bImage.filter`. Same batch type out as in."""
+    return _keep(batch, min_area=min_area, max_area=max_area)
 
 
 def _counts(batch: Batch) -> Any:

@@ -42,7 +42,15 @@ import numpy as np
 import numpy.typing as npt
 
 from sa1b_rle import sources as _sources
-from sa1b_rle._core import Sa1bImage, draw_masks, sa1b_parse
+from sa1b_rle._core import (
+    Sa1bImage,
+    default_max_pixels,
+    draw_masks,
+    encode_png,
+    file_name_problem,
+    read_image_rgb,
+    sa1b_parse,
+)
 
 __all__ = [
     "MAX_IMAGE_BYTES",
@@ -55,19 +63,25 @@ __all__ = [
     "Sa1bShardError",
     "Sa1bValidationError",
     "ShardCounts",
+    "ShardEntry",
     "ShardReader",
     "Source",
     "expand_sources",
+    "image_path",
+    "index_shard",
     "iter_images",
     "iter_shard",
     "load",
+    "max_image_pixels",
     "parquet_parts",
+    "read_image",
     "render",
     "statistics",
     "to_coco",
     "to_parquet",
     "validate",
     "validate_all",
+    "write_png",
 ]
 
 #: What :func:`load` and :func:`validate` read: a path, the file's bytes, or a binary
@@ -339,6 +353,36 @@ def _no_samples() -> Generator[tuple[str, bytes | None, Sa1bImage], None, None]:
     yield from ()
 
 
+def _member_problem(
+    m: tarfile.TarInfo,
+    key: str,
+    ext: str,
+    seen: set[tuple[str, bool]],
+    size: int | None,
+    caps: dict[str, int],
+) -> tuple[str, str] | None:
+    """What is wrong with shard member ``m`` (``key`` and lower-case ``ext`` its name's
+    parts; ``seen`` the (key, is JSON) pairs before it, updated; ``size`` the archive's
+    size when known), and what the reader does: ``"skip"`` the member, ``"drop"`` its
+    sample too (an annotation file not read), or ``"stop"`` (a truncated archive)."""
+    if not m.isfile() or ext not in (".json", *_IMAGE_EXTS):
+        return "not an SA-1B member (a .jpg image or a .json file)", "skip"
+    if (key, ext == ".json") in seen:
+        return "a second member with this name", "skip"
+    seen.add((key, ext == ".json"))
+    if size is not None and m.offset_data + m.size > size:
+        return (
+            f"truncated or corrupt archive: the member declares {m.size} bytes "
+            f"from byte {m.offset_data}, the archive ends at byte {size}"
+        ), "stop"
+    kind = ".json" if ext == ".json" else "image"
+    if m.size > caps[kind]:
+        arg = "max_json_bytes" if kind == ".json" else "max_image_bytes"
+        message = f"the member declares {m.size} bytes, more than the {arg} limit of {caps[kind]}"
+        return message, "drop" if kind == ".json" else "skip"
+    return None
+
+
 class ShardReader(Iterator[tuple[str, "bytes | None", Sa1bImage]]):
     """Iterates over the samples of an SA-1B shard (see :func:`iter_shard`)."""
 
@@ -351,8 +395,7 @@ class ShardReader(Iterator[tuple[str, "bytes | None", Sa1bImage]]):
         max_json_bytes: int = MAX_JSON_BYTES,
         max_image_bytes: int = MAX_IMAGE_BYTES,
     ) -> None:
-        if on_error not in ("raise", "collect"):
-            raise ValueError(f'on_error must be "raise" or "collect", not {on_error!r}')
+        _sources.check_on_error(on_error)
         for arg, value in (
             ("max_json_bytes", max_json_bytes),
             ("max_image_bytes", max_image_bytes),
@@ -426,33 +469,20 @@ class ShardReader(Iterator[tuple[str, "bytes | None", Sa1bImage]]):
                 last = name = _printable(m.name)
                 key, ext = os.path.splitext(name)
                 ext = ext.lower()
-                if not m.isfile() or ext not in (".json", *_IMAGE_EXTS):
-                    self._bad(name, "not an SA-1B member (a .jpg image or a .json file)")
-                    continue
-                if (key, ext == ".json") in seen:
-                    self._bad(name, "a second member with this name")
-                    continue
-                seen.add((key, ext == ".json"))
-                if self._size is not None and m.offset_data + m.size > self._size:
-                    self._bad(
-                        name,
-                        f"truncated or corrupt archive: the member declares {m.size} bytes "
-                        f"from byte {m.offset_data}, the archive ends at byte {self._size}",
-                    )
-                    break
-                cap = self._caps[".json" if ext == ".json" else "image"]
-                if m.size > cap:
-                    # Not read (memory stays bounded whatever the compression ratio);
-                    # skipping it reads on through the stream, which ends the
-                    # iteration if the member is cut short.
-                    self._bad(
-                        name,
-                        f"the member declares {m.size} bytes, more than the "
-                        f"{'max_json_bytes' if ext == '.json' else 'max_image_bytes'} "
-                        f"limit of {cap}",
-                    )
-                    if key not in dropped and ext == ".json":
-                        dropped.add(key)
+                problem = _member_problem(m, key, ext, seen, self._size, self._caps)
+                if problem is not None:
+                    # A member over its limit is not read (memory stays bounded whatever
+                    # the compression ratio); skipping it reads on through the stream,
+                    # which ends the iteration if the member is cut short.
+                    self._bad(name, problem[0])
+                    if problem[1] == "stop":
+                        break
+                    if problem[1] == "drop":
+                        # (As an invalid annotation file: its image is reported too.)
+                        if key in images:
+                            self._bad(images.pop(key)[0], "its annotation file is invalid")
+                        else:
+                            dropped.add(key)
                     continue
                 data: bytes | None = None
                 if ext == ".json" or self._images:
@@ -553,6 +583,108 @@ def iter_shard(
     )
 
 
+class ShardEntry(NamedTuple):
+    """A sample of an uncompressed shard, as :func:`index_shard` finds it: where its
+    members' bytes lie, as ``(offset, size)``."""
+
+    key: str
+    """The members' name without the extension."""
+    json_at: tuple[int, int]
+    image_at: tuple[int, int] | None
+    """None when the shard has no image for it."""
+
+
+def index_shard(
+    path: str | os.PathLike[str],
+    *,
+    on_error: str = "raise",
+    errors: list[tuple[str, str]] | None = None,
+    max_json_bytes: int = MAX_JSON_BYTES,
+    max_image_bytes: int = MAX_IMAGE_BYTES,
+) -> list[ShardEntry]:
+    """The samples of an uncompressed tar shard, by key, for reading members by offset
+    (random access, as a map-style dataset does); nothing is decompressed or parsed.
+
+    The members are checked as :func:`iter_shard` checks them (a member that is not a
+    .json or .jpg file, a name given twice, a member over ``max_json_bytes`` or
+    ``max_image_bytes``, one declaring more bytes than the archive holds, an image
+    without its annotation file); an annotation file without its image is a sample with
+    ``image_at=None``. With ``on_error="raise"`` the first problem is a
+    :class:`Sa1bShardError`; with ``"collect"`` it is appended to ``errors`` as
+    ``(member, message)`` and the member left out. A gzip-compressed shard is a
+    ``ValueError`` (it has no offsets to read at: decompress it, or stream it with
+    :func:`iter_shard`)."""
+    _sources.check_on_error(on_error)
+    for arg, value in (("max_json_bytes", max_json_bytes), ("max_image_bytes", max_image_bytes)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{arg} must be an int, not {type(value).__name__}")
+        if value < 1:
+            raise ValueError(f"{arg} must be at least 1, not {value}")
+    name = os.fspath(path)
+    caps = {".json": max_json_bytes, "image": max_image_bytes}
+
+    def bad(member: str, message: str) -> None:
+        if on_error == "raise":
+            raise Sa1bShardError(name, member, message)
+        if errors is not None:
+            errors.append((member, message))
+
+    with open(name, "rb") as f:
+        if f.read(2) == b"\x1f\x8b":
+            raise ValueError(
+                f"{name} is gzip-compressed: random access needs an uncompressed tar "
+                "(decompress it, or stream it with sa1b_rle.sa1b.iter_shard)"
+            )
+        size = f.seek(0, io.SEEK_END)
+        f.seek(0)
+        jsons: dict[str, tuple[int, int]] = {}
+        images: dict[str, tuple[str, tuple[int, int]]] = {}
+        seen: set[tuple[str, bool]] = set()
+        dropped: set[str] = set()  # keys whose annotation file was bad
+        last = "<start of the archive>"
+        try:
+            tf = tarfile.open(fileobj=f, mode="r:")
+        except _ERRORS as e:
+            bad(last, f"not a readable tar archive: {e}")
+            return []
+        with tf:
+            while True:
+                try:
+                    m = tf.next()
+                except _ERRORS as e:
+                    bad(f"after {last}", f"truncated or corrupt archive: {e}")
+                    break
+                if m is None:
+                    break
+                cast(Any, tf).members.clear()
+                if m.isdir():
+                    continue
+                last = member = _printable(m.name)
+                key, ext = os.path.splitext(member)
+                ext = ext.lower()
+                problem = _member_problem(m, key, ext, seen, size, caps)
+                if problem is not None:
+                    bad(member, problem[0])
+                    if problem[1] == "stop":
+                        break
+                    if problem[1] == "drop":
+                        dropped.add(key)
+                    continue
+                if ext == ".json":
+                    jsons[key] = (m.offset_data, m.size)
+                else:
+                    images[key] = (member, (m.offset_data, m.size))
+    for key, (member, _) in images.items():
+        if key in dropped:
+            bad(member, "its annotation file is invalid")
+        elif key not in jsons:
+            bad(member, "image without its annotation file")
+    return [
+        ShardEntry(key, jsons[key], images[key][1] if key in images else None)
+        for key in sorted(jsons)
+    ]
+
+
 def expand_sources(
     sources: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
 ) -> list[tuple[str, bool]]:
@@ -573,8 +705,7 @@ def iter_images(
     shards; see :func:`expand_sources`), validated. A shard's samples are named
     ``shard:member``. With ``on_error="collect"`` bad files and members are appended to
     ``errors`` as ``(name, message)`` and skipped; with ``"raise"`` the first raises."""
-    if on_error not in ("raise", "collect"):
-        raise ValueError(f'on_error must be "raise" or "collect", not {on_error!r}')
+    _sources.check_on_error(on_error)
     sink = errors if errors is not None else []
     for path, shard in expand_sources(sources):
         if shard:
@@ -793,6 +924,54 @@ def render(
         canvas = np.array(rgb, dtype=np.uint8, order="C", copy=True)
     draw_masks(canvas, image.masks, alpha)
     return canvas
+
+
+def max_image_pixels() -> int:
+    """The most pixels an image may have to be decoded or drawn: the environment's
+    ``SA1B_RLE_MAX_IMAGE_PIXELS``, else 178,956,970 (where Pillow refuses an image as a
+    decompression bomb)."""
+    return default_max_pixels()
+
+
+def read_image(
+    source: str | os.PathLike[str] | bytes, *, max_pixels: int | None = None
+) -> npt.NDArray[np.uint8]:
+    """A JPEG or PNG (a path, or the file's bytes) as an (H, W, 3) uint8 RGB array.
+
+    An image of more than ``max_pixels`` pixels (default :func:`max_image_pixels`) or a
+    file over :data:`MAX_IMAGE_BYTES` is refused before it is decoded. Raises
+    ``OSError`` (``FileNotFoundError``, ...) for a file that cannot be read and
+    ``ValueError`` naming the file for one that is not a readable JPEG or PNG."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return read_image_rgb(bytes(source), max_pixels=max_pixels)
+    path = os.fspath(source)
+    with open(path, "rb") as f:
+        data = f.read(MAX_IMAGE_BYTES + 1)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ValueError(f"{path}: the file is over the {MAX_IMAGE_BYTES} bytes read as an image")
+    try:
+        return read_image_rgb(data, max_pixels=max_pixels)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def write_png(path: str | os.PathLike[str], rgb: npt.ArrayLike) -> None:
+    """Writes an (H, W, 3) uint8 RGB array (such as :func:`render`'s) as a PNG file."""
+    data = encode_png(np.ascontiguousarray(rgb, dtype=np.uint8))
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def image_path(annotation: str | os.PathLike[str], image: Sa1bImage) -> str:
+    """The image an annotation file names: its ``image.file_name`` in the file's
+    directory. ``ValueError`` naming the file when ``file_name`` is not a bare file name
+    (a path, ``..`` or an absolute name must not make a file from elsewhere read
+    others)."""
+    path = os.fspath(annotation)
+    problem = file_name_problem(image.file_name)
+    if problem is not None:
+        raise ValueError(f"{path}: image.file_name {problem}")
+    return os.path.join(os.path.dirname(path), image.file_name)
 
 
 class ParquetSummary(NamedTuple):

@@ -17,7 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["IMAGE_SUFFIXES", "SHARD_SUFFIXES", "Source", "find", "image_beside", "is_shard"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "SHARD_SUFFIXES",
+    "Source",
+    "check_on_error",
+    "find",
+    "image_beside",
+    "is_shard",
+]
 
 #: Shard file names recognised inside a directory (a file given by name is sniffed).
 SHARD_SUFFIXES = (".tar", ".tar.gz", ".tgz")
@@ -26,6 +34,12 @@ SHARD_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 STREAM_BUFFER = 8 << 20
 
 Paths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+
+
+def check_on_error(on_error: str) -> None:
+    """The one check of every ``on_error=`` argument: ``"raise"`` or ``"collect"``."""
+    if on_error not in ("raise", "collect"):
+        raise ValueError(f'on_error must be "raise" or "collect", not {on_error!r}')
 
 
 @dataclass(frozen=True)

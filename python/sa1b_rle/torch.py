@@ -18,7 +18,6 @@ one thread per worker unless configured (``sa1b_rle.set_num_threads`` in
 from __future__ import annotations
 
 import os
-import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +34,6 @@ except ImportError as e:  # pragma: no cover - exercised where torch is missing
 
 from sa1b_rle import sa1b
 from sa1b_rle import sources as _sources
-from sa1b_rle._core import read_image_rgb
 
 __all__ = ["Sa1bDataset", "collate"]
 
@@ -51,39 +49,16 @@ class _Item:
     image_at: tuple[int, int] | None = None
 
 
-def _index_shard(path: str) -> list[_Item]:
-    with open(path, "rb") as f:
-        if f.read(2) == b"\x1f\x8b":
-            raise ValueError(
-                f"{path} is gzip-compressed: random access needs an uncompressed tar "
-                "(decompress it, or stream it with sa1b_rle.sa1b.iter_shard)"
-            )
-    jsons: dict[str, tuple[int, int]] = {}
-    images: dict[str, tuple[int, int]] = {}
-    with tarfile.open(path, "r:") as tf:
-        for m in tf:
-            if not m.isfile():
-                continue
-            key, ext = os.path.splitext(m.name)
-            where = (m.offset_data, m.size)
-            if ext.lower() == ".json":
-                jsons[key] = where
-            elif ext.lower() in (".jpg", ".jpeg"):
-                images[key] = where
-    return [
-        _Item(key, "", None, shard=path, json_at=jsons[key], image_at=images.get(key))
-        for key in sorted(jsons)
-    ]
-
-
 class Sa1bDataset(Dataset[dict[str, Any]]):
     """SA-1B images with a sampled subset of their masks.
 
     ``sources``: directories (``*.json`` with the ``.jpg`` of the same name beside
     them, and ``*.tar`` shards), uncompressed ``.tar`` shards, or single ``.json``
     files, found as everywhere in the package (:mod:`sa1b_rle.sources`); a
-    gzip-compressed shard is an error (random access needs an uncompressed tar). Items
-    are ordered by source, then by name.
+    gzip-compressed shard is an error (random access needs an uncompressed tar). A
+    shard's members are checked and limited as :func:`sa1b_rle.sa1b.index_shard` does
+    (a bad member raises :class:`~sa1b_rle.sa1b.Sa1bShardError`). Items are ordered by
+    source, then by name.
 
     An item is a dict: ``image`` (uint8 ``(H, W, 3)`` tensor, or None with
     ``images=False`` or when the image is missing), ``masks`` (uint8 ``(K, H, W)``),
@@ -113,7 +88,10 @@ class Sa1bDataset(Dataset[dict[str, Any]]):
         items: list[_Item] = []
         for src in _sources.find(sources):
             if src.shard:
-                items += _index_shard(src.path)
+                items += [
+                    _Item(e.key, "", None, shard=src.path, json_at=e.json_at, image_at=e.image_at)
+                    for e in sa1b.index_shard(src.path)
+                ]
             else:
                 key = os.path.splitext(os.path.basename(src.path))[0]
                 items.append(_Item(key, src.path, _sources.image_beside(src.path)))
@@ -159,8 +137,12 @@ class Sa1bDataset(Dataset[dict[str, Any]]):
         path = item.image_path if image else item.json_path
         if path is None:
             return None
+        cap = sa1b.MAX_IMAGE_BYTES if image else sa1b.MAX_JSON_BYTES
         with open(path, "rb") as f:
-            return f.read()
+            data = f.read(cap + 1)
+        if len(data) > cap:
+            raise ValueError(f"{path}: more than the {cap} bytes read of such a file")
+        return data
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         item = self.items[i]
@@ -182,7 +164,7 @@ class Sa1bDataset(Dataset[dict[str, Any]]):
         if self.images:
             jpg = self._bytes(item, image=True)
             if jpg is not None:
-                rgb = torch.from_numpy(read_image_rgb(jpg))
+                rgb = torch.from_numpy(sa1b.read_image(jpg))
         return {
             "key": item.key,
             "image_id": ann.image_id,

@@ -1,4 +1,8 @@
-//! `sa1b_rle._core.RleBatch` and the thread-count functions: the batch engine's binding.
+//! `sa1b_rle._core.RleBatch` and the thread-count functions: the batch engine's binding,
+//! with the counts-buffer functions (Arrow-style buffers of counts strings, in and out).
+//!
+//! Over 400 lines because `RleBatch`'s methods are one `#[pymethods]` block (PyO3 takes
+//! one per class without its `multiple-pymethods` feature and its inventory dependency).
 
 use numpy::ndarray::{Array2, Array3, ArrayView2, Axis};
 use numpy::{
@@ -690,4 +694,54 @@ fn scalar_index(key: &Bound<'_, PyAny>) -> Option<i128> {
         return None;
     }
     key.call_method0("__index__").ok()?.extract::<i128>().ok()
+}
+
+/// The run lengths of a compressed counts string of an `h` x `w` mask (validated).
+#[pyfunction]
+pub fn counts_to_runs(counts: &[u8], h: Int, w: Int) -> PyResult<Vec<u32>> {
+    let (h, w) = (dim_arg(&h, "h")?, dim_arg(&w, "w")?);
+    sa1b_rle::Rle::from_counts_str(h, w, counts)
+        .map(sa1b_rle::Rle::into_counts)
+        .map_err(|e| to_pyerr(&e))
+}
+
+/// The compressed counts strings of a batch as Arrow-style buffers: `(offsets, data)`,
+/// int64 `(n + 1,)` and uint8, string `k` being `data[offsets[k]:offsets[k + 1]]`.
+#[pyfunction]
+#[pyo3(signature = (batch, threads=None))]
+pub fn counts_buffers<'py>(
+    py: Python<'py>,
+    batch: PyRef<'py, PyRleBatch>,
+    threads: Option<Int>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let b = batch.inner();
+    let threads = threads_arg(threads)?;
+    let buf = py.detach(|| b.counts_buffers(threads));
+    Ok((array_1d(py, buf.offsets), array_1d(py, buf.data)))
+}
+
+/// A batch from Arrow-style counts buffers (see `counts_buffers`), every string
+/// validated (errors name its index).
+#[pyfunction]
+#[pyo3(signature = (offsets, data, height, width, threads=None))]
+pub fn batch_from_counts_buffers(
+    py: Python<'_>,
+    offsets: numpy::PyReadonlyArray1<'_, i64>,
+    data: numpy::PyReadonlyArray1<'_, u8>,
+    height: Int,
+    width: Int,
+    threads: Option<Int>,
+) -> PyResult<PyRleBatch> {
+    let (height, width) = (dim_arg(&height, "height")?, dim_arg(&width, "width")?);
+    let threads = threads_arg(threads)?;
+    let offsets = offsets
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("offsets must be contiguous"))?;
+    let data = data
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("data must be contiguous"))?;
+    let batch = py
+        .detach(|| sa1b_rle::RleBatch::from_counts_buffers(height, width, offsets, data, threads))
+        .map_err(|e| to_pyerr(&e))?;
+    Ok(PyRleBatch::wrap(batch))
 }

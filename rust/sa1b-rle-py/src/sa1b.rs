@@ -1,7 +1,7 @@
 //! `sa1b_rle._core.Sa1bImage` and the SA-1B file parser: the binding of `sa1b_rle::sa1b`.
 
-use numpy::ndarray::{Array2, Array3};
-use numpy::{IntoPyArray, PyReadonlyArray3, PyReadwriteArray3, PyUntypedArrayMethods};
+use numpy::ndarray::Array2;
+use numpy::IntoPyArray;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
@@ -9,7 +9,7 @@ use sa1b_rle::sa1b::{parse, Columns, Filter, Problem, Sa1bImage};
 
 use crate::batch::PyRleBatch;
 use crate::convert::array_1d;
-use crate::errors::{dim_arg, max_pixels_arg, threads_arg, to_pyerr, Int};
+use crate::errors::{threads_arg, to_pyerr, Int};
 
 /// The annotations of one SA-1B image, held in Rust as one array per field.
 #[pyclass(frozen, module = "sa1b_rle._core", name = "Sa1bImage")]
@@ -126,12 +126,7 @@ impl PySa1bImage {
         min_area: Option<Int>,
         max_area: Option<Int>,
     ) -> PyResult<PySa1bImage> {
-        let f = Filter {
-            min_predicted_iou,
-            min_stability_score,
-            min_area: min_area.map(|a| a.i64("min_area")).transpose()?,
-            max_area: max_area.map(|a| a.i64("max_area")).transpose()?,
-        };
+        let f = filter_arg(min_predicted_iou, min_stability_score, min_area, max_area)?;
         let keep = self.inner.filter(&f);
         let picked = self.inner.select(&keep).map_err(|e| to_pyerr(&e))?;
         PySa1bImage::wrap(py, picked)
@@ -247,290 +242,81 @@ pub fn sa1b_parse(
     Ok((image, tuples(problems)))
 }
 
-/// Decodes a JPEG or PNG to an `(H, W, 3)` uint8 RGB array.
-#[pyfunction]
-#[pyo3(signature = (data, *, max_pixels=None))]
-pub fn read_image_rgb<'py>(
-    py: Python<'py>,
-    data: &[u8],
-    max_pixels: Option<Int>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let max_pixels = max_pixels_arg(max_pixels.as_ref())?;
-    let (rgb, h, w) = py
-        .detach(|| sa1b_rle::overlay::read_rgb(data, max_pixels))
-        .map_err(|e| to_pyerr(&e))?;
-    let a = Array3::from_shape_vec((h as usize, w as usize, 3), rgb)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(a.into_pyarray(py).into_any())
+/// The thresholds of a quality filter, checked.
+fn filter_arg(
+    min_predicted_iou: Option<f64>,
+    min_stability_score: Option<f64>,
+    min_area: Option<Int>,
+    max_area: Option<Int>,
+) -> PyResult<Filter> {
+    Ok(Filter {
+        min_predicted_iou,
+        min_stability_score,
+        min_area: min_area.map(|a| a.i64("min_area")).transpose()?,
+        max_area: max_area.map(|a| a.i64("max_area")).transpose()?,
+    })
 }
 
-/// Encodes an `(H, W, 3)` uint8 array as PNG bytes.
+/// Which rows of score and area columns pass the thresholds (`Sa1bImage.filter`'s rule,
+/// for Ray's batches): a bool array. A column a given threshold reads must be given,
+/// all of one length.
 #[pyfunction]
-pub fn encode_png<'py>(
+#[pyo3(signature = (predicted_iou, stability_score, area, *, min_predicted_iou=None, min_stability_score=None, min_area=None, max_area=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn filter_keep<'py>(
     py: Python<'py>,
-    rgb: PyReadonlyArray3<'py, u8>,
-) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
-    let shape = rgb.shape().to_vec();
-    if shape[2] != 3 {
+    predicted_iou: Option<numpy::PyReadonlyArray1<'py, f64>>,
+    stability_score: Option<numpy::PyReadonlyArray1<'py, f64>>,
+    area: Option<numpy::PyReadonlyArray1<'py, i64>>,
+    min_predicted_iou: Option<f64>,
+    min_stability_score: Option<f64>,
+    min_area: Option<Int>,
+    max_area: Option<Int>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let f = filter_arg(min_predicted_iou, min_stability_score, min_area, max_area)?;
+    for (name, given, needed) in [
+        (
+            "predicted_iou",
+            predicted_iou.is_some(),
+            f.min_predicted_iou.is_some(),
+        ),
+        (
+            "stability_score",
+            stability_score.is_some(),
+            f.min_stability_score.is_some(),
+        ),
+        (
+            "area",
+            area.is_some(),
+            f.min_area.is_some() || f.max_area.is_some(),
+        ),
+    ] {
+        if needed && !given {
+            return Err(PyValueError::new_err(format!(
+                "no {name} column to filter by"
+            )));
+        }
+    }
+    let p = predicted_iou.as_ref().map(|c| c.as_array());
+    let s = stability_score.as_ref().map(|c| c.as_array());
+    let a = area.as_ref().map(|a| a.as_array());
+    let lens = [p.map(|c| c.len()), s.map(|c| c.len()), a.map(|c| c.len())];
+    let n = lens.iter().flatten().copied().max().unwrap_or(0);
+    if lens.iter().flatten().any(|&l| l != n) {
         return Err(PyValueError::new_err(format!(
-            "expected an (H, W, 3) RGB array, got shape {shape:?}"
+            "the columns differ in length: {lens:?} (predicted_iou, stability_score, area)"
         )));
     }
-    let data = rgb.as_array().iter().copied().collect::<Vec<u8>>();
-    let png = py
-        .detach(|| sa1b_rle::images::write_png(&data, shape[0] as u64, shape[1] as u64))
-        .map_err(|e| to_pyerr(&e))?;
-    Ok(pyo3::types::PyBytes::new(py, &png))
-}
-
-/// Draws the masks over an `(H, W, 3)` uint8 C-contiguous RGB array, in place.
-#[pyfunction]
-pub fn draw_masks(
-    py: Python<'_>,
-    mut rgb: PyReadwriteArray3<'_, u8>,
-    masks: PyRef<'_, PyRleBatch>,
-    alpha: f32,
-) -> PyResult<()> {
-    let b = masks.inner();
-    let shape = rgb.shape().to_vec();
-    if shape != [b.height() as usize, b.width() as usize, 3] {
-        return Err(PyValueError::new_err(format!(
-            "the image has shape {shape:?}; the masks need ({}, {}, 3)",
-            b.height(),
-            b.width()
-        )));
-    }
-    let slice = rgb
-        .as_slice_mut()
-        .map_err(|_| PyValueError::new_err("the image array must be C-contiguous"))?;
-    py.detach(|| sa1b_rle::overlay::draw_masks(slice, b, alpha))
-        .map_err(|e| to_pyerr(&e))
-}
-
-/// `(values, RleBatch)` of a 2-D label array (C or Fortran contiguous): one mask per value
-/// other than `background`, ascending.
-fn labels_of<'py, T: numpy::Element + Copy + Into<i64>>(
-    py: Python<'py>,
-    arr: &numpy::PyReadonlyArray2<'py, T>,
-    background: i64,
-) -> PyResult<(Bound<'py, PyAny>, PyRleBatch)> {
-    let (h, w) = (arr.shape()[0] as u64, arr.shape()[1] as u64);
-    let row_major = arr.is_c_contiguous();
-    let data = arr
-        .as_slice()
-        .map_err(|_| PyValueError::new_err("the label array must be C or Fortran contiguous"))?;
-    let (values, batch) = py
-        .detach(|| {
-            sa1b_rle::labels::masks_of_labels(h, w, row_major, background, |i| data[i].into())
+    let keep: Vec<bool> = (0..n)
+        .map(|i| {
+            f.keeps(
+                p.map_or(f64::NAN, |c| c[i]),
+                s.map_or(f64::NAN, |c| c[i]),
+                a.map_or(0, |c| c[i]),
+            )
         })
-        .map_err(|e| to_pyerr(&e))?;
-    Ok((array_1d(py, values), PyRleBatch::wrap(batch)))
-}
-
-/// One mask per instance value of a 2-D integer label array (uint8, uint16, uint32,
-/// int8, int16, int32 or int64; C or Fortran contiguous): `(values, RleBatch)`.
-#[pyfunction]
-pub fn labels_from_array<'py>(
-    py: Python<'py>,
-    arr: &Bound<'py, PyAny>,
-    background: Int,
-) -> PyResult<(Bound<'py, PyAny>, PyRleBatch)> {
-    use numpy::PyReadonlyArray2 as A;
-    let background = background.i64("background")?;
-    if let Ok(a) = arr.extract::<A<'py, u8>>() {
-        return labels_of(py, &a, background);
-    }
-    if let Ok(a) = arr.extract::<A<'py, u16>>() {
-        return labels_of(py, &a, background);
-    }
-    if let Ok(a) = arr.extract::<A<'py, u32>>() {
-        return labels_of(py, &a, background);
-    }
-    if let Ok(a) = arr.extract::<A<'py, i8>>() {
-        return labels_of(py, &a, background);
-    }
-    if let Ok(a) = arr.extract::<A<'py, i16>>() {
-        return labels_of(py, &a, background);
-    }
-    if let Ok(a) = arr.extract::<A<'py, i32>>() {
-        return labels_of(py, &a, background);
-    }
-    if let Ok(a) = arr.extract::<A<'py, i64>>() {
-        return labels_of(py, &a, background);
-    }
-    Err(pyo3::exceptions::PyTypeError::new_err(
-        "label arrays must be 2-D of an integer type (uint8/16/32, int8/16/32/64)",
-    ))
-}
-
-/// One mask per colour of an `(H, W, 3)` uint8 C-contiguous RGB label array (colour
-/// code `r << 16 | g << 8 | b`): `(codes, RleBatch)`.
-#[pyfunction]
-pub fn labels_from_rgb<'py>(
-    py: Python<'py>,
-    rgb: numpy::PyReadonlyArray3<'py, u8>,
-    background: Int,
-) -> PyResult<(Bound<'py, PyAny>, PyRleBatch)> {
-    let background = background.i64("background")?;
-    let (h, w) = (rgb.shape()[0] as u64, rgb.shape()[1] as u64);
-    if rgb.shape()[2] != 3 {
-        return Err(PyValueError::new_err(
-            "RGB label arrays have shape (H, W, 3)",
-        ));
-    }
-    let data = rgb
-        .as_slice()
-        .map_err(|_| PyValueError::new_err("the RGB array must be C-contiguous"))?;
-    let code = |i: usize| {
-        i64::from(data[3 * i]) << 16 | i64::from(data[3 * i + 1]) << 8 | i64::from(data[3 * i + 2])
-    };
-    let (values, batch) = py
-        .detach(|| sa1b_rle::labels::masks_of_labels(h, w, true, background, code))
-        .map_err(|e| to_pyerr(&e))?;
-    Ok((array_1d(py, values), PyRleBatch::wrap(batch)))
-}
-
-/// One mask per value of a PNG label image (grey, palette indices, or 8-bit RGB/RGBA
-/// colour codes), decoded without colour conversion: `(values, RleBatch)`.
-#[pyfunction]
-#[pyo3(signature = (data, background, *, max_pixels=None))]
-pub fn labels_from_png<'py>(
-    py: Python<'py>,
-    data: &[u8],
-    background: Int,
-    max_pixels: Option<Int>,
-) -> PyResult<(Bound<'py, PyAny>, PyRleBatch)> {
-    let background = background.i64("background")?;
-    let max_pixels = max_pixels_arg(max_pixels.as_ref())?;
-    let (values, batch) = py
-        .detach(|| sa1b_rle::labels::read_png_labels(data, max_pixels)?.masks(background))
-        .map_err(|e| to_pyerr(&e))?;
-    Ok((array_1d(py, values), PyRleBatch::wrap(batch)))
-}
-
-/// The pixel values of a PNG label image, `(H, W)` int64 (for checking against other
-/// decoders).
-#[pyfunction]
-#[pyo3(signature = (data, *, max_pixels=None))]
-pub fn png_label_values<'py>(
-    py: Python<'py>,
-    data: &[u8],
-    max_pixels: Option<Int>,
-) -> PyResult<Bound<'py, PyAny>> {
-    // The pixel limit as every image decode reads it (argument, environment, default).
-    let max_pixels = max_pixels_arg(max_pixels.as_ref())?;
-    let (h, w, values) = py
-        .detach(|| {
-            let img = sa1b_rle::labels::read_png_labels(data, max_pixels)?;
-            let (h, w) = (img.height as usize, img.width as usize);
-            let mut values: Vec<i64> = sa1b_rle::alloc::with_capacity(h * w, "label values")?;
-            values.extend((0..h * w).map(|i| img.value(i)));
-            Ok::<_, sa1b_rle::Error>((h, w, values))
-        })
-        .map_err(|e| to_pyerr(&e))?;
-    let a =
-        Array2::from_shape_vec((h, w), values).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(a.into_pyarray(py).into_any())
-}
-
-/// The run lengths of a compressed counts string of an `h` x `w` mask (validated).
-#[pyfunction]
-pub fn counts_to_runs(counts: &[u8], h: Int, w: Int) -> PyResult<Vec<u32>> {
-    let (h, w) = (dim_arg(&h, "h")?, dim_arg(&w, "w")?);
-    sa1b_rle::Rle::from_counts_str(h, w, counts)
-        .map(sa1b_rle::Rle::into_counts)
-        .map_err(|e| to_pyerr(&e))
-}
-
-/// The binary mask of an image file's bytes (PNG or JPEG): grey level (Pillow's luma
-/// for colour) `> threshold`, or `<= threshold` with `invert`; small components dropped.
-#[pyfunction]
-#[pyo3(signature = (data, threshold, invert, min_component_area, *, max_pixels=None))]
-pub fn mask_from_image_bytes(
-    py: Python<'_>,
-    data: &[u8],
-    threshold: Int,
-    invert: bool,
-    min_component_area: Int,
-    max_pixels: Option<Int>,
-) -> PyResult<PyRleBatch> {
-    let threshold = threshold.i64("threshold")?;
-    let min_component_area = min_component_area.count("min_component_area", 0, usize::MAX)?;
-    let max_pixels = max_pixels_arg(max_pixels.as_ref())?;
-    let batch = py
-        .detach(|| {
-            sa1b_rle::labels::mask_of_image(data, threshold, invert, min_component_area, max_pixels)
-        })
-        .map_err(|e| to_pyerr(&e))?;
-    Ok(PyRleBatch::wrap(batch))
-}
-
-/// A one-mask batch of a 2-D uint8 binary array (nonzero = foreground, any memory
-/// order), small components dropped.
-#[pyfunction]
-pub fn mask_from_binary_array(
-    py: Python<'_>,
-    mask: numpy::PyReadonlyArray2<'_, u8>,
-    min_component_area: Int,
-) -> PyResult<PyRleBatch> {
-    let min_component_area = min_component_area.count("min_component_area", 0, usize::MAX)?;
-    let (h, w) = (mask.shape()[0], mask.shape()[1]);
-    let data: Vec<u8> = mask.as_array().iter().copied().collect();
-    let batch = py
-        .detach(|| sa1b_rle::labels::mask_of_binary(data, h as u64, w as u64, min_component_area))
-        .map_err(|e| to_pyerr(&e))?;
-    Ok(PyRleBatch::wrap(batch))
-}
-
-/// Grey levels of an `(H, W, 3)` uint8 C-contiguous RGB array, as Pillow's `convert("L")`.
-#[pyfunction]
-pub fn rgb_to_luma<'py>(
-    py: Python<'py>,
-    rgb: PyReadonlyArray3<'py, u8>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let (h, w) = (rgb.shape()[0], rgb.shape()[1]);
-    let data = rgb
-        .as_slice()
-        .map_err(|_| PyValueError::new_err("the RGB array must be C-contiguous"))?;
-    let grey = sa1b_rle::labels::luma(data);
-    let a =
-        Array2::from_shape_vec((h, w), grey).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(a.into_pyarray(py).into_any())
-}
-
-/// COCO polygons of a 2-D uint8 mask (nonzero = foreground): one flat list per
-/// 4-connected piece, holes bridged in (see `sa1b_rle.to_polygons`).
-#[pyfunction]
-pub fn polygons_of_mask(
-    py: Python<'_>,
-    mask: numpy::PyReadonlyArray2<'_, u8>,
-    tolerance: f64,
-) -> PyResult<Vec<Vec<f64>>> {
-    let (h, w) = (mask.shape()[0], mask.shape()[1]);
-    let data: Vec<u8> = mask.as_array().iter().copied().collect();
-    py.detach(|| sa1b_rle::contours::mask_to_polygons(&data, h, w, tolerance))
-        .map_err(|e| to_pyerr(&e))
-}
-
-/// `(height, width)` of a JPEG or PNG from its header (the pixels are not decoded).
-#[pyfunction]
-pub fn image_size(data: &[u8]) -> PyResult<(u64, u64)> {
-    sa1b_rle::images::dimensions(data).map_err(|e| to_pyerr(&e))
-}
-
-/// COCO polygons of mask `index` of a batch (see `sa1b_rle.to_polygons`), traced in the
-/// mask's box.
-#[pyfunction]
-pub fn batch_polygons(
-    py: Python<'_>,
-    batch: PyRef<'_, PyRleBatch>,
-    index: Int,
-    tolerance: f64,
-) -> PyResult<Vec<Vec<f64>>> {
-    let b = batch.inner();
-    let index = index.count("index", 0, b.len().saturating_sub(1))?;
-    py.detach(|| sa1b_rle::contours::batch_polygons(b, index, tolerance))
-        .map_err(|e| to_pyerr(&e))
+        .collect();
+    Ok(keep.into_pyarray(py).into_any())
 }
 
 /// The rows of SA-1B images as one numpy array per column (see `Columns`): `counts`
@@ -579,56 +365,8 @@ pub fn sa1b_columns<'py>(
     Ok(d)
 }
 
-/// The compressed counts strings of a batch as Arrow-style buffers: `(offsets, data)`,
-/// int64 `(n + 1,)` and uint8, string `k` being `data[offsets[k]:offsets[k + 1]]`.
-#[pyfunction]
-#[pyo3(signature = (batch, threads=None))]
-pub fn counts_buffers<'py>(
-    py: Python<'py>,
-    batch: PyRef<'py, PyRleBatch>,
-    threads: Option<Int>,
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    let b = batch.inner();
-    let threads = threads_arg(threads)?;
-    let buf = py.detach(|| b.counts_buffers(threads));
-    Ok((array_1d(py, buf.offsets), array_1d(py, buf.data)))
-}
-
-/// A batch from Arrow-style counts buffers (see `counts_buffers`), every string
-/// validated (errors name its index).
-#[pyfunction]
-#[pyo3(signature = (offsets, data, height, width, threads=None))]
-pub fn batch_from_counts_buffers(
-    py: Python<'_>,
-    offsets: numpy::PyReadonlyArray1<'_, i64>,
-    data: numpy::PyReadonlyArray1<'_, u8>,
-    height: Int,
-    width: Int,
-    threads: Option<Int>,
-) -> PyResult<PyRleBatch> {
-    let (height, width) = (dim_arg(&height, "height")?, dim_arg(&width, "width")?);
-    let threads = threads_arg(threads)?;
-    let offsets = offsets
-        .as_slice()
-        .map_err(|_| PyValueError::new_err("offsets must be contiguous"))?;
-    let data = data
-        .as_slice()
-        .map_err(|_| PyValueError::new_err("data must be contiguous"))?;
-    let batch = py
-        .detach(|| sa1b_rle::RleBatch::from_counts_buffers(height, width, offsets, data, threads))
-        .map_err(|e| to_pyerr(&e))?;
-    Ok(PyRleBatch::wrap(batch))
-}
-
 /// What is wrong with an SA-1B image `file_name` (not a bare file name), if anything.
 #[pyfunction]
 pub fn file_name_problem(name: &str) -> Option<String> {
     sa1b_rle::sa1b::file_name_problem(name)
-}
-
-/// The pixel limit of image decoding without `max_pixels=`: `SA1B_RLE_MAX_IMAGE_PIXELS`,
-/// else the default (Pillow's).
-#[pyfunction]
-pub fn default_max_pixels() -> PyResult<u64> {
-    max_pixels_arg(None)
 }

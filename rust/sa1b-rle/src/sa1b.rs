@@ -132,14 +132,7 @@ impl Sa1bImage {
     #[must_use]
     pub fn filter(&self, f: &Filter) -> Vec<usize> {
         (0..self.len())
-            .filter(|&i| {
-                f.min_predicted_iou
-                    .is_none_or(|t| self.predicted_iou[i] >= t)
-                    && f.min_stability_score
-                        .is_none_or(|t| self.stability_score[i] >= t)
-                    && f.min_area.is_none_or(|t| self.area[i] >= t)
-                    && f.max_area.is_none_or(|t| self.area[i] <= t)
-            })
+            .filter(|&i| f.keeps(self.predicted_iou[i], self.stability_score[i], self.area[i]))
             .collect()
     }
 }
@@ -310,6 +303,29 @@ pub struct Filter {
     pub min_area: Option<i64>,
     /// Keep `area <= this`.
     pub max_area: Option<i64>,
+}
+
+impl Filter {
+    /// Whether a mask with these scores and area passes every given threshold: the one
+    /// rule of every quality filter (inclusive bounds; a NaN score passes no score
+    /// threshold).
+    ///
+    /// # Examples
+    /// ```
+    /// use sa1b_rle::sa1b::Filter;
+    /// let f = Filter { min_predicted_iou: Some(0.8), max_area: Some(100), ..Filter::default() };
+    /// assert!(f.keeps(0.8, f64::NAN, 100));
+    /// assert!(!f.keeps(f64::NAN, 1.0, 10) && !f.keeps(0.9, 1.0, 101));
+    /// ```
+    #[must_use]
+    pub fn keeps(&self, predicted_iou: f64, stability_score: f64, area: i64) -> bool {
+        self.min_predicted_iou.is_none_or(|t| predicted_iou >= t)
+            && self
+                .min_stability_score
+                .is_none_or(|t| stability_score >= t)
+            && self.min_area.is_none_or(|t| area >= t)
+            && self.max_area.is_none_or(|t| area <= t)
+    }
 }
 
 /// The annotations of several images as one column per field, one row per mask (the
