@@ -427,7 +427,7 @@ def main() -> None:
                     for key in ("e2e", "core"):
                         for g in got:
                             cells.append(f"{g[key]:.3f}" if isinstance(g, dict) else "fails")
-                    rss = f"{max(g['rss'] for g in ok):.0f}" if ok else "-"
+                    rss = f"{max(g['rss'] for g in ok):.1f}" if ok else "-"
                     same = all(g["stats"] == want for g in ok) if ok and want is not None else None
                     note = (
                         ""
