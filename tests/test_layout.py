@@ -1,4 +1,4 @@
-"""The core crate's modules import in one direction (no cycles), as the README's Layout
+"""The core crate's modules import in one direction (no cycles), as docs/layout.md's
 section shows; a test so that a new `crate::` reference cannot bring a cycle back."""
 
 from __future__ import annotations
@@ -10,30 +10,17 @@ import pytest
 
 SRC = Path(__file__).parent.parent / "rust" / "sa1b-rle" / "src"
 
-#: Items re-exported at the crate root, by the module that defines them.
-ROOT_ITEMS = {
-    "RleBatch": "batch",
-    "CountsBuffers": "batch",
-    "merge_coco": "batch",
-    "mask_iou": "batch",
-    "Rle": "rle",
-    "pixel_count": "rle",
-    "common_size": "rle",
-    "common_size_of": "rle",
-    "area_of_counts_str": "rle",
-    "bbox_of_counts_str": "rle",
-    "Error": "error",
-    "Result": "error",
-    "encode": "encode",
-    "Order": "encode",
-    "merge": "merge",
-    "fr_poly": "polygon",
-    "fr_bbox": "polygon",
-    "decode_into": "decode",
-    "zeroed_buffer": "decode",
-    "bbox_iou": "iou",
-    "IouMask": "iou",
-}
+
+def root_items() -> dict[str, str]:
+    """Items re-exported at the crate root (``pub use module::{...}`` in lib.rs), by the
+    module that defines them: read from lib.rs, so that none is missed."""
+    text = (SRC / "lib.rs").read_text()
+    out = {}
+    for module, names in re.findall(r"^pub use (\w+)::\{?([^;]*?)\}?;", text, re.M | re.S):
+        for name in re.split(r"[\s,]+", names):
+            if name:
+                out[name] = module
+    return out
 
 
 def imports() -> dict[str, set[str]]:
@@ -44,10 +31,11 @@ def imports() -> dict[str, set[str]]:
     files = {p.stem: [p] for p in SRC.glob("*.rs") if p.stem != "lib"}
     files |= {d.name: sorted(d.glob("*.rs")) for d in SRC.iterdir() if d.is_dir()}
     mods = set(files)
+    roots = root_items()
     graph: dict[str, set[str]] = {}
     for m in mods:
         text = "".join(p.read_text().split("#[cfg(test)]\nmod tests")[0] for p in files[m])
-        names = {ROOT_ITEMS.get(t, t) for t in re.findall(r"crate::(\w+)", text)}
+        names = {roots.get(t, t) for t in re.findall(r"crate::(\w+)", text)}
         graph[m] = {t for t in names if t in mods and t != m}
     return graph
 
@@ -89,3 +77,28 @@ def test_binding_does_not_import_the_package() -> None:
     binding = SRC.parent.parent / "sa1b-rle-py" / "src"
     for p in binding.glob("*.rs"):
         assert not re.search(r'import\("sa1b_rle', p.read_text()), p.name
+
+
+def test_root_items_are_read_from_lib_rs() -> None:
+    if not SRC.is_dir():
+        pytest.skip("the Rust sources are not beside the tests")
+    roots = root_items()
+    assert roots["box_nms"] == "nms" and roots["RleBatch"] == "batch"
+    assert roots["Rle"] == "rle" and roots["Error"] == "error"
+
+
+def long_files() -> list[Path]:
+    """The binding's and the Python package's files over 400 lines."""
+    binding = SRC.parent.parent / "sa1b-rle-py" / "src"
+    package = Path(__file__).parent.parent / "python" / "sa1b_rle"
+    files = [*binding.glob("*.rs"), *package.glob("*.py")]
+    return [p for p in files if len(p.read_text().splitlines()) > 400]
+
+
+def test_long_files_say_why() -> None:
+    """No binding or package file over ~400 lines without the reason at its top."""
+    if not SRC.is_dir():
+        pytest.skip("the Rust sources are not beside the tests")
+    for p in long_files():
+        head = "\n".join(p.read_text().splitlines()[:15])
+        assert "Over 400 lines" in head, f"{p.name}: over 400 lines without a reason at its top"

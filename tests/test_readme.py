@@ -30,22 +30,26 @@ import pytest
 import sa1b_rle
 from sa1b_rle import cli, sa1b
 
-README = Path(__file__).parent.parent / "README.md"
+ROOT = Path(__file__).parent.parent
+README = ROOT / "README.md"
+#: The README and the docs it links: every block of each runs.
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 
 
-def blocks(lang: str) -> list[tuple[int, str]]:
-    """``(line, text)`` of every fenced block of ``lang``."""
+def blocks(lang: str) -> list[tuple[str, str]]:
+    """``(page:line, text)`` of every fenced block of ``lang`` in the README and docs."""
     out = []
-    lines = README.read_text().splitlines()
-    i = 0
-    while i < len(lines):
-        if lines[i].strip() == f"```{lang}":
-            j = i + 1
-            while lines[j].strip() != "```":
-                j += 1
-            out.append((i + 1, "\n".join(lines[i + 1 : j])))
-            i = j
-        i += 1
+    for page in PAGES:
+        lines = page.read_text().splitlines()
+        i = 0
+        while i < len(lines):
+            if lines[i].strip() == f"```{lang}":
+                j = i + 1
+                while lines[j].strip() != "```":
+                    j += 1
+                out.append((f"{page.relative_to(ROOT)}:{i + 1}", "\n".join(lines[i + 1 : j])))
+                i = j
+            i += 1
     return out
 
 
@@ -154,14 +158,14 @@ def local(code: str, workdir: Path) -> str:
     )
 
 
-def run_block(code: str, workdir: Path, ns: dict[str, Any]) -> None:
+def run_block(code: str, workdir: Path, ns: dict[str, Any], where: str) -> None:
     if code.lstrip().startswith(">>>"):
-        run_session(code, ns)
+        run_session(code, ns, where)
         return
-    exec(compile(local(code, workdir), "README.md", "exec"), ns)
+    exec(compile(local(code, workdir), where, "exec"), ns)
 
 
-def run_session(code: str, ns: dict[str, Any]) -> None:
+def run_session(code: str, ns: dict[str, Any], where: str) -> None:
     """A ``>>>`` block: each statement's exception must be shown as it is printed."""
     lines = code.splitlines()
     i = 0
@@ -174,7 +178,7 @@ def run_session(code: str, ns: dict[str, Any]) -> None:
             expected.append(lines[i])
             i += 1
         try:
-            exec(compile(stmt, "README.md", "exec"), ns)
+            exec(compile(stmt, where, "exec"), ns)
         except Exception as e:
             shown = f"{type(e).__module__}.{type(e).__qualname__}: {e}"
             assert expected == [shown], (stmt, expected, shown)
@@ -187,13 +191,24 @@ PYTHON_BLOCKS = blocks("python")
 
 def test_the_readme_has_python_blocks() -> None:
     assert len(PYTHON_BLOCKS) >= 12
+    assert sum(where.startswith("README") for where, _ in PYTHON_BLOCKS) >= 6
 
 
-@pytest.mark.parametrize(
-    ("line", "code"), PYTHON_BLOCKS, ids=[f"line{n}" for n, _ in PYTHON_BLOCKS]
-)
+def test_the_readme_is_short_and_links_every_page() -> None:
+    """At most ~300 lines; the detail is in docs/, every page linked, every relative
+    link of every page pointing at a file that exists."""
+    text = README.read_text()
+    assert len(text.splitlines()) <= 300
+    for page in PAGES[1:]:
+        assert f"](docs/{page.name})" in text, page.name
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).exists(), (page.name, target)
+
+
+@pytest.mark.parametrize(("where", "code"), PYTHON_BLOCKS, ids=[w for w, _ in PYTHON_BLOCKS])
 def test_python_block_runs(
-    line: int, code: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+    where: str, code: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if "sa1b_rle.torch" in code:
         pytest.importorskip("torch", reason="torch is not installed (CI does not install it)")
@@ -202,7 +217,7 @@ def test_python_block_runs(
     monkeypatch.chdir(workdir)
     ns = user_data(workdir)
     try:
-        run_block(code, workdir, ns)
+        run_block(code, workdir, ns, where)
     finally:
         if "ray.init" in code:
             import ray
@@ -210,20 +225,21 @@ def test_python_block_runs(
             ray.shutdown()
 
 
-def sh_commands() -> list[tuple[int, str]]:
+def sh_commands() -> list[tuple[str, str]]:
     out = []
-    for line, block in blocks("sh"):
+    for where, block in blocks("sh"):
         if block.startswith("scripts/dev"):
             continue
+        page, line = where.rsplit(":", 1)
         for k, cmd in enumerate(block.splitlines()):
             cmd = re.sub(r"\s+#.*$", "", cmd).strip()
             if cmd:
-                out.append((line + k + 1, cmd))
+                out.append((f"{page}:{int(line) + k + 1}", cmd))
     return out
 
 
 def test_the_two_commands_block() -> None:
-    (block,) = [b for _, b in blocks("sh") if b.startswith("scripts/dev")]
+    (block,) = [b for _, b in blocks("sh") if b.startswith("scripts/dev demo")]
     assert [ln.split()[:2] for ln in block.splitlines() if ln.startswith("scripts/dev")] == [
         ["scripts/dev", "demo"],
         ["scripts/dev", "test"],
@@ -234,8 +250,8 @@ def test_the_two_commands_block() -> None:
 CLI = shutil.which("sa1b-rle", path=os.path.dirname(sys.executable)) or "sa1b-rle"
 
 
-@pytest.mark.parametrize(("line", "cmd"), sh_commands(), ids=[f"line{n}" for n, _ in sh_commands()])
-def test_command_example_runs(line: int, cmd: str, workdir: Path) -> None:
+@pytest.mark.parametrize(("where", "cmd"), sh_commands(), ids=[w for w, _ in sh_commands()])
+def test_command_example_runs(where: str, cmd: str, workdir: Path) -> None:
     argv = cmd.split()
     assert argv[0] == "sa1b-rle", cmd
     p = subprocess.run(

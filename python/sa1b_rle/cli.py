@@ -1,5 +1,8 @@
 """The sa1b-rle command: inspect, validate, summarise, convert and show SA-1B data.
 
+Over 400 lines: the parser and one short function per subcommand, kept together so
+that the command line reads as one page.
+
 PATH is an SA-1B annotation file (sa_N.json), a directory of them and/or of shards, a
 shard (.tar, gzip or not), or @sample: the sample shard shipped with the package, which
 every command reads when no PATH is given. Run "sa1b-rle COMMAND --help" for each

@@ -1,5 +1,9 @@
 """COCO evaluation: a drop-in for ``pycocotools.cocoeval.COCOeval`` with the same numbers.
 
+Over 400 lines: pycocotools' whole ``COCOeval`` surface (``Params``, ``evaluate``,
+``accumulate``, ``summarize`` and the views of ``evalImgs``, ``ious``, ``_gts``,
+``_dts`` built when read), one class user code reaches into by name.
+
 ``COCOeval(cocoGt, cocoDt, iouType)`` takes ``pycocotools.coco.COCO`` objects or this
 package's :class:`sa1b_rle.coco.COCO` (so pycocotools is not needed at run time) and has
 pycocotools' API: ``params`` (every field), ``evaluate()``, ``accumulate()``,

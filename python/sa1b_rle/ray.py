@@ -1,6 +1,9 @@
 """SA-1B on Ray Data: shards read as Arrow tables of masks, and batch functions for
 ``Dataset.map_batches``.
 
+Over 400 lines: the Datasource (read tasks, error rows) and the batch functions it is
+used with, one API that needs Ray to import.
+
 Needs Ray Data and pyarrow (``pip install sa1b_rle[ray]``); the rest of the package
 does not.
 

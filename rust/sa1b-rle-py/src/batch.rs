@@ -1,7 +1,7 @@
 //! `sa1b_rle._core.RleBatch` and the thread-count functions: the batch engine's binding,
 //! with the counts-buffer functions (Arrow-style buffers of counts strings, in and out).
 //!
-//! Over 400 lines because `RleBatch`'s methods are one `#[pymethods]` block (PyO3 takes
+//! Over 400 lines because `RleBatch`'s methods are one `#[pymethods]` block (`PyO3` takes
 //! one per class without its `multiple-pymethods` feature and its inventory dependency).
 
 use numpy::ndarray::{Array2, Array3, ArrayView2, Axis};
@@ -474,7 +474,9 @@ impl PyRleBatch {
         // An iscrowd that is given has one flag per ground truth (as mask.iou requires);
         // None means no crowd.
         if given && crowd.len() != other.get().inner.len() {
-            return Err(to_pyerr(&Error::IscrowdLength {
+            return Err(to_pyerr(&Error::ArgumentLength {
+                what: "iscrowd",
+                per: "ground-truth mask",
                 expected: other.get().inner.len(),
                 actual: crowd.len(),
             }));

@@ -1,5 +1,8 @@
 //! `sa1b_rle._core.CocoColumns`: a COCO dataset or results as columns (see
 //! `sa1b_rle::coco`), parsed from JSON bytes or read from annotation dicts.
+//!
+//! Over 400 lines: `CocoColumns`' methods are one `#[pymethods]` block (see `batch.rs`),
+//! and reading annotation dicts field by field is most of the rest.
 
 use std::sync::Arc;
 

@@ -23,6 +23,13 @@ create_exception!(
 pub fn to_pyerr(e: &Error) -> PyErr {
     match e.root() {
         Error::OutOfMemory { .. } => PyMemoryError::new_err(e.to_string()),
+        // How to raise the limit, in Python's terms (the core names no argument).
+        Error::LimitExceeded { what, .. } if what.contains("image pixels") => {
+            RleError::new_err(format!(
+                "{e} (pass max_pixels= or set {} to decode larger images)",
+                sa1b_rle::images::MAX_PIXELS_VARIABLE
+            ))
+        }
         _ => RleError::new_err(e.to_string()),
     }
 }
@@ -108,16 +115,10 @@ pub fn max_pixels_arg(v: Option<&Int>) -> PyResult<u64> {
     if let Some(v) = v {
         return v.in_range("max_pixels", 1, i64::MAX).map(|n| n as u64);
     }
-    match std::env::var_os("SA1B_RLE_MAX_IMAGE_PIXELS") {
-        None => Ok(sa1b_rle::images::DEFAULT_MAX_PIXELS),
-        Some(text) => {
-            let text = text.to_string_lossy();
-            match text.trim().parse::<u64>() {
-                Ok(n) if n >= 1 => Ok(n),
-                _ => Err(PyValueError::new_err(format!(
-                    "SA1B_RLE_MAX_IMAGE_PIXELS must be a positive pixel count, not {text:?}"
-                ))),
-            }
-        }
-    }
+    sa1b_rle::images::max_pixels_setting().map_err(|text| {
+        PyValueError::new_err(format!(
+            "{} must be a positive pixel count, not {text:?}",
+            sa1b_rle::images::MAX_PIXELS_VARIABLE
+        ))
+    })
 }

@@ -78,10 +78,8 @@ fn pair<T>(v: Vec<T>) -> sa1b_rle::Result<(T, T)> {
     let mut it = v.into_iter();
     match (it.next(), it.next(), it.next()) {
         (Some(a), Some(b), None) => Ok((a, b)),
-        _ => Err(sa1b_rle::Error::ArgumentLength {
-            what: "evaluation sides",
-            expected: 2,
-            actual: len,
+        _ => Err(sa1b_rle::Error::Inconsistent {
+            message: format!("{len} evaluation sides, expected 2"),
         }),
     }
 }

@@ -223,7 +223,7 @@ type ProblemTuple = (
 fn tuples(problems: Vec<Problem>) -> Vec<ProblemTuple> {
     problems
         .into_iter()
-        .map(|p| (p.file, p.index, p.id, p.field, p.code, p.message))
+        .map(|p| (p.file, p.index, p.id, p.field, p.code.as_str(), p.message))
         .collect()
 }
 

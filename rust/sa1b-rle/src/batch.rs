@@ -449,7 +449,7 @@ impl RleBatch {
     /// one flag per ground truth. Rows are split across threads.
     ///
     /// # Errors
-    /// [`Error::SizeMismatch`] or [`Error::IscrowdLength`]; [`Error::OutOfMemory`] when
+    /// [`Error::SizeMismatch`] or [`Error::ArgumentLength`]; [`Error::OutOfMemory`] when
     /// the matrix (and the per-thread partial counts) cannot be allocated.
     ///
     /// # Examples
@@ -468,7 +468,9 @@ impl RleBatch {
             });
         }
         if !iscrowd.is_empty() && iscrowd.len() != gt.len() {
-            return Err(Error::IscrowdLength {
+            return Err(Error::ArgumentLength {
+                what: "iscrowd",
+                per: "ground-truth mask",
                 expected: gt.len(),
                 actual: iscrowd.len(),
             });

@@ -131,26 +131,28 @@ pub enum Error {
         /// What is wrong, naming the token or run.
         message: String,
     },
-    /// A per-mask argument (e.g. scores) whose length is not the number of masks.
+    /// A per-item argument (scores per mask, `iscrowd` per ground-truth mask) whose
+    /// length is not the number of items.
     ArgumentLength {
         /// The argument.
         what: &'static str,
-        /// Number of masks.
+        /// What it has one entry per, e.g. "mask".
+        per: &'static str,
+        /// Number of items.
         expected: usize,
         /// Its length.
         actual: usize,
+    },
+    /// Inputs that do not fit together (columns of different lengths, offsets that do
+    /// not delimit them, parameters of other shapes than the evaluation's).
+    Inconsistent {
+        /// What does not fit, with the numbers.
+        message: String,
     },
     /// A NaN score (scores must be ordered).
     NanScore {
         /// Its index.
         index: usize,
-    },
-    /// An `iscrowd` list whose length is not the number of ground-truth masks.
-    IscrowdLength {
-        /// Number of ground-truth masks.
-        expected: usize,
-        /// Length of the list given.
-        actual: usize,
     },
     /// An image that cannot be decoded or encoded (unsupported format, truncated or
     /// corrupt data, larger than the decoding limits).
@@ -180,9 +182,6 @@ pub enum Error {
         value: u64,
         /// The limit in force.
         limit: u64,
-        /// How to raise the limit, e.g. "pass `max_pixels=` or set
-        /// `SA1B_RLE_MAX_IMAGE_PIXELS`".
-        hint: &'static str,
     },
     /// The problem is in the annotation of id `id` of a dataset (`what`: "ground truth"
     /// or "detection").
@@ -347,17 +346,15 @@ impl fmt::Display for Error {
             Error::Kaggle { message } | Error::Dataset { message } => f.write_str(message),
             Error::ArgumentLength {
                 what,
+                per,
                 expected,
                 actual,
             } => write!(
                 f,
-                "{what} has {actual} entries, expected one per mask ({expected})"
+                "{what} has {actual} entries, expected one per {per} ({expected})"
             ),
+            Error::Inconsistent { message } => write!(f, "inconsistent inputs: {message}"),
             Error::NanScore { index } => write!(f, "score {index} is NaN"),
-            Error::IscrowdLength { expected, actual } => write!(
-                f,
-                "iscrowd has {actual} entries, expected one per ground-truth mask ({expected})"
-            ),
             Error::Image { message } => write!(f, "image: {message}"),
             Error::ImageSize { expected, actual } => write!(
                 f,
@@ -371,17 +368,8 @@ impl fmt::Display for Error {
                     write!(f, "cannot allocate {bytes} bytes for {what}")
                 }
             }
-            Error::LimitExceeded {
-                what,
-                value,
-                limit,
-                hint,
-            } => {
-                write!(f, "{what} {value} exceed the limit of {limit}")?;
-                if !hint.is_empty() {
-                    write!(f, " ({hint})")?;
-                }
-                Ok(())
+            Error::LimitExceeded { what, value, limit } => {
+                write!(f, "{what} {value} exceed the limit of {limit}")
             }
             Error::ResultItem { index, source } => {
                 write!(f, "result {index} (id {}): {source}", index + 1)
@@ -398,7 +386,24 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    /// The wrapped error of [`Error::Item`], [`Error::Annotation`] and
+    /// [`Error::ResultItem`].
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// let e = sa1b_rle::Error::EmptyCounts { pixels: 9 }.at(4);
+    /// assert_eq!(e.source().unwrap().to_string(), "empty counts for a mask of 9 pixels");
+    /// ```
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Item { source, .. }
+            | Error::Annotation { source, .. }
+            | Error::ResultItem { source, .. } => Some(source.as_ref()),
+            _ => None,
+        }
+    }
+}
 
 /// The result type of the core crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -16,9 +16,27 @@ use crate::pixels::{luma_of, u16_to_u8};
 /// with `DecompressionBombError`). An SA-1B image has 3.4 million pixels.
 pub const DEFAULT_MAX_PIXELS: u64 = 178_956_970;
 
-/// What to say about raising the limit.
-const LIMIT_HINT: &str =
-    "pass max_pixels= or set SA1B_RLE_MAX_IMAGE_PIXELS to decode larger images";
+/// The environment variable that sets the pixel limit of a decode without its own.
+pub const MAX_PIXELS_VARIABLE: &str = "SA1B_RLE_MAX_IMAGE_PIXELS";
+
+/// The pixel limit of a decode without its own: [`MAX_PIXELS_VARIABLE`] when set,
+/// else [`DEFAULT_MAX_PIXELS`]; `Err` with the variable's text when it is not a positive
+/// pixel count (the caller names the setting in its own terms).
+///
+/// # Errors
+/// The variable's value, when it is not a positive integer.
+pub fn max_pixels_setting() -> std::result::Result<u64, String> {
+    match std::env::var_os(MAX_PIXELS_VARIABLE) {
+        None => Ok(DEFAULT_MAX_PIXELS),
+        Some(text) => {
+            let text = text.to_string_lossy();
+            match text.trim().parse::<u64>() {
+                Ok(n) if n >= 1 => Ok(n),
+                _ => Err(text.into_owned()),
+            }
+        }
+    }
+}
 
 /// The pixel layout a decoder produced (8- or 16-bit big-endian samples).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,7 +119,6 @@ pub fn check_pixels(height: u64, width: u64, max_pixels: u64) -> Result<()> {
             what: "image pixels",
             value: pixels,
             limit: max_pixels,
-            hint: LIMIT_HINT,
         });
     }
     Ok(())

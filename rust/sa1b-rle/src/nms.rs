@@ -16,6 +16,7 @@ fn order(scores: &[f64], n: usize) -> Result<Vec<usize>> {
     if scores.len() != n {
         return Err(Error::ArgumentLength {
             what: "scores",
+            per: "mask",
             expected: n,
             actual: scores.len(),
         });

@@ -28,20 +28,74 @@ pub struct Problem {
     pub id: Option<i64>,
     /// The JSON path of the field, e.g. `annotations[3].bbox` or `image.width`.
     pub field: String,
-    /// What kind of problem: `json`, `missing`, `type` (a wrong type or shape), `size`
-    /// (mask size not the image's), `counts` (invalid RLE), `area`, `bbox` (stored value
-    /// differs from the mask's), `range` (score outside `[0, 1]`), `outside` (point or
-    /// crop box outside the image), `duplicate` (annotation id).
-    pub code: &'static str,
+    /// What kind of problem.
+    pub code: Code,
     /// What is wrong.
     pub message: String,
+}
+
+/// The kinds of [`Problem`], named as reports show them ([`Code::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// The file is not valid JSON.
+    Json,
+    /// A required key is missing.
+    Missing,
+    /// A value of the wrong type or shape.
+    Type,
+    /// A mask's size is not the image's.
+    Size,
+    /// An invalid RLE.
+    Counts,
+    /// The stored area differs from the mask's.
+    Area,
+    /// The stored box differs from the mask's.
+    Bbox,
+    /// A score outside `[0, 1]`.
+    Range,
+    /// A point or crop box outside the image.
+    Outside,
+    /// An annotation id given twice.
+    Duplicate,
+    /// `image.file_name` is not a bare file name.
+    FileName,
+}
+
+impl Code {
+    /// The name reports use: `json`, `missing`, `type`, `size`, `counts`, `area`,
+    /// `bbox`, `range`, `outside`, `duplicate`, `file_name`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Json => "json",
+            Code::Missing => "missing",
+            Code::Type => "type",
+            Code::Size => "size",
+            Code::Counts => "counts",
+            Code::Area => "area",
+            Code::Bbox => "bbox",
+            Code::Range => "range",
+            Code::Outside => "outside",
+            Code::Duplicate => "duplicate",
+            Code::FileName => "file_name",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Problem {
     /// Whether it prevents building the image (the others are wrong values).
     #[must_use]
     pub fn is_structural(&self) -> bool {
-        matches!(self.code, "json" | "missing" | "type" | "size" | "counts")
+        matches!(
+            self.code,
+            Code::Json | Code::Missing | Code::Type | Code::Size | Code::Counts
+        )
     }
 }
 
@@ -453,12 +507,13 @@ fn parse_reporting(data: &[u8], file: &str, check: bool) -> (Option<Sa1bImage>, 
             } else {
                 byte_offset(data, e.line(), e.column())
             };
-            p.file_level("", "json", format!("invalid JSON at byte {offset}: {e}"));
+            let message = format!("invalid JSON at byte {offset}: {e}");
+            p.file_level("", Code::Json, message);
             return (None, p.list);
         }
     };
     let Some(root) = root.as_object() else {
-        p.file_level("", "type", "the file is not a JSON object".into());
+        p.file_level("", Code::Type, "the file is not a JSON object".into());
         return (None, p.list);
     };
     let image = read_image(root, check, &mut p);
@@ -468,7 +523,7 @@ fn parse_reporting(data: &[u8], file: &str, check: bool) -> (Option<Sa1bImage>, 
     let Some(anns) = anns.as_array() else {
         p.file_level(
             "annotations",
-            "type",
+            Code::Type,
             format!("expected a list, got {}", kind(anns)),
         );
         return (None, p.list);
@@ -483,7 +538,7 @@ fn parse_reporting(data: &[u8], file: &str, check: bool) -> (Option<Sa1bImage>, 
     let mut masks = match RleBatch::new(height, width) {
         Ok(b) => b,
         Err(e) => {
-            p.file_level("image", "size", e.to_string());
+            p.file_level("image", Code::Size, e.to_string());
             return (None, p.list);
         }
     };
@@ -515,7 +570,7 @@ fn parse_reporting(data: &[u8], file: &str, check: bool) -> (Option<Sa1bImage>, 
                     Some(i),
                     Some(ann.id),
                     &format!("annotations[{i}].id"),
-                    "duplicate",
+                    Code::Duplicate,
                     format!("duplicate id (also annotation {j})"),
                 );
             } else {
@@ -528,7 +583,7 @@ fn parse_reporting(data: &[u8], file: &str, check: bool) -> (Option<Sa1bImage>, 
         // The mask was validated against the image's size when it was read.
         if let Err(e) = masks.push_runs(ann.mask.counts()) {
             let at = format!("annotations[{i}].segmentation");
-            p.add(Some(i), Some(ann.id), &at, "counts", e.to_string());
+            p.add(Some(i), Some(ann.id), &at, Code::Counts, e.to_string());
             complete = false;
             continue;
         }
@@ -690,12 +745,12 @@ impl Violation {
         }
     }
 
-    fn code(&self) -> &'static str {
+    fn code(&self) -> Code {
         match self {
-            Violation::Area { .. } => "area",
-            Violation::Bbox { .. } => "bbox",
-            Violation::Range { .. } => "range",
-            Violation::Point { .. } | Violation::CropBox { .. } => "outside",
+            Violation::Area { .. } => Code::Area,
+            Violation::Bbox { .. } => Code::Bbox,
+            Violation::Range { .. } => Code::Range,
+            Violation::Point { .. } | Violation::CropBox { .. } => Code::Outside,
         }
     }
 
@@ -781,7 +836,7 @@ impl Problems<'_> {
         index: Option<usize>,
         id: Option<i64>,
         field: &str,
-        code: &'static str,
+        code: Code,
         message: String,
     ) {
         self.list.push(Problem {
@@ -794,7 +849,7 @@ impl Problems<'_> {
         });
     }
 
-    fn file_level(&mut self, field: &str, code: &'static str, message: String) {
+    fn file_level(&mut self, field: &str, code: Code, message: String) {
         self.add(None, None, field, code, message);
     }
 }
@@ -841,7 +896,7 @@ fn field<'v>(
             at.map(|a| a.0),
             at.and_then(|a| a.1),
             &name,
-            "missing",
+            Code::Missing,
             "missing".into(),
         );
     }
@@ -883,7 +938,7 @@ fn read_image(
     let Some(image) = image.as_object() else {
         p.file_level(
             "image",
-            "type",
+            Code::Type,
             format!("expected an object, got {}", kind(image)),
         );
         return None;
@@ -893,7 +948,7 @@ fn read_image(
         let n = v.as_i64();
         if n.is_none() {
             let message = format!("expected an integer, got {}", describe(v));
-            p.file_level(&format!("image.{key}"), "type", message);
+            p.file_level(&format!("image.{key}"), Code::Type, message);
         }
         n
     };
@@ -903,7 +958,7 @@ fn read_image(
         if n < 0 {
             p.file_level(
                 &format!("image.{key}"),
-                "type",
+                Code::Type,
                 format!("must not be negative, got {n}"),
             );
             return None;
@@ -917,12 +972,12 @@ fn read_image(
         if s.is_none() {
             p.file_level(
                 "image.file_name",
-                "type",
+                Code::Type,
                 format!("expected a string, got {}", kind(v)),
             );
         }
         if let Some(message) = s.as_deref().filter(|_| check).and_then(file_name_problem) {
-            p.file_level("image.file_name", "file_name", message);
+            p.file_level("image.file_name", Code::FileName, message);
         }
         s
     });
@@ -966,7 +1021,7 @@ fn read_annotation(
             Some(i),
             None,
             &path,
-            "type",
+            Code::Type,
             format!("expected an object, got {}", kind(a)),
         );
         return None;
@@ -974,7 +1029,7 @@ fn read_annotation(
     let id = a.get("id").and_then(Value::as_i64);
     let at = Some((i, id));
     let before = p.list.len();
-    let add = |p: &mut Problems<'_>, key: &str, code: &'static str, message: String| {
+    let add = |p: &mut Problems<'_>, key: &str, code: Code, message: String| {
         p.add(Some(i), id, &format!("{path}.{key}"), code, message);
     };
     if let Some(v) = field(a, "id", &path, at, p) {
@@ -982,7 +1037,7 @@ fn read_annotation(
             add(
                 p,
                 "id",
-                "type",
+                Code::Type,
                 format!("expected an integer, got {}", describe(v)),
             );
         }
@@ -994,7 +1049,7 @@ fn read_annotation(
             add(
                 p,
                 key,
-                "type",
+                Code::Type,
                 format!("expected a number, got {}", kind(v)),
             );
         }
@@ -1009,7 +1064,7 @@ fn read_annotation(
             add(
                 p,
                 key,
-                "type",
+                Code::Type,
                 format!("expected a list of {n} numbers, got {}", short(v)),
             );
         }
@@ -1030,7 +1085,7 @@ fn read_annotation(
             add(
                 p,
                 "area",
-                "type",
+                Code::Type,
                 format!("expected an integer, got {}", describe(v)),
             );
         }
@@ -1041,7 +1096,7 @@ fn read_annotation(
             return numbers("point_coords[0]", 2, pt, p).map(|xs| [xs[0], xs[1]]);
         }
         let message = format!("expected a list of one [x, y] point, got {}", short(v));
-        add(p, "point_coords", "type", message);
+        add(p, "point_coords", Code::Type, message);
         None
     });
     let mask = read_mask(a, &path, at, size, p);
@@ -1105,7 +1160,7 @@ fn read_mask(
             i,
             id,
             &seg_path,
-            "type",
+            Code::Type,
             format!("expected an object, got {}", kind(seg)),
         );
         return None;
@@ -1117,7 +1172,7 @@ fn read_mask(
         .and_then(|l| l.iter().map(Value::as_u64).collect());
     let Some(hw) = hw else {
         let message = format!("expected [height, width], got {}", short(size));
-        p.add(i, id, &format!("{seg_path}.size"), "type", message);
+        p.add(i, id, &format!("{seg_path}.size"), Code::Type, message);
         return None;
     };
     let (h, w) = (hw[0], hw[1]);
@@ -1127,7 +1182,7 @@ fn read_mask(
                 i,
                 id,
                 &format!("{seg_path}.size"),
-                "size",
+                Code::Size,
                 format!("[{h}, {w}] is not the image's [height, width] [{ih}, {iw}]"),
             );
             return None;
@@ -1143,7 +1198,7 @@ fn read_mask(
                 .collect();
             let Some(runs) = runs else {
                 let message = "expected a string or a list of run lengths".into();
-                p.add(i, id, &format!("{seg_path}.counts"), "type", message);
+                p.add(i, id, &format!("{seg_path}.counts"), Code::Type, message);
                 return None;
             };
             Rle::new(h, w, runs)
@@ -1153,7 +1208,7 @@ fn read_mask(
                 i,
                 id,
                 &format!("{seg_path}.counts"),
-                "type",
+                Code::Type,
                 format!(
                     "expected a string or a list of run lengths, got {}",
                     kind(other)
@@ -1169,7 +1224,7 @@ fn read_mask(
                 i,
                 id,
                 &format!("{seg_path}.counts"),
-                "counts",
+                Code::Counts,
                 e.to_string(),
             );
             None

@@ -179,11 +179,19 @@ fn parse_elements(
     // output (room reserved for the whole list), the others are copied into them one by
     // one and dropped.
     let blocks = super::split::blocks(&split.elements, if t == 1 { 1 } else { t * 4 });
+    // Each block's columns made here (see `block_columns`).
+    let made = blocks
+        .iter()
+        .map(|r| {
+            let bytes = match (r.clone().next(), r.clone().last()) {
+                (Some(a), Some(b)) => split.elements[b].1 - split.elements[a].0,
+                _ => 0,
+            };
+            super::split::block_columns(data, bytes).map(|c| std::sync::Mutex::new(Some(c)))
+        })
+        .collect::<Option<Vec<_>>>()?;
     let parts = crate::pool::map_range(Some(t), blocks.len(), |b| {
-        let mut cols = AnnotationColumns {
-            parsing: data.as_ptr() as usize,
-            ..AnnotationColumns::default()
-        };
+        let mut cols = made[b].lock().ok()?.take()?;
         if let (Some(first), Some(last)) = (blocks[b].clone().next(), blocks[b].clone().last()) {
             // The first block's room is for the whole list's keypoints.
             let from = if b == 0 {
@@ -235,8 +243,17 @@ pub(super) fn parse_list_blocks(
     let n = if threads == 1 { 1 } else { threads * 4 };
     let mut starts = vec![first];
     starts.extend(super::split::guesses(data, first, n));
+    // Each block's columns made here (see `block_columns`).
+    let made = (0..starts.len())
+        .map(|b| {
+            let end = starts.get(b + 1).copied().unwrap_or(data.len());
+            let cols = super::split::block_columns(data, end - starts[b])?;
+            Some(std::sync::Mutex::new(Some(cols)))
+        })
+        .collect::<Option<Vec<_>>>()?;
     let mut parts = crate::pool::map_range(Some(threads), starts.len(), |b| {
-        walk(data, starts[b], starts.get(b + 1).copied(), ids)
+        let cols = made[b].lock().ok()?.take()?;
+        walk(cols, data, starts[b], starts.get(b + 1).copied(), ids)
     });
     let mut chain = Vec::with_capacity(parts.len());
     let mut next = parts[0].take()?;
@@ -248,7 +265,17 @@ pub(super) fn parse_list_blocks(
             Landing::At(s) => {
                 next = match starts.binary_search(&s) {
                     Ok(b) => parts[b].take()?,
-                    Err(b) => walk(data, s, starts.get(b).copied(), ids)?,
+                    Err(b) => {
+                        let until = starts.get(b).copied();
+                        let bytes = until.unwrap_or(data.len()) - s;
+                        walk(
+                            super::split::block_columns(data, bytes)?,
+                            data,
+                            s,
+                            until,
+                            ids,
+                        )?
+                    }
                 };
             }
         }
@@ -265,17 +292,14 @@ enum Landing {
 }
 
 /// The elements from `data[s]` (an element's start) up to the first at or past `until`
-/// (to the list's end when None) read into columns; None on any error.
+/// (to the list's end when None) read into `cols` (empty); None on any error.
 fn walk(
+    mut cols: AnnotationColumns,
     data: &[u8],
     mut s: usize,
     until: Option<usize>,
     ids: bool,
 ) -> Option<(AnnotationColumns, Landing)> {
-    let mut cols = AnnotationColumns {
-        parsing: data.as_ptr() as usize,
-        ..AnnotationColumns::default()
-    };
     reserve_keypoints(&mut cols, &data[s..until.unwrap_or(data.len())]);
     loop {
         let end = if let Some(end) = super::fast::entry_at(&mut cols, data, s, ids) {

@@ -36,7 +36,7 @@ pub struct AccumulateSpec<'a> {
 ///
 /// # Errors
 /// [`Error::IndexOutOfRange`] for an index list entry outside the evaluation,
-/// [`Error::ArgumentLength`] for `rec_thrs` not of length `R`, [`Error::OutOfMemory`].
+/// [`Error::Inconsistent`] for `rec_thrs` not of length `R`, [`Error::OutOfMemory`].
 pub fn accumulate(ev: &Evaluation, s: &AccumulateSpec<'_>) -> Result<Accumulated> {
     let [t_n, r_n, k_n, a_n, m_n] = s.dims;
     let groups = ev.groups();
@@ -48,10 +48,11 @@ pub fn accumulate(ev: &Evaluation, s: &AccumulateSpec<'_>) -> Result<Accumulated
     check(s.a_list, ev.areas.min(s.a0))?;
     check(s.i_list, s.i0)?;
     if s.i0.checked_mul(s.k0) != Some(groups) {
-        return Err(Error::ArgumentLength {
-            what: "evaluated images x categories",
-            expected: groups,
-            actual: s.i0.saturating_mul(s.k0),
+        return Err(Error::Inconsistent {
+            message: format!(
+                "{} evaluated images x {} categories, but {groups} groups were evaluated",
+                s.i0, s.k0
+            ),
         });
     }
     for (what, len, want) in [
@@ -61,10 +62,8 @@ pub fn accumulate(ev: &Evaluation, s: &AccumulateSpec<'_>) -> Result<Accumulated
         ("max detections", s.m_list.len(), m_n),
     ] {
         if len != want {
-            return Err(Error::ArgumentLength {
-                what,
-                expected: want,
-                actual: len,
+            return Err(Error::Inconsistent {
+                message: format!("{what} has {len} entries, expected {want}"),
             });
         }
     }

@@ -47,7 +47,7 @@ pub struct GroundTruths<'a> {
 /// `ious` is `D x G` row-major (detections by score, ground truths in the order given).
 ///
 /// # Errors
-/// [`Error::ArgumentLength`] when the lengths disagree.
+/// [`Error::Inconsistent`] when the lengths disagree.
 ///
 /// # Examples
 /// ```
@@ -71,10 +71,8 @@ pub fn coco_match(
         ("gt crowd flags", gt.crowd.len(), g),
     ] {
         if len != want {
-            return Err(Error::ArgumentLength {
-                what,
-                expected: want,
-                actual: len,
+            return Err(Error::Inconsistent {
+                message: format!("{what} has {len} entries, expected {want}"),
             });
         }
     }
@@ -208,18 +206,16 @@ impl Annotations<'_> {
             self.ignore.len(),
         ];
         if let Some(&bad) = lengths.iter().find(|&&l| l != n) {
-            return Err(Error::ArgumentLength {
-                what,
-                expected: n,
-                actual: bad,
+            return Err(Error::Inconsistent {
+                message: format!("{what}: a column of {bad} entries beside one of {n}"),
             });
         }
         let ordered = self.offsets.windows(2).all(|w| w[0] <= w[1]);
         if !ordered || self.offsets.first() != Some(&0) || self.offsets.last() != Some(&n) {
-            return Err(Error::ArgumentLength {
-                what: "group offsets (rising from 0 to the number of annotations)",
-                expected: n,
-                actual: self.offsets.last().copied().unwrap_or(0),
+            return Err(Error::Inconsistent {
+                message: format!(
+                    "{what}: the group offsets do not rise from 0 to the {n} annotations"
+                ),
             });
         }
         Ok(())
@@ -358,17 +354,19 @@ fn check_inputs(gt: &Annotations<'_>, dt: &Annotations<'_>) -> Result<()> {
     gt.check("ground truth fields")?;
     dt.check("detection fields")?;
     if dt.offsets.len() != gt.offsets.len() {
-        return Err(Error::ArgumentLength {
-            what: "detection group offsets",
-            expected: gt.offsets.len(),
-            actual: dt.offsets.len(),
+        return Err(Error::Inconsistent {
+            message: format!(
+                "{} detection groups beside {} ground-truth groups",
+                dt.offsets.len().saturating_sub(1),
+                gt.offsets.len().saturating_sub(1)
+            ),
         });
     }
     if gt.geometry.kind() != dt.geometry.kind() {
-        return Err(Error::ArgumentLength {
-            what: "geometry kinds (one kind on one side, another on the other)",
-            expected: 0,
-            actual: 1,
+        return Err(Error::Inconsistent {
+            message: "the ground truths and the detections are of different kinds \
+                      (masks, boxes, keypoints)"
+                .into(),
         });
     }
     Ok(())
@@ -807,10 +805,18 @@ mod tests {
         assert!(matches!(e.root(), Error::SizeMismatch { .. }), "{e}");
         // Boxes against masks, offsets that do not cover the annotations.
         let boxes = side(Geometry::Boxes(vec![[0.0; 4]]), &[1], vec![1.0]);
-        assert!(evaluate(&gt, &boxes, PARAMS, None).is_err());
+        // (Inconsistent inputs say so, in their own words: no "expected one per mask".)
+        let e = evaluate(&gt, &boxes, PARAMS, None).err().unwrap();
+        assert!(matches!(e, Error::Inconsistent { .. }), "{e}");
+        assert!(e.to_string().contains("different kinds"), "{e}");
         let mut short = side(Geometry::Boxes(vec![[0.0; 4]]), &[1], vec![1.0]);
         short.offsets = vec![0, 0].into();
-        assert!(evaluate(&boxes, &short, PARAMS, None).is_err());
+        let e = evaluate(&boxes, &short, PARAMS, None).err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "inconsistent inputs: detection fields: the group offsets do not rise from 0 to \
+             the 1 annotations"
+        );
         assert!(evaluate_group(&boxes, &boxes, 1, PARAMS).is_err());
     }
 
