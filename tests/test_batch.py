@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import sa1b_rle
 from sa1b_rle import RleBatch, RleError
+from sa1b_rle import mask as mask_utils
 
 
 @st.composite
@@ -257,8 +258,8 @@ def test_errors_name_what_and_where() -> None:
         RleBatch.from_strings([b"0"], 2**20, 2**20)
     with pytest.raises(TypeError, match="list of counts strings"):
         RleBatch.from_strings(b"12", 1, 3)
-    with pytest.raises(TypeError, match="bool or uint8"):
-        RleBatch.from_masks(np.zeros((2, 3, 3), np.float32))
+    with pytest.raises(TypeError, match="numeric or bool"):
+        RleBatch.from_masks(np.zeros((2, 3, 3), "U1"))
     with pytest.raises(ValueError, match="dimensional"):
         RleBatch.from_masks(np.zeros((2, 3, 3, 1), np.uint8))
     with pytest.raises(RleError, match="annotation 1: polygon has 2 point"):
@@ -320,3 +321,25 @@ def test_thread_settings() -> None:
     assert sa1b_rle.get_num_threads() == default
     with pytest.raises(ValueError, match=r"n must be in 0\.\.=256"):
         sa1b_rle.set_num_threads(-1)
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        *("bool", "uint8", "int8", "uint16", "int16", "int32", "uint32", "int64", "uint64"),
+        *("float16", "float32", "float64", "complex64"),
+    ],
+)
+def test_from_masks_takes_every_dtype_encode_takes(dtype: str) -> None:
+    """Nonzero is foreground (NaN too), as in ``mask.encode``: the same RLEs."""
+    rng = np.random.default_rng(7)
+    a = (rng.random((3, 5, 7)) < 0.4).astype(dtype)
+    if np.dtype(dtype).kind == "f":
+        a[0, 1, 1], a[1, 2, 2], a[2, 0, 0] = np.nan, -0.5, 1e-30
+    elif np.dtype(dtype).kind in "iu":
+        a[0, 1, 1] = np.iinfo(dtype).max  # (not 1: nonzero, not the low byte, counts)
+        a[1, 1, 1] = 256 if np.dtype(dtype).itemsize > 1 else 1
+    got = RleBatch.from_masks(a).to_coco(counts="bytes")
+    want = mask_utils.encode(np.asfortranarray(a.transpose(1, 2, 0)))
+    assert got == want
+    assert got == RleBatch.from_masks(a != 0).to_coco(counts="bytes")

@@ -102,8 +102,8 @@ class RleBatch:
         """Compressed counts strings, all of size (h, w)."""
     @staticmethod
     def from_masks(masks: npt.ArrayLike, *, threads: int | None = None) -> RleBatch:
-        """An (N, H, W) or (H, W) bool/uint8 array in any memory order (nonzero is
-        foreground), encoded in parallel."""
+        """An (N, H, W) or (H, W) array of any numeric or bool dtype in any memory order
+        (nonzero is foreground, as in ``mask.encode``), encoded in parallel."""
     @staticmethod
     def from_polygons(
         polys: Sequence[Sequence[Sequence[float]]], h: int, w: int, *, threads: int | None = None

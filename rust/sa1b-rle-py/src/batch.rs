@@ -131,14 +131,19 @@ fn as_u8_array<'py>(arr: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<u
     } else {
         np.call_method1("asarray", (arr,))?
     };
-    let dtype: String = a.getattr("dtype")?.getattr("name")?.extract()?;
-    let a = match dtype.as_str() {
-        "uint8" => a,
-        "bool" => a.call_method1("view", ("uint8",))?,
-        other => {
+    let dtype = a.getattr("dtype")?;
+    let name: String = dtype.getattr("name")?.extract()?;
+    let kind: String = dtype.getattr("kind")?.extract()?;
+    // As `mask.encode`: uint8 and bool as they are, any other number nonzero = foreground.
+    let a = match (name.as_str(), kind.as_str()) {
+        ("uint8", _) => a,
+        ("bool", _) => a.call_method1("view", ("uint8",))?,
+        (_, "i" | "u" | "f" | "c") => np
+            .call_method1("not_equal", (&a, 0))?
+            .call_method1("view", ("uint8",))?,
+        (other, _) => {
             return Err(PyTypeError::new_err(format!(
-                "masks must be a bool or uint8 array, not {other} \
-                 (use `masks != 0` or `masks.astype(np.uint8)`)"
+                "masks must be a numeric or bool array, not {other}"
             )))
         }
     };
@@ -194,8 +199,8 @@ impl PyRleBatch {
         Ok(Self::wrap(inner))
     }
 
-    /// Encodes masks: an (N, H, W) or (H, W) bool or uint8 array in any memory order
-    /// (nonzero is foreground), in parallel.
+    /// Encodes masks: an (N, H, W) or (H, W) array of any numeric or bool dtype in any
+    /// memory order (nonzero is foreground, as in `mask.encode`), in parallel.
     #[staticmethod]
     #[pyo3(signature = (masks, *, threads=None))]
     fn from_masks(
