@@ -265,7 +265,7 @@ def test_from_arrow_size_out_of_range() -> None:
     pa = pytest.importorskip("pyarrow")
     arr = pa.array([b"9"], pa.binary())
     for bad in (-1, 2**64):
-        with pytest.raises(ValueError, match=r"height must be in"):
+        with pytest.raises(ValueError, match=r"^h must be in"):
             RleBatch.from_arrow(arr, bad, 3)
 
 

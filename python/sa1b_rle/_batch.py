@@ -88,12 +88,12 @@ def iou_matrix(
     return d.iou(g, iscrowd=iscrowd, threads=threads)
 
 
-def _from_arrow(counts: Any, height: int, width: int, *, threads: int | None = None) -> RleBatch:
+def _from_arrow(counts: Any, h: int, w: int, *, threads: int | None = None) -> RleBatch:
     """A batch from an Arrow array of compressed counts (binary or string, chunked or
-    not, no nulls), all of size (height, width); needs pyarrow."""
+    not, no nulls), all of size (h, w); needs pyarrow."""
     from sa1b_rle.arrow import batch_from_arrow
 
-    return batch_from_arrow(counts, height, width, threads=threads)
+    return batch_from_arrow(counts, h, w, threads=threads)
 
 
 # The package adds what needs Python-only dependencies to the Rust class (the binding

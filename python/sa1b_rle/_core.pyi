@@ -92,7 +92,7 @@ class RleBatch:
     def from_coco(rles: Sequence[dict[str, Any]], *, threads: int | None = None) -> RleBatch:
         """COCO RLE dicts of one size (``counts`` as str, bytes or a run list)."""
     @staticmethod
-    def from_arrow(counts: Any, height: int, width: int, *, threads: int | None = None) -> RleBatch:
+    def from_arrow(counts: Any, h: int, w: int, *, threads: int | None = None) -> RleBatch:
         """A batch from a pyarrow array of compressed counts (binary or string, chunked or
         not, no nulls), all of size (height, width)."""
     @staticmethod
@@ -330,8 +330,8 @@ def sa1b_columns(
 def batch_from_counts_buffers(
     offsets: npt.NDArray[np.int64],
     data: npt.NDArray[np.uint8],
-    height: int,
-    width: int,
+    h: int,
+    w: int,
     threads: int | None = None,
 ) -> RleBatch:
     """A batch from (offsets, data) counts buffers, every string validated."""

@@ -108,12 +108,10 @@ def to_table(images: Iterable[Sa1bImage], *, threads: int | None = None) -> pa.T
     return pa.table(cols, schema=SCHEMA)
 
 
-def batch_from_arrow(
-    counts: Any, height: int, width: int, *, threads: int | None = None
-) -> RleBatch:
+def batch_from_arrow(counts: Any, h: int, w: int, *, threads: int | None = None) -> RleBatch:
     """:meth:`RleBatch.from_arrow`: a batch from an Arrow array (or chunked array) of
     compressed counts, binary or string, without nulls."""
-    for name, value in (("height", height), ("width", width)):
+    for name, value in (("h", h), ("w", w)):
         # Integers only (a float is not truncated, a string not parsed), as from_strings.
         if isinstance(value, bool) or not hasattr(value, "__index__"):
             raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
@@ -151,4 +149,4 @@ def batch_from_arrow(
         seen += n
     offsets = np.concatenate(offsets_parts)
     data = np.concatenate(data_parts) if data_parts else np.zeros(0, np.uint8)
-    return batch_from_counts_buffers(offsets, data, height, width, threads)
+    return batch_from_counts_buffers(offsets, data, h, w, threads)

@@ -730,16 +730,16 @@ pub fn counts_buffers<'py>(
 /// A batch from Arrow-style counts buffers (see `counts_buffers`), every string
 /// validated (errors name its index).
 #[pyfunction]
-#[pyo3(signature = (offsets, data, height, width, threads=None))]
+#[pyo3(signature = (offsets, data, h, w, threads=None))]
 pub fn batch_from_counts_buffers(
     py: Python<'_>,
     offsets: numpy::PyReadonlyArray1<'_, i64>,
     data: numpy::PyReadonlyArray1<'_, u8>,
-    height: Int,
-    width: Int,
+    h: Int,
+    w: Int,
     threads: Option<Int>,
 ) -> PyResult<PyRleBatch> {
-    let (height, width) = (dim_arg(&height, "height")?, dim_arg(&width, "width")?);
+    let (height, width) = (dim_arg(&h, "h")?, dim_arg(&w, "w")?);
     let threads = threads_arg(threads)?;
     let offsets = offsets
         .as_slice()
