@@ -85,7 +85,7 @@ def test_from_arrow_errors() -> None:
     for h, w in ((2.9, 3), ("2", 3), (2, 3.0)):
         with pytest.raises(TypeError, match="must be an integer"):
             RleBatch.from_arrow(pa.array([good[0]]), h, w)
-    with pytest.raises(ValueError, match="^h must be in"):
+    with pytest.raises(ValueError, match=r"^h must be in"):
         RleBatch.from_arrow(pa.array([good[0]]), -1, 3)
     assert (
         RleBatch.from_arrow(pa.array([good[0]]), np.int64(img.height), img.width) == img.masks[:1]
