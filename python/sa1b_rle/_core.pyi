@@ -21,7 +21,6 @@ __all__ = [
     "coco_keys",
     "coco_parse_dataset",
     "coco_parse_results",
-    "coco_polygons_to_rles",
     "coco_read_dataset",
     "coco_read_results",
     "counts_buffers",
@@ -482,6 +481,3 @@ def coco_evaluate(
     threads: int | None = None,
 ) -> CocoEvaluation:
     """pycocotools' evaluate() on columns (see sa1b_rle.cocoeval)."""
-
-def coco_polygons_to_rles(items: list[tuple[Any, int, int]]) -> list[dict[str, Any]]:
-    """COCO's annToRLE of polygon segmentations, one (parts, h, w) per annotation."""

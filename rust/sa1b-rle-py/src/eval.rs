@@ -12,38 +12,6 @@ use sa1b_rle::eval::{EvalParams, IouKind, Side};
 use crate::coco::PyCocoColumns;
 use crate::errors::{to_pyerr, Int};
 
-/// COCO's `annToRLE` of polygon segmentations, one `(parts, h, w)` per annotation:
-/// RLE dicts with bytes counts (see `sa1b_rle::polygon::coco_polygons`).
-#[pyfunction]
-pub fn coco_polygons_to_rles(
-    py: Python<'_>,
-    items: crate::convert::Seq<(crate::convert::Seq<crate::convert::Seq<f64>>, u64, u64)>,
-) -> PyResult<Bound<'_, pyo3::types::PyList>> {
-    let items: Vec<(Vec<Vec<f64>>, u64, u64)> = items
-        .0
-        .into_iter()
-        .map(|(parts, h, w)| (parts.0.into_iter().map(|p| p.0).collect(), h, w))
-        .collect();
-    let work = items
-        .iter()
-        .flat_map(|(p, _, _)| p)
-        .map(|p| p.len() * 200)
-        .sum();
-    let out = py
-        .detach(|| {
-            sa1b_rle::pool::map_range(sa1b_rle::pool::for_work(None, work), items.len(), |i| {
-                let (parts, h, w) = &items[i];
-                sa1b_rle::polygon::coco_polygons(parts, *h, *w)
-                    .map(|r| (r.height(), r.width(), r.to_counts_string()))
-                    .map_err(|e| e.at(i))
-            })
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()
-        })
-        .map_err(|e| to_pyerr(&e))?;
-    crate::convert::rle_dicts(py, &out)
-}
-
 /// The evaluation of a whole `COCOeval.evaluate()`, held in Rust as `accumulate()`
 /// reads it (see `sa1b_rle::eval::Evaluation`), with what rebuilds any group's
 /// `evalImgs` entries and IoU matrix on request.

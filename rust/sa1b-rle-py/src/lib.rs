@@ -47,7 +47,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(batch::batch_from_counts_buffers, m)?)?;
     m.add_function(wrap_pyfunction!(batch::box_nms, m)?)?;
     m.add_function(wrap_pyfunction!(eval::coco_evaluate, m)?)?;
-    m.add_function(wrap_pyfunction!(eval::coco_polygons_to_rles, m)?)?;
     m.add_class::<coco::PyCocoColumns>()?;
     m.add_function(wrap_pyfunction!(coco::coco_parse_dataset, m)?)?;
     m.add_function(wrap_pyfunction!(coco::coco_parse_results, m)?)?;
