@@ -343,3 +343,29 @@ def test_from_masks_takes_every_dtype_encode_takes(dtype: str) -> None:
     want = mask_utils.encode(np.asfortranarray(a.transpose(1, 2, 0)))
     assert got == want
     assert got == RleBatch.from_masks(a != 0).to_coco(counts="bytes")
+
+
+@pytest.mark.parametrize(
+    "boxes",
+    [np.zeros((2, 3)), np.zeros((2, 2, 4)), [1.0, 2.0, 3.0], np.zeros(8), [[1, 2, 3, 4, 5]]],
+)
+def test_every_box_argument_follows_one_shape_rule(boxes: Any) -> None:
+    """``(n, 4)``, or one box (or none) as a flat list of 4 (0) numbers: the same rule and
+    message for from_boxes, box_nms, mask.frBbox and mask.iou."""
+    from sa1b_rle import box_nms
+
+    shape = np.asarray(boxes).shape
+    want = f"boxes must have shape (n, 4), not {shape}"
+    calls = [
+        lambda: RleBatch.from_boxes(boxes, 5, 5),
+        lambda: box_nms(boxes, [1.0] * len(boxes), 0.5),
+        lambda: mask_utils.frBbox(boxes, 5, 5),
+    ]
+    for call in calls:
+        with pytest.raises(RleError) as info:
+            call()
+        assert str(info.value) == want
+    good = [[0, 0, 2, 2]]
+    one = RleBatch.from_boxes([0, 0, 2, 2], 5, 5)
+    assert one == RleBatch.from_boxes(good, 5, 5) and len(RleBatch.from_boxes([], 5, 5)) == 0
+    assert mask_utils.frBbox([0, 0, 2, 2], 5, 5) == mask_utils.frBbox(good, 5, 5)

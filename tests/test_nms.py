@@ -96,7 +96,7 @@ def test_bad_arguments() -> None:
         b.nms([1.0, 2.0], 0.5, max_keep=-1)
     with pytest.raises(ValueError, match="one-dimensional"):
         b.nms([[1.0, 2.0]], 0.5)
-    with pytest.raises(ValueError, match=r"shape \(N, 4\)"):
+    with pytest.raises(ValueError, match=r"shape \(n, 4\), not \(2, 3\)"):
         box_nms(np.zeros((2, 3)), [1.0, 2.0], 0.5)
     assert b.nms([1.0, 2.0], 0.5).tolist() == [1]
     assert box_nms(np.zeros((0, 4)), [], 0.5).tolist() == []

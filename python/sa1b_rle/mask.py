@@ -231,12 +231,7 @@ def frBbox(bb: npt.ArrayLike, h: int, w: int) -> list[RLE]:
     Boxes go through the polygon path exactly as in pycocotools, so fractional boxes
     follow polygon rounding.
     """
-    a = np.asarray(bb, dtype=np.float64)
-    if a.ndim == 1 and a.size in (0, 4):
-        a = a.reshape(-1, 4)
-    if a.ndim != 2 or a.shape[1] != 4:
-        raise RleError(f"boxes must have shape (n, 4), not {a.shape}")
-    return _core.fr_bbox(np.ascontiguousarray(a), _dim(h, "h"), _dim(w, "w"))
+    return _core.fr_bbox(bb, _dim(h, "h"), _dim(w, "w"))
 
 
 def _polygon(p: Any) -> list[float]:

@@ -4,10 +4,8 @@
 //! Over 400 lines because `RleBatch`'s methods are one `#[pymethods]` block (`PyO3` takes
 //! one per class without its `multiple-pymethods` feature and its inventory dependency).
 
-use numpy::ndarray::{Array2, Array3, ArrayView2, Axis};
-use numpy::{
-    IntoPyArray, PyArray3, PyArrayDyn, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods,
-};
+use numpy::ndarray::{ArrayView2, Axis};
+use numpy::{PyArray3, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyIndexError, PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyInt, PyList, PySlice, PyString, PyTuple};
@@ -303,18 +301,7 @@ impl PyRleBatch {
     ) -> PyResult<Self> {
         let (h, w) = (dim_arg(&h, "h")?, dim_arg(&w, "w")?);
         let threads = threads_arg(threads)?;
-        let np = py.import("numpy")?;
-        let a = np
-            .call_method1("asarray", (boxes, "float64"))?
-            .call_method1("reshape", ((-1, 4),))
-            .map_err(|_| PyValueError::new_err("boxes must have shape (N, 4)"))?;
-        let a: PyReadonlyArray2<'_, f64> = a.extract()?;
-        let bx: Vec<[f64; 4]> = a
-            .as_array()
-            .rows()
-            .into_iter()
-            .map(|r| [r[0], r[1], r[2], r[3]])
-            .collect();
+        let bx = crate::convert::boxes_arg(boxes)?;
         let inner = py
             .detach(|| sa1b_rle::RleBatch::from_boxes(h, w, &bx, threads))
             .map_err(|e| to_pyerr(&e))?;
@@ -382,11 +369,7 @@ impl PyRleBatch {
     fn bbox<'py>(&self, py: Python<'py>, threads: Option<Int>) -> PyResult<Bound<'py, PyAny>> {
         let threads = threads_arg(threads)?;
         let boxes = py.detach(|| self.inner.bbox(threads));
-        let n = boxes.len();
-        let flat: Vec<f64> = boxes.into_iter().flatten().collect();
-        let a = Array2::from_shape_vec((n, 4), flat)
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(a.into_pyarray(py).into_any())
+        crate::convert::rows_array(py, &boxes)
     }
 
     /// Decodes into (n, H, W) uint8, C-contiguous: a new array, or `out`.
@@ -446,9 +429,7 @@ impl PyRleBatch {
                 ))
             })?
             .map_err(|e| to_pyerr(&e))?;
-        let a = Array3::from_shape_vec((n, h, w), buf)
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(a.into_pyarray(py).into_any())
+        crate::convert::nd_array(py, (n, h, w), buf)
     }
 
     /// IoU with `other` (ground truth), float64 (N, M), as pycocotools' iou.
@@ -490,9 +471,7 @@ impl PyRleBatch {
         let o = py
             .detach(|| d.iou(g, &crowd, threads))
             .map_err(|e| to_pyerr(&e))?;
-        let a = Array2::from_shape_vec((d.len(), g.len()), o)
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(a.into_pyarray(py).into_any())
+        crate::convert::nd_array(py, (d.len(), g.len()), o)
     }
 
     /// Greedy mask NMS: int64 indices of the masks kept, highest score first (ties:
@@ -628,22 +607,7 @@ pub fn box_nms<'py>(
     max_keep: Option<Int>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (scores, max_keep) = nms_args(scores, iou_threshold, max_keep)?;
-    let a = py
-        .import("numpy")?
-        .call_method1("asarray", (boxes, "float64"))?;
-    let a: numpy::PyReadonlyArrayDyn<'_, f64> = a.extract()?;
-    let shape = a.shape().to_vec();
-    let ok = (shape.len() == 2 && shape[1] == 4) || (shape.len() == 1 && shape[0] == 0);
-    if !ok {
-        return Err(PyValueError::new_err(format!(
-            "boxes must have shape (N, 4), not {shape:?}"
-        )));
-    }
-    let flat: Vec<f64> = a.as_array().iter().copied().collect();
-    let bx: Vec<[f64; 4]> = flat
-        .chunks_exact(4)
-        .map(|c| [c[0], c[1], c[2], c[3]])
-        .collect();
+    let bx = crate::convert::boxes_arg(boxes)?;
     let kept = py
         .detach(|| sa1b_rle::box_nms(&bx, &scores, iou_threshold, max_keep))
         .map_err(|e| to_pyerr(&e))?;

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use numpy::IntoPyArray;
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -121,18 +120,14 @@ impl PyCocoColumns {
         Bound<'py, PyAny>,
     )> {
         let a = &self.data.annotations;
-        let boxes = numpy::ndarray::Array2::from_shape_vec(
-            (a.len(), 4),
-            a.bbox.iter().flatten().copied().collect(),
-        )
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        let boxes = crate::convert::rows_array(py, &a.bbox)?;
         Ok((
             crate::convert::array_1d(py, a.id.clone()),
             crate::convert::array_1d(py, a.image_id.clone()),
             crate::convert::array_1d(py, a.category_id.clone()),
             crate::convert::array_1d(py, a.area.clone()),
             crate::convert::array_1d(py, a.score.clone()),
-            boxes.into_pyarray(py).into_any(),
+            boxes,
         ))
     }
 
@@ -195,15 +190,11 @@ impl PyCocoColumns {
         py: Python<'py>,
     ) -> PyResult<(Vec<i64>, Bound<'py, PyAny>, Bound<'py, PyAny>)> {
         let a = &self.data.annotations;
-        let boxes = numpy::ndarray::Array2::from_shape_vec(
-            (a.len(), 4),
-            a.bbox.iter().flatten().copied().collect(),
-        )
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        let boxes = crate::convert::rows_array(py, &a.bbox)?;
         Ok((
             a.id.clone(),
             crate::convert::array_1d(py, a.area.clone()),
-            boxes.into_pyarray(py).into_any(),
+            boxes,
         ))
     }
 }

@@ -1,6 +1,6 @@
 //! Python objects <-> owned core inputs and outputs. Only conversion lives here.
 
-use numpy::ndarray::{Array1, Array2, ShapeBuilder};
+use numpy::ndarray::{Array1, ShapeBuilder};
 use numpy::IntoPyArray;
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
@@ -10,6 +10,71 @@ use sa1b_rle::input::{Counts, RleRef};
 use sa1b_rle::Error;
 
 use crate::errors::{to_pyerr, RleError};
+
+/// A numpy array of `v` in `shape` (C order, or Fortran order with `.f()`); a shape
+/// that does not hold `v` (a bug, never the user's input) is a `ValueError` saying so.
+pub fn nd_array<T, D, Sh>(py: Python<'_>, shape: Sh, v: Vec<T>) -> PyResult<Bound<'_, PyAny>>
+where
+    T: numpy::Element,
+    D: numpy::ndarray::Dimension,
+    Sh: Into<numpy::ndarray::StrideShape<D>>,
+{
+    numpy::ndarray::Array::from_shape_vec(shape, v)
+        .map(|a| a.into_pyarray(py).into_any())
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("internal shape error: {e}")))
+}
+
+/// An `(n, K)` array of rows (boxes: `K` = 4).
+pub fn rows_array<'py, T: numpy::Element + Copy, const K: usize>(
+    py: Python<'py>,
+    rows: &[[T; K]],
+) -> PyResult<Bound<'py, PyAny>> {
+    nd_array(
+        py,
+        (rows.len(), K),
+        rows.iter().flatten().copied().collect(),
+    )
+}
+
+/// `[x, y, w, h]` or `[x0, y0, x1, y1]` boxes given as anything numpy reads as float64:
+/// an `(n, 4)` array, or one box (or none) as a flat list of 4 (or 0) numbers; any other
+/// shape is an `RleError` naming it. The one rule of every box argument.
+pub fn boxes_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<[f64; 4]>> {
+    let a = obj
+        .py()
+        .import("numpy")?
+        .call_method1("asarray", (obj, "float64"))?;
+    let a: numpy::PyReadonlyArrayDyn<'_, f64> = a.extract()?;
+    let v = a.as_array();
+    let shape = v.shape().to_vec();
+    let ok = matches!(shape.as_slice(), [_, 4] | [0 | 4]);
+    if !ok {
+        return Err(RleError::new_err(format!(
+            "boxes must have shape (n, 4), not {}",
+            shape_text(&shape)
+        )));
+    }
+    let flat: Vec<f64> = v.iter().copied().collect();
+    Ok(flat
+        .chunks_exact(4)
+        .map(|c| [c[0], c[1], c[2], c[3]])
+        .collect())
+}
+
+/// A shape as Python prints a tuple: `(2, 3)`, `(5,)`.
+fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [one] => format!("({one},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
 
 /// A capacity to reserve for the items of `obj`: its reported length, but never more
 /// than a small bound (a length reported by a Python object is not trusted: an object
@@ -288,9 +353,7 @@ pub fn f_order_2d(
     rows: usize,
     cols: usize,
 ) -> PyResult<Bound<'_, PyAny>> {
-    let a = Array2::from_shape_vec((rows, cols).f(), data)
-        .map_err(|e| RleError::new_err(e.to_string()))?;
-    Ok(a.into_pyarray(py).into_any())
+    nd_array(py, (rows, cols).f(), data)
 }
 
 /// A 1-D array owning `data`.

@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use numpy::ndarray::{Array, Array2};
-use numpy::IntoPyArray;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use sa1b_rle::coco::Dataset;
@@ -178,9 +176,7 @@ type Entry<'py> = (
 type GroupDetail<'py> = (Vec<usize>, Bound<'py, PyAny>, Vec<Entry<'py>>);
 
 fn shaped(py: Python<'_>, v: Vec<f64>, rows: usize, cols: usize) -> PyResult<Bound<'_, PyAny>> {
-    let a = Array2::from_shape_vec((rows, cols), v)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(a.into_pyarray(py).into_any())
+    crate::convert::nd_array(py, (rows, cols), v)
 }
 
 /// A side's grouping as the evaluation keeps it: group `k` is the annotations
@@ -296,14 +292,13 @@ impl PyCocoEvaluation {
         let mut entries = Vec::with_capacity(detail.imgs.len());
         for e in detail.imgs {
             let gt_ig: Vec<i64> = e.gt_ignore.iter().map(|&b| i64::from(b)).collect();
-            let dt_ig = Array2::from_shape_vec((t, d_n), e.dt_ignore)
-                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            let dt_ig = crate::convert::nd_array(py, (t, d_n), e.dt_ignore)?;
             entries.push((
                 e.gt.iter().map(|&j| gm[j]).collect(),
                 shaped(py, e.dt_matches, t, d_n)?,
                 shaped(py, e.gt_matches, t, g_n)?,
                 crate::convert::array_1d(py, gt_ig),
-                dt_ig.into_pyarray(py).into_any(),
+                dt_ig,
             ));
         }
         Ok(Some((
@@ -350,16 +345,10 @@ impl PyCocoEvaluation {
             .detach(|| sa1b_rle::eval::accumulate(&self.ev, &spec))
             .map_err(|e| to_pyerr(&e))?;
         let [t, r, k, a, m] = dims;
-        let five = |v: Vec<f64>| -> PyResult<Bound<'py, PyAny>> {
-            let x = Array::from_shape_vec((t, r, k, a, m), v)
-                .map_err(|e| PyValueError::new_err(e.to_string()))?;
-            Ok(x.into_pyarray(py).into_any())
-        };
-        let recall = Array::from_shape_vec((t, k, a, m), acc.recall)
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let five = |v: Vec<f64>| crate::convert::nd_array(py, (t, r, k, a, m), v);
         Ok((
             five(acc.precision)?,
-            recall.into_pyarray(py).into_any(),
+            crate::convert::nd_array(py, (t, k, a, m), acc.recall)?,
             five(acc.scores)?,
         ))
     }

@@ -2,13 +2,12 @@
 //! binary masks from images and arrays, masks drawn over an image, and polygon tracing
 //! (the binding of `sa1b_rle::images`, `labels`, `overlay` and `contours`).
 
-use numpy::ndarray::{Array2, Array3};
-use numpy::{IntoPyArray, PyReadonlyArray3, PyReadwriteArray3, PyUntypedArrayMethods};
+use numpy::{PyReadonlyArray3, PyReadwriteArray3, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::batch::PyRleBatch;
-use crate::convert::array_1d;
+use crate::convert::{array_1d, nd_array};
 use crate::errors::{max_pixels_arg, to_pyerr, Int};
 
 /// Decodes a JPEG or PNG to an `(H, W, 3)` uint8 RGB array.
@@ -23,9 +22,7 @@ pub fn read_image_rgb<'py>(
     let (rgb, h, w) = py
         .detach(|| sa1b_rle::overlay::read_rgb(data, max_pixels))
         .map_err(|e| to_pyerr(&e))?;
-    let a = Array3::from_shape_vec((h as usize, w as usize, 3), rgb)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(a.into_pyarray(py).into_any())
+    nd_array(py, (h as usize, w as usize, 3), rgb)
 }
 
 /// Encodes an `(H, W, 3)` uint8 array as PNG bytes.
@@ -192,9 +189,7 @@ pub fn png_label_values<'py>(
             Ok::<_, sa1b_rle::Error>((h, w, values))
         })
         .map_err(|e| to_pyerr(&e))?;
-    let a =
-        Array2::from_shape_vec((h, w), values).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(a.into_pyarray(py).into_any())
+    nd_array(py, (h, w), values)
 }
 
 /// The binary mask of an image file's bytes (PNG or JPEG): grey level (Pillow's luma
@@ -248,9 +243,7 @@ pub fn rgb_to_luma<'py>(
         .as_slice()
         .map_err(|_| PyValueError::new_err("the RGB array must be C-contiguous"))?;
     let grey = sa1b_rle::labels::luma(data);
-    let a =
-        Array2::from_shape_vec((h, w), grey).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(a.into_pyarray(py).into_any())
+    nd_array(py, (h, w), grey)
 }
 
 /// `(height, width)` of a JPEG or PNG from its header (the pixels are not decoded).

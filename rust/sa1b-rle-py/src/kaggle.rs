@@ -1,7 +1,5 @@
 //! `sa1b_rle._core` functions behind `sa1b_rle.kaggle` (the codec is `sa1b_rle::kaggle`).
 
-use numpy::ndarray::Array2;
-use numpy::IntoPyArray;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use sa1b_rle::Order;
@@ -53,9 +51,7 @@ pub fn kaggle_decode<'py>(
     let data = py
         .detach(|| sa1b_rle::kaggle::decode(text, h, w, order(column_major), one_indexed))
         .map_err(|e| to_pyerr(&e))?;
-    let a = Array2::from_shape_vec((h as usize, w as usize), data)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(a.into_pyarray(py).into_any())
+    crate::convert::nd_array(py, (h as usize, w as usize), data)
 }
 
 /// The Kaggle string of the one mask of `batch`.

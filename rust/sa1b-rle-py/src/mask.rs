@@ -1,7 +1,7 @@
 //! `sa1b_rle._core` functions behind `sa1b_rle.mask` (the pycocotools.mask API).
 
-use numpy::ndarray::{Array2, Array3, ShapeBuilder};
-use numpy::{IntoPyArray, PyReadonlyArray2, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::ndarray::ShapeBuilder;
+use numpy::{PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -105,9 +105,7 @@ pub fn decode<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<
         })
         .map_err(|e| to_pyerr(&e))?;
     let (h, w, n) = (batch.height() as usize, batch.width() as usize, batch.len());
-    let a =
-        Array3::from_shape_vec((h, w, n).f(), buf).map_err(|e| RleError::new_err(e.to_string()))?;
-    Ok(a.into_pyarray(py).into_any())
+    crate::convert::nd_array(py, (h, w, n).f(), buf)
 }
 
 /// Foreground pixel counts of a list of RLE dicts, as a uint32 array.
@@ -123,10 +121,7 @@ pub fn area<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<'p
 #[pyfunction]
 pub fn to_bbox<'py>(py: Python<'py>, rles: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let boxes = with_rles(py, rles, |refs| sa1b_rle::input::bboxes(refs, None))?;
-    let n = boxes.len();
-    let flat: Vec<f64> = boxes.into_iter().flatten().collect();
-    let a = Array2::from_shape_vec((n, 4), flat).map_err(|e| RleError::new_err(e.to_string()))?;
-    Ok(a.into_pyarray(py).into_any())
+    crate::convert::rows_array(py, &boxes)
 }
 
 /// Union (or intersection) of a list of RLE dicts of one size, as one RLE dict.
@@ -214,13 +209,13 @@ fn iou_error(e: &Error, n_dt: usize) -> PyErr {
 #[pyfunction]
 pub fn iou_bbox<'py>(
     py: Python<'py>,
-    dt: PyReadonlyArray2<'py, f64>,
-    gt: PyReadonlyArray2<'py, f64>,
+    dt: &Bound<'py, PyAny>,
+    gt: &Bound<'py, PyAny>,
     iscrowd: Seq<bool>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let iscrowd = iscrowd.0;
-    let d = boxes(&dt)?;
-    let g = boxes(&gt)?;
+    let d = crate::convert::boxes_arg(dt)?;
+    let g = crate::convert::boxes_arg(gt)?;
     let (m, n) = (d.len(), g.len());
     let o = py
         .detach(|| sa1b_rle::bbox_iou(&d, &g, &iscrowd))
@@ -228,30 +223,16 @@ pub fn iou_bbox<'py>(
     f_order_2d(py, o, m, n)
 }
 
-fn boxes(a: &PyReadonlyArray2<'_, f64>) -> PyResult<Vec<[f64; 4]>> {
-    let v = a.as_array();
-    if v.ncols() != 4 {
-        return Err(PyValueError::new_err(format!(
-            "boxes must have shape (n, 4), not {:?}",
-            v.shape()
-        )));
-    }
-    Ok(v.rows()
-        .into_iter()
-        .map(|r| [r[0], r[1], r[2], r[3]])
-        .collect())
-}
-
 /// Rasterises boxes (an `(n, 4)` float64 array) as pycocotools' `frBbox`.
 #[pyfunction]
 pub fn fr_bbox<'py>(
     py: Python<'py>,
-    bb: PyReadonlyArray2<'py, f64>,
+    bb: &Bound<'py, PyAny>,
     h: Int,
     w: Int,
 ) -> PyResult<Bound<'py, PyList>> {
     let (h, w) = (dim_arg(&h, "h")?, dim_arg(&w, "w")?);
-    let b = boxes(&bb)?;
+    let b = crate::convert::boxes_arg(bb)?;
     let out = py
         .detach(|| -> Result<Vec<(u64, u64, Vec<u8>)>, Error> {
             let rles = b

@@ -1,6 +1,5 @@
 //! `sa1b_rle._core.Sa1bImage` and the SA-1B file parser: the binding of `sa1b_rle::sa1b`.
 
-use numpy::ndarray::Array2;
 use numpy::IntoPyArray;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -27,10 +26,7 @@ impl PySa1bImage {
 
 /// An `(n, k)` float64 array from rows.
 fn rows<'py, const K: usize>(py: Python<'py>, v: &[[f64; K]]) -> PyResult<Bound<'py, PyAny>> {
-    let flat: Vec<f64> = v.iter().flatten().copied().collect();
-    let a = Array2::from_shape_vec((v.len(), K), flat)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(a.into_pyarray(py).into_any())
+    crate::convert::rows_array(py, v)
 }
 
 #[pymethods]
