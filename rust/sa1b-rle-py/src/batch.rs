@@ -103,14 +103,13 @@ pub(crate) fn extract_indices(obj: &Bound<'_, PyAny>, len: usize) -> PyResult<Ve
     raw.into_iter().map(|i| normalize_index(i, len)).collect()
 }
 
+/// [`sa1b_rle::resolve_index`] as an `IndexError`.
 fn normalize_index(i: i128, len: usize) -> PyResult<usize> {
-    let j = if i < 0 { i + len as i128 } else { i };
-    if j < 0 || j >= len as i128 {
-        return Err(PyIndexError::new_err(format!(
+    sa1b_rle::resolve_index(i, len).ok_or_else(|| {
+        PyIndexError::new_err(format!(
             "index {i} is out of range for a batch of {len} masks"
-        )));
-    }
-    Ok(j as usize)
+        ))
+    })
 }
 
 /// Truthiness of each entry (`iscrowd` lists of bools or 0/1 ints).
@@ -121,7 +120,8 @@ fn extract_flags(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<bool>> {
     obj.try_iter()?.map(|x| x?.is_truthy()).collect()
 }
 
-/// A uint8 view of a bool or uint8 array (no copy); `TypeError` for other dtypes.
+/// A uint8 array of masks: a bool or uint8 array as it is (no copy), another numeric one
+/// as `!= 0` (as `mask.encode`); `TypeError` for other dtypes.
 fn as_u8_array<'py>(arr: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<u8>>> {
     let np = arr.py().import("numpy")?;
     let a = if arr.is_instance(&np.getattr("ndarray")?)? {

@@ -43,6 +43,22 @@ pub struct RleBatch {
     runs: Vec<u32>,
 }
 
+/// Position `index` of a sequence of `len` items by Python's rule: a negative index
+/// counts from the end; None when it falls outside.
+///
+/// ```
+/// use sa1b_rle::resolve_index;
+/// assert_eq!(resolve_index(-1, 3), Some(2));
+/// assert_eq!(resolve_index(3, 3), None);
+/// assert_eq!(resolve_index(-4, 3), None);
+/// ```
+#[must_use]
+pub fn resolve_index(index: i128, len: usize) -> Option<usize> {
+    let len = i128::try_from(len).ok()?;
+    let j = if index < 0 { index + len } else { index };
+    (0..len).contains(&j).then_some(j as usize)
+}
+
 impl RleBatch {
     /// An empty batch of masks of `height` x `width`.
     ///
