@@ -109,7 +109,9 @@ def test_module_examples() -> None:
     assert result.attempted > 0 and result.failed == 0
 
 
-def test_to_parquet_streams_and_reports(tmp_path: pytest.TempPathFactory) -> None:
+def test_to_parquet_streams_and_reports(
+    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
     import io
     import json
     import tarfile
@@ -153,7 +155,7 @@ def test_to_parquet_streams_and_reports(tmp_path: pytest.TempPathFactory) -> Non
     text = io.StringIO()
     argv = ["to-parquet", str(shard), "-o", str(out2), "--overwrite"]
     assert cli_mod.main(argv, out=text) == 1
-    assert f"skipped {shard}:sa_2.json: invalid annotation file" in text.getvalue()
+    assert f"skipped {shard}:sa_2.json: invalid annotation file" in capsys.readouterr().err
     assert text.getvalue().endswith(f"{sizes[0]} rows from 1 image, 2 skipped\n")
     assert cli_mod.main(["to-parquet", "-o", str(out2)], out=io.StringIO()) == 1
     assert cli_mod.main(["to-parquet", "-o", str(out2), "--overwrite"], out=io.StringIO()) == 0

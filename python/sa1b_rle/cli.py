@@ -57,9 +57,11 @@ def _sources(paths: Sequence[str]) -> list[tuple[str, bool]]:
 
 
 def _wrote(out: TextIO, what: str, errors: Sequence[tuple[str, str]]) -> int:
-    """Prints the skipped inputs and ``wrote WHAT[, N skipped]``; the exit status."""
+    """Prints each skipped input on stderr (the name once) and ``wrote WHAT[, N
+    skipped]`` on ``out``; the exit status."""
     for name, message in errors:
-        out.write(f"skipped {name}: {message}\n")
+        line = message if message.startswith(f"{name}:") else f"{name}: {message}"
+        sys.stderr.write(f"skipped {line}\n")
     out.write(f"wrote {what}" + (f", {len(errors)} skipped\n" if errors else "\n"))
     return 1 if errors else 0
 
