@@ -705,12 +705,8 @@ pub fn batch_from_counts_buffers(
 ) -> PyResult<PyRleBatch> {
     let (height, width) = (dim_arg(&h, "h")?, dim_arg(&w, "w")?);
     let threads = threads_arg(threads)?;
-    let offsets = offsets
-        .as_slice()
-        .map_err(|_| PyValueError::new_err("offsets must be contiguous"))?;
-    let data = data
-        .as_slice()
-        .map_err(|_| PyValueError::new_err("data must be contiguous"))?;
+    let offsets = crate::convert::c_slice(&offsets, "offsets")?;
+    let data = crate::convert::c_slice(&data, "data")?;
     let batch = py
         .detach(|| sa1b_rle::RleBatch::from_counts_buffers(height, width, offsets, data, threads))
         .map_err(|e| to_pyerr(&e))?;

@@ -24,6 +24,17 @@ where
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("internal shape error: {e}")))
 }
 
+/// The elements of a C-contiguous array argument, or a `ValueError` saying `what` must
+/// be C-contiguous (the one check of every array read in place).
+pub fn c_slice<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
+    a: &'a numpy::PyReadonlyArray<'_, T, D>,
+    what: &str,
+) -> PyResult<&'a [T]> {
+    a.as_slice().map_err(|_| {
+        pyo3::exceptions::PyValueError::new_err(format!("{what} must be C-contiguous"))
+    })
+}
+
 /// An `(n, K)` array of rows (boxes: `K` = 4).
 pub fn rows_array<'py, T: numpy::Element + Copy, const K: usize>(
     py: Python<'py>,

@@ -139,9 +139,7 @@ pub fn labels_from_rgb<'py>(
             "RGB label arrays have shape (H, W, 3)",
         ));
     }
-    let data = rgb
-        .as_slice()
-        .map_err(|_| PyValueError::new_err("the RGB array must be C-contiguous"))?;
+    let data = crate::convert::c_slice(&rgb, "the RGB array")?;
     let code = |i: usize| {
         i64::from(data[3 * i]) << 16 | i64::from(data[3 * i + 1]) << 8 | i64::from(data[3 * i + 2])
     };
@@ -239,9 +237,7 @@ pub fn rgb_to_luma<'py>(
     rgb: PyReadonlyArray3<'py, u8>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (h, w) = (rgb.shape()[0], rgb.shape()[1]);
-    let data = rgb
-        .as_slice()
-        .map_err(|_| PyValueError::new_err("the RGB array must be C-contiguous"))?;
+    let data = crate::convert::c_slice(&rgb, "the RGB array")?;
     let grey = sa1b_rle::labels::luma(data);
     nd_array(py, (h, w), grey)
 }
