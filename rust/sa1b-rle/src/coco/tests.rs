@@ -260,3 +260,75 @@ fn results_in_guessed_blocks_equal_the_one_pass_parse() {
     let got = parse_results_with(bad.into_bytes(), Some(2)).unwrap_err();
     assert_eq!(want.to_string(), got.to_string());
 }
+
+mod blocks {
+    use super::super::json::{parse_list_blocks, parse_results_one_pass};
+    use proptest::prelude::*;
+
+    /// A result object whose strings are made of the bytes that fool the guesses
+    /// (`}`, `,`, `{`, quotes and backslashes, escaped as JSON needs), with nested
+    /// lists of objects, RLE counts with escapes, and numbers the fast path declines.
+    fn object() -> impl Strategy<Value = String> {
+        let text = proptest::collection::vec(
+            prop_oneof![
+                Just("}, {"),
+                Just("},{"),
+                Just("\\\""),
+                Just("\\\\"),
+                Just("a"),
+                Just(" "),
+                Just("\\u00e9")
+            ],
+            0..8,
+        )
+        .prop_map(|parts| parts.concat());
+        let extra = prop_oneof![
+            Just(String::new()),
+            text.clone().prop_map(|t| format!(r#", "caption": "{t}""#)),
+            text.prop_map(|t| format!(r#", "extra": [{{"t": "{t}"}}, {{"u": [{{}}, {{}}]}}]"#)),
+            Just(r#", "score2": 1e-3"#.to_string()),
+        ];
+        (0u32..50, 0u32..5, extra, 0usize..3).prop_map(|(image, cat, extra, space)| {
+            let ws = ["", " ", "\n  "][space];
+            format!(
+                r#"{{"image_id": {image},{ws}"category_id": {cat}, "score": 0.{image}5,
+                   "segmentation": {{"size": [4, 5], "counts": "0\\4[]"}}{extra}}}"#
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Blocks from guessed starts, on any number of threads, give the one-pass
+        /// parse's columns; a document the one-pass parse rejects they decline.
+        #[test]
+        fn guessed_blocks_equal_the_one_pass_parse(
+            objects in proptest::collection::vec(object(), 1..40),
+            sep in prop_oneof![Just(","), Just(", "), Just(" ,\n")],
+            threads in 1usize..5,
+            cut in proptest::option::of(0usize..4000),
+        ) {
+            let mut doc = format!("[{}]", objects.join(sep));
+            if let Some(at) = cut {
+                // A truncated document: both must refuse it.
+                doc.truncate(at.min(doc.len()));
+            }
+            let one = parse_results_one_pass(doc.clone().into_bytes());
+            let blocks = parse_list_blocks(doc.as_bytes(), 1, false, threads);
+            match (one, blocks) {
+                (Ok(one), Some((mut got, end))) => {
+                    prop_assert_eq!(end, doc.len());
+                    got.source = doc.into_bytes();
+                    let mut one = one;
+                    one.parsing = got.parsing;
+                    prop_assert_eq!(format!("{one:?}"), format!("{got:?}"));
+                }
+                // A whole valid document is never declined (a value the fast path
+                // declines goes to serde inside its block).
+                (Ok(_), None) => prop_assert!(cut.is_some(), "a valid document declined"),
+                (Err(_), Some(_)) => prop_assert!(false, "blocks accepted a bad document"),
+                (Err(_), None) => {}
+            }
+        }
+    }
+}
