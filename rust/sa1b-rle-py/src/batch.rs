@@ -211,10 +211,12 @@ impl PyRleBatch {
         let arr = match arr.ndim() {
             2 => arr.call_method1("reshape", ((1, arr.shape()[0], arr.shape()[1]),))?,
             3 => arr.into_any(),
-            n => {
-                return Err(PyValueError::new_err(format!(
-                    "masks must be (N, H, W) or (H, W), not {n}-dimensional"
-                )))
+            _ => {
+                return Err(crate::convert::shape_error(
+                    "masks",
+                    "(N, H, W) or (H, W)",
+                    arr.shape(),
+                ))
             }
         };
         let arr = arr.cast_into::<PyArrayDyn<u8>>()?;
@@ -396,10 +398,8 @@ impl PyRleBatch {
                 )));
             };
             if arr.shape() != [n, h, w] {
-                return Err(PyValueError::new_err(format!(
-                    "out has shape {:?}, expected ({n}, {h}, {w})",
-                    arr.shape()
-                )));
+                let want = format!("({n}, {h}, {w})");
+                return Err(crate::convert::shape_error("out", &want, arr.shape()));
             }
             if !arr.is_c_contiguous() {
                 return Err(PyValueError::new_err("out must be C-contiguous"));
@@ -587,10 +587,11 @@ pub(crate) fn nms_args(
         .call_method1("asarray", (scores, "float64"))?;
     let a: numpy::PyReadonlyArrayDyn<'_, f64> = a.extract()?;
     if a.ndim() != 1 {
-        return Err(PyValueError::new_err(format!(
-            "scores must be one-dimensional, not of shape {:?}",
-            a.shape()
-        )));
+        return Err(crate::convert::shape_error(
+            "scores",
+            "(n,) (one-dimensional)",
+            a.shape(),
+        ));
     }
     Ok((a.as_array().iter().copied().collect(), max_keep))
 }

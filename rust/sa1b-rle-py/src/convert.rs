@@ -60,16 +60,24 @@ pub fn boxes_arg(obj: &Bound<'_, PyAny>) -> PyResult<Vec<[f64; 4]>> {
     let shape = v.shape().to_vec();
     let ok = matches!(shape.as_slice(), [_, 4] | [0 | 4]);
     if !ok {
-        return Err(RleError::new_err(format!(
-            "boxes must have shape (n, 4), not {}",
-            shape_text(&shape)
-        )));
+        // (An RleError, as pycocotools' frBbox users expect; worded as every shape.)
+        let e = shape_error("boxes", "(n, 4)", &shape);
+        return Err(RleError::new_err(e.value(obj.py()).to_string()));
     }
     let flat: Vec<f64> = v.iter().copied().collect();
     Ok(flat
         .chunks_exact(4)
         .map(|c| [c[0], c[1], c[2], c[3]])
         .collect())
+}
+
+/// The one wording of a wrong array shape: "`what` must have shape `expected`, not
+/// (as Python prints the shape)".
+pub fn shape_error(what: &str, expected: &str, got: &[usize]) -> PyErr {
+    pyo3::exceptions::PyValueError::new_err(format!(
+        "{what} must have shape {expected}, not {}",
+        shape_text(got)
+    ))
 }
 
 /// A shape as Python prints a tuple: `(2, 3)`, `(5,)`.

@@ -33,9 +33,11 @@ pub fn encode_png<'py>(
 ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
     let shape = rgb.shape().to_vec();
     if shape[2] != 3 {
-        return Err(PyValueError::new_err(format!(
-            "expected an (H, W, 3) RGB array, got shape {shape:?}"
-        )));
+        return Err(crate::convert::shape_error(
+            "the RGB array",
+            "(H, W, 3)",
+            &shape,
+        ));
     }
     let data = rgb.as_array().iter().copied().collect::<Vec<u8>>();
     let png = py
@@ -55,11 +57,8 @@ pub fn draw_masks(
     let b = masks.inner();
     let shape = rgb.shape().to_vec();
     if shape != [b.height() as usize, b.width() as usize, 3] {
-        return Err(PyValueError::new_err(format!(
-            "the image has shape {shape:?}; the masks need ({}, {}, 3)",
-            b.height(),
-            b.width()
-        )));
+        let want = format!("({}, {}, 3) (the masks' size)", b.height(), b.width());
+        return Err(crate::convert::shape_error("the image", &want, &shape));
     }
     let slice = rgb
         .as_slice_mut()
@@ -135,8 +134,10 @@ pub fn labels_from_rgb<'py>(
     let background = background.i64("background")?;
     let (h, w) = (rgb.shape()[0] as u64, rgb.shape()[1] as u64);
     if rgb.shape()[2] != 3 {
-        return Err(PyValueError::new_err(
-            "RGB label arrays have shape (H, W, 3)",
+        return Err(crate::convert::shape_error(
+            "an RGB label array",
+            "(H, W, 3)",
+            rgb.shape(),
         ));
     }
     let data = crate::convert::c_slice(&rgb, "the RGB array")?;
