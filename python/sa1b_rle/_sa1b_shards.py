@@ -12,7 +12,7 @@ import io
 import os
 import tarfile
 import zlib
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import IO, Any, NamedTuple, cast
 
 from sa1b_rle import sources as _sources
@@ -149,6 +149,40 @@ def _no_samples() -> Generator[tuple[str, bytes | None, Sa1bImage], None, None]:
     yield from ()
 
 
+def _limits(max_json_bytes: int, max_image_bytes: int) -> dict[str, int]:
+    """The member size limits, checked: ``{".json": ..., "image": ...}``."""
+    for arg, value in (("max_json_bytes", max_json_bytes), ("max_image_bytes", max_image_bytes)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{arg} must be an int, not {type(value).__name__}")
+        if value < 1:
+            raise ValueError(f"{arg} must be at least 1, not {value}")
+    return {".json": max_json_bytes, "image": max_image_bytes}
+
+
+def _members(
+    tf: tarfile.TarFile, bad: Callable[[str, str], None]
+) -> Iterator[tuple[tarfile.TarInfo, str, str, str]]:
+    """The members of ``tf`` but directories, as ``(info, name fit for messages, key,
+    lower-case extension)``; a truncated or corrupt archive is reported through ``bad``
+    (after the last member read) and ends them."""
+    last = "<start of the archive>"
+    while True:
+        try:
+            m = tf.next()
+        except _ERRORS as e:
+            bad(f"after {last}", f"truncated or corrupt archive: {e}")
+            return
+        if m is None:
+            return
+        # The reader keeps every header it has seen; a shard has ~22,000.
+        cast(Any, tf).members.clear()
+        if m.isdir():
+            continue
+        last = name = _printable(m.name)
+        key, ext = os.path.splitext(name)
+        yield m, name, key, ext.lower()
+
+
 def _member_problem(
     m: tarfile.TarInfo,
     key: str,
@@ -192,15 +226,7 @@ class ShardReader(Iterator[tuple[str, "bytes | None", Sa1bImage]]):
         max_image_bytes: int = MAX_IMAGE_BYTES,
     ) -> None:
         _sources.check_on_error(on_error)
-        for arg, value in (
-            ("max_json_bytes", max_json_bytes),
-            ("max_image_bytes", max_image_bytes),
-        ):
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise TypeError(f"{arg} must be an int, not {type(value).__name__}")
-            if value < 1:
-                raise ValueError(f"{arg} must be at least 1, not {value}")
-        self._caps = {".json": max_json_bytes, "image": max_image_bytes}
+        self._caps = _limits(max_json_bytes, max_image_bytes)
         self._raise = on_error == "raise"
         self._images = images
         self.errors: list[tuple[str, str]] = []
@@ -250,21 +276,8 @@ class ShardReader(Iterator[tuple[str, "bytes | None", Sa1bImage]]):
         seen: set[tuple[str, bool]] = set()  # (key, is the annotation file)
         last = "<start of the archive>"
         try:
-            while True:
-                try:
-                    m = tf.next()
-                except _ERRORS as e:
-                    self._bad(f"after {last}", f"truncated or corrupt archive: {e}")
-                    break
-                if m is None:
-                    break
-                # The reader keeps every header it has seen; a shard has ~22,000.
-                cast(Any, tf).members.clear()
-                if m.isdir():
-                    continue
-                last = name = _printable(m.name)
-                key, ext = os.path.splitext(name)
-                ext = ext.lower()
+            for m, name, key, ext in _members(tf, self._bad):
+                last = name
                 problem = _member_problem(m, key, ext, seen, self._size, self._caps)
                 if problem is not None:
                     # A member over its limit is not read (memory stays bounded whatever
@@ -411,13 +424,8 @@ def index_shard(
     ``ValueError`` (it has no offsets to read at: decompress it, or stream it with
     :func:`iter_shard`)."""
     _sources.check_on_error(on_error)
-    for arg, value in (("max_json_bytes", max_json_bytes), ("max_image_bytes", max_image_bytes)):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"{arg} must be an int, not {type(value).__name__}")
-        if value < 1:
-            raise ValueError(f"{arg} must be at least 1, not {value}")
+    caps = _limits(max_json_bytes, max_image_bytes)
     name = os.fspath(path)
-    caps = {".json": max_json_bytes, "image": max_image_bytes}
 
     def bad(member: str, message: str) -> None:
         if on_error == "raise":
@@ -437,27 +445,13 @@ def index_shard(
         images: dict[str, tuple[str, tuple[int, int]]] = {}
         seen: set[tuple[str, bool]] = set()
         dropped: set[str] = set()  # keys whose annotation file was bad
-        last = "<start of the archive>"
         try:
             tf = tarfile.open(fileobj=f, mode="r:")
         except _ERRORS as e:
-            bad(last, f"not a readable tar archive: {e}")
+            bad("<start of the archive>", f"not a readable tar archive: {e}")
             return []
         with tf:
-            while True:
-                try:
-                    m = tf.next()
-                except _ERRORS as e:
-                    bad(f"after {last}", f"truncated or corrupt archive: {e}")
-                    break
-                if m is None:
-                    break
-                cast(Any, tf).members.clear()
-                if m.isdir():
-                    continue
-                last = member = _printable(m.name)
-                key, ext = os.path.splitext(member)
-                ext = ext.lower()
+            for m, member, key, ext in _members(tf, bad):
                 problem = _member_problem(m, key, ext, seen, size, caps)
                 if problem is not None:
                     bad(member, problem[0])
