@@ -35,7 +35,7 @@ pub fn parse_dataset(data: &[u8]) -> Result<Dataset> {
 /// # Errors
 /// As [`parse_dataset`].
 pub fn parse_dataset_with(data: Vec<u8>, threads: Option<usize>) -> Result<Dataset> {
-    if let Some(split) = parallel_split(&data, threads, 2, super::split::dataset) {
+    if let Some(split) = parallel_split(&data, threads) {
         // The rest of the document (images, categories, ...) with an empty list.
         let (a, b) = split.list;
         let mut rest = Vec::new();
@@ -139,16 +139,11 @@ fn reserve_keypoints(cols: &mut AnnotationColumns, data: &[u8]) {
 /// Documents below this size are parsed in one pass by serde.
 const PARALLEL_BYTES: usize = 1 << 20;
 
-/// The split of a document worth parsing in blocks (by the fast path, on the threads
-/// side by side), if any: one of at least [`PARALLEL_BYTES`], mostly numbers, with
-/// `min_threads` threads or more to parse it.
-pub(super) fn parallel_split(
-    data: &[u8],
-    threads: Option<usize>,
-    min_threads: usize,
-    scan: fn(&[u8]) -> Option<super::split::Split>,
-) -> Option<super::split::Split> {
-    if data.len() < PARALLEL_BYTES || crate::pool::num_threads(threads) < min_threads {
+/// The split of a dataset document worth parsing in blocks (by the fast path, on the
+/// threads side by side), if any: one of at least [`PARALLEL_BYTES`], mostly numbers,
+/// with two threads or more to parse it.
+pub(super) fn parallel_split(data: &[u8], threads: Option<usize>) -> Option<super::split::Split> {
+    if data.len() < PARALLEL_BYTES || crate::pool::num_threads(threads) < 2 {
         return None;
     }
     // Worth it for numbers (polygons, keypoints, boxes); a document of mostly RLE counts
@@ -163,7 +158,7 @@ pub(super) fn parallel_split(
     if numeric * 10 < sample.len() * 6 {
         return None;
     }
-    scan(data)
+    super::split::dataset(data)
 }
 
 /// The elements of `split` parsed in blocks side by side and joined; None on any error

@@ -188,7 +188,7 @@ fn the_parallel_parse_equals_the_one_pass_parse() {
     );
     assert!(doc.len() > 1 << 20);
     // The document is one the parallel parse takes.
-    let split = super::json::parallel_split(doc.as_bytes(), Some(2), 2, super::split::dataset);
+    let split = super::json::parallel_split(doc.as_bytes(), Some(2));
     assert!(split.is_some());
     let one = parse_dataset_with(doc.clone().into_bytes(), Some(1)).unwrap();
     let two = parse_dataset_with(doc.clone().into_bytes(), Some(2)).unwrap();
