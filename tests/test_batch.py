@@ -279,7 +279,7 @@ def test_errors_name_what_and_where() -> None:
         b.iou(RleBatch.from_strings([b"5"], 1, 5))
     with pytest.raises(ValueError, match=r"threads must be in 1\.\.=256, not 0"):
         b.decode(threads=0)
-    with pytest.raises(ValueError, match="counts must be"):
+    with pytest.raises(ValueError, match=r"^counts must be \"str\" or \"bytes\", not 'list'$"):
         b.to_coco(counts="list")
     with pytest.raises(TypeError, match="single dict"):
         sa1b_rle.decode(good[0])  # type: ignore[arg-type]

@@ -79,8 +79,6 @@ class COCOeval:
     module docstring. ``iouType`` is ``"segm"``, ``"bbox"`` or ``"keypoints"``."""
 
     def __init__(self, cocoGt: Any = None, cocoDt: Any = None, iouType: str = "segm") -> None:
-        if iouType not in ("segm", "bbox", "keypoints"):
-            raise ValueError(f'iouType must be "segm", "bbox" or "keypoints", not {iouType!r}')
         self.cocoGt = cocoGt
         self.cocoDt = cocoDt
         self.evalImgs: Any = defaultdict(list)

@@ -223,10 +223,17 @@ impl PyRleBatch {
         let (n, h, w) = (arr.shape()[0], arr.shape()[1], arr.shape()[2]);
         let readonly = arr.readonly();
         let view = readonly.as_array();
+        let encode = |slices: Vec<&[u8]>, order| {
+            py.detach(|| {
+                sa1b_rle::RleBatch::from_dense(h as u64, w as u64, &slices, order, threads)
+            })
+            .map_err(|e| to_pyerr(&e))
+        };
         // Each mask contiguous row-major or column-major (e.g. a transposed pycocotools
-        // decode); anything else is copied once to C order.
-        let per_mask = |order| {
-            (0..n)
+        // decode) is read in place; anything else is copied once to C order.
+        let strides = view.strides();
+        if let Some(order) = Order::of_strides(h, w, strides[1], strides[2]) {
+            let slices = (0..n)
                 .map(|i| {
                     let m: ArrayView2<'_, u8> =
                         view.index_axis(Axis(0), i).into_dimensionality().ok()?;
@@ -235,19 +242,10 @@ impl PyRleBatch {
                         Order::ColumnMajor => m.reversed_axes().to_slice(),
                     }
                 })
-                .collect::<Option<Vec<&[u8]>>>()
-        };
-        let encode = |slices: Vec<&[u8]>, order| {
-            py.detach(|| {
-                sa1b_rle::RleBatch::from_dense(h as u64, w as u64, &slices, order, threads)
-            })
-            .map_err(|e| to_pyerr(&e))
-        };
-        if let Some(s) = per_mask(Order::RowMajor) {
-            return Ok(Self::wrap(encode(s, Order::RowMajor)?));
-        }
-        if let Some(s) = per_mask(Order::ColumnMajor) {
-            return Ok(Self::wrap(encode(s, Order::ColumnMajor)?));
+                .collect::<Option<Vec<&[u8]>>>();
+            if let Some(slices) = slices {
+                return Ok(Self::wrap(encode(slices, order)?));
+            }
         }
         let copy = py
             .import("numpy")?
@@ -401,13 +399,10 @@ impl PyRleBatch {
                 let want = format!("({n}, {h}, {w})");
                 return Err(crate::convert::shape_error("out", &want, arr.shape()));
             }
-            if !arr.is_c_contiguous() {
-                return Err(PyValueError::new_err("out must be C-contiguous"));
-            }
             let mut rw = arr
                 .try_readwrite()
                 .map_err(|e| PyValueError::new_err(format!("out is not writeable: {e}")))?;
-            let slice = rw.as_slice_mut()?;
+            let slice = crate::convert::c_slice_mut(&mut rw, "out")?;
             py.detach(|| b.decode_into(slice, indices.as_deref(), false, threads))
                 .map_err(|e| to_pyerr(&e))?;
             return Ok(out.clone());
@@ -509,15 +504,7 @@ impl PyRleBatch {
         counts: &str,
         threads: Option<Int>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let as_bytes = match counts {
-            "str" => false,
-            "bytes" => true,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "counts must be \"str\" or \"bytes\", not {other:?}"
-                )))
-            }
-        };
+        let as_bytes = crate::errors::choice("counts", counts, &["str", "bytes"])? == 1;
         let threads = threads_arg(threads)?;
         let strings = py.detach(|| self.inner.counts_strings(threads));
         let (h, w) = (self.inner.height(), self.inner.width());

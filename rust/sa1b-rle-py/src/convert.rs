@@ -35,6 +35,16 @@ pub fn c_slice<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
     })
 }
 
+/// [`c_slice`] of an array written in place.
+pub fn c_slice_mut<'a, T: numpy::Element, D: numpy::ndarray::Dimension>(
+    a: &'a mut numpy::PyReadwriteArray<'_, T, D>,
+    what: &str,
+) -> PyResult<&'a mut [T]> {
+    a.as_slice_mut().map_err(|_| {
+        pyo3::exceptions::PyValueError::new_err(format!("{what} must be C-contiguous"))
+    })
+}
+
 /// An `(n, K)` array of rows (boxes: `K` = 4).
 pub fn rows_array<'py, T: numpy::Element + Copy, const K: usize>(
     py: Python<'py>,

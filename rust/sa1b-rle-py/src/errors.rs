@@ -94,6 +94,32 @@ impl Int {
     }
 }
 
+/// The index of `value` among `options`, else a `ValueError` naming `name` and listing
+/// them (`name must be "a", "b" or "c", not 'x'`): the one wording of a choice argument.
+pub fn choice(name: &str, value: &str, options: &[&str]) -> PyResult<usize> {
+    if let Some(i) = options.iter().position(|&o| o == value) {
+        return Ok(i);
+    }
+    let quoted: Vec<String> = options.iter().map(|o| format!("\"{o}\"")).collect();
+    let listed = match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    // (Quoted as Python's repr quotes plain text, as the Python modules' messages do.)
+    let shown = if value
+        .chars()
+        .any(|c| c == '\'' || c == '\\' || c.is_control())
+    {
+        format!("{value:?}")
+    } else {
+        format!("'{value}'")
+    };
+    Err(PyValueError::new_err(format!(
+        "{name} must be {listed}, not {shown}"
+    )))
+}
+
 /// A `threads=` argument: `None` (the default) or a count in `1..=MAX_THREADS`.
 pub fn threads_arg(threads: Option<Int>) -> PyResult<Option<usize>> {
     threads

@@ -29,14 +29,8 @@ pub struct PyCocoEvaluation {
 }
 
 fn iou_kind(name: &str) -> PyResult<IouKind> {
-    match name {
-        "segm" => Ok(IouKind::Segm),
-        "bbox" => Ok(IouKind::Bbox),
-        "keypoints" => Ok(IouKind::Keypoints),
-        _ => Err(PyValueError::new_err(format!(
-            "iou_type must be \"segm\", \"bbox\" or \"keypoints\", not {name:?}"
-        ))),
-    }
+    let kinds = [IouKind::Segm, IouKind::Bbox, IouKind::Keypoints];
+    Ok(kinds[crate::errors::choice("iou_type", name, &["segm", "bbox", "keypoints"])?])
 }
 /// The two results of a `map_range` over the two sides.
 fn pair<T>(v: Vec<T>) -> sa1b_rle::Result<(T, T)> {

@@ -60,9 +60,7 @@ pub fn draw_masks(
         let want = format!("({}, {}, 3) (the masks' size)", b.height(), b.width());
         return Err(crate::convert::shape_error("the image", &want, &shape));
     }
-    let slice = rgb
-        .as_slice_mut()
-        .map_err(|_| PyValueError::new_err("the image array must be C-contiguous"))?;
+    let slice = crate::convert::c_slice_mut(&mut rgb, "the image array")?;
     py.detach(|| sa1b_rle::overlay::draw_masks(slice, b, alpha))
         .map_err(|e| to_pyerr(&e))
 }

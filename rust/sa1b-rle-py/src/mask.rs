@@ -154,36 +154,9 @@ pub fn iou_rle<'py>(
     let (refs_dt, refs_gt) = (rle_refs(&raw_dt)?, rle_refs(&raw_gt)?);
     let m = refs_dt.len();
     let n = if same { m } else { refs_gt.len() };
+    let gt_refs = (!same).then_some(refs_gt.as_slice());
     let o = py
-        .detach(|| -> Result<Vec<f64>, Error> {
-            // One size for all (indices count dt first, then gt).
-            let all: Vec<RleRef<'_>> = refs_dt.iter().chain(&refs_gt).copied().collect();
-            if sa1b_rle::input::common_size(&all)?.is_none() {
-                return Ok(Vec::new());
-            }
-            let db = RleBatch::from_coco(&refs_dt, None)?;
-            let rows = if same {
-                db.iou(&db, &iscrowd, None)?
-            } else {
-                // Indices of gt errors count after dt's.
-                let gb = RleBatch::from_coco(&refs_gt, None).map_err(|e| match e {
-                    Error::Item { index, source } => Error::Item {
-                        index: index + m,
-                        source,
-                    },
-                    e => e,
-                })?;
-                db.iou(&gb, &iscrowd, None)?
-            };
-            // Row-major (n_dt, n_gt) to pycocotools' column-major layout.
-            let mut cols = sa1b_rle::alloc::zeroed(rows.len(), "an IoU matrix")?;
-            for (i, row) in rows.chunks_exact(n.max(1)).enumerate() {
-                for (j, &v) in row.iter().enumerate() {
-                    cols[j * m + i] = v;
-                }
-            }
-            Ok(cols)
-        })
+        .detach(|| sa1b_rle::coco_iou(&refs_dt, gt_refs, &iscrowd))
         .map_err(|e| iou_error(&e, m))?;
     f_order_2d(py, o, m, n)
 }

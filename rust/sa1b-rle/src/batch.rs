@@ -629,8 +629,54 @@ pub fn mask_iou(dt: &[Rle], gt: &[Rle], iscrowd: &[bool]) -> Result<Vec<f64>> {
     // The one IoU engine: the batch's (row-major by detection), laid out as cocoapi's.
     let d = RleBatch::from_rles(height, width, dt)?;
     let g = RleBatch::from_rles(height, width, gt)?;
-    let rows = d.iou(&g, iscrowd, None)?;
-    let (n, m) = (dt.len(), gt.len());
+    gt_major(&d.iou(&g, iscrowd, None)?, dt.len(), gt.len())
+}
+
+/// [`mask_iou`] of COCO inputs (compressed counts or runs, validated as
+/// [`RleBatch::from_coco`] does), `gt: None` being `dt` itself: parsed once, and one
+/// triangle computed when nothing is crowd. pycocotools' `iou(rles, rles, iscrowd)`.
+///
+/// # Errors
+/// As [`mask_iou`], and the errors of [`RleBatch::from_coco`], wrapped in
+/// [`crate::Error::Item`] whose index counts `dt` first, then `gt`.
+///
+/// # Examples
+/// ```
+/// use sa1b_rle::input::RleRef;
+/// // A 2x2 block and an empty mask (IoU 0, also with itself).
+/// let dt = [RleRef::compressed(3, 4, b"42102"), RleRef::compressed(3, 4, b"<")];
+/// assert_eq!(sa1b_rle::coco_iou(&dt, None, &[]).unwrap(), [1.0, 0.0, 0.0, 0.0]);
+/// ```
+pub fn coco_iou(
+    dt: &[RleRef<'_>],
+    gt: Option<&[RleRef<'_>]>,
+    iscrowd: &[bool],
+) -> Result<Vec<f64>> {
+    let (n, m) = (dt.len(), gt.map_or(dt.len(), <[_]>::len));
+    let sizes = dt.iter().chain(gt.unwrap_or_default()).map(RleRef::size);
+    if crate::rle::common_size_of(sizes)?.is_none() {
+        return Ok(Vec::new());
+    }
+    let d = RleBatch::from_coco(dt, None)?;
+    let rows = match gt {
+        None => d.iou(&d, iscrowd, None)?,
+        Some(gt) => {
+            let g = RleBatch::from_coco(gt, None).map_err(|e| match e {
+                Error::Item { index, source } => Error::Item {
+                    index: index + n,
+                    source,
+                },
+                e => e,
+            })?;
+            d.iou(&g, iscrowd, None)?
+        }
+    };
+    gt_major(&rows, n, m)
+}
+
+/// A row-major `(n, m)` matrix (by detection) as pycocotools lays it out: entry
+/// `j * n + i`.
+fn gt_major(rows: &[f64], n: usize, m: usize) -> Result<Vec<f64>> {
     let mut out = crate::iou::result_matrix(n, m)?;
     for (i, row) in rows.chunks_exact(m.max(1)).enumerate() {
         for (j, &v) in row.iter().enumerate() {

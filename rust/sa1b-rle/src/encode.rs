@@ -12,6 +12,40 @@ pub enum Order {
     ColumnMajor,
 }
 
+impl Order {
+    /// The order in which an `height x width` mask held with element strides
+    /// `(row_stride, col_stride)` is one contiguous slice, row-major preferred; `None`
+    /// when it is neither (copy it first). An axis of length 1 constrains nothing, as in
+    /// numpy's contiguity flags.
+    ///
+    /// ```
+    /// use sa1b_rle::Order;
+    /// assert_eq!(Order::of_strides(3, 4, 4, 1), Some(Order::RowMajor));
+    /// assert_eq!(Order::of_strides(3, 4, 1, 3), Some(Order::ColumnMajor));
+    /// assert_eq!(Order::of_strides(3, 4, 8, 2), None);
+    /// assert_eq!(Order::of_strides(1, 4, 99, 1), Some(Order::RowMajor));
+    /// ```
+    #[must_use]
+    pub fn of_strides(
+        height: usize,
+        width: usize,
+        row_stride: isize,
+        col_stride: isize,
+    ) -> Option<Order> {
+        let dense = |outer: usize, inner: usize, outer_stride: isize, inner_stride: isize| {
+            (inner <= 1 || inner_stride == 1)
+                && (outer <= 1 || isize::try_from(inner).ok() == Some(outer_stride))
+        };
+        if dense(height, width, row_stride, col_stride) {
+            Some(Order::RowMajor)
+        } else if dense(width, height, col_stride, row_stride) {
+            Some(Order::ColumnMajor)
+        } else {
+            None
+        }
+    }
+}
+
 /// Width of the blocks scanned before looking at single bytes: a cache line, which the
 /// compiler reads as a few vector registers OR-ed together.
 const BLOCK: usize = 64;

@@ -52,7 +52,7 @@ pub mod sa1b;
 #[cfg(test)]
 mod test_support;
 
-pub use batch::{mask_iou, merge_coco, resolve_index, CountsBuffers, RleBatch};
+pub use batch::{coco_iou, mask_iou, merge_coco, resolve_index, CountsBuffers, RleBatch};
 pub use decode::{decode_into, zeroed_buffer};
 pub use encode::{encode, Order};
 pub use error::{Error, Result};
