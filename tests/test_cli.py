@@ -258,11 +258,27 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         ["show", "--min-stability-score", "-0.1", "-o", out, "@sample"],
         ["from-masks", str(tmp_path), str(tmp_path), "-o", out, "--tolerance", "-3"],
         ["from-masks", str(tmp_path), str(tmp_path), "-o", out, "--tolerance", "nan"],
+        ["from-masks", str(tmp_path), str(tmp_path), "-o", out, "--threshold", "nan"],
+        ["from-masks", str(tmp_path), str(tmp_path), "-o", out, "--threshold=-inf"],
+        ["convert", "--min-area", "10", "--max-area", "5", "-o", out, "@sample"],
+        ["show", "--min-area", "10", "--max-area", "9", "-o", out + ".png", "@sample"],
     ):
         with pytest.raises(SystemExit) as e:
             cli.main(argv)
         assert e.value.code == 2, argv
-        assert "must be" in capsys.readouterr().err or argv == ["frobnicate"]
+        err = capsys.readouterr().err
+        assert "must be" in err or "is below --min-area" in err or argv == ["frobnicate"], err
+        assert f"sa1b-rle {argv[0]}: error:" in err or argv == ["frobnicate"], err
+    assert not os.path.exists(out)
+    # A file that cannot be written or read: its name and the reason, once.
+    bad = str(tmp_path / "no-dir" / "x.json")
+    assert run("convert", "-o", bad, "@sample")[0] == 1
+    assert capsys.readouterr().err == f"sa1b-rle convert: {bad}: No such file or directory\n"
+    (tmp_path / "i").mkdir()
+    cats = str(tmp_path / "cats.json")
+    argv = ["from-masks", str(tmp_path / "i"), str(tmp_path), "-o", out, "--categories", cats]
+    assert run(*argv)[0] == 1
+    assert capsys.readouterr().err == f"sa1b-rle from-masks: {cats}: No such file or directory\n"
 
 
 def make_mask_dirs(tmp_path: Path) -> tuple[Path, Path, Path, list[Any]]:

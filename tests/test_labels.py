@@ -202,6 +202,36 @@ def test_jpeg_masks_agree_with_pillow(tmp_path: Path) -> None:
         assert abs(int(got.sum()) - int(want.sum())) <= 0.001 * want.size
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.one_of(
+        st.floats(allow_nan=False),
+        st.integers(-(2**70), 2**70),
+        st.sampled_from([-1.0, -0.5, -1e-300, 0.0, 0.5, 126.9, 127.0, 254.5, 255.0, 255.5]),
+    ),
+    st.booleans(),
+)
+def test_image_files_threshold_as_their_arrays(threshold: float, invert: bool) -> None:
+    """A file's grey levels take any real threshold as the same levels in an array do
+    (-0.5 keeps level 0 as foreground; int() once made it 0; huge ones clamp)."""
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 256, (9, 13)).astype(np.uint8)
+    a[0, :3] = [0, 255, 127]
+    buf = io.BytesIO()
+    Image.fromarray(a, "L").save(buf, "PNG")
+    got = sa1b_rle.from_mask_image(buf.getvalue(), threshold=threshold, invert=invert)
+    want = sa1b_rle.from_mask_image(a, threshold=threshold, invert=invert)
+    assert got == want
+
+
+def test_threshold_is_a_number() -> None:
+    a = np.zeros((2, 2), np.uint8)
+    with pytest.raises(ValueError, match=r"^threshold must be a number, not NaN$"):
+        sa1b_rle.from_mask_image(b"", threshold=float("nan"))
+    with pytest.raises(TypeError, match=r"^threshold must be a real number, not str$"):
+        sa1b_rle.from_mask_image(a, threshold="1")  # type: ignore[arg-type]
+
+
 def components_oracle(m: np.ndarray, min_area: int) -> np.ndarray:
     """8-connected components smaller than min_area cleared, by a plain flood fill."""
     out = m.copy()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import math
+import numbers
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -111,7 +113,7 @@ def from_label_image(
 def from_mask_image(
     source: str | os.PathLike[str] | bytes | npt.ArrayLike,
     *,
-    threshold: int = 127,
+    threshold: float = 127,
     invert: bool = False,
     min_component_area: int = 0,
     max_pixels: int | None = None,
@@ -135,17 +137,24 @@ def from_mask_image(
     """
     if min_component_area < 0:
         raise ValueError(f"min_component_area must not be negative, not {min_component_area}")
+    if not isinstance(threshold, numbers.Real) or isinstance(threshold, bool):
+        raise TypeError(f"threshold must be a real number, not {type(threshold).__name__}")
+    if threshold != threshold:
+        raise ValueError("threshold must be a number, not NaN")
+    # Image files hold integer grey levels 0..255: `v > t` is `v > floor(t)` exactly
+    # (not int(t), which rounds -0.5 up to 0), and any t outside -1..255 acts as its end.
+    level = -1 if threshold < -1 else 255 if threshold > 255 else math.floor(threshold)
     if isinstance(source, (str, os.PathLike)):
         name = os.fspath(source)
         with open(source, "rb") as f:
             data = f.read()
         with _naming(name):
             return mask_from_image_bytes(
-                data, int(threshold), invert, min_component_area, max_pixels=max_pixels
+                data, level, invert, min_component_area, max_pixels=max_pixels
             )
     if isinstance(source, (bytes, bytearray, memoryview)):
         return mask_from_image_bytes(
-            bytes(source), int(threshold), invert, min_component_area, max_pixels=max_pixels
+            bytes(source), level, invert, min_component_area, max_pixels=max_pixels
         )
     a = _image_array(source, "iuf", "mask images must be numeric")
     if a.ndim == 3:

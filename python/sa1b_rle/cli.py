@@ -114,6 +114,17 @@ def _non_negative(text: str) -> float:
     return v
 
 
+def _finite(text: str) -> float:
+    """An argparse type: a finite number."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not -float("inf") < v < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text}")
+    return v
+
+
 def _png_path(text: str) -> str:
     """An argparse type: a file name ending in .png (the overlay is written as PNG)."""
     if not text.lower().endswith(".png"):
@@ -396,7 +407,9 @@ def cmd_from_masks(args: argparse.Namespace, out: TextIO) -> int:
         try:
             with open(args.categories, "rb") as fh:
                 mapping = json.loads(fh.read())
-        except (OSError, ValueError) as e:
+        except OSError as e:
+            raise InputError(f"{args.categories}: {e.strerror or e}") from None
+        except ValueError as e:
             raise InputError(f"{args.categories}: {e}") from None
         if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
             raise InputError(f"{args.categories}: expected a JSON object of value -> category name")
@@ -494,6 +507,7 @@ def _command(
         help=summary,
         description=summary[0].upper() + summary[1:] + (". " + details if details else "."),
     )
+    p.set_defaults(command_parser=p)  # (for usage errors found after parsing)
     return p
 
 
@@ -571,7 +585,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="COCO.json")
     p.add_argument("--format", choices=["rle", "polygon"], default="rle")
     p.add_argument("--mode", choices=["binary", "instances"], default="binary")
-    p.add_argument("--threshold", type=float, default=127, help="binary: foreground > this")
+    p.add_argument("--threshold", type=_finite, default=127, help="binary: foreground > this")
     p.add_argument("--min-component-area", type=_count(0), default=0, metavar="PIXELS")
     p.add_argument("--background", type=int, default=0, help="instances: the background value")
     p.add_argument(
@@ -636,6 +650,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     problem on one line naming the file, 2 usage errors). No input ends in a traceback
     unless ``--debug`` is given."""
     args = parser().parse_args(argv)
+    lo, hi = getattr(args, "min_area", None), getattr(args, "max_area", None)
+    if lo is not None and hi is not None and hi < lo:
+        args.command_parser.error(f"--max-area ({hi}) is below --min-area ({lo})")
     out = out or sys.stdout
     if args.threads is not None:
         sa1b_rle.set_num_threads(args.threads)
@@ -653,11 +670,13 @@ def _describe(e: BaseException) -> str:
     with the kind where the message alone would not say it."""
     if isinstance(e, MemoryError):
         return f"not enough memory: {e}" if str(e) else "not enough memory"
+    if isinstance(e, OSError) and e.strerror and e.filename is not None:
+        # "out/x.json: No such file or directory", not "[Errno 2] ...: 'out/x.json'".
+        f = e.filename
+        name = os.fsdecode(f) if isinstance(f, (str, bytes, os.PathLike)) else str(f)
+        return f"{name}: {e.strerror}"
     if isinstance(e, (InputError, ValueError, OSError, sa1b.Sa1bShardError)):
-        text = str(e)
-        if isinstance(e, OSError) and e.filename is not None and str(e.filename) not in text:
-            text = f"{e.filename}: {text}"
-        return " ".join(text.split())
+        return " ".join(str(e).split())
     return f"internal error ({type(e).__name__}: {e}); run with --debug for the traceback"
 
 
