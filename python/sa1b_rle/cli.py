@@ -476,7 +476,7 @@ _PATHS_HELP = (
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     from sa1b_rle.cocoeval import evaluate
 
-    e = evaluate(args.gt, args.results, args.iou_type)
+    e = evaluate(args.gt, args.results, args.iou_type, dilation_ratio=args.dilation_ratio)
     for text in e.summary_lines:
         out.write(text + "\n")
     results = e.get_results(per_class=args.per_class)
@@ -487,6 +487,7 @@ def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         doc = {
             "iou_type": args.iou_type,
+            **({"dilation_ratio": args.dilation_ratio} if args.iou_type == "boundary" else {}),
             "stats": {k: v for k, v in results.items() if not k.startswith("AP/")},
             "lines": e.summary_lines,
         }
@@ -616,11 +617,19 @@ def parser() -> argparse.ArgumentParser:
         "eval",
         "COCO evaluation of detection results (pycocotools' COCOeval numbers)",
         [common],
-        "Prints the twelve summary lines of pycocotools' COCOeval.summarize()",
+        "Prints the twelve summary lines of pycocotools' COCOeval.summarize() "
+        "(--iou-type boundary: boundary-iou-api's Boundary IoU)",
     )
     p.add_argument("gt", metavar="GT.json", help="COCO instances (ground truth)")
     p.add_argument("results", metavar="RESULTS.json", help="COCO results (a list of detections)")
-    p.add_argument("--iou-type", choices=["segm", "bbox", "keypoints"], default="segm")
+    p.add_argument("--iou-type", choices=["segm", "bbox", "keypoints", "boundary"], default="segm")
+    p.add_argument(
+        "--dilation-ratio",
+        type=_non_negative,
+        default=0.02,
+        metavar="R",
+        help="boundary: the band's width as a fraction of the image diagonal (default 0.02)",
+    )
     p.add_argument("--per-class", action="store_true", help="also each category's AP (AP/<name>)")
     p.add_argument("--json", metavar="OUT.json", help="also write the stats as JSON")
     p.set_defaults(run=cmd_eval)

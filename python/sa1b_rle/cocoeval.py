@@ -11,6 +11,12 @@ pycocotools' API: ``params`` (every field), ``evaluate()``, ``accumulate()``,
 ``evalImgs`` and ``ious``, for ``"segm"``, ``"bbox"`` and ``"keypoints"``, and
 ``get_results()`` (the stats by name, and per-category AP).
 
+``iouType="boundary"`` (with ``dilation_ratio``, 0.02 by default) is boundary-iou-api's
+``COCOeval``: Boundary IoU (Cheng et al., CVPR 2021), a pair's IoU the smaller of its
+mask IoU and the IoU of the two masks' boundary bands (each annotation's own, as
+``RleBatch.boundary`` computes them), against a crowd region its mask IoU; its numbers
+are the reference's exactly.
+
 The results equal pycocotools' bit for bit (``np.array_equal``, -1 and NaN in place),
 its quirks included:
 
@@ -44,11 +50,15 @@ from __future__ import annotations
 
 import copy
 import datetime
+import math
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
 import numpy as np
+
+# The iouTypes that compare masks (annotations' segmentations made RLEs).
+_MASKS = ("segm", "boundary")
 
 __all__ = ["KEYPOINT_STAT_NAMES", "STAT_NAMES", "COCOeval", "Params", "evaluate"]
 
@@ -76,9 +86,19 @@ def _unique(ids: Any) -> list[Any]:
 
 class COCOeval:
     """Evaluation of detections (``cocoDt``) against ground truth (``cocoGt``); see the
-    module docstring. ``iouType`` is ``"segm"``, ``"bbox"`` or ``"keypoints"``."""
+    module docstring. ``iouType`` is ``"segm"``, ``"bbox"``, ``"keypoints"`` or
+    ``"boundary"`` (Boundary IoU at ``dilation_ratio``)."""
 
-    def __init__(self, cocoGt: Any = None, cocoDt: Any = None, iouType: str = "segm") -> None:
+    def __init__(
+        self,
+        cocoGt: Any = None,
+        cocoDt: Any = None,
+        iouType: str = "segm",
+        dilation_ratio: float = 0.02,
+    ) -> None:
+        if not math.isfinite(dilation_ratio):
+            raise ValueError(f"dilation_ratio must be a finite number, not {dilation_ratio}")
+        self.dilation_ratio = float(dilation_ratio)
         self.cocoGt = cocoGt
         self.cocoDt = cocoDt
         self.evalImgs: Any = defaultdict(list)
@@ -132,7 +152,7 @@ class COCOeval:
         changed, as in pycocotools)."""
         p = self.params
         gts, dts = self._selected(self.cocoGt), self._selected(self.cocoDt)
-        if p.iouType == "segm":
+        if p.iouType in _MASKS:
             for anns, coco in ((gts, self.cocoGt), (dts, self.cocoDt)):
                 for ann in anns:
                     ann["segmentation"] = coco.annToRLE(ann)
@@ -189,7 +209,7 @@ class COCOeval:
         p = self.params
         if p.useSegm is not None:
             p.iouType = "segm" if p.useSegm == 1 else "bbox"
-        if p.iouType not in ("segm", "bbox", "keypoints"):
+        if p.iouType not in ("segm", "bbox", "keypoints", "boundary"):
             raise ValueError(f"unknown iouType {p.iouType!r}")
         p.imgIds = _unique(p.imgIds)
         if p.useCats:
@@ -214,6 +234,7 @@ class COCOeval:
             area_rng=np.asarray(p.areaRng, dtype=np.float64).reshape(-1, 2).tolist(),
             max_det=int(p.maxDets[-1]),
             kpt_oks_sigmas=[] if sigmas is None else [float(x) for x in sigmas],
+            dilation_ratio=self.dilation_ratio,
             gt_members=gt_members,
             dt_members=dt_members,
         )
@@ -236,7 +257,7 @@ class COCOeval:
             # Our dicts: read as they are (pycocotools' _prepare changes them; this
             # evaluation does not, until _gts/_dts is read).
             anns = self._selected(coco)
-            images = list(coco.imgs.values()) if p.iouType == "segm" else None
+            images = list(coco.imgs.values()) if p.iouType in _MASKS else None
         else:
             self._prepare_foreign(coco)
             anns = self._foreign[id(coco)]
@@ -249,7 +270,7 @@ class COCOeval:
         ``annToRLE`` (``segm``) and the ``ignore`` flags set in its dicts."""
         p = self.params
         anns = self._selected(coco)
-        if p.iouType == "segm":
+        if p.iouType in _MASKS:
             for ann in anns:
                 ann["segmentation"] = coco.annToRLE(ann)
         if coco is self.cocoGt:
@@ -654,6 +675,8 @@ class _Ious(Mapping[Any, Any]):
         self._positions: tuple[dict[Any, int], dict[Any, int]] | None = None
         # pycocotools' computeOks reads _gts[imgId, -1] without categories: all empty.
         self._no_ious = p.iouType == "keypoints" and not p.useCats
+        # boundary-iou-api's np.minimum of two empty lists when one side is empty.
+        self._empty: Any = np.zeros(0) if p.iouType == "boundary" else []
 
     def __getitem__(self, key: Any) -> Any:
         img, cat = key
@@ -665,9 +688,9 @@ class _Ious(Mapping[Any, Any]):
             )
         img_pos, cat_pos = self._positions
         got = self._groups.detail(img_pos[img] * len(self._cat_ids) + cat_pos[cat])
-        if got is None or got[2].size == 0 or self._no_ious:
+        if got is None or self._no_ious:
             return []
-        return got[2]
+        return self._empty if got[2].size == 0 else got[2]
 
     def __iter__(self) -> Iterator[Any]:
         return ((img, c) for img in self._img_ids for c in self._cat_ids)
@@ -706,23 +729,32 @@ class Params:
         self.kpt_oks_sigmas = np.array([*sigmas, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89]) / 10.0
 
     def __init__(self, iouType: str = "segm") -> None:
-        if iouType in ("segm", "bbox"):
+        if iouType in ("segm", "bbox", "boundary"):
             self.setDetParams()
         elif iouType == "keypoints":
             self.setKpParams()
         else:
-            raise ValueError(f'iouType must be "segm", "bbox" or "keypoints", not {iouType!r}')
+            raise ValueError(
+                f'iouType must be "segm", "bbox", "keypoints" or "boundary", not {iouType!r}'
+            )
         self.iouType = iouType
         self.useSegm: Any = None
 
 
-def evaluate(gt: Any, results: Any, iou_type: str = "segm", *, quiet: bool = True) -> COCOeval:
+def evaluate(
+    gt: Any,
+    results: Any,
+    iou_type: str = "segm",
+    *,
+    quiet: bool = True,
+    dilation_ratio: float = 0.02,
+) -> COCOeval:
     """``COCOeval`` run end to end (evaluate, accumulate, summarize) on a ground truth
     (a COCO JSON path, dict or COCO object) and results (a path, a list of result dicts
     or an ``(N, 7)`` array); the summary lines are in ``summary_lines`` (printed unless
-    ``quiet``). Errors are ``ValueError``s naming the file at fault (a ground truth
-    without ``images``, ``annotations`` or ``categories``; results without a field the
-    evaluation reads)."""
+    ``quiet``); ``dilation_ratio`` is for ``iou_type="boundary"``. Errors are
+    ``ValueError``s naming the file at fault (a ground truth without ``images``,
+    ``annotations`` or ``categories``; results without a field the evaluation reads)."""
     import contextlib
     import io
     import os
@@ -741,7 +773,7 @@ def evaluate(gt: Any, results: Any, iou_type: str = "segm", *, quiet: bool = Tru
                     "categories)"
                 )
     coco_dt = coco_gt.loadRes(results)
-    e = COCOeval(coco_gt, coco_dt, iou_type)
+    e = COCOeval(coco_gt, coco_dt, iou_type, dilation_ratio=dilation_ratio)
     try:
         with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
             e.evaluate()

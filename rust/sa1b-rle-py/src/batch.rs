@@ -495,6 +495,25 @@ impl PyRleBatch {
         Self::wrap(py.detach(|| self.inner.merge(intersect)))
     }
 
+    /// Each mask's inner boundary band, as boundary-iou-api's `mask_to_boundary`.
+    #[pyo3(signature = (dilation_ratio=0.02, *, threads=None))]
+    fn boundary(
+        &self,
+        py: Python<'_>,
+        dilation_ratio: f64,
+        threads: Option<Int>,
+    ) -> PyResult<Self> {
+        let threads = threads_arg(threads)?;
+        if !dilation_ratio.is_finite() {
+            return Err(PyValueError::new_err(format!(
+                "dilation_ratio must be a finite number, not {dilation_ratio}"
+            )));
+        }
+        py.detach(|| self.inner.boundary(dilation_ratio, threads))
+            .map(Self::wrap)
+            .map_err(|e| to_pyerr(&e))
+    }
+
     /// JSON-ready COCO RLE dicts: `{"size": [H, W], "counts": str}` (or bytes, as
     /// pycocotools returns, with `counts="bytes"`).
     #[pyo3(signature = (*, counts="str", threads=None))]

@@ -26,11 +26,24 @@ pub struct PyCocoEvaluation {
     max_det: i64,
     sigmas: Vec<f64>,
     no_ious: bool,
+    boundary: Option<f64>,
 }
 
-fn iou_kind(name: &str) -> PyResult<IouKind> {
-    let kinds = [IouKind::Segm, IouKind::Bbox, IouKind::Keypoints];
-    Ok(kinds[crate::errors::choice("iou_type", name, &["segm", "bbox", "keypoints"])?])
+/// The annotations' kind and, for `"boundary"` (masks compared by Boundary IoU), the
+/// dilation ratio.
+fn iou_kind(name: &str, dilation_ratio: f64) -> PyResult<(IouKind, Option<f64>)> {
+    let names = ["segm", "bbox", "keypoints", "boundary"];
+    Ok(match crate::errors::choice("iou_type", name, &names)? {
+        0 => (IouKind::Segm, None),
+        1 => (IouKind::Bbox, None),
+        2 => (IouKind::Keypoints, None),
+        _ if !dilation_ratio.is_finite() => {
+            return Err(PyValueError::new_err(format!(
+                "dilation_ratio must be a finite number, not {dilation_ratio}"
+            )))
+        }
+        _ => (IouKind::Segm, Some(dilation_ratio)),
+    })
 }
 /// The two results of a `map_range` over the two sides.
 fn pair<T>(v: Vec<T>) -> sa1b_rle::Result<(T, T)> {
@@ -49,7 +62,7 @@ fn pair<T>(v: Vec<T>) -> sa1b_rle::Result<(T, T)> {
 /// `gt_members` / `dt_members` indices given, in load order), grouped as `_prepare` does
 /// and evaluated on the pool. Ids are the columns' integer keys.
 #[pyfunction]
-#[pyo3(signature = (gt, dt, *, img_ids, cat_ids, use_cats, iou_type, iou_thrs, area_rng, max_det, kpt_oks_sigmas, gt_members=None, dt_members=None, threads=None))]
+#[pyo3(signature = (gt, dt, *, img_ids, cat_ids, use_cats, iou_type, iou_thrs, area_rng, max_det, kpt_oks_sigmas, dilation_ratio=0.02, gt_members=None, dt_members=None, threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn coco_evaluate(
     py: Python<'_>,
@@ -63,13 +76,14 @@ pub fn coco_evaluate(
     area_rng: Vec<[f64; 2]>,
     max_det: Int,
     kpt_oks_sigmas: Vec<f64>,
+    dilation_ratio: f64,
     gt_members: Option<Vec<usize>>,
     dt_members: Option<Vec<usize>>,
     threads: Option<Int>,
 ) -> PyResult<PyCocoEvaluation> {
     let threads = crate::errors::threads_arg(threads)?;
     let max_det = max_det.in_range("max_det", i64::MIN, i64::MAX)?;
-    let kind = iou_kind(iou_type)?;
+    let (kind, boundary) = iou_kind(iou_type, dilation_ratio)?;
     let (g, d) = (Arc::clone(&gt.data), Arc::clone(&dt.data));
     for (what, members, n) in [
         ("gt_members", &gt_members, g.annotations.len()),
@@ -116,6 +130,7 @@ pub fn coco_evaluate(
             max_det,
             sigmas: &kpt_oks_sigmas,
             no_ious: kind == IouKind::Keypoints && !use_cats,
+            boundary,
         };
         let images = &g.images;
         let (gs, ds) = pair(sa1b_rle::pool::map_range(threads, 2, |s| {
@@ -151,6 +166,7 @@ pub fn coco_evaluate(
             max_det,
             sigmas: kpt_oks_sigmas.clone(),
             no_ious: kind == IouKind::Keypoints && !use_cats,
+            boundary,
         })
     };
     py.detach(run).map_err(|e| to_pyerr(&e))
@@ -264,6 +280,7 @@ impl PyCocoEvaluation {
             max_det: self.max_det,
             sigmas: &self.sigmas,
             no_ious: self.no_ious,
+            boundary: self.boundary,
         };
         let detail = py
             .detach(|| -> sa1b_rle::Result<_> {

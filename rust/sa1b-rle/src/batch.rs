@@ -590,6 +590,49 @@ impl RleBatch {
         b
     }
 
+    /// Each mask's inner boundary band as boundary-iou-api's `mask_to_boundary` gives
+    /// it at `dilation_ratio` (see [`crate::boundary`]), in parallel, from the runs.
+    ///
+    /// # Examples
+    /// ```
+    /// use sa1b_rle::RleBatch;
+    /// // A full 5x5 mask keeps its outer ring (d = max(1, round(0.02 * 7.07)) = 1).
+    /// let b = RleBatch::from_runs(5, 5, &[vec![0, 25]]).unwrap();
+    /// assert_eq!(b.boundary(0.02, None).unwrap().area(None), [16]);
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a ratio that is not finite; [`Error::OutOfMemory`].
+    pub fn boundary(&self, dilation_ratio: f64, threads: Option<usize>) -> Result<RleBatch> {
+        let d = crate::boundary::dilation(self.height, self.width, dilation_ratio)?;
+        let n = self.len();
+        let work = self.total_runs() * 20;
+        let blocks = pool::map_blocks(pool::for_work(threads, work), n, |range| {
+            let mut scratch = crate::boundary::Scratch::default();
+            let (mut runs, mut ends, mut one) = (Vec::new(), Vec::new(), Vec::new());
+            for i in range {
+                crate::boundary::boundary_runs(
+                    self.height,
+                    self.width,
+                    self.runs(i),
+                    d,
+                    &mut scratch,
+                    &mut one,
+                )?;
+                crate::alloc::reserve(&mut runs, one.len(), "run lengths")?;
+                runs.extend_from_slice(&one);
+                ends.push(runs.len());
+            }
+            Ok::<_, Error>((runs, ends))
+        });
+        let mut out = RleBatch::new(self.height, self.width)?;
+        for block in blocks {
+            let (runs, ends) = block?;
+            out.push_many(&runs, &ends)?;
+        }
+        Ok(out)
+    }
+
     /// A batch from run lists (validated as [`RleBatch::push_runs`]).
     ///
     /// # Errors

@@ -149,6 +149,12 @@ pub enum Error {
         /// What does not fit, with the numbers.
         message: String,
     },
+    /// An argument outside what the operation is defined for (the binding checks its
+    /// own arguments first, naming them).
+    InvalidArgument {
+        /// What is wrong with it.
+        message: String,
+    },
     /// A NaN score (scores must be ordered).
     NanScore {
         /// Its index.
@@ -343,7 +349,9 @@ impl fmt::Display for Error {
                 f,
                 "counts {index}: offsets {start}..{end} are not inside the {len} bytes of data"
             ),
-            Error::Kaggle { message } | Error::Dataset { message } => f.write_str(message),
+            Error::Kaggle { message }
+            | Error::Dataset { message }
+            | Error::InvalidArgument { message } => f.write_str(message),
             Error::ArgumentLength {
                 what,
                 per,

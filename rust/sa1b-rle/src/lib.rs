@@ -27,6 +27,7 @@
 pub mod alloc;
 mod arch;
 mod batch;
+pub mod boundary;
 pub mod coco;
 mod column_iou;
 pub mod contours;

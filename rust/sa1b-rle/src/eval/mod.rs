@@ -238,6 +238,10 @@ pub struct EvalParams<'a> {
     /// Nothing is compared: pycocotools' `computeOks` reads `_gts[imgId, -1]` when
     /// categories are not used, so every OKS matrix is empty and nothing matches.
     pub no_ious: bool,
+    /// Masks: Boundary IoU at this dilation ratio (boundary-iou-api's `COCOeval`): the
+    /// IoU of a pair is the smaller of its mask IoU and the IoU of the two masks'
+    /// boundary bands ([`crate::boundary`]), against a crowd region its mask IoU.
+    pub boundary: Option<f64>,
 }
 
 /// pycocotools' `evaluateImg` result of one group and area range, by index into the
@@ -487,24 +491,41 @@ pub fn evaluate_group(
     evaluate_group_with(gt, dt, k, params, &mut Vec::new())
 }
 
-/// The masks of `members` prepared for IoU, with their sizes (`scratch`: the parse
-/// buffer).
+/// A mask prepared for IoU, its size, and with a dilation ratio its boundary band
+/// prepared too.
+type Prepared = (IouMask, (u64, u64), Option<IouMask>);
+
+/// The masks of `members` prepared for IoU, with their sizes and (at `boundary`'s
+/// dilation ratio) their boundary bands (`scratch`: the parse buffer).
 fn prepare_masks(
     side: &Annotations<'_>,
     rles: &[Shape<'_>],
     members: &[usize],
     what: &'static str,
+    boundary: Option<f64>,
     scratch: &mut Vec<u32>,
-) -> Result<Vec<(IouMask, (u64, u64))>> {
+) -> Result<Vec<Prepared>> {
     let mut out = crate::alloc::with_capacity(members.len(), "prepared masks")?;
+    let mut band_scratch = crate::boundary::Scratch::default();
+    let mut band = Vec::new();
     for &i in members {
         let r = &rles[i];
-        let (h, w) = r.runs_into(scratch).map_err(|e| Error::Annotation {
+        let blame = |e: Error| Error::Annotation {
             what,
             id: side.ids[i],
             source: Box::new(e),
-        })?;
-        out.push((IouMask::from_runs(h, w, scratch), (h, w)));
+        };
+        let (h, w) = r.runs_into(scratch).map_err(blame)?;
+        let edge = match boundary {
+            Some(ratio) => {
+                let d = crate::boundary::dilation(h, w, ratio)?;
+                crate::boundary::boundary_runs(h, w, scratch, d, &mut band_scratch, &mut band)
+                    .map_err(blame)?;
+                Some(IouMask::from_runs(h, w, &band))
+            }
+            None => None,
+        };
+        out.push((IouMask::from_runs(h, w, scratch), (h, w), edge));
     }
     Ok(out)
 }
@@ -515,9 +536,10 @@ fn group_ious(
     dt: &Annotations<'_>,
     gts: &[usize],
     dts: &[usize],
-    sigmas: &[f64],
+    params: EvalParams<'_>,
     scratch: &mut Vec<u32>,
 ) -> Result<Vec<f64>> {
+    let sigmas = params.sigmas;
     let (d, g) = (dts.len(), gts.len());
     let mut ious = crate::iou::result_matrix(d, g)?;
     if d == 0 || g == 0 {
@@ -532,10 +554,11 @@ fn group_ious(
             }
         }
         (Geometry::Masks(dr), Geometry::Masks(gr)) => {
-            let gm = prepare_masks(gt, gr, gts, "ground truth", scratch)?;
-            let dm = prepare_masks(dt, dr, dts, "detection", scratch)?;
-            for (di, (dmask, dsize)) in dm.iter().enumerate() {
-                for (gi, ((gmask, gsize), &b)) in gm.iter().zip(gts).enumerate() {
+            let band = params.boundary;
+            let gm = prepare_masks(gt, gr, gts, "ground truth", band, scratch)?;
+            let dm = prepare_masks(dt, dr, dts, "detection", band, scratch)?;
+            for (di, (dmask, dsize, dband)) in dm.iter().enumerate() {
+                for (gi, ((gmask, gsize, gband), &b)) in gm.iter().zip(gts).enumerate() {
                     if dsize != gsize {
                         // The ground truth's mask is at fault if it is not its image's
                         // size; else the detection's.
@@ -561,7 +584,12 @@ fn group_ious(
                     }
                     let crowd = gt.crowd[b];
                     if crate::iou::box_pair_iou(&dmask.bbox(), &gmask.bbox(), crowd) > 0.0 {
-                        ious[di * g + gi] = crate::iou::mask_pair_iou(dmask, gmask, gsize.0, crowd);
+                        let mut v = crate::iou::mask_pair_iou(dmask, gmask, gsize.0, crowd);
+                        if let (Some(db), Some(gb), false) = (dband, gband, crowd) {
+                            // (A band's box is its mask's: the extreme pixels are on it.)
+                            v = v.min(crate::iou::mask_pair_iou(db, gb, gsize.0, false));
+                        }
+                        ious[di * g + gi] = v;
                     }
                 }
             }
@@ -622,7 +650,7 @@ fn evaluate_group_with(
     let ious = if params.no_ious {
         crate::alloc::zeroed(d * g, "IoU matrix")?
     } else {
-        group_ious(gt, dt, &gts, &dts, params.sigmas, scratch)?
+        group_ious(gt, dt, &gts, &dts, params, scratch)?
     };
     let dt_ids: Vec<f64> = dts.iter().map(|&i| dt.ids[i]).collect();
     let mut imgs = Vec::with_capacity(area_rng.len());
@@ -741,6 +769,7 @@ mod tests {
         max_det: 10,
         sigmas: &[],
         no_ious: false,
+        boundary: None,
     };
 
     fn spec<'a>(i0: usize, k_list: &'a [usize], rec: &'a [f64]) -> AccumulateSpec<'a> {

@@ -58,7 +58,7 @@ pub(super) fn group_outcomes(
     let ious = if params.no_ious || d == 0 || g == 0 {
         Vec::new()
     } else {
-        group_ious(gt, dt, &gts, &dts, params.sigmas, &mut s.runs)?
+        group_ious(gt, dt, &gts, &dts, params, &mut s.runs)?
     };
     crate::alloc::reserve(scores, d, "evaluation scores")?;
     scores.extend(dts.iter().map(|&i| dt.score[i]));

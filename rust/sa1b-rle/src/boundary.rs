@@ -1,0 +1,360 @@
+//! The inner boundary band of a mask, as boundary-iou-api's `mask_to_boundary` computes
+//! it (Cheng et al., "Boundary IoU", CVPR 2021): the mask minus its erosion by a 3x3
+//! square repeated `d` times, the image padded with one background pixel so that a mask
+//! cut by the image border has a boundary there.
+//!
+//! `d` erosions by a 3x3 square are one erosion by a `(2d+1) x (2d+1)` square, and with
+//! the background padding a pixel survives exactly when that square around it lies
+//! inside the image and inside the mask. The square is separable: each column's
+//! intervals shrink by `d` at both ends, then each row's. Both are done on intervals:
+//! the columns' (the RLE's own order), then the rows' (a sweep over the columns that
+//! only visits the rows whose membership changes), then back to columns, so the cost is
+//! the number of runs and of row intervals plus `h + w`, whatever `d` is; no dense mask
+//! is made.
+
+use crate::error::{Error, Result};
+
+/// boundary-iou-api's `dilation` for an `height x width` image: `max(1, round(ratio *
+/// sqrt(height**2 + width**2)))` with numpy's float64 arithmetic and Python's rounding
+/// (half to even).
+///
+/// ```
+/// use sa1b_rle::boundary::dilation;
+/// assert_eq!(dilation(480, 640, 0.02).unwrap(), 16);  // round(16.0)
+/// assert_eq!(dilation(3, 4, 0.5).unwrap(), 2);        // round(2.5): half to even
+/// assert_eq!(dilation(3, 4, 0.0).unwrap(), 1);        // at least 1
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a NaN or infinite ratio (Python's `int(round(x))`
+/// fails there too).
+pub fn dilation(height: u64, width: u64, ratio: f64) -> Result<u64> {
+    if !ratio.is_finite() {
+        return Err(Error::InvalidArgument {
+            message: format!("the dilation ratio must be a finite number, not {ratio}"),
+        });
+    }
+    let (h, w) = (u128::from(height), u128::from(width));
+    // (The exact integer, rounded once to a double, as numpy converts Python's int.)
+    let diagonal = ((h * h + w * w) as f64).sqrt();
+    let d = (ratio * diagonal).round_ties_even();
+    // Anything past the image's larger side erodes everything, as that side does.
+    let cap = height.max(width).saturating_add(1);
+    Ok(if d < 1.0 {
+        1
+    } else if d >= cap as f64 {
+        cap
+    } else {
+        d as u64
+    })
+}
+
+/// Half-open intervals `[a, b)` of one axis, grouped by the other axis: line `i`'s are
+/// `iv[start[i]..start[i + 1]]`, ascending and disjoint.
+#[derive(Default)]
+struct Lines {
+    iv: Vec<(u32, u32)>,
+    start: Vec<usize>,
+}
+
+impl Lines {
+    fn line(&self, i: usize) -> &[(u32, u32)] {
+        &self.iv[self.start[i]..self.start[i + 1]]
+    }
+}
+
+/// Buffers reused from mask to mask.
+#[derive(Default)]
+pub struct Scratch {
+    mask: Lines,
+    shrunk: Lines,
+    eroded: Lines,
+    back: Lines,
+    /// `(line, a, b)` intervals before they are grouped by line.
+    loose: Vec<(u32, u32, u32)>,
+    open: Vec<u32>,
+    count: Vec<usize>,
+}
+
+/// The column intervals of column-major `runs` (zeros first) over `width` columns of
+/// `height` pixels; touching foreground runs (split by an empty background run) join.
+fn columns_of(runs: &[u32], height: u64, width: u64, out: &mut Lines) {
+    out.iv.clear();
+    out.start.clear();
+    out.start.push(0);
+    let h = height;
+    let mut pos = 0u64;
+    for (i, &r) in runs.iter().enumerate() {
+        let (s, e) = (pos, pos + u64::from(r));
+        pos = e;
+        if i.is_multiple_of(2) || s == e {
+            continue;
+        }
+        let mut x = s / h;
+        let mut from = s;
+        while from < e {
+            let col_end = (x + 1) * h;
+            let to = e.min(col_end);
+            while (out.start.len() as u64) <= x {
+                out.start.push(out.iv.len());
+            }
+            let (a, b) = ((from - x * h) as u32, (to - x * h) as u32);
+            let in_this_col = out.iv.len() > out.start[x as usize];
+            match out.iv.last_mut() {
+                Some(last) if in_this_col && last.1 == a => last.1 = b,
+                _ => out.iv.push((a, b)),
+            }
+            from = to;
+            x += 1;
+        }
+    }
+    while (out.start.len() as u64) <= width {
+        out.start.push(out.iv.len());
+    }
+}
+
+/// Each interval of `src` shrunk by `d` at both ends (dropped when nothing is left).
+fn shrink(src: &Lines, d: u64, out: &mut Lines) {
+    out.iv.clear();
+    out.start.clear();
+    out.start.push(0);
+    for i in 0..src.start.len() - 1 {
+        for &(a, b) in src.line(i) {
+            let (a, b) = (u64::from(a) + d, u64::from(b).saturating_sub(d));
+            if a < b {
+                out.iv.push((a as u32, b as u32));
+            }
+        }
+        out.start.push(out.iv.len());
+    }
+}
+
+/// Calls `f(lo, hi, in_a, in_b)` for the pieces of `[0, inf)` where membership in the
+/// interval lists `a` and `b` is constant and differs (`in_a != in_b`), in order.
+fn differences(a: &[(u32, u32)], b: &[(u32, u32)], mut f: impl FnMut(u32, u32, bool)) {
+    // The boundary points of both lists, merged; between two, membership is constant.
+    let (mut i, mut j) = (0usize, 0usize);
+    let (mut in_a, mut in_b) = (false, false);
+    let point = |l: &[(u32, u32)], k: usize| -> Option<u32> {
+        l.get(k / 2)
+            .map(|iv| if k.is_multiple_of(2) { iv.0 } else { iv.1 })
+    };
+    let mut at = 0u32;
+    loop {
+        let (pa, pb) = (point(a, i), point(b, j));
+        let next = match (pa, pb) {
+            (None, None) => return,
+            (Some(p), None) | (None, Some(p)) => p,
+            (Some(p), Some(q)) => p.min(q),
+        };
+        if in_a != in_b && at < next {
+            f(at, next, in_b);
+        }
+        at = next;
+        if pa == Some(next) {
+            in_a = !in_a;
+            i += 1;
+        }
+        if pb == Some(next) {
+            in_b = !in_b;
+            j += 1;
+        }
+    }
+}
+
+/// Transposes `src` (intervals along one axis, grouped by `lines` lines of the other)
+/// into intervals grouped by the `len` positions of the first axis, each shrunk by `d`
+/// (0: as they are). Visits only the positions whose membership changes from line to
+/// line.
+fn transpose(src: &Lines, lines: usize, len: usize, d: u64, s: &mut Scratch, out: &mut Lines) {
+    s.loose.clear();
+    s.open.clear();
+    s.open.resize(len, 0);
+    let empty: &[(u32, u32)] = &[];
+    for x in 0..=lines {
+        let prev = if x == 0 { empty } else { src.line(x - 1) };
+        let cur = if x == lines { empty } else { src.line(x) };
+        let (open, loose) = (&mut s.open, &mut s.loose);
+        differences(prev, cur, |lo, hi, entering| {
+            for y in lo..hi {
+                if entering {
+                    open[y as usize] = x as u32;
+                } else {
+                    let (a, b) = (
+                        u64::from(open[y as usize]) + d,
+                        (x as u64).saturating_sub(d),
+                    );
+                    if a < b {
+                        loose.push((y, a as u32, b as u32));
+                    }
+                }
+            }
+        });
+    }
+    // Grouped by position (a counting sort, stable: each position's in order).
+    s.count.clear();
+    s.count.resize(len + 1, 0);
+    for &(y, _, _) in &s.loose {
+        s.count[y as usize + 1] += 1;
+    }
+    for y in 0..len {
+        s.count[y + 1] += s.count[y];
+    }
+    out.start.clear();
+    out.start.extend_from_slice(&s.count);
+    out.iv.clear();
+    out.iv.resize(s.loose.len(), (0, 0));
+    for &(y, a, b) in &s.loose {
+        let k = &mut s.count[y as usize];
+        out.iv[*k] = (a, b);
+        *k += 1;
+    }
+}
+
+/// The column-major runs of the boundary band of the mask given by `runs` (an
+/// `height x width` COCO RLE, zeros first) at dilation `d` (see [`dilation`]), into
+/// `out`, canonical as pycocotools' `encode` gives them (no empty runs but the first).
+///
+/// # Errors
+/// [`Error::CountsSumMismatch`] when the runs do not cover the image exactly.
+///
+/// ```
+/// use sa1b_rle::boundary::{boundary_runs, Scratch};
+/// // A 5x5 square in a 7x7 image: at d = 1 its 3x3 core goes.
+/// let runs = [8, 5, 2, 5, 2, 5, 2, 5, 2, 5, 8];
+/// let mut out = Vec::new();
+/// boundary_runs(7, 7, &runs, 1, &mut Scratch::default(), &mut out).unwrap();
+/// assert_eq!(out, [8, 5, 2, 1, 3, 1, 2, 1, 3, 1, 2, 1, 3, 1, 2, 5, 8]);
+/// ```
+pub fn boundary_runs(
+    height: u64,
+    width: u64,
+    runs: &[u32],
+    d: u64,
+    s: &mut Scratch,
+    out: &mut Vec<u32>,
+) -> Result<()> {
+    let pixels = crate::rle::pixel_count(height, width)?;
+    let total: u64 = runs.iter().map(|&r| u64::from(r)).sum();
+    if total != pixels {
+        return Err(Error::CountsSumMismatch {
+            expected: pixels,
+            actual: total,
+        });
+    }
+    out.clear();
+    if pixels == 0 {
+        out.push(0);
+        return Ok(());
+    }
+    let (h, w) = (height as usize, width as usize);
+    let mut mask = std::mem::take(&mut s.mask);
+    let mut shrunk = std::mem::take(&mut s.shrunk);
+    let mut eroded = std::mem::take(&mut s.eroded);
+    let mut back = std::mem::take(&mut s.back);
+    columns_of(runs, height, width, &mut mask);
+    // Vertical erosion (columns), horizontal (rows, by the transposition), back to
+    // columns.
+    shrink(&mask, d, &mut shrunk);
+    transpose(&shrunk, w, h, d, s, &mut eroded);
+    transpose(&eroded, h, w, 0, s, &mut back);
+    // The mask minus its erosion (a subset of it), column by column, as runs: zeros
+    // and ones alternating, a foreground piece that continues the last one (across a
+    // column) joining it.
+    let mut pos = 0u64;
+    for x in 0..w {
+        let base = x as u64 * height;
+        differences(mask.line(x), back.line(x), |lo, hi, _| {
+            let (a, b) = (base + u64::from(lo), base + u64::from(hi));
+            match out.last_mut() {
+                Some(last) if a == pos => *last += (b - a) as u32,
+                _ => {
+                    out.push((a - pos) as u32);
+                    out.push((b - a) as u32);
+                }
+            }
+            pos = b;
+        });
+    }
+    if out.is_empty() || pos < pixels {
+        out.push((pixels - pos) as u32);
+    }
+    (s.mask, s.shrunk, s.eroded, s.back) = (mask, shrunk, eroded, back);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The definition on a dense column-major mask: a pixel of the mask is on the
+    /// boundary unless the `(2d+1)` square around it lies inside the image and the mask.
+    fn dense_boundary(h: usize, w: usize, m: &[u8], d: usize) -> Vec<u8> {
+        let at = |y: usize, x: usize| m[x * h + y];
+        let mut out = vec![0u8; h * w];
+        for x in 0..w {
+            for y in 0..h {
+                if at(y, x) == 0 {
+                    continue;
+                }
+                let inside = y >= d && x >= d && y + d < h && x + d < w;
+                let kept =
+                    inside && (y - d..=y + d).all(|yy| (x - d..=x + d).all(|xx| at(yy, xx) != 0));
+                out[x * h + y] = u8::from(!kept);
+            }
+        }
+        out
+    }
+
+    fn runs_of(m: &[u8]) -> Vec<u32> {
+        let mut runs = vec![0u32];
+        let mut cur = 0u8;
+        for &v in m {
+            let v = u8::from(v != 0);
+            if v == cur {
+                *runs.last_mut().unwrap() += 1;
+            } else {
+                runs.push(1);
+                cur = v;
+            }
+        }
+        runs
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn equals_the_dense_definition(
+            h in 1usize..14,
+            w in 1usize..14,
+            bits in proptest::collection::vec(0u8..4, 196),
+            d in 1u64..6,
+        ) {
+            // Mostly foreground, so that erosions leave something.
+            let m: Vec<u8> = bits[..h * w].iter().map(|&b| u8::from(b != 0)).collect();
+            let want = runs_of(&dense_boundary(h, w, &m, d as usize));
+            let mut out = Vec::new();
+            boundary_runs(h as u64, w as u64, &runs_of(&m), d, &mut Scratch::default(), &mut out)
+                .unwrap();
+            prop_assert_eq!(out, want);
+        }
+    }
+
+    #[test]
+    fn full_empty_and_zero_runs() {
+        let mut s = Scratch::default();
+        let mut out = Vec::new();
+        // A full 5x5 mask: its core 3x3 at d = 1.
+        boundary_runs(5, 5, &[0, 25], 1, &mut s, &mut out).unwrap();
+        assert_eq!(out, [0, 6, 3, 2, 3, 2, 3, 6]);
+        boundary_runs(5, 5, &[25], 1, &mut s, &mut out).unwrap();
+        assert_eq!(out, [25]);
+        // Empty runs inside are not kept; adjacent foreground runs join.
+        boundary_runs(1, 4, &[0, 2, 0, 2], 1, &mut s, &mut out).unwrap();
+        assert_eq!(out, [0, 4]);
+        boundary_runs(0, 4, &[0], 1, &mut s, &mut out).unwrap();
+        assert_eq!(out, [0]);
+        assert!(boundary_runs(2, 2, &[3], 1, &mut s, &mut out).is_err());
+    }
+}
