@@ -96,6 +96,12 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = Path(__file__).parent / "data"
     shutil.copy(data / "coco_instances_val2014_100.json", d / "instances_val.json")
     shutil.copy(data / "coco_instances_val2014_fakesegm100_results.json", d / "detections.json")
+    # LVIS: a generated federated set and its results (as test_lvis makes them).
+    from test_lvis import generated
+
+    lvis_gt, lvis_results = generated(0)
+    (d / "lvis_v1_val.json").write_text(json.dumps(lvis_gt))
+    (d / "lvis_results.json").write_text(json.dumps(lvis_results))
     return d
 
 
@@ -214,8 +220,13 @@ def test_python_block_runs(
         pytest.importorskip("torch", reason="torch is not installed (CI does not install it)")
     if "import ray" in code or "sray." in code:
         pytest.importorskip("ray")
+    for library in ("torchmetrics", "detectron2"):
+        if f"from {library}" in code:
+            pytest.importorskip(library, reason=f"{library} is not installed (CI does not)")
     monkeypatch.chdir(workdir)
     ns = user_data(workdir)
+    # The shims replace modules of this process: put them back afterwards.
+    saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] in ("pycocotools", "lvis")}
     try:
         run_block(code, workdir, ns, where)
     finally:
@@ -223,6 +234,9 @@ def test_python_block_runs(
             import ray
 
             ray.shutdown()
+        for k in [k for k in sys.modules if k.split(".")[0] in ("pycocotools", "lvis")]:
+            del sys.modules[k]
+        sys.modules.update(saved)
 
 
 def sh_commands() -> list[tuple[str, str]]:

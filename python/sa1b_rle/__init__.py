@@ -26,8 +26,9 @@ from sa1b_rle._batch import (
 from sa1b_rle._core import RleError, __version__, box_nms, threads_env_problem
 
 if TYPE_CHECKING:
-    from sa1b_rle import coco, cocoeval, kaggle, mask, sa1b
+    from sa1b_rle import coco, cocoeval, kaggle, lvis, mask, sa1b
     from sa1b_rle._images import from_label_image, from_mask_image, to_polygons
+    from sa1b_rle._shims import init_as_lvis, init_as_pycocotools
     from sa1b_rle.sa1b import Sa1bShardError, Sa1bValidationError
 
 # Imported on first use (an evaluation or a decode does not pay for the SA-1B, image and
@@ -36,6 +37,9 @@ _LAZY = {
     "coco": ("sa1b_rle.coco", None),
     "cocoeval": ("sa1b_rle.cocoeval", None),
     "kaggle": ("sa1b_rle.kaggle", None),
+    "lvis": ("sa1b_rle.lvis", None),
+    "init_as_lvis": ("sa1b_rle._shims", "init_as_lvis"),
+    "init_as_pycocotools": ("sa1b_rle._shims", "init_as_pycocotools"),
     "mask": ("sa1b_rle.mask", None),
     "sa1b": ("sa1b_rle.sa1b", None),
     "from_label_image": ("sa1b_rle._images", "from_label_image"),
@@ -83,8 +87,11 @@ __all__ = [
     "from_label_image",
     "from_mask_image",
     "get_num_threads",
+    "init_as_lvis",
+    "init_as_pycocotools",
     "iou_matrix",
     "kaggle",
+    "lvis",
     "mask",
     "max_threads",
     "sa1b",

@@ -485,6 +485,7 @@ def coco_evaluate(
     dilation_ratio: float = 0.02,
     gt_members: list[int] | None = None,
     dt_members: list[int] | None = None,
+    not_exhaustive: list[bool] | None = None,
     threads: int | None = None,
 ) -> CocoEvaluation:
     """pycocotools' evaluate() on columns (see sa1b_rle.cocoeval)."""

@@ -473,8 +473,36 @@ _PATHS_HELP = (
 )
 
 
+def cmd_eval_lvis(args: argparse.Namespace, out: TextIO) -> int:
+    import contextlib
+    import io
+
+    from sa1b_rle.lvis import LVIS, LVISEval
+
+    e = LVISEval(LVIS(args.gt), args.results, args.iou_type)
+    e.run()
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        e.print_results()
+    out.write(printed.getvalue())
+    if args.json:
+        doc = {
+            "lvis": True,
+            "iou_type": args.iou_type,
+            "stats": {k: float(v) for k, v in e.results.items()},
+            "lines": printed.getvalue().splitlines(),
+        }
+        with open(args.json, "w") as f:
+            json.dump(doc, f, indent=1)
+        out.write(f"wrote {args.json}\n")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace, out: TextIO) -> int:
     from sa1b_rle.cocoeval import evaluate
+
+    if args.lvis:
+        return cmd_eval_lvis(args, out)
 
     e = evaluate(args.gt, args.results, args.iou_type, dilation_ratio=args.dilation_ratio)
     for text in e.summary_lines:
@@ -630,6 +658,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="R",
         help="boundary: the band's width as a fraction of the image diagonal (default 0.02)",
     )
+    p.add_argument(
+        "--lvis",
+        action="store_true",
+        help="LVIS federated evaluation (lvis-api's LVISEval numbers; segm or bbox)",
+    )
     p.add_argument("--per-class", action="store_true", help="also each category's AP (AP/<name>)")
     p.add_argument("--json", metavar="OUT.json", help="also write the stats as JSON")
     p.set_defaults(run=cmd_eval)
@@ -659,6 +692,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     problem on one line naming the file, 2 usage errors). No input ends in a traceback
     unless ``--debug`` is given."""
     args = parser().parse_args(argv)
+    if getattr(args, "lvis", False) and (args.iou_type not in ("segm", "bbox") or args.per_class):
+        args.command_parser.error("--lvis evaluates --iou-type segm or bbox, without --per-class")
     lo, hi = getattr(args, "min_area", None), getattr(args, "max_area", None)
     if lo is not None and hi is not None and hi < lo:
         args.command_parser.error(f"--max-area ({hi}) is below --min-area ({lo})")

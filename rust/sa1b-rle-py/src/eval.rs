@@ -5,7 +5,7 @@ use std::sync::Arc;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use sa1b_rle::coco::Dataset;
-use sa1b_rle::eval::{EvalParams, IouKind, Side};
+use sa1b_rle::eval::{EvalParams, IouKind, Rules, Side};
 
 use crate::coco::PyCocoColumns;
 use crate::errors::{to_pyerr, Int};
@@ -27,6 +27,24 @@ pub struct PyCocoEvaluation {
     sigmas: Vec<f64>,
     no_ious: bool,
     boundary: Option<f64>,
+    /// LVIS rules: per detection, whether its category is not exhaustively annotated
+    /// in its image (None: pycocotools' rules).
+    not_exhaustive: Option<Vec<bool>>,
+}
+
+impl PyCocoEvaluation {
+    fn rules(&self) -> Rules<'_> {
+        rules_of(self.not_exhaustive.as_deref())
+    }
+}
+
+fn rules_of(not_exhaustive: Option<&[bool]>) -> Rules<'_> {
+    match not_exhaustive {
+        Some(flags) => Rules::Lvis {
+            not_exhaustive: flags,
+        },
+        None => Rules::Coco,
+    }
 }
 
 /// The annotations' kind and, for `"boundary"` (masks compared by Boundary IoU), the
@@ -62,7 +80,7 @@ fn pair<T>(v: Vec<T>) -> sa1b_rle::Result<(T, T)> {
 /// `gt_members` / `dt_members` indices given, in load order), grouped as `_prepare` does
 /// and evaluated on the pool. Ids are the columns' integer keys.
 #[pyfunction]
-#[pyo3(signature = (gt, dt, *, img_ids, cat_ids, use_cats, iou_type, iou_thrs, area_rng, max_det, kpt_oks_sigmas, dilation_ratio=0.02, gt_members=None, dt_members=None, threads=None))]
+#[pyo3(signature = (gt, dt, *, img_ids, cat_ids, use_cats, iou_type, iou_thrs, area_rng, max_det, kpt_oks_sigmas, dilation_ratio=0.02, gt_members=None, dt_members=None, not_exhaustive=None, threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn coco_evaluate(
     py: Python<'_>,
@@ -79,6 +97,7 @@ pub fn coco_evaluate(
     dilation_ratio: f64,
     gt_members: Option<Vec<usize>>,
     dt_members: Option<Vec<usize>>,
+    not_exhaustive: Option<Vec<bool>>,
     threads: Option<Int>,
 ) -> PyResult<PyCocoEvaluation> {
     let threads = crate::errors::threads_arg(threads)?;
@@ -148,6 +167,7 @@ pub fn coco_evaluate(
                 groups.1.as_slice().into(),
                 kind,
                 side,
+                rules_of(not_exhaustive.as_deref()),
             )
         }))?;
         // (The ground truth's error first, as before.)
@@ -167,6 +187,7 @@ pub fn coco_evaluate(
             sigmas: kpt_oks_sigmas.clone(),
             no_ious: kind == IouKind::Keypoints && !use_cats,
             boundary,
+            not_exhaustive: not_exhaustive.clone(),
         })
     };
     py.detach(run).map_err(|e| to_pyerr(&e))
@@ -231,6 +252,7 @@ fn one<'a>(
     members: &[usize],
     kind: IouKind,
     side: Side,
+    rules: Rules<'_>,
 ) -> sa1b_rle::Result<sa1b_rle::eval::Annotations<'a>> {
     sa1b_rle::eval::gather(
         &data.annotations,
@@ -239,6 +261,7 @@ fn one<'a>(
         vec![0, members.len()].into(),
         kind,
         side,
+        rules,
     )
 }
 
@@ -286,8 +309,9 @@ impl PyCocoEvaluation {
             .detach(|| -> sa1b_rle::Result<_> {
                 let images = &self.gt.images;
                 let (gm, dm) = (self.gt_groups.members(k), self.dt_groups.members(k));
-                let g = one(&self.gt, images, &gm, self.kind, Side::GroundTruth)?;
-                let d = one(&self.dt, images, &dm, self.kind, Side::Detections)?;
+                let rules = self.rules();
+                let g = one(&self.gt, images, &gm, self.kind, Side::GroundTruth, rules)?;
+                let d = one(&self.dt, images, &dm, self.kind, Side::Detections, rules)?;
                 let detail = sa1b_rle::eval::evaluate_group(&g, &d, 0, params)?;
                 drop((g, d));
                 Ok(detail.map(|x| (x, gm, dm)))

@@ -7,7 +7,7 @@ mod outcomes;
 mod select;
 
 pub use accumulate::{accumulate, AccumulateSpec, Accumulated};
-pub use select::{gather, group, select, IouKind, Side};
+pub use select::{gather, group, select, IouKind, Rules, Side};
 
 use crate::coco::Shape;
 use crate::error::{Error, Result};
@@ -181,7 +181,9 @@ pub struct Annotations<'a> {
     pub score: Vec<f64>,
     /// Ground truths: `iscrowd`. Detections: unused.
     pub crowd: Vec<bool>,
-    /// Ground truths: `ignore` (crowd or flagged). Detections: unused.
+    /// Ground truths: `ignore` (crowd or flagged). Detections: ignored when unmatched
+    /// (LVIS: a category not exhaustively annotated in the image), as those outside the
+    /// area range are.
     pub ignore: Vec<bool>,
     /// Masks or boxes.
     pub geometry: Geometry<'a>,
@@ -259,7 +261,7 @@ pub struct EvalImg {
     /// `_ignore` of each ground truth (in `gt` order).
     pub gt_ignore: Vec<bool>,
     /// `dtIgnore` (`T x D`): matched to an ignored ground truth, or unmatched and outside
-    /// the area range.
+    /// the area range (or flagged: see [`Annotations::ignore`]).
     pub dt_ignore: Vec<bool>,
 }
 
@@ -693,8 +695,9 @@ fn evaluate_group_with(
         };
         let dt_ignore = (0..thresholds.len() * d)
             .map(|x| {
+                let i = dts[x % d.max(1)];
                 m.dt_ignore[x] != 0.0
-                    || (m.dt_matches[x] == 0.0 && outside(dt.area[dts[x % d.max(1)]]))
+                    || (m.dt_matches[x] == 0.0 && (outside(dt.area[i]) || dt.ignore[i]))
             })
             .collect();
         imgs.push(EvalImg {

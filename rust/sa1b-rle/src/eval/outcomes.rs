@@ -96,8 +96,9 @@ pub(super) fn group_outcomes(
             let at = (source * t_n + ti) * d;
             for di in 0..d {
                 let matched = s.matched[at + di];
+                let i = dts[di];
                 let cell = if s.matched_ignored[at + di]
-                    || (matched == 0.0 && outside(dt.area[dts[di]]))
+                    || (matched == 0.0 && (outside(dt.area[i]) || dt.ignore[i]))
                 {
                     IGNORED
                 } else if matched == 0.0 {

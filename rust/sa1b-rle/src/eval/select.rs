@@ -51,6 +51,22 @@ pub enum Side {
     Detections,
 }
 
+/// Whose rules decide the ground truths' crowd and ignore flags and the detections'
+/// ignore flags.
+#[derive(Debug, Clone, Copy)]
+pub enum Rules<'a> {
+    /// pycocotools': a ground truth is a crowd (and ignored) by `iscrowd`, for keypoints
+    /// also ignored without labelled points.
+    Coco,
+    /// lvis-api's: no crowds, no ground truth ignored; a detection whose category is not
+    /// exhaustively annotated in its image (`not_exhaustive`, per annotation of the
+    /// columns) is ignored when unmatched.
+    Lvis {
+        /// Per annotation of the detection columns.
+        not_exhaustive: &'a [bool],
+    },
+}
+
 impl Side {
     fn name(self) -> &'static str {
         match self {
@@ -235,8 +251,20 @@ pub fn gather<'a>(
     offsets: std::borrow::Cow<'a, [usize]>,
     kind: IouKind,
     side: Side,
+    rules: Rules<'_>,
 ) -> Result<Annotations<'a>> {
     let n = order.len();
+    if let Rules::Lvis { not_exhaustive } = rules {
+        if side == Side::Detections && not_exhaustive.len() != cols.len() {
+            return Err(Error::Inconsistent {
+                message: format!(
+                    "{} not-exhaustive flags for {} detections",
+                    not_exhaustive.len(),
+                    cols.len()
+                ),
+            });
+        }
+    }
     let gt = side == Side::GroundTruth;
     let fail = |i: usize, message: String| Error::Annotation {
         what: side.name(),
@@ -282,22 +310,10 @@ pub fn gather<'a>(
         need(i, flag::AREA, "area (a number)")?;
         out.ids.push(cols.id[i] as f64);
         out.area.push(cols.area[i]);
-        if gt {
-            need(i, flag::ISCROWD, "iscrowd")?;
-            let mut ignore = cols.has(i, flag::CROWD_TRUTHY);
-            if kind == IouKind::Keypoints {
-                need(i, flag::NUM_KEYPOINTS, "num_keypoints")?;
-                ignore |= cols.num_keypoints[i] == 0.0;
-            }
-            out.score.push(0.0);
-            out.crowd.push(cols.has(i, flag::CROWD_INT));
-            out.ignore.push(ignore);
-        } else {
-            need(i, flag::SCORE, "score (a number)")?;
-            out.score.push(cols.score[i]);
-            out.crowd.push(false);
-            out.ignore.push(false);
-        }
+        let (score, crowd, ignore) = flags_of(cols, i, kind, gt, rules, need)?;
+        out.score.push(score);
+        out.crowd.push(crowd);
+        out.ignore.push(ignore);
         match &mut out.geometry {
             Geometry::Masks(m) => {
                 let size = match sizes.get(&cols.image_id[i]) {
@@ -330,4 +346,36 @@ pub fn gather<'a>(
         }
     }
     Ok(out)
+}
+
+/// Annotation `i`'s `(score, crowd, ignore)` as the evaluation reads them under `rules`
+/// (`need` checks that a field is present).
+fn flags_of(
+    cols: &AnnotationColumns,
+    i: usize,
+    kind: IouKind,
+    gt: bool,
+    rules: Rules<'_>,
+    need: impl Fn(usize, u16, &str) -> Result<()>,
+) -> Result<(f64, bool, bool)> {
+    Ok(match (gt, rules) {
+        (true, Rules::Coco) => {
+            need(i, flag::ISCROWD, "iscrowd")?;
+            let mut ignore = cols.has(i, flag::CROWD_TRUTHY);
+            if kind == IouKind::Keypoints {
+                need(i, flag::NUM_KEYPOINTS, "num_keypoints")?;
+                ignore |= cols.num_keypoints[i] == 0.0;
+            }
+            (0.0, cols.has(i, flag::CROWD_INT), ignore)
+        }
+        (true, Rules::Lvis { .. }) => (0.0, false, false),
+        (false, rules) => {
+            need(i, flag::SCORE, "score (a number)")?;
+            let ignore = match rules {
+                Rules::Coco => false,
+                Rules::Lvis { not_exhaustive } => not_exhaustive[i],
+            };
+            (cols.score[i], false, ignore)
+        }
+    })
 }
