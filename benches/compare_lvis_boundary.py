@@ -10,7 +10,8 @@ process of its own, on the same files, with 1 and 2 threads.
   faster-coco-eval's ``lvis_style`` and ``sa1b_rle.lvis``; each one's 13 results
   compared with lvis-api's.
 - ``boundary``: the COCO val2014 sample of ``tests/data`` tiled ``--tiles`` times
-  (default 10: 1,000 images) and its RLE results, ``iouType="boundary"`` at dilation
+  (default 10: 1,000 images) and its RLE results (with their boxes, which vernier
+  needs; loadRes then takes each result's area from its box), ``iouType="boundary"`` at dilation
   ratio 0.02. Timed: load, loadRes, the boundaries, evaluate, accumulate, summarize.
   boundary-iou-api (its ``mask_to_boundary`` on each annotation in a process pool of
   the machine's cores, as its ``COCO(get_boundary=True)`` does, then its ``COCOeval``;
@@ -52,6 +53,11 @@ from compare_eval import _peak_rss_mb, coco_tiled, polygon
 LVIS_IMPLS = ["lvis-api", "hotcoco", "faster-coco-eval", "sa1b_rle"]
 BOUNDARY_IMPLS = ["boundary-iou-api", "faster-coco-eval", "vernier", "sa1b_rle"]
 REFERENCES = ("lvis-api", "boundary-iou-api")
+# lvis-api's 13 results, and faster-coco-eval's names for them.
+LVIS_KEYS = ["AP", "AP50", "AP75", "APs", "APm", "APl", "APr", "APc", "APf"]
+LVIS_KEYS += ["AR@300", "ARs@300", "ARm@300", "ARl@300"]
+FCE_KEYS = ["AP_all", "AP_50", "AP_75", "AP_small", "AP_medium", "AP_large", "APr", "APc"]
+FCE_KEYS += ["APf", "AR_second", "AR_small", "AR_medium", "AR_large"]
 
 
 # --------------------------------------------------------------------------- workloads
@@ -133,27 +139,28 @@ def lvis_run(impl: str, gt: str, res: str, iou: str, threads: int) -> list[float
         g = LVIS(gt)
         e = LVISEval(g, LVISResults(g, res), iou)
         e.run()
-        return [float(v) for v in e.results.values()]
+        return [float(e.results[k]) for k in LVIS_KEYS]
     if impl == "hotcoco":
         import hotcoco
 
         g = hotcoco.COCO(gt)
         e = hotcoco.LVISeval(g, g.load_res(res), iou)
         e.run()
-        return [float(v) for v in e.get_results().values()]
+        got = e.get_results()
+        return [float(got[k]) for k in LVIS_KEYS]
     if impl == "faster-coco-eval":
         from faster_coco_eval import COCO, COCOeval_faster
 
         g = COCO(gt)
         e = COCOeval_faster(g, g.loadRes(res), iou, lvis_style=True, print_function=print)
         e.run()
-        return [float(v) for v in e.stats_as_dict.values()]
+        return [float(e.stats_as_dict[k]) for k in FCE_KEYS]
     from sa1b_rle.lvis import LVIS, LVISEval, LVISResults
 
     g = LVIS(gt)
     e = LVISEval(g, LVISResults(g, res), iou)
     e.run()
-    return [float(v) for v in e.results.values()]
+    return [float(e.results[k]) for k in LVIS_KEYS]
 
 
 def _augment_part(part: list[dict[str, Any]], coco: Any, ratio: float) -> list[dict[str, Any]]:
@@ -280,9 +287,10 @@ def table(kind: str, impls: list[str], gt: str, res: str, iou: str, repeat: int)
             else "-"
         )
         rss = f"{max(g['rss'] for g in ok):.0f}" if ok else "-"
-        same = (
-            all(np.allclose(g["stats"], want, rtol=0, atol=0) for g in ok) if want and ok else "-"
-        )
+        same: Any = "-"
+        if want and ok:
+            diff = max(float(np.max(np.abs(np.subtract(g["stats"], want)))) for g in ok)
+            same = True if diff == 0 else f"False (up to {diff:.2g} apart)"
         print(f"| {impl} | {' | '.join(cells)} | {ratio} | {rss} | {same} |")
         sys.stdout.flush()
 
@@ -310,6 +318,11 @@ def main() -> None:
             else:
                 gt, res = coco_tiled(args.tiles)
                 impls = args.boundary_impls.split(",")
+                # Boxes too (as detectors write them; vernier needs them).
+                import pycocotools.mask as pm
+
+                for r in res:
+                    r["bbox"] = [float(v) for v in pm.toBbox(r["segmentation"])]
             gt_path, res_path = Path(tmp) / f"{kind}_gt.json", Path(tmp) / f"{kind}_res.json"
             gt_path.write_text(json.dumps(gt))
             res_path.write_text(json.dumps(res))

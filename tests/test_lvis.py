@@ -114,6 +114,11 @@ def as_boxes(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k != "segmentation"} for r in results]
 
 
+def as_masks(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Segmentation results without boxes: areas (and boxes) from their RLEs."""
+    return [{k: v for k, v in r.items() if k != "bbox"} for r in results]
+
+
 def run_reference(gt_path: Path, results: Any, iou_type: str, max_dets: int, tweak: Any) -> Any:
     RLVIS, RResults, REval = load()
     gt = RLVIS(str(gt_path))
@@ -188,6 +193,8 @@ def test_generated_federated_datasets(
     gt, results = generated(seed, crowded=crowded)
     if iou_type == "bbox" and seed % 2:
         results = as_boxes(results)  # box results: area w * h, the box as a polygon
+    elif seed in (2, 4, 7):
+        results = as_masks(results)  # mask results: the RLE's area and box
     gt_path = tmp_path / "gt.json"
     gt_path.write_text(json.dumps(gt))
     res: Any = results
@@ -197,7 +204,19 @@ def test_generated_federated_datasets(
     with contextlib.redirect_stdout(io.StringIO()):
         want = run_reference(gt_path, res, iou_type, max_dets, TWEAKS[tweak])
         got = run_ours(gt_path, res, iou_type, max_dets, TWEAKS[tweak])
+    assert got._new_id is not None  # (read from the columns, no dict built)
+    assert got.lvis_gt._coco._columns is not None
     assert_same(want, got)
+    # The same objects once their dicts are read (the dict path).
+    with contextlib.redirect_stdout(io.StringIO()):
+        g = LVIS(gt_path)
+        d = LVISResults(g, copy.deepcopy(results) if given == "list" else res, max_dets)
+        _ = g.anns, d.anns
+        e = LVISEval(g, d, iou_type)
+        TWEAKS[tweak](e.params)
+        e.run()
+    assert e._new_id is None
+    assert_same(want, e)
     # lvis-api's own objects given to ours (its dicts, after its own _prepare).
     RLVIS, RResults, _ = load()
     with contextlib.redirect_stdout(io.StringIO()):

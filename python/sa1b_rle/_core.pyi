@@ -408,6 +408,22 @@ class CocoColumns:
     ) -> npt.NDArray[np.int64]:
         """pycocotools' getAnnIds on the columns."""
     def images_of_category(self, cat: int) -> npt.NDArray[np.int64]: ...
+    def category_frequencies(self) -> list[str | None]:
+        """The categories' LVIS ``frequency`` (None where absent or not a string)."""
+    def image_category_lists(
+        self, which: int
+    ) -> (
+        tuple[
+            npt.NDArray[np.float64],
+            npt.NDArray[np.int64],
+            npt.NDArray[np.int64],
+            npt.NDArray[np.bool_],
+        ]
+        | None
+    ):
+        """An LVIS list of each image (0: neg_category_ids, 1:
+        not_exhaustive_category_ids): (values, starts, ends, present); None when no
+        image has it."""
     def derived(
         self,
     ) -> tuple[list[int], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...

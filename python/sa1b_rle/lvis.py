@@ -136,10 +136,14 @@ class LVIS:
         return [a["id"] for a in anns if a["category_id"] in cats and lo < a["area"] < hi]
 
     def get_cat_ids(self) -> list[Any]:
-        return list(self.cats.keys())
+        return self._coco.getCatIds()
 
     def get_img_ids(self) -> list[Any]:
-        return list(self.imgs.keys())
+        return self._coco.getImgIds()
+
+    def _meta(self) -> Any:
+        """The columns of the images and categories (None once their dicts are built)."""
+        return self._coco._meta_columns()
 
     @staticmethod
     def _load_helper(table: dict[Any, Any], ids: Any) -> list[Any]:
@@ -190,7 +194,7 @@ class LVISResults(LVIS):
         # boxes lvis-api gives them; ids are renumbered below).
         self._res = self._gt._coco.loadRes(results)
         kind = self._res._cols.result_kind if self._res._cols is not None else None
-        if kind not in ("bbox", "segm"):
+        if kind not in ("bbox", "segmentation"):
             raise ValueError("LVIS results need a 'bbox' or a 'segmentation' (got neither)")
         self._max_dets = int(max_dets)
         self._order, self._new_id = self._numbering()
@@ -264,6 +268,15 @@ class LVISResults(LVIS):
 
     def _columns(self) -> Any:
         return None if self._dicts is not None else self._res._columns
+
+    def get_cat_ids(self) -> list[Any]:
+        return self._gt.get_cat_ids() if self._dicts is None else super().get_cat_ids()
+
+    def get_img_ids(self) -> list[Any]:
+        return self._gt.get_img_ids() if self._dicts is None else super().get_img_ids()
+
+    def _meta(self) -> Any:
+        return None
 
     def limit_dets_per_image(self, anns: list[Any], max_dets: int) -> list[Any]:
         """lvis-api's: the ``max_dets`` best-scored results of each image (ties in
@@ -342,7 +355,11 @@ class LVISEval:
 
     def _images(self) -> tuple[dict[Any, Any], dict[Any, Any]]:
         """Per image of ``img_ids``: its ``neg_category_ids`` and
-        ``not_exhaustive_category_ids``."""
+        ``not_exhaustive_category_ids`` (from the columns while the image dicts are not
+        built)."""
+        got = self._images_of_columns()
+        if got is not None:
+            return got
         neg: dict[Any, Any] = {}
         nel: dict[Any, Any] = {}
         for d in self.lvis_gt.load_imgs(ids=self.params.img_ids):
@@ -352,9 +369,41 @@ class LVISEval:
                 table[d["id"]] = d[name]
         return neg, nel
 
+    def _images_of_columns(self) -> tuple[dict[Any, Any], dict[Any, Any]] | None:
+        meta = self.lvis_gt._meta() if isinstance(self.lvis_gt, LVIS) else None
+        if meta is None:
+            return None
+        ids = meta.image_ids()
+        row = {int(i): r for r, i in enumerate(ids.tolist())}  # (the last of an id)
+        wanted = self.params.img_ids
+        if any(not isinstance(i, (int, np.integer)) for i in wanted):
+            return None
+        rows = [row[int(i)] for i in wanted]  # (an unknown id: a KeyError, as lvis-api)
+        tables: list[dict[Any, Any]] = []
+        for which in (0, 1):
+            lists = meta.image_category_lists(which)
+            if lists is None:
+                return None
+            values, starts, ends, present = lists
+            if not present[rows].all() or not np.array_equal(values, np.round(values)):
+                return None  # (the dicts say what is missing or unusual)
+            as_int = values.astype(np.int64).tolist()
+            tables.append(
+                {i: as_int[starts[r] : ends[r]] for i, r in zip(wanted, rows, strict=True)}
+            )
+        return tables[0], tables[1]
+
     def _prepare_freq_group(self) -> list[list[int]]:
         groups: list[list[int]] = [[] for _ in self.params.img_count_lbl]
-        for idx, cat in enumerate(self.lvis_gt.load_cats(self.params.cat_ids)):
+        meta = self.lvis_gt._meta() if isinstance(self.lvis_gt, LVIS) else None
+        if meta is not None:
+            frequency = dict(
+                zip(meta.category_ids().tolist(), meta.category_frequencies(), strict=True)
+            )
+            cats = [{"id": c, "frequency": frequency[c]} for c in self.params.cat_ids]
+        else:
+            cats = self.lvis_gt.load_cats(self.params.cat_ids)
+        for idx, cat in enumerate(cats):
             freq = cat.get("frequency")
             if freq not in self.params.img_count_lbl:
                 raise ValueError(

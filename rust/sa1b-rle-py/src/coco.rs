@@ -14,7 +14,7 @@ use sa1b_rle::coco::{
     AnnotationColumns, Dataset, Images, Record, ResultKind, Scalar, Segmentation,
 };
 
-use crate::errors::to_pyerr;
+use crate::errors::{to_pyerr, Int};
 
 /// A dataset's columns (frozen: evaluation shares them across threads).
 #[pyclass(frozen, module = "sa1b_rle._core", name = "CocoColumns")]
@@ -89,6 +89,46 @@ impl PyCocoColumns {
     /// The categories' names (None where not a string).
     fn category_names(&self) -> Vec<Option<String>> {
         self.data.categories.name.clone()
+    }
+
+    /// The categories' LVIS `frequency` (None where absent or not a string).
+    fn category_frequencies(&self) -> Vec<Option<String>> {
+        self.data.categories.frequency.clone()
+    }
+
+    /// An LVIS list of each image (`which`: 0 `neg_category_ids`, 1
+    /// `not_exhaustive_category_ids`): `(values float64, starts int64, ends int64,
+    /// present bool)` per image in file order (`present` false where the image has none
+    /// or not a list of numbers); None when no image has it.
+    #[allow(clippy::type_complexity)]
+    fn image_category_lists<'py>(
+        &self,
+        py: Python<'py>,
+        which: Int,
+    ) -> PyResult<
+        Option<(
+            Bound<'py, PyAny>,
+            Bound<'py, PyAny>,
+            Bound<'py, PyAny>,
+            Bound<'py, PyAny>,
+        )>,
+    > {
+        let images = &self.data.images;
+        let column = &images.lvis_lists[which.count("which", 0, 1)?];
+        if column.is_empty() {
+            return Ok(None);
+        }
+        let range = |i: usize| column.get(i).copied().flatten();
+        let n = images.len();
+        let starts: Vec<i64> = (0..n).map(|i| range(i).map_or(0, |r| r.0 as i64)).collect();
+        let ends: Vec<i64> = (0..n).map(|i| range(i).map_or(0, |r| r.1 as i64)).collect();
+        let present: Vec<bool> = (0..n).map(|i| range(i).is_some()).collect();
+        Ok(Some((
+            crate::convert::array_1d(py, images.category_lists.clone()),
+            crate::convert::array_1d(py, starts),
+            crate::convert::array_1d(py, ends),
+            crate::convert::array_1d(py, present),
+        )))
     }
 
     /// The first of the annotations' image ids that is not an image of `dataset`, if any

@@ -533,6 +533,9 @@ enum Key {
     Name,
     Size,
     Counts,
+    NegCategoryIds,
+    NotExhaustiveCategoryIds,
+    Frequency,
     Other,
 }
 
@@ -565,6 +568,9 @@ impl<'de> de::Deserialize<'de> for Key {
                     "name" => Key::Name,
                     "size" => Key::Size,
                     "counts" => Key::Counts,
+                    "neg_category_ids" => Key::NegCategoryIds,
+                    "not_exhaustive_category_ids" => Key::NotExhaustiveCategoryIds,
+                    "frequency" => Key::Frequency,
                     _ => Key::Other,
                 })
             }
@@ -960,14 +966,33 @@ impl Table for ImagesTable<'_> {
         _ids: bool,
     ) -> Result<(), A::Error> {
         let (mut id, mut h, mut w) = (Scalar::Missing, Scalar::Missing, Scalar::Missing);
+        let mut lists: [Option<(usize, usize)>; 2] = [None, None];
         while let Some(key) = map.next_key::<Key>()? {
             match key {
                 Key::Id => id = map.next_value::<ScalarDe>()?.0,
                 Key::Height => h = map.next_value::<ScalarDe>()?.0,
                 Key::Width => w = map.next_value::<ScalarDe>()?.0,
+                Key::NegCategoryIds | Key::NotExhaustiveCategoryIds => {
+                    let which = usize::from(matches!(key, Key::NotExhaustiveCategoryIds));
+                    let got = map.next_value_seed(Numbers {
+                        out: &mut self.images.category_lists,
+                    })?;
+                    lists[which] = got.ok();
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
+            }
+        }
+        let n = self.images.id.len();
+        for (column, got) in self.images.lvis_lists.iter_mut().zip(lists) {
+            if got.is_some() && column.len() < n {
+                // The first image with the list: the earlier ones have none.
+                column.resize(n, None);
+            }
+            if got.is_some() || !column.is_empty() {
+                crate::alloc::grow(column, 1, "image columns").map_err(|e| oom(&e))?;
+                column.push(got);
             }
         }
         let mut note = |what: &str| {
@@ -1013,11 +1038,12 @@ impl Table for CategoriesTable<'_> {
         _ids: bool,
     ) -> Result<(), A::Error> {
         let mut id = Scalar::Missing;
-        let mut name = None;
+        let (mut name, mut frequency) = (None, None);
         while let Some(key) = map.next_key::<Key>()? {
             match key {
                 Key::Id => id = map.next_value::<ScalarDe>()?.0,
                 Key::Name => name = map.next_value::<NameDe>()?.0,
+                Key::Frequency => frequency = map.next_value::<NameDe>()?.0,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -1036,6 +1062,7 @@ impl Table for CategoriesTable<'_> {
         };
         self.categories.id.push(key);
         self.categories.name.push(name);
+        self.categories.frequency.push(frequency);
         Ok(())
     }
 }

@@ -85,6 +85,12 @@ pub struct Images {
     pub id: Vec<i64>,
     /// `[height, width]`, if both are non-negative integers.
     pub size: Vec<Option<[u64; 2]>>,
+    /// LVIS: `neg_category_ids` and `not_exhaustive_category_ids`, each image's a range
+    /// of [`Images::category_lists`] (`None`: absent, or not a list of numbers; empty
+    /// when the document has neither anywhere).
+    pub lvis_lists: [Vec<Option<(usize, usize)>>; 2],
+    /// The numbers of those lists, one after the other.
+    pub category_lists: Vec<f64>,
 }
 
 impl Images {
@@ -108,6 +114,8 @@ pub struct Categories {
     pub id: Vec<i64>,
     /// `name`, if it is a string.
     pub name: Vec<Option<String>>,
+    /// LVIS: `frequency`, if it is a string.
+    pub frequency: Vec<Option<String>>,
 }
 
 /// How an annotation's `segmentation` is stored.
