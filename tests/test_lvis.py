@@ -298,6 +298,20 @@ def test_bad_input(tmp_path: Path) -> None:
     e = LVISEval(LVIS(gt_path), results)
     with pytest.raises(ValueError, match="image 1 has no 'neg_category_ids'"):
         e.evaluate()
+    gt["images"][0]["neg_category_ids"] = "1, 3"  # (lvis-api: a TypeError deep inside)
+    gt_path.write_text(json.dumps(gt))
+    with pytest.raises(ValueError, match="image 1: neg_category_ids must be a list"):
+        LVISEval(LVIS(gt_path), results).evaluate()
+    # Lists the columns do not hold as integers are read from the dicts: the same numbers.
+    gt["images"][0]["neg_category_ids"] = [3.0, 4]
+    gt_path.write_text(json.dumps(gt))
+    RLVIS, RResults, REval = load()
+    with contextlib.redirect_stdout(io.StringIO()):
+        want = REval(RLVIS(str(gt_path)), RResults(RLVIS(str(gt_path)), copy.deepcopy(results)))
+        want.run()
+        got = LVISEval(LVIS(gt_path), copy.deepcopy(results))
+        got.run()
+    assert_same(want, got)
     gt["images"][0]["neg_category_ids"] = []
     gt["categories"][0]["frequency"] = "x"
     gt_path.write_text(json.dumps(gt))

@@ -366,6 +366,11 @@ class LVISEval:
             for name, table in (("neg_category_ids", neg), ("not_exhaustive_category_ids", nel)):
                 if name not in d:
                     raise ValueError(f"image {d.get('id')!r} has no {name!r} (an LVIS image does)")
+                if not isinstance(d[name], list):
+                    raise ValueError(
+                        f"image {d.get('id')!r}: {name} must be a list of category ids, "
+                        f"not {type(d[name]).__name__}"
+                    )
                 table[d["id"]] = d[name]
         return neg, nel
 
