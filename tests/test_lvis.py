@@ -85,14 +85,15 @@ def generated(
             }
         )
         n_dets = crowded if (crowded and i == 2) else int(rng.integers(0, 14)) if i % 7 else 0
+        detected = [c for c in cat_ids if c != 15]  # category 15: never detected
         for _ in range(n_dets):
             if masks[i] and rng.random() < 0.6:
                 c, m = masks[i][int(rng.integers(len(masks[i])))]
                 m = np.roll(m, int(rng.integers(-2, 3)), axis=int(rng.integers(0, 2)))
-                if rng.random() < 0.3:
-                    c = int(rng.choice(cat_ids))
+                if rng.random() < 0.3 or c == 15:
+                    c = int(rng.choice(detected))
             else:
-                c = int(rng.choice(cat_ids))
+                c = int(rng.choice(detected))
                 m = np.zeros((h, w), np.uint8)
                 y, x = int(rng.integers(0, h - 4)), int(rng.integers(0, w - 4))
                 m[y : y + int(rng.integers(1, h - y)), x : x + int(rng.integers(1, w - x))] = 1
