@@ -161,6 +161,47 @@ class RleBatch:
         a mask is dropped when its IoU with one kept is above ``iou_threshold``."""
     def merge(self, *, intersect: bool = False) -> RleBatch:
         """Union (or intersection) of all masks as pycocotools' merge, one-mask batch."""
+    def __or__(self, other: RleBatch, /) -> RleBatch:
+        """Union, mask by mask (a one-mask batch broadcasts); masks of one size."""
+    def __and__(self, other: RleBatch, /) -> RleBatch:
+        """Intersection, mask by mask."""
+    def __xor__(self, other: RleBatch, /) -> RleBatch:
+        """Symmetric difference, mask by mask."""
+    def __sub__(self, other: RleBatch, /) -> RleBatch:
+        """In ``self`` and not in ``other``, mask by mask."""
+    def __invert__(self) -> RleBatch:
+        """Each mask's complement."""
+    # (Reflected forms: PyO3 defines them; they give NotImplemented.)
+    def __ror__(self, other: RleBatch, /) -> RleBatch: ...
+    def __rand__(self, other: RleBatch, /) -> RleBatch: ...
+    def __rxor__(self, other: RleBatch, /) -> RleBatch: ...
+    def __rsub__(self, other: RleBatch, /) -> RleBatch: ...
+    def flipud(self, *, threads: int | None = None) -> RleBatch:
+        """Rows reversed (numpy's ``flipud`` of each mask)."""
+    def fliplr(self, *, threads: int | None = None) -> RleBatch:
+        """Columns reversed (numpy's ``fliplr`` of each mask)."""
+    def transpose(self, *, threads: int | None = None) -> RleBatch:
+        """Rows and columns exchanged: ``(N, W, H)``."""
+    def rot90(self, k: int | None = None, *, threads: int | None = None) -> RleBatch:
+        """numpy's ``rot90(masks, k, axes=(1, 2))`` (``k`` quarter turns, 1 by default)."""
+    def crop(self, x: int, y: int, w: int, h: int, *, threads: int | None = None) -> RleBatch:
+        """The box at column ``x``, row ``y``, ``w`` by ``h`` (inside the image):
+        ``(N, h, w)``."""
+    def pad(
+        self,
+        top: int | None = None,
+        bottom: int | None = None,
+        left: int | None = None,
+        right: int | None = None,
+        *,
+        threads: int | None = None,
+    ) -> RleBatch:
+        """Background rows and columns added around each mask."""
+    def shift(self, dy: int, dx: int, *, threads: int | None = None) -> RleBatch:
+        """Content moved ``dy`` rows down and ``dx`` columns right (negative: up, left);
+        background enters, nothing wraps."""
+    def centroid(self, *, threads: int | None = None) -> npt.NDArray[np.float64]:
+        """Each mask's centroid ``[x, y]``, float64 ``(N, 2)`` (NaN for an empty mask)."""
     def boundary(self, dilation_ratio: float = 0.02, *, threads: int | None = None) -> RleBatch:
         """Each mask's inner boundary band (Boundary IoU): the mask minus its erosion by a
         3x3 square repeated ``d = max(1, round(dilation_ratio * sqrt(H**2 + W**2)))``

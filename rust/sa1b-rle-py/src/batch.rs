@@ -1,8 +1,9 @@
 //! `sa1b_rle._core.RleBatch` and the thread-count functions: the batch engine's binding,
 //! with the counts-buffer functions (Arrow-style buffers of counts strings, in and out).
 //!
-//! Over 400 lines because `RleBatch`'s methods are one `#[pymethods]` block (`PyO3` takes
-//! one per class without its `multiple-pymethods` feature and its inventory dependency).
+//! Over 400 lines: `RleBatch`'s constructors, conversions and engine methods (decode,
+//! IoU, NMS, pickling) kept in one `#[pymethods]` block; its operations on runs (set
+//! operations, geometry) are a second block in `ops.rs` (`PyO3`'s `multiple-pymethods`).
 
 use numpy::ndarray::{ArrayView2, Axis};
 use numpy::{PyArray3, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};

@@ -14,6 +14,7 @@ mod eval;
 mod images;
 mod kaggle;
 mod mask;
+mod ops;
 mod sa1b;
 
 use pyo3::prelude::*;

@@ -605,32 +605,184 @@ impl RleBatch {
     /// [`Error::InvalidArgument`] for a ratio that is not finite; [`Error::OutOfMemory`].
     pub fn boundary(&self, dilation_ratio: f64, threads: Option<usize>) -> Result<RleBatch> {
         let d = crate::boundary::dilation(self.height, self.width, dilation_ratio)?;
+        let (h, w) = (self.height, self.width);
+        self.map_masks(h, w, threads, |i, s, out| {
+            crate::boundary::boundary_runs(h, w, self.runs(i), d, s, out)
+        })
+    }
+
+    /// A batch of `height x width` masks, mask `i` written by `f(i, scratch, out)` into
+    /// `out`, in parallel blocks; the result is validated before it is returned.
+    pub(crate) fn map_masks(
+        &self,
+        height: u64,
+        width: u64,
+        threads: Option<usize>,
+        f: impl Fn(usize, &mut crate::boundary::Scratch, &mut Vec<u32>) -> Result<()> + Sync,
+    ) -> Result<RleBatch> {
+        pixel_count(height, width)?;
         let n = self.len();
-        let work = self.total_runs() * 20;
+        let work = self.total_runs() * 20 + n * (width as usize);
         let blocks = pool::map_blocks(pool::for_work(threads, work), n, |range| {
             let mut scratch = crate::boundary::Scratch::default();
             let (mut runs, mut ends, mut one) = (Vec::new(), Vec::new(), Vec::new());
             for i in range {
-                crate::boundary::boundary_runs(
-                    self.height,
-                    self.width,
-                    self.runs(i),
-                    d,
-                    &mut scratch,
-                    &mut one,
-                )?;
+                f(i, &mut scratch, &mut one).map_err(|e| e.at(i))?;
                 crate::alloc::reserve(&mut runs, one.len(), "run lengths")?;
                 runs.extend_from_slice(&one);
                 ends.push(runs.len());
             }
             Ok::<_, Error>((runs, ends))
         });
-        let mut out = RleBatch::new(self.height, self.width)?;
+        let mut out = RleBatch::new(height, width)?;
         for block in blocks {
             let (runs, ends) = block?;
             out.push_many(&runs, &ends)?;
         }
         Ok(out)
+    }
+
+    /// `op` of this batch's masks with `other`'s, mask by mask (a batch of one mask on
+    /// either side is paired with every mask of the other).
+    ///
+    /// # Errors
+    /// [`Error::SizeMismatch`] for masks of another size; [`Error::ArgumentLength`] for
+    /// lengths that do not broadcast.
+    pub fn combine(
+        &self,
+        other: &RleBatch,
+        op: crate::ops::SetOp,
+        threads: Option<usize>,
+    ) -> Result<RleBatch> {
+        if (self.height, self.width) != (other.height, other.width) {
+            return Err(Error::SizeMismatch {
+                expected: (self.height, self.width),
+                actual: (other.height, other.width),
+            });
+        }
+        let (n, m) = (self.len(), other.len());
+        if n != m && n != 1 && m != 1 {
+            return Err(Error::Inconsistent {
+                message: format!("batches of {n} and {m} masks do not broadcast (one of them must have 1 mask or both the same number)"),
+            });
+        }
+        let pixels = self.height * self.width;
+        let pick = |len: usize, i: usize| if len == 1 { 0 } else { i };
+        let (h, w) = (self.height, self.width);
+        let driver = if n >= m { self } else { other };
+        driver.map_masks(h, w, threads, |i, _, out| {
+            crate::ops::combine(
+                self.runs(pick(n, i)),
+                other.runs(pick(m, i)),
+                pixels,
+                op,
+                out,
+            )
+        })
+    }
+
+    /// Each mask's complement.
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`].
+    pub fn invert(&self, threads: Option<usize>) -> Result<RleBatch> {
+        let pixels = self.height * self.width;
+        self.map_masks(self.height, self.width, threads, |i, _, out| {
+            crate::ops::invert(self.runs(i), pixels, out);
+            Ok(())
+        })
+    }
+
+    /// A geometric transform of every mask (see [`Geometry`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a crop box outside the image; [`Error::SizeTooLarge`]
+    /// for a result over 2**32 - 1 pixels; [`Error::OutOfMemory`].
+    pub fn geometry(&self, g: Geometry, threads: Option<usize>) -> Result<RleBatch> {
+        use crate::ops::{crop, flip_columns, flip_rows, pad, shift, transpose};
+        let (h, w) = (self.height, self.width);
+        let (h2, w2) = match g {
+            Geometry::FlipUd | Geometry::FlipLr | Geometry::Shift { .. } => (h, w),
+            Geometry::Transpose => (w, h),
+            Geometry::Rot90(k) => {
+                if k.rem_euclid(2) == 0 {
+                    (h, w)
+                } else {
+                    (w, h)
+                }
+            }
+            Geometry::Crop([x, y, cw, ch]) => {
+                if x.checked_add(cw).is_none_or(|e| e > w)
+                    || y.checked_add(ch).is_none_or(|e| e > h)
+                {
+                    return Err(Error::InvalidArgument {
+                        message: format!(
+                            "the crop box (x {x}, y {y}, w {cw}, h {ch}) is not inside the \
+                             {w}x{h} (WxH) image"
+                        ),
+                    });
+                }
+                (ch, cw)
+            }
+            Geometry::Pad([t, b, l, r]) => {
+                let add = |a: u64, x: u64, y: u64| a.checked_add(x).and_then(|v| v.checked_add(y));
+                match (add(h, t, b), add(w, l, r)) {
+                    (Some(h2), Some(w2)) => (h2, w2),
+                    _ => {
+                        return Err(Error::SizeTooLarge {
+                            height: u64::MAX,
+                            width: u64::MAX,
+                        })
+                    }
+                }
+            }
+        };
+        self.map_masks(h2, w2, threads, |i, s, out| {
+            let runs = self.runs(i);
+            match g {
+                Geometry::FlipUd => flip_rows(h, w, runs, s, out),
+                Geometry::FlipLr => flip_columns(h, w, runs, s, out),
+                Geometry::Transpose => transpose(h, w, runs, s, out),
+                Geometry::Crop(b) => crop(h, w, runs, b, s, out),
+                Geometry::Pad(p) => pad(h, w, runs, p, s, out),
+                Geometry::Shift { dy, dx } => shift(h, w, runs, dy, dx, s, out),
+                Geometry::Rot90(k) => {
+                    // numpy's rot90 over axes (1, 2): k = 1 flips the columns then
+                    // transposes, k = 3 transposes then flips the columns.
+                    let mut tmp = std::mem::take(&mut s.spare);
+                    match k.rem_euclid(4) {
+                        0 => {
+                            out.clear();
+                            out.extend_from_slice(runs);
+                        }
+                        1 => {
+                            flip_columns(h, w, runs, s, &mut tmp);
+                            transpose(h, w, &tmp, s, out);
+                        }
+                        2 => {
+                            flip_rows(h, w, runs, s, &mut tmp);
+                            flip_columns(h, w, &tmp, s, out);
+                        }
+                        _ => {
+                            transpose(h, w, runs, s, &mut tmp);
+                            flip_columns(w, h, &tmp, s, out);
+                        }
+                    }
+                    s.spare = tmp;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Each mask's centroid `[x, y]` (the mean of its pixels' column and row indices),
+    /// `None` for an empty mask.
+    #[must_use]
+    pub fn centroid(&self, threads: Option<usize>) -> Vec<Option<[f64; 2]>> {
+        let work = self.total_runs();
+        pool::map_range(pool::for_work(threads, work), self.len(), |i| {
+            crate::ops::centroid(self.height, self.runs(i))
+        })
     }
 
     /// A batch from run lists (validated as [`RleBatch::push_runs`]).
@@ -644,6 +796,30 @@ impl RleBatch {
         }
         Ok(b)
     }
+}
+
+/// A geometric transform of masks (see [`RleBatch::geometry`]); numpy's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Geometry {
+    /// Rows reversed (`flipud`).
+    FlipUd,
+    /// Columns reversed (`fliplr`).
+    FlipLr,
+    /// Rows and columns exchanged: `(H, W)` becomes `(W, H)`.
+    Transpose,
+    /// numpy's `rot90(m, k)` (counter-clockwise quarter turns; any integer).
+    Rot90(i64),
+    /// The box `[x, y, w, h]` (inside the image).
+    Crop([u64; 4]),
+    /// Background added: `[top, bottom, left, right]`.
+    Pad([u64; 4]),
+    /// Content moved `dy` rows down and `dx` columns right; background enters.
+    Shift {
+        /// Rows.
+        dy: i64,
+        /// Columns.
+        dx: i64,
+    },
 }
 
 /// IoU of every detection mask with every ground-truth mask, as pycocotools' `iou`.

@@ -52,13 +52,13 @@ pub fn dilation(height: u64, width: u64, ratio: f64) -> Result<u64> {
 /// Half-open intervals `[a, b)` of one axis, grouped by the other axis: line `i`'s are
 /// `iv[start[i]..start[i + 1]]`, ascending and disjoint.
 #[derive(Default)]
-struct Lines {
-    iv: Vec<(u32, u32)>,
-    start: Vec<usize>,
+pub(crate) struct Lines {
+    pub(crate) iv: Vec<(u32, u32)>,
+    pub(crate) start: Vec<usize>,
 }
 
 impl Lines {
-    fn line(&self, i: usize) -> &[(u32, u32)] {
+    pub(crate) fn line(&self, i: usize) -> &[(u32, u32)] {
         &self.iv[self.start[i]..self.start[i + 1]]
     }
 }
@@ -66,19 +66,21 @@ impl Lines {
 /// Buffers reused from mask to mask.
 #[derive(Default)]
 pub struct Scratch {
-    mask: Lines,
+    pub(crate) mask: Lines,
     shrunk: Lines,
-    eroded: Lines,
+    pub(crate) eroded: Lines,
     back: Lines,
     /// `(line, a, b)` intervals before they are grouped by line.
     loose: Vec<(u32, u32, u32)>,
     open: Vec<u32>,
     count: Vec<usize>,
+    /// Runs between two steps of a composed operation.
+    pub(crate) spare: Vec<u32>,
 }
 
 /// The column intervals of column-major `runs` (zeros first) over `width` columns of
 /// `height` pixels; touching foreground runs (split by an empty background run) join.
-fn columns_of(runs: &[u32], height: u64, width: u64, out: &mut Lines) {
+pub(crate) fn columns_of(runs: &[u32], height: u64, width: u64, out: &mut Lines) {
     out.iv.clear();
     out.start.clear();
     out.start.push(0);
@@ -166,7 +168,14 @@ fn differences(a: &[(u32, u32)], b: &[(u32, u32)], mut f: impl FnMut(u32, u32, b
 /// into intervals grouped by the `len` positions of the first axis, each shrunk by `d`
 /// (0: as they are). Visits only the positions whose membership changes from line to
 /// line.
-fn transpose(src: &Lines, lines: usize, len: usize, d: u64, s: &mut Scratch, out: &mut Lines) {
+pub(crate) fn transpose(
+    src: &Lines,
+    lines: usize,
+    len: usize,
+    d: u64,
+    s: &mut Scratch,
+    out: &mut Lines,
+) {
     s.loose.clear();
     s.open.clear();
     s.open.resize(len, 0);

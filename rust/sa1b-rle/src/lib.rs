@@ -44,6 +44,7 @@ pub mod kaggle;
 pub mod labels;
 pub mod merge;
 mod nms;
+pub mod ops;
 pub mod overlay;
 pub mod pixels;
 pub mod polygon;
@@ -53,7 +54,7 @@ pub mod sa1b;
 #[cfg(test)]
 mod test_support;
 
-pub use batch::{coco_iou, mask_iou, merge_coco, resolve_index, CountsBuffers, RleBatch};
+pub use batch::{coco_iou, mask_iou, merge_coco, resolve_index, CountsBuffers, Geometry, RleBatch};
 pub use decode::{decode_into, zeroed_buffer};
 pub use encode::{encode, Order};
 pub use error::{Error, Result};

@@ -1,0 +1,158 @@
+//! `RleBatch`'s operations on runs (set operations, geometry, measures): a second
+//! `#[pymethods]` block of the class (`PyO3`'s `multiple-pymethods`), each a call into
+//! `sa1b_rle::RleBatch` with the GIL released.
+
+use pyo3::prelude::*;
+use sa1b_rle::ops::SetOp;
+use sa1b_rle::Geometry;
+
+use crate::batch::PyRleBatch;
+use crate::errors::{threads_arg, to_pyerr, Int};
+
+impl PyRleBatch {
+    fn set_op(&self, py: Python<'_>, other: &PyRleBatch, op: SetOp) -> PyResult<PyRleBatch> {
+        let (a, b) = (self.inner(), other.inner());
+        py.detach(|| a.combine(b, op, None))
+            .map(PyRleBatch::wrap)
+            .map_err(|e| to_pyerr(&e))
+    }
+
+    fn transform(&self, py: Python<'_>, g: Geometry, threads: Option<Int>) -> PyResult<PyRleBatch> {
+        let threads = threads_arg(threads)?;
+        let b = self.inner();
+        py.detach(|| b.geometry(g, threads))
+            .map(PyRleBatch::wrap)
+            .map_err(|e| to_pyerr(&e))
+    }
+}
+
+/// A non-negative size argument (a `ValueError` naming it otherwise).
+fn size_arg(v: &Int, name: &str) -> PyResult<u64> {
+    v.in_range(name, 0, i64::from(u32::MAX)).map(|n| n as u64)
+}
+
+#[pymethods]
+impl PyRleBatch {
+    /// `a | b` mask by mask (a one-mask batch broadcasts).
+    fn __or__(&self, py: Python<'_>, other: PyRef<'_, PyRleBatch>) -> PyResult<PyRleBatch> {
+        self.set_op(py, &other, SetOp::Or)
+    }
+
+    /// `a & b`.
+    fn __and__(&self, py: Python<'_>, other: PyRef<'_, PyRleBatch>) -> PyResult<PyRleBatch> {
+        self.set_op(py, &other, SetOp::And)
+    }
+
+    /// `a ^ b`.
+    fn __xor__(&self, py: Python<'_>, other: PyRef<'_, PyRleBatch>) -> PyResult<PyRleBatch> {
+        self.set_op(py, &other, SetOp::Xor)
+    }
+
+    /// `a - b`: in `a` and not in `b`.
+    fn __sub__(&self, py: Python<'_>, other: PyRef<'_, PyRleBatch>) -> PyResult<PyRleBatch> {
+        self.set_op(py, &other, SetOp::AndNot)
+    }
+
+    /// `~a`: each mask's complement.
+    fn __invert__(&self, py: Python<'_>) -> PyResult<PyRleBatch> {
+        let b = self.inner();
+        py.detach(|| b.invert(None))
+            .map(PyRleBatch::wrap)
+            .map_err(|e| to_pyerr(&e))
+    }
+
+    /// Rows reversed (numpy's `flipud` of each mask).
+    #[pyo3(signature = (*, threads=None))]
+    fn flipud(&self, py: Python<'_>, threads: Option<Int>) -> PyResult<PyRleBatch> {
+        self.transform(py, Geometry::FlipUd, threads)
+    }
+
+    /// Columns reversed (numpy's `fliplr`).
+    #[pyo3(signature = (*, threads=None))]
+    fn fliplr(&self, py: Python<'_>, threads: Option<Int>) -> PyResult<PyRleBatch> {
+        self.transform(py, Geometry::FlipLr, threads)
+    }
+
+    /// Rows and columns exchanged: `(N, W, H)`.
+    #[pyo3(signature = (*, threads=None))]
+    fn transpose(&self, py: Python<'_>, threads: Option<Int>) -> PyResult<PyRleBatch> {
+        self.transform(py, Geometry::Transpose, threads)
+    }
+
+    /// numpy's `rot90(masks, k, axes=(1, 2))`.
+    #[pyo3(signature = (k=None, *, threads=None))]
+    fn rot90(&self, py: Python<'_>, k: Option<Int>, threads: Option<Int>) -> PyResult<PyRleBatch> {
+        let k = k.map_or(Ok(1), |k| k.i64("k"))?;
+        self.transform(py, Geometry::Rot90(k), threads)
+    }
+
+    /// The box at column `x`, row `y`, `w` columns by `h` rows (inside the image).
+    #[pyo3(signature = (x, y, w, h, *, threads=None))]
+    fn crop(
+        &self,
+        py: Python<'_>,
+        x: Int,
+        y: Int,
+        w: Int,
+        h: Int,
+        threads: Option<Int>,
+    ) -> PyResult<PyRleBatch> {
+        let b = [
+            size_arg(&x, "x")?,
+            size_arg(&y, "y")?,
+            size_arg(&w, "w")?,
+            size_arg(&h, "h")?,
+        ];
+        self.transform(py, Geometry::Crop(b), threads)
+    }
+
+    /// Background rows and columns added around each mask.
+    #[pyo3(signature = (top=None, bottom=None, left=None, right=None, *, threads=None))]
+    fn pad(
+        &self,
+        py: Python<'_>,
+        top: Option<Int>,
+        bottom: Option<Int>,
+        left: Option<Int>,
+        right: Option<Int>,
+        threads: Option<Int>,
+    ) -> PyResult<PyRleBatch> {
+        let side = |v: Option<Int>, name: &str| v.map_or(Ok(0), |v| size_arg(&v, name));
+        let p = [
+            side(top, "top")?,
+            side(bottom, "bottom")?,
+            side(left, "left")?,
+            side(right, "right")?,
+        ];
+        self.transform(py, Geometry::Pad(p), threads)
+    }
+
+    /// Content moved `dy` rows down and `dx` columns right (background entering).
+    #[pyo3(signature = (dy, dx, *, threads=None))]
+    fn shift(
+        &self,
+        py: Python<'_>,
+        dy: Int,
+        dx: Int,
+        threads: Option<Int>,
+    ) -> PyResult<PyRleBatch> {
+        let g = Geometry::Shift {
+            dy: dy.i64("dy")?,
+            dx: dx.i64("dx")?,
+        };
+        self.transform(py, g, threads)
+    }
+
+    /// Each mask's centroid `[x, y]` (float64 `(N, 2)`, NaN for an empty mask).
+    #[pyo3(signature = (*, threads=None))]
+    fn centroid<'py>(&self, py: Python<'py>, threads: Option<Int>) -> PyResult<Bound<'py, PyAny>> {
+        let threads = threads_arg(threads)?;
+        let b = self.inner();
+        let got = py.detach(|| b.centroid(threads));
+        let rows: Vec<[f64; 2]> = got
+            .into_iter()
+            .map(|c| c.unwrap_or([f64::NAN, f64::NAN]))
+            .collect();
+        crate::convert::rows_array(py, &rows)
+    }
+}

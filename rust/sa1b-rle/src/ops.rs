@@ -1,0 +1,382 @@
+//! Operations on one mask's runs (COCO's column-major run lengths, zeros first), never
+//! a dense mask: set operations walk the two run lists side by side; flips, crops, pads
+//! and shifts move each column's foreground intervals; the transpose turns column
+//! intervals into row intervals by one sweep over the columns that visits only the rows
+//! whose membership changes ([`crate::boundary`]). Every result is canonical, as
+//! pycocotools' `encode` gives it (no empty run but the first).
+
+use crate::boundary::{columns_of, Lines, Scratch};
+use crate::error::{Error, Result};
+
+/// Canonical runs from foreground intervals given in ascending order (touching ones
+/// join).
+pub(crate) struct Writer<'a> {
+    out: &'a mut Vec<u32>,
+    pos: u64,
+}
+
+impl<'a> Writer<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u32>) -> Writer<'a> {
+        out.clear();
+        Writer { out, pos: 0 }
+    }
+
+    /// Foreground `[a, b)` (`a >= ` the end of the last one).
+    pub(crate) fn fg(&mut self, a: u64, b: u64) {
+        if a >= b {
+            return;
+        }
+        match self.out.last_mut() {
+            Some(last) if a == self.pos => *last += (b - a) as u32,
+            _ => {
+                self.out.push((a - self.pos) as u32);
+                self.out.push((b - a) as u32);
+            }
+        }
+        self.pos = b;
+    }
+
+    pub(crate) fn finish(self, pixels: u64) {
+        if self.out.is_empty() || self.pos < pixels {
+            self.out.push((pixels - self.pos) as u32);
+        }
+    }
+}
+
+/// A binary set operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOp {
+    /// `a | b`.
+    Or,
+    /// `a & b`.
+    And,
+    /// `a ^ b`.
+    Xor,
+    /// `a - b`: in `a` and not in `b`.
+    AndNot,
+}
+
+impl SetOp {
+    fn apply(self, a: bool, b: bool) -> bool {
+        match self {
+            SetOp::Or => a | b,
+            SetOp::And => a & b,
+            SetOp::Xor => a ^ b,
+            SetOp::AndNot => a && !b,
+        }
+    }
+}
+
+/// `op` of two masks of `pixels` pixels, into `out`.
+///
+/// # Errors
+/// [`Error::CountsSumMismatch`] when either list does not cover `pixels`.
+pub fn combine(a: &[u32], b: &[u32], pixels: u64, op: SetOp, out: &mut Vec<u32>) -> Result<()> {
+    for r in [a, b] {
+        let total: u64 = r.iter().map(|&x| u64::from(x)).sum();
+        if total != pixels {
+            return Err(Error::CountsSumMismatch {
+                expected: pixels,
+                actual: total,
+            });
+        }
+    }
+    let mut w = Writer::new(out);
+    let (mut i, mut j) = (0usize, 0usize);
+    // Remaining lengths of the current runs and their values.
+    let (mut ra, mut rb) = (0u64, 0u64);
+    let (mut va, mut vb) = (true, true);
+    let mut pos = 0u64;
+    while pos < pixels {
+        while ra == 0 {
+            ra = u64::from(a[i]);
+            va = i % 2 == 1;
+            i += 1;
+        }
+        while rb == 0 {
+            rb = u64::from(b[j]);
+            vb = j % 2 == 1;
+            j += 1;
+        }
+        let step = ra.min(rb);
+        if op.apply(va, vb) {
+            w.fg(pos, pos + step);
+        }
+        pos += step;
+        ra -= step;
+        rb -= step;
+    }
+    w.finish(pixels);
+    Ok(())
+}
+
+/// The complement of a mask of `pixels` pixels.
+pub fn invert(runs: &[u32], pixels: u64, out: &mut Vec<u32>) {
+    out.clear();
+    let mut w = Writer::new(out);
+    let mut pos = 0u64;
+    for (i, &r) in runs.iter().enumerate() {
+        let end = pos + u64::from(r);
+        if i % 2 == 0 {
+            w.fg(pos, end);
+        }
+        pos = end;
+    }
+    w.finish(pixels);
+}
+
+/// Writes the column intervals `lines` (`width` columns of `height` rows) as runs.
+pub(crate) fn write_columns(lines: &Lines, height: u64, width: u64, out: &mut Vec<u32>) {
+    let mut w = Writer::new(out);
+    for x in 0..width as usize {
+        let base = x as u64 * height;
+        for &(a, b) in lines.line(x) {
+            w.fg(base + u64::from(a), base + u64::from(b));
+        }
+    }
+    w.finish(height * width);
+}
+
+/// Each column's rows reversed (numpy's `flipud` of the mask).
+pub fn flip_rows(height: u64, width: u64, runs: &[u32], s: &mut Scratch, out: &mut Vec<u32>) {
+    let mut lines = std::mem::take(&mut s.mask);
+    columns_of(runs, height, width, &mut lines);
+    let h = height as u32;
+    for x in 0..width as usize {
+        let (from, to) = (lines.start[x], lines.start[x + 1]);
+        let col = &mut lines.iv[from..to];
+        col.reverse();
+        for iv in col.iter_mut() {
+            *iv = (h - iv.1, h - iv.0);
+        }
+    }
+    write_columns(&lines, height, width, out);
+    s.mask = lines;
+}
+
+/// The columns in reverse order (numpy's `fliplr` of the mask).
+pub fn flip_columns(height: u64, width: u64, runs: &[u32], s: &mut Scratch, out: &mut Vec<u32>) {
+    let mut lines = std::mem::take(&mut s.mask);
+    columns_of(runs, height, width, &mut lines);
+    let mut w = Writer::new(out);
+    for x in 0..width as usize {
+        let base = x as u64 * height;
+        for &(a, b) in lines.line(width as usize - 1 - x) {
+            w.fg(base + u64::from(a), base + u64::from(b));
+        }
+    }
+    w.finish(height * width);
+    s.mask = lines;
+}
+
+/// The transposed mask (`width x height`): the rows' intervals become its columns'.
+pub fn transpose(height: u64, width: u64, runs: &[u32], s: &mut Scratch, out: &mut Vec<u32>) {
+    let mut lines = std::mem::take(&mut s.mask);
+    let mut rows = std::mem::take(&mut s.eroded);
+    columns_of(runs, height, width, &mut lines);
+    crate::boundary::transpose(&lines, width as usize, height as usize, 0, s, &mut rows);
+    write_columns(&rows, width, height, out);
+    (s.mask, s.eroded) = (lines, rows);
+}
+
+/// The part of the mask in the box at column `x`, row `y`, `w` columns by `h` rows
+/// (inside the image), as an `h x w` mask.
+pub fn crop(
+    height: u64,
+    width: u64,
+    runs: &[u32],
+    [x, y, w, h]: [u64; 4],
+    s: &mut Scratch,
+    out: &mut Vec<u32>,
+) {
+    let mut lines = std::mem::take(&mut s.mask);
+    columns_of(runs, height, width, &mut lines);
+    let mut wr = Writer::new(out);
+    for cx in 0..w {
+        let base = cx * h;
+        for &(a, b) in lines.line((x + cx) as usize) {
+            let (a, b) = (u64::from(a).max(y), u64::from(b).min(y + h));
+            if a < b {
+                wr.fg(base + a - y, base + b - y);
+            }
+        }
+    }
+    wr.finish(w * h);
+    s.mask = lines;
+}
+
+/// The mask with `top`, `bottom` rows and `left`, `right` columns of background added.
+pub fn pad(
+    height: u64,
+    width: u64,
+    runs: &[u32],
+    [top, bottom, left, right]: [u64; 4],
+    s: &mut Scratch,
+    out: &mut Vec<u32>,
+) {
+    let mut lines = std::mem::take(&mut s.mask);
+    columns_of(runs, height, width, &mut lines);
+    let h2 = height + top + bottom;
+    let mut wr = Writer::new(out);
+    for x in 0..width as usize {
+        let base = (x as u64 + left) * h2 + top;
+        for &(a, b) in lines.line(x) {
+            wr.fg(base + u64::from(a), base + u64::from(b));
+        }
+    }
+    wr.finish(h2 * (width + left + right));
+    s.mask = lines;
+}
+
+/// The mask moved `dy` rows down and `dx` columns right (background entering, nothing
+/// wrapping).
+pub fn shift(
+    height: u64,
+    width: u64,
+    runs: &[u32],
+    dy: i64,
+    dx: i64,
+    s: &mut Scratch,
+    out: &mut Vec<u32>,
+) {
+    let mut lines = std::mem::take(&mut s.mask);
+    columns_of(runs, height, width, &mut lines);
+    let (h, w) = (height as i64, width as i64);
+    let mut wr = Writer::new(out);
+    for x in 0..w {
+        let src = x.saturating_sub(dx);
+        if !(0..w).contains(&src) {
+            continue;
+        }
+        let base = x as u64 * height;
+        for &(a, b) in lines.line(src as usize) {
+            let (a, b) = (
+                (i64::from(a) + dy).clamp(0, h),
+                (i64::from(b) + dy).clamp(0, h),
+            );
+            if a < b {
+                wr.fg(base + a as u64, base + b as u64);
+            }
+        }
+    }
+    wr.finish(height * width);
+    s.mask = lines;
+}
+
+/// The mean `[x, y]` of the mask's pixels (pixel centres at integer coordinates, as
+/// numpy's indices), `None` for an empty mask. Sums of whole intervals, in integers.
+#[must_use]
+pub fn centroid(height: u64, runs: &[u32]) -> Option<[f64; 2]> {
+    let (mut n, mut sx, mut sy) = (0u128, 0u128, 0u128);
+    crate::rle::for_each_column_piece(height, runs, |x, a, b| {
+        let len = u128::from(b - a);
+        n += len;
+        sx += u128::from(x) * len;
+        // a + (a+1) + ... + (b-1)
+        sy += (u128::from(a) + u128::from(b) - 1) * len / 2;
+    });
+    (n > 0).then(|| [sx as f64 / n as f64, sy as f64 / n as f64])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn runs_of(m: &[u8]) -> Vec<u32> {
+        let mut runs = vec![0u32];
+        let mut cur = 0u8;
+        for &v in m {
+            let v = u8::from(v != 0);
+            if v == cur {
+                *runs.last_mut().unwrap() += 1;
+            } else {
+                runs.push(1);
+                cur = v;
+            }
+        }
+        runs
+    }
+
+    /// Column-major `h x w` from a row-major closure.
+    fn dense(h: usize, w: usize, f: impl Fn(usize, usize) -> bool) -> Vec<u8> {
+        let mut m = vec![0u8; h * w];
+        for x in 0..w {
+            for y in 0..h {
+                m[x * h + y] = u8::from(f(y, x));
+            }
+        }
+        m
+    }
+
+    fn mask() -> impl Strategy<Value = (usize, usize, Vec<u8>)> {
+        (1usize..12, 1usize..12)
+            .prop_flat_map(|(h, w)| (Just(h), Just(w), proptest::collection::vec(0u8..3, h * w)))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #[test]
+        fn equal_the_dense_operations(
+            (h, w, m) in mask(),
+            other in proptest::collection::vec(0u8..2, 144),
+            box_ in (0usize..12, 0usize..12, 0usize..12, 0usize..12),
+            shifts in (-13i64..13, -13i64..13),
+        ) {
+            let m: Vec<u8> = m.iter().map(|&v| u8::from(v != 0)).collect();
+            let o: Vec<u8> = other[..h * w].to_vec();
+            let at = |y: usize, x: usize| m[x * h + y] != 0;
+            let runs = runs_of(&m);
+            let (hh, ww) = (h as u64, w as u64);
+            let mut s = Scratch::default();
+            let mut out = Vec::new();
+            for (op, f) in [
+                (SetOp::Or, (|a, b| a | b) as fn(bool, bool) -> bool),
+                (SetOp::And, |a, b| a & b),
+                (SetOp::Xor, |a, b| a ^ b),
+                (SetOp::AndNot, |a, b| a && !b),
+            ] {
+                combine(&runs, &runs_of(&o), hh * ww, op, &mut out).unwrap();
+                let want: Vec<u8> = m.iter().zip(&o).map(|(&a, &b)| u8::from(f(a != 0, b != 0))).collect();
+                prop_assert_eq!(&out, &runs_of(&want));
+            }
+            invert(&runs, hh * ww, &mut out);
+            prop_assert_eq!(&out, &runs_of(&m.iter().map(|&v| 1 - v).collect::<Vec<u8>>()));
+            flip_rows(hh, ww, &runs, &mut s, &mut out);
+            prop_assert_eq!(&out, &runs_of(&dense(h, w, |y, x| at(h - 1 - y, x))));
+            flip_columns(hh, ww, &runs, &mut s, &mut out);
+            prop_assert_eq!(&out, &runs_of(&dense(h, w, |y, x| at(y, w - 1 - x))));
+            transpose(hh, ww, &runs, &mut s, &mut out);
+            prop_assert_eq!(&out, &runs_of(&dense(w, h, |y, x| at(x, y))));
+            let (bx, by) = (box_.0 % w, box_.1 % h);
+            let (bw, bh) = (box_.2 % (w - bx + 1), box_.3 % (h - by + 1));
+            crop(hh, ww, &runs, [bx as u64, by as u64, bw as u64, bh as u64], &mut s, &mut out);
+            prop_assert_eq!(&out, &runs_of(&dense(bh, bw, |y, x| at(y + by, x + bx))));
+            let p = [box_.0 as u64 % 3, box_.1 as u64 % 3, box_.2 as u64 % 3, box_.3 as u64 % 3];
+            pad(hh, ww, &runs, p, &mut s, &mut out);
+            let (t, l) = (p[0] as usize, p[2] as usize);
+            let want = dense(h + t + p[1] as usize, w + l + p[3] as usize, |y, x| {
+                y >= t && x >= l && y - t < h && x - l < w && at(y - t, x - l)
+            });
+            prop_assert_eq!(&out, &runs_of(&want));
+            let (dy, dx) = shifts;
+            shift(hh, ww, &runs, dy, dx, &mut s, &mut out);
+            let want = dense(h, w, |y, x| {
+                let (sy, sx) = (y as i64 - dy, x as i64 - dx);
+                (0..h as i64).contains(&sy) && (0..w as i64).contains(&sx) && at(sy as usize, sx as usize)
+            });
+            prop_assert_eq!(&out, &runs_of(&want));
+            let got = centroid(hh, &runs);
+            let pts: Vec<(usize, usize)> = (0..h).flat_map(|y| (0..w).map(move |x| (y, x))).filter(|&(y, x)| at(y, x)).collect();
+            if pts.is_empty() {
+                prop_assert!(got.is_none());
+            } else {
+                let n = pts.len() as f64;
+                let cx = pts.iter().map(|p| p.1 as f64).sum::<f64>() / n;
+                let cy = pts.iter().map(|p| p.0 as f64).sum::<f64>() / n;
+                let g = got.unwrap();
+                prop_assert!((g[0] - cx).abs() < 1e-9 && (g[1] - cy).abs() < 1e-9);
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+"""Mask operations on runs against numpy on the dense masks (issue "Mask operations on
+runs"): set operations with broadcasting, flips, transpose, rot90, crop, pad, shift,
+centroid; sizes from 1x1, empty and full masks, noise and borders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sa1b_rle import RleBatch
+
+
+@st.composite
+def stacks(draw: Any, n: int | None = None) -> np.ndarray:
+    n = draw(st.integers(1, 4)) if n is None else n
+    h, w = draw(st.integers(1, 24)), draw(st.integers(1, 24))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    out = (rng.random((n, h, w)) < draw(st.floats(0.0, 1.0))).astype(np.uint8)
+    for m in out:
+        kind = draw(st.sampled_from(["as is", "empty", "full", "border"]))
+        if kind == "empty":
+            m[...] = 0
+        elif kind == "full":
+            m[...] = 1
+        elif kind == "border":
+            m[0, :] = m[-1, :] = 1
+            m[:, 0] = m[:, -1] = 1
+    return out
+
+
+def same(b: RleBatch, want: np.ndarray) -> None:
+    assert b.shape == want.shape
+    assert b == RleBatch.from_masks(want.astype(np.uint8))  # canonical runs, byte for byte
+    np.testing.assert_array_equal(b.decode(), want)
+
+
+@settings(max_examples=150, deadline=None)
+@given(stacks(), st.data())
+def test_set_operations_broadcast(m: np.ndarray, data: st.DataObject) -> None:
+    n = len(m)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    other_n = data.draw(st.sampled_from([n, 1]))
+    o = (rng.random((other_n, *m.shape[1:])) < 0.5).astype(np.uint8)
+    a, b = RleBatch.from_masks(m), RleBatch.from_masks(o)
+    ma, mb = m.astype(bool), o.astype(bool)
+    same(a | b, ma | mb)
+    same(a & b, ma & mb)
+    same(a ^ b, ma ^ mb)
+    same(a - b, ma & ~mb)
+    same(b - a, mb & ~ma)  # (the one-mask side on the left broadcasts too)
+    same(~a, ~ma)
+
+
+@settings(max_examples=150, deadline=None)
+@given(stacks(), st.integers(-6, 6), st.data())
+def test_geometry_equals_numpy(m: np.ndarray, k: int, data: st.DataObject) -> None:
+    b = RleBatch.from_masks(m)
+    _, h, w = m.shape
+    same(b.flipud(), m[:, ::-1, :])
+    same(b.fliplr(), m[:, :, ::-1])
+    same(b.transpose(), m.transpose(0, 2, 1))
+    same(b.rot90(k), np.rot90(m, k, axes=(1, 2)))
+    x, y = data.draw(st.integers(0, w)), data.draw(st.integers(0, h))
+    cw, ch = data.draw(st.integers(0, w - x)), data.draw(st.integers(0, h - y))
+    same(b.crop(x, y, cw, ch), m[:, y : y + ch, x : x + cw])
+    t, bo, le, r = (data.draw(st.integers(0, 4)) for _ in range(4))
+    same(b.pad(t, bo, le, r), np.pad(m, ((0, 0), (t, bo), (le, r))))
+    dy, dx = data.draw(st.integers(-h - 2, h + 2)), data.draw(st.integers(-w - 2, w + 2))
+    shifted = np.zeros_like(m)
+    for yy in range(h):
+        for xx in range(w):
+            if 0 <= yy - dy < h and 0 <= xx - dx < w:
+                shifted[:, yy, xx] = m[:, yy - dy, xx - dx]
+    same(b.shift(dy, dx), shifted)
+    for threads in (1, 2):
+        assert b.rot90(1, threads=threads) == b.rot90()
+
+
+@settings(max_examples=100, deadline=None)
+@given(stacks())
+def test_centroid(m: np.ndarray) -> None:
+    got = RleBatch.from_masks(m).centroid()
+    assert got.dtype == np.float64 and got.shape == (len(m), 2)
+    for c, mask in zip(got, m, strict=True):
+        ys, xs = np.nonzero(mask)
+        if len(xs) == 0:
+            assert np.isnan(c).all()
+        else:
+            np.testing.assert_allclose(c, [xs.mean(), ys.mean()], rtol=1e-12)
+
+
+def test_bad_arguments() -> None:
+    b = RleBatch.from_masks(np.ones((3, 4, 5), np.uint8))
+    with pytest.raises(ValueError, match="do not broadcast"):
+        _ = b | RleBatch.from_masks(np.ones((2, 4, 5), np.uint8))
+    with pytest.raises(ValueError, match="size"):
+        _ = b & RleBatch.from_masks(np.ones((3, 5, 4), np.uint8))
+    with pytest.raises(TypeError):
+        _ = b | 1  # type: ignore[operator]
+    with pytest.raises(ValueError, match=r"crop box .* is not inside the 5x4 \(WxH\) image"):
+        b.crop(2, 0, 4, 1)
+    with pytest.raises(ValueError, match=r"^x must be in 0..=4294967295, not -1$"):
+        b.crop(-1, 0, 1, 1)
+    with pytest.raises(ValueError, match="top must be in"):
+        b.pad(top=-1)
+    with pytest.raises(ValueError, match=r"too large|2\*\*32"):
+        b.pad(top=70000, left=70000)
+    with pytest.raises(TypeError):
+        b.rot90(1.5)  # type: ignore[arg-type]
