@@ -81,6 +81,21 @@ def test_geometry_equals_numpy(m: np.ndarray, k: int, data: st.DataObject) -> No
 
 
 @settings(max_examples=100, deadline=None)
+@given(stacks(), st.integers(1, 40), st.integers(1, 40))
+def test_resize_equals_the_index_formulas(m: np.ndarray, oh: int, ow: int) -> None:
+    """torch's nearest / nearest-exact source indices, in exact integer arithmetic."""
+    _, h, w = m.shape
+    b = RleBatch.from_masks(m)
+    for mode, src in (
+        ("nearest", lambda i, n, o: i * n // o),
+        ("nearest-exact", lambda i, n, o: (2 * i + 1) * n // (2 * o)),
+    ):
+        rows = np.minimum([src(i, h, oh) for i in range(oh)], h - 1)
+        cols = np.minimum([src(j, w, ow) for j in range(ow)], w - 1)
+        same(b.resize(oh, ow, mode), m[:, rows][:, :, cols])
+
+
+@settings(max_examples=100, deadline=None)
 @given(stacks())
 def test_centroid(m: np.ndarray) -> None:
     got = RleBatch.from_masks(m).centroid()
@@ -111,3 +126,7 @@ def test_bad_arguments() -> None:
         b.pad(top=70000, left=70000)
     with pytest.raises(TypeError):
         b.rot90(1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^h must be in 1\.\.=4294967295, not 0$"):
+        b.resize(0, 3)
+    with pytest.raises(ValueError, match=r"^mode must be \"nearest\" or \"nearest-exact\""):
+        b.resize(3, 3, "bilinear")

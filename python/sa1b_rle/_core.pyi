@@ -200,6 +200,12 @@ class RleBatch:
     def shift(self, dy: int, dx: int, *, threads: int | None = None) -> RleBatch:
         """Content moved ``dy`` rows down and ``dx`` columns right (negative: up, left);
         background enters, nothing wraps."""
+    def resize(
+        self, h: int, w: int, mode: str = "nearest", *, threads: int | None = None
+    ) -> RleBatch:
+        """Each mask resized to ``(h, w)`` by nearest neighbour: ``mode="nearest"`` takes
+        source index ``floor(i * in / out)``, ``"nearest-exact"`` ``floor((i + 0.5) * in /
+        out)`` (torch's modes, in exact integer arithmetic)."""
     def centroid(self, *, threads: int | None = None) -> npt.NDArray[np.float64]:
         """Each mask's centroid ``[x, y]``, float64 ``(N, 2)`` (NaN for an empty mask)."""
     def boundary(self, dilation_ratio: float = 0.02, *, threads: int | None = None) -> RleBatch:

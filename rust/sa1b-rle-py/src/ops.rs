@@ -143,6 +143,31 @@ impl PyRleBatch {
         self.transform(py, g, threads)
     }
 
+    /// Each mask resized to `h x w` by nearest neighbour: `mode="nearest"` takes source
+    /// index `floor(i * in / out)`, `"nearest-exact"` `floor((i + 0.5) * in / out)`
+    /// (torch's modes, in exact integer arithmetic).
+    #[pyo3(signature = (h, w, mode="nearest", *, threads=None))]
+    fn resize(
+        &self,
+        py: Python<'_>,
+        h: Int,
+        w: Int,
+        mode: &str,
+        threads: Option<Int>,
+    ) -> PyResult<PyRleBatch> {
+        let modes = [
+            sa1b_rle::ops::Resize::Nearest,
+            sa1b_rle::ops::Resize::NearestExact,
+        ];
+        let mode = modes[crate::errors::choice("mode", mode, &["nearest", "nearest-exact"])?];
+        let g = Geometry::Resize {
+            height: h.in_range("h", 1, i64::from(u32::MAX))? as u64,
+            width: w.in_range("w", 1, i64::from(u32::MAX))? as u64,
+            mode,
+        };
+        self.transform(py, g, threads)
+    }
+
     /// Each mask's centroid `[x, y]` (float64 `(N, 2)`, NaN for an empty mask).
     #[pyo3(signature = (*, threads=None))]
     fn centroid<'py>(&self, py: Python<'py>, threads: Option<Int>) -> PyResult<Bound<'py, PyAny>> {

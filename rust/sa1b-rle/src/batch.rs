@@ -724,6 +724,16 @@ impl RleBatch {
                 }
                 (ch, cw)
             }
+            Geometry::Resize { height, width, .. } => {
+                if height == 0 || width == 0 {
+                    return Err(Error::InvalidArgument {
+                        message: format!(
+                            "cannot resize to {width}x{height} (WxH): both must be at least 1"
+                        ),
+                    });
+                }
+                (height, width)
+            }
             Geometry::Pad([t, b, l, r]) => {
                 let add = |a: u64, x: u64, y: u64| a.checked_add(x).and_then(|v| v.checked_add(y));
                 match (add(h, t, b), add(w, l, r)) {
@@ -746,6 +756,9 @@ impl RleBatch {
                 Geometry::Crop(b) => crop(h, w, runs, b, s, out),
                 Geometry::Pad(p) => pad(h, w, runs, p, s, out),
                 Geometry::Shift { dy, dx } => shift(h, w, runs, dy, dx, s, out),
+                Geometry::Resize { mode, .. } => {
+                    crate::ops::resize(h, w, runs, (h2, w2), mode, s, out);
+                }
                 Geometry::Rot90(k) => {
                     // numpy's rot90 over axes (1, 2): k = 1 flips the columns then
                     // transposes, k = 3 transposes then flips the columns.
@@ -813,6 +826,15 @@ pub enum Geometry {
     Crop([u64; 4]),
     /// Background added: `[top, bottom, left, right]`.
     Pad([u64; 4]),
+    /// Resized to `height x width` (both at least 1) by `mode`.
+    Resize {
+        /// Output rows.
+        height: u64,
+        /// Output columns.
+        width: u64,
+        /// Which source pixel each output pixel takes.
+        mode: crate::ops::Resize,
+    },
     /// Content moved `dy` rows down and `dx` columns right; background enters.
     Shift {
         /// Rows.

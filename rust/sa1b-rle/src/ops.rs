@@ -263,6 +263,70 @@ pub fn shift(
     s.mask = lines;
 }
 
+/// How [`resize`] picks each output pixel's source pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resize {
+    /// `floor(i * in / out)` (torch's `nearest`, in exact integer arithmetic).
+    Nearest,
+    /// `floor((i + 0.5) * in / out)` (torch's `nearest-exact`).
+    NearestExact,
+}
+
+impl Resize {
+    /// The source index of output index `i` (`n_in`, `n_out` > 0).
+    fn source(self, i: u64, n_in: u64, n_out: u64) -> u64 {
+        let (i, a, b) = (u128::from(i), u128::from(n_in), u128::from(n_out));
+        let s = match self {
+            Resize::Nearest => i * a / b,
+            Resize::NearestExact => (2 * i + 1) * a / (2 * b),
+        };
+        (s as u64).min(n_in - 1)
+    }
+
+    /// The first output index whose source index is at least `t` (`n_out` when none):
+    /// the source index never decreases with the output index.
+    fn first(self, t: u64, n_in: u64, n_out: u64) -> u64 {
+        let (t, a, b) = (u128::from(t), u128::from(n_in), u128::from(n_out));
+        let i = match self {
+            // i * a >= t * b
+            Resize::Nearest => (t * b).div_ceil(a),
+            // (2i + 1) * a >= 2 t b  <=>  i >= (2 t b - a) / (2 a)
+            Resize::NearestExact => (2 * t * b).saturating_sub(a).div_ceil(2 * a),
+        };
+        (i.min(b)) as u64
+    }
+}
+
+/// The `height x width` mask resized to `out_h x out_w` (both at least 1) by `mode`:
+/// each output column copies its source column's intervals, mapped to the output rows
+/// whose source rows they cover.
+pub fn resize(
+    height: u64,
+    width: u64,
+    runs: &[u32],
+    (out_h, out_w): (u64, u64),
+    mode: Resize,
+    s: &mut Scratch,
+    out: &mut Vec<u32>,
+) {
+    let mut lines = std::mem::take(&mut s.mask);
+    columns_of(runs, height, width, &mut lines);
+    let mut wr = Writer::new(out);
+    if height > 0 && width > 0 {
+        for j in 0..out_w {
+            let src = mode.source(j, width, out_w) as usize;
+            let base = j * out_h;
+            for &(a, b) in lines.line(src) {
+                let lo = mode.first(u64::from(a), height, out_h);
+                let hi = mode.first(u64::from(b), height, out_h);
+                wr.fg(base + lo, base + hi);
+            }
+        }
+    }
+    wr.finish(out_h * out_w);
+    s.mask = lines;
+}
+
 /// The mean `[x, y]` of the mask's pixels (pixel centres at integer coordinates, as
 /// numpy's indices), `None` for an empty mask. Sums of whole intervals, in integers.
 #[must_use]
@@ -366,6 +430,16 @@ mod tests {
                 (0..h as i64).contains(&sy) && (0..w as i64).contains(&sx) && at(sy as usize, sx as usize)
             });
             prop_assert_eq!(&out, &runs_of(&want));
+            for mode in [Resize::Nearest, Resize::NearestExact] {
+                let (oh, ow) = (1 + box_.2 * 2 % 17, 1 + box_.3 * 3 % 17);
+                resize(hh, ww, &runs, (oh as u64, ow as u64), mode, &mut s, &mut out);
+                let src = |i: usize, n_in: usize, n_out: usize| match mode {
+                    Resize::Nearest => (i * n_in / n_out).min(n_in - 1),
+                    Resize::NearestExact => ((2 * i + 1) * n_in / (2 * n_out)).min(n_in - 1),
+                };
+                let want = dense(oh, ow, |y, x| at(src(y, h, oh), src(x, w, ow)));
+                prop_assert_eq!(&out, &runs_of(&want));
+            }
             let got = centroid(hh, &runs);
             let pts: Vec<(usize, usize)> = (0..h).flat_map(|y| (0..w).map(move |x| (y, x))).filter(|&(y, x)| at(y, x)).collect();
             if pts.is_empty() {
