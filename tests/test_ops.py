@@ -130,3 +130,37 @@ def test_bad_arguments() -> None:
         b.resize(0, 3)
     with pytest.raises(ValueError, match=r"^mode must be \"nearest\" or \"nearest-exact\""):
         b.resize(3, 3, "bilinear")
+
+
+@settings(max_examples=120, deadline=None)
+@given(stacks(), st.integers(0, 5), st.sampled_from(["square", "cross", "disk"]))
+def test_morphology_equals_opencv(m: np.ndarray, r: int, shape: str) -> None:
+    """cv2 with getStructuringElement((2r+1, 2r+1)) and BORDER_CONSTANT 0 at every step."""
+    import cv2
+
+    kinds = {"square": cv2.MORPH_RECT, "cross": cv2.MORPH_CROSS, "disk": cv2.MORPH_ELLIPSE}
+    k = cv2.getStructuringElement(kinds[shape], (2 * r + 1, 2 * r + 1))
+    border = {"borderType": cv2.BORDER_CONSTANT, "borderValue": 0}
+    b = RleBatch.from_masks(m)
+
+    def each(f: Any) -> np.ndarray:
+        return np.stack([f(x) for x in m])
+
+    dil = each(lambda x: cv2.dilate(x, k, **border))
+    ero = each(lambda x: cv2.erode(x, k, **border))
+    same(b.dilate(r, shape), dil)
+    same(b.erode(r, shape), ero)
+    same(b.opening(r, shape), each(lambda x: cv2.morphologyEx(x, cv2.MORPH_OPEN, k, **border)))
+    same(b.closing(r, shape), each(lambda x: cv2.morphologyEx(x, cv2.MORPH_CLOSE, k, **border)))
+    assert b.dilate(r, shape, threads=2) == b.dilate(r, shape)
+
+
+def test_morphology_arguments() -> None:
+    b = RleBatch.from_masks(np.ones((2, 4, 5), np.uint8))
+    with pytest.raises(ValueError, match=r"^radius must be in 0\.\.=4294967295, not -1$"):
+        b.dilate(-1)
+    with pytest.raises(ValueError, match=r"^shape must be \"square\", \"cross\" or \"disk\""):
+        b.erode(1, "diamond")
+    # A radius past the image: everything (dilation of a non-empty mask) or nothing.
+    assert b.dilate(10**6).area().tolist() == [20, 20]
+    assert b.erode(10**6).area().tolist() == [0, 0]

@@ -206,6 +206,20 @@ class RleBatch:
         """Each mask resized to ``(h, w)`` by nearest neighbour: ``mode="nearest"`` takes
         source index ``floor(i * in / out)``, ``"nearest-exact"`` ``floor((i + 0.5) * in /
         out)`` (torch's modes, in exact integer arithmetic)."""
+    def dilate(self, radius: int, shape: str = "square", *, threads: int | None = None) -> RleBatch:
+        """Each mask dilated by OpenCV's ``getStructuringElement(MORPH_RECT | MORPH_CROSS |
+        MORPH_ELLIPSE, (2r+1, 2r+1))`` (``shape`` ``"square"``, ``"cross"``, ``"disk"``),
+        pixels outside the image counting as background (``BORDER_CONSTANT``, 0)."""
+    def erode(self, radius: int, shape: str = "square", *, threads: int | None = None) -> RleBatch:
+        """Each mask eroded (see ``dilate``)."""
+    def opening(
+        self, radius: int, shape: str = "square", *, threads: int | None = None
+    ) -> RleBatch:
+        """Each mask eroded, then dilated."""
+    def closing(
+        self, radius: int, shape: str = "square", *, threads: int | None = None
+    ) -> RleBatch:
+        """Each mask dilated, then eroded."""
     def centroid(self, *, threads: int | None = None) -> npt.NDArray[np.float64]:
         """Each mask's centroid ``[x, y]``, float64 ``(N, 2)`` (NaN for an empty mask)."""
     def boundary(self, dilation_ratio: float = 0.02, *, threads: int | None = None) -> RleBatch:

@@ -3,8 +3,8 @@
 //! `sa1b_rle::RleBatch` with the GIL released.
 
 use pyo3::prelude::*;
-use sa1b_rle::ops::SetOp;
-use sa1b_rle::Geometry;
+use sa1b_rle::ops::{SetOp, Shape};
+use sa1b_rle::{Geometry, Morphology};
 
 use crate::batch::PyRleBatch;
 use crate::errors::{threads_arg, to_pyerr, Int};
@@ -21,6 +21,26 @@ impl PyRleBatch {
         let threads = threads_arg(threads)?;
         let b = self.inner();
         py.detach(|| b.geometry(g, threads))
+            .map(PyRleBatch::wrap)
+            .map_err(|e| to_pyerr(&e))
+    }
+}
+
+impl PyRleBatch {
+    fn morph(
+        &self,
+        py: Python<'_>,
+        op: Morphology,
+        radius: &Int,
+        shape: &str,
+        threads: Option<Int>,
+    ) -> PyResult<PyRleBatch> {
+        let threads = threads_arg(threads)?;
+        let radius = radius.in_range("radius", 0, i64::from(u32::MAX))? as u64;
+        let shapes = [Shape::Square, Shape::Cross, Shape::Disk];
+        let shape = shapes[crate::errors::choice("shape", shape, &["square", "cross", "disk"])?];
+        let b = self.inner();
+        py.detach(|| b.morphology(op, radius, shape, threads))
             .map(PyRleBatch::wrap)
             .map_err(|e| to_pyerr(&e))
     }
@@ -166,6 +186,55 @@ impl PyRleBatch {
             mode,
         };
         self.transform(py, g, threads)
+    }
+
+    /// Each mask dilated by `OpenCV`'s `(2r+1)` structuring element (`shape`: `"square"`,
+    /// `"cross"` or `"disk"`), pixels outside the image counting as background.
+    #[pyo3(signature = (radius, shape="square", *, threads=None))]
+    fn dilate(
+        &self,
+        py: Python<'_>,
+        radius: Int,
+        shape: &str,
+        threads: Option<Int>,
+    ) -> PyResult<PyRleBatch> {
+        self.morph(py, Morphology::Dilate, &radius, shape, threads)
+    }
+
+    /// Each mask eroded (see `dilate`).
+    #[pyo3(signature = (radius, shape="square", *, threads=None))]
+    fn erode(
+        &self,
+        py: Python<'_>,
+        radius: Int,
+        shape: &str,
+        threads: Option<Int>,
+    ) -> PyResult<PyRleBatch> {
+        self.morph(py, Morphology::Erode, &radius, shape, threads)
+    }
+
+    /// Each mask opened: eroded, then dilated.
+    #[pyo3(signature = (radius, shape="square", *, threads=None))]
+    fn opening(
+        &self,
+        py: Python<'_>,
+        radius: Int,
+        shape: &str,
+        threads: Option<Int>,
+    ) -> PyResult<PyRleBatch> {
+        self.morph(py, Morphology::Open, &radius, shape, threads)
+    }
+
+    /// Each mask closed: dilated, then eroded.
+    #[pyo3(signature = (radius, shape="square", *, threads=None))]
+    fn closing(
+        &self,
+        py: Python<'_>,
+        radius: Int,
+        shape: &str,
+        threads: Option<Int>,
+    ) -> PyResult<PyRleBatch> {
+        self.morph(py, Morphology::Close, &radius, shape, threads)
     }
 
     /// Each mask's centroid `[x, y]` (float64 `(N, 2)`, NaN for an empty mask).

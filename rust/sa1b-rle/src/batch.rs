@@ -788,6 +788,40 @@ impl RleBatch {
         })
     }
 
+    /// Each mask dilated, eroded, opened (erosion then dilation) or closed (dilation
+    /// then erosion) by `OpenCV`'s `(2r+1)` structuring element `shape`, pixels outside
+    /// the image counting as background at every step (see [`crate::ops::morph`]).
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`].
+    pub fn morphology(
+        &self,
+        op: Morphology,
+        radius: u64,
+        shape: crate::ops::Shape,
+        threads: Option<usize>,
+    ) -> Result<RleBatch> {
+        let (h, w) = (self.height, self.width);
+        let steps: &[bool] = match op {
+            Morphology::Dilate => &[true],
+            Morphology::Erode => &[false],
+            Morphology::Open => &[false, true],
+            Morphology::Close => &[true, false],
+        };
+        self.map_masks(h, w, threads, |i, s, out| {
+            let mut src = std::mem::take(&mut s.spare2);
+            src.clear();
+            src.extend_from_slice(self.runs(i));
+            for &dilate in steps {
+                crate::ops::morph(h, w, &src, radius, shape, dilate, s, out)?;
+                std::mem::swap(&mut src, out);
+            }
+            std::mem::swap(&mut src, out);
+            s.spare2 = src;
+            Ok(())
+        })
+    }
+
     /// Each mask's centroid `[x, y]` (the mean of its pixels' column and row indices),
     /// `None` for an empty mask.
     #[must_use]
@@ -809,6 +843,19 @@ impl RleBatch {
         }
         Ok(b)
     }
+}
+
+/// A morphological operation (see [`RleBatch::morphology`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Morphology {
+    /// Dilation.
+    Dilate,
+    /// Erosion.
+    Erode,
+    /// Erosion, then dilation.
+    Open,
+    /// Dilation, then erosion.
+    Close,
 }
 
 /// A geometric transform of masks (see [`RleBatch::geometry`]); numpy's names.

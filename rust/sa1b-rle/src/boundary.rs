@@ -76,6 +76,8 @@ pub struct Scratch {
     count: Vec<usize>,
     /// Runs between two steps of a composed operation.
     pub(crate) spare: Vec<u32>,
+    /// See `spare` (for the steps of a sequence of operations).
+    pub(crate) spare2: Vec<u32>,
 }
 
 /// The column intervals of column-major `runs` (zeros first) over `width` columns of

@@ -54,7 +54,9 @@ pub mod sa1b;
 #[cfg(test)]
 mod test_support;
 
-pub use batch::{coco_iou, mask_iou, merge_coco, resolve_index, CountsBuffers, Geometry, RleBatch};
+pub use batch::{
+    coco_iou, mask_iou, merge_coco, resolve_index, CountsBuffers, Geometry, Morphology, RleBatch,
+};
 pub use decode::{decode_into, zeroed_buffer};
 pub use encode::{encode, Order};
 pub use error::{Error, Result};

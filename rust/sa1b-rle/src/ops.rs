@@ -327,6 +327,173 @@ pub fn resize(
     s.mask = lines;
 }
 
+/// A structuring element of `OpenCV`'s `getStructuringElement` with size `(2r+1, 2r+1)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `MORPH_RECT`: the square.
+    Square,
+    /// `MORPH_CROSS`: the centre row and column.
+    Cross,
+    /// `MORPH_ELLIPSE`: row `dy` spans `dx = round(r * sqrt(1 - dy²/r²))` columns each
+    /// side (`OpenCV`'s rounding: half to even).
+    Disk,
+}
+
+/// Each column's intervals grown (`grow`) or shrunk by `k`, clamped to `0..height`,
+/// touching ones joined, as runs.
+fn vertical(
+    height: u64,
+    width: u64,
+    runs: &[u32],
+    k: u64,
+    grow: bool,
+    s: &mut Scratch,
+    out: &mut Vec<u32>,
+) {
+    let mut lines = std::mem::take(&mut s.mask);
+    columns_of(runs, height, width, &mut lines);
+    let mut wr = Writer::new(out);
+    for x in 0..width as usize {
+        let base = x as u64 * height;
+        let mut open: Option<(u64, u64)> = None;
+        for &(a, b) in lines.line(x) {
+            let (a, b) = if grow {
+                (
+                    u64::from(a).saturating_sub(k),
+                    (u64::from(b) + k).min(height),
+                )
+            } else {
+                (u64::from(a) + k, u64::from(b).saturating_sub(k))
+            };
+            if a >= b {
+                continue;
+            }
+            match open {
+                Some((oa, ob)) if a <= ob => open = Some((oa, ob.max(b))),
+                Some((oa, ob)) => {
+                    wr.fg(base + oa, base + ob);
+                    open = Some((a, b));
+                }
+                None => open = Some((a, b)),
+            }
+        }
+        if let Some((oa, ob)) = open {
+            wr.fg(base + oa, base + ob);
+        }
+    }
+    wr.finish(height * width);
+    s.mask = lines;
+}
+
+/// Each row's intervals grown or shrunk by `k` (the transpose's columns).
+fn horizontal(
+    height: u64,
+    width: u64,
+    runs: &[u32],
+    k: u64,
+    grow: bool,
+    s: &mut Scratch,
+    out: &mut Vec<u32>,
+) {
+    let mut t = std::mem::take(&mut s.spare);
+    let mut u = Vec::new();
+    transpose(height, width, runs, s, &mut t);
+    vertical(width, height, &t, k, grow, s, &mut u);
+    transpose(width, height, &u, s, out);
+    s.spare = t;
+}
+
+/// `OpenCV`'s ellipse half-widths: row `dy` (0..=r) of a `(2r+1)` `MORPH_ELLIPSE` spans
+/// `dx` columns each side of the centre.
+fn disk_half_widths(r: u64) -> Vec<u64> {
+    let rr = r as f64;
+    let inv = if r > 0 { 1.0 / (rr * rr) } else { 0.0 };
+    (0..=r)
+        .map(|dy| {
+            let d = dy as f64;
+            (rr * ((rr * rr - d * d) * inv).sqrt()).round_ties_even() as u64
+        })
+        .collect()
+}
+
+/// The mask dilated (`dilate`) or eroded by the `(2r+1)` structuring element `shape`,
+/// pixels outside the image counting as background (`OpenCV`'s `BORDER_CONSTANT`, 0):
+/// the square as a column then a row pass; the cross as the union (dilation) or
+/// intersection (erosion) of the two passes; the disk as the union or intersection of
+/// each row offset's row pass, shifted.
+///
+/// # Errors
+/// [`Error::OutOfMemory`] is the only one (the sizes are the mask's).
+#[allow(clippy::too_many_arguments)]
+pub fn morph(
+    height: u64,
+    width: u64,
+    runs: &[u32],
+    r: u64,
+    shape: Shape,
+    dilate: bool,
+    s: &mut Scratch,
+    out: &mut Vec<u32>,
+) -> Result<()> {
+    let pixels = height * width;
+    // (A radius past the image's larger side acts as that side.)
+    let r = r.min(height.max(width));
+    if r == 0 || pixels == 0 {
+        out.clear();
+        let mut w = Writer::new(out);
+        let mut pos = 0u64;
+        for (i, &n) in runs.iter().enumerate() {
+            let end = pos + u64::from(n);
+            if i % 2 == 1 {
+                w.fg(pos, end);
+            }
+            pos = end;
+        }
+        w.finish(pixels);
+        return Ok(());
+    }
+    let mut a = Vec::new();
+    match shape {
+        Shape::Square => {
+            vertical(height, width, runs, r, dilate, s, &mut a);
+            horizontal(height, width, &a, r, dilate, s, out);
+        }
+        Shape::Cross => {
+            let mut b = Vec::new();
+            vertical(height, width, runs, r, dilate, s, &mut a);
+            horizontal(height, width, runs, r, dilate, s, &mut b);
+            let op = if dilate { SetOp::Or } else { SetOp::And };
+            combine(&a, &b, pixels, op, out)?;
+        }
+        Shape::Disk => {
+            let half = disk_half_widths(r);
+            let op = if dilate { SetOp::Or } else { SetOp::And };
+            let (mut row, mut moved, mut acc) = (Vec::new(), Vec::new(), Vec::new());
+            let mut first = true;
+            for (dy, &k) in half.iter().enumerate() {
+                horizontal(height, width, runs, k, dilate, s, &mut row);
+                let offsets: &[i64] = if dy == 0 {
+                    &[0]
+                } else {
+                    &[dy as i64, -(dy as i64)]
+                };
+                for &o in offsets {
+                    shift(height, width, &row, o, 0, s, &mut moved);
+                    if first {
+                        std::mem::swap(&mut acc, &mut moved);
+                        first = false;
+                    } else {
+                        combine(&acc, &moved, pixels, op, &mut a)?;
+                        std::mem::swap(&mut acc, &mut a);
+                    }
+                }
+            }
+            std::mem::swap(out, &mut acc);
+        }
+    }
+    Ok(())
+}
+
 /// The mean `[x, y]` of the mask's pixels (pixel centres at integer coordinates, as
 /// numpy's indices), `None` for an empty mask. Sums of whole intervals, in integers.
 #[must_use]
@@ -376,6 +543,59 @@ mod tests {
     fn mask() -> impl Strategy<Value = (usize, usize, Vec<u8>)> {
         (1usize..12, 1usize..12)
             .prop_flat_map(|(h, w)| (Just(h), Just(w), proptest::collection::vec(0u8..3, h * w)))
+    }
+
+    fn dense_morph(h: usize, w: usize, m: &[u8], r: usize, shape: Shape, dilate: bool) -> Vec<u8> {
+        let half = disk_half_widths(r as u64);
+        let inside = |dy: i64, dx: i64| -> bool {
+            let (ady, adx) = (dy.unsigned_abs() as usize, dx.unsigned_abs() as usize);
+            match shape {
+                Shape::Square => true,
+                Shape::Cross => ady == 0 || adx == 0,
+                Shape::Disk => adx as u64 <= half[ady],
+            }
+        };
+        let r = r as i64;
+        dense(h, w, |y, x| {
+            let mut any = false;
+            let mut all = true;
+            for dy in -r..=r {
+                for dx in -r..=r {
+                    if !inside(dy, dx) {
+                        continue;
+                    }
+                    let (yy, xx) = (y as i64 + dy, x as i64 + dx);
+                    let v = (0..h as i64).contains(&yy)
+                        && (0..w as i64).contains(&xx)
+                        && m[xx as usize * h + yy as usize] != 0;
+                    any |= v;
+                    all &= v;
+                }
+            }
+            if dilate {
+                any
+            } else {
+                all
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        #[test]
+        fn morphology_equals_the_definition((h, w, m) in mask(), r in 0u64..5) {
+            let m: Vec<u8> = m.iter().map(|&v| u8::from(v != 0)).collect();
+            let runs = runs_of(&m);
+            let mut s = Scratch::default();
+            let mut out = Vec::new();
+            for shape in [Shape::Square, Shape::Cross, Shape::Disk] {
+                for dilate in [true, false] {
+                    morph(h as u64, w as u64, &runs, r, shape, dilate, &mut s, &mut out).unwrap();
+                    let want = dense_morph(h, w, &m, r as usize, shape, dilate);
+                    prop_assert_eq!(&out, &runs_of(&want), "{:?} dilate {} r {}", shape, dilate, r);
+                }
+            }
+        }
     }
 
     proptest! {
