@@ -164,3 +164,94 @@ def test_morphology_arguments() -> None:
     # A radius past the image: everything (dilation of a non-empty mask) or nothing.
     assert b.dilate(10**6).area().tolist() == [20, 20]
     assert b.erode(10**6).area().tolist() == [0, 0]
+
+
+@st.composite
+def salted(draw: Any) -> np.ndarray:
+    """Masks with many components: salt noise, blobs with holes, diagonal touches."""
+    m = draw(stacks())
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    for x in m:
+        if draw(st.booleans()):
+            x[...] = rng.random(x.shape) < 0.3  # salt: many small components
+        if x.shape[0] > 4 and x.shape[1] > 4 and draw(st.booleans()):
+            x[1:-1, 1:-1] = 1
+            x[2:-2, 2:-2] = 0  # a ring with a hole
+            x[x.shape[0] // 2, x.shape[1] // 2] = 1  # an island inside
+    return m
+
+
+@settings(max_examples=150, deadline=None)
+@given(salted(), st.sampled_from([4, 8]))
+def test_components_equal_opencv(m: np.ndarray, connectivity: int) -> None:
+    import cv2
+
+    b = RleBatch.from_masks(m)
+    comps, owners = b.components(connectivity)
+    assert owners.dtype == np.int64 and len(owners) == len(comps)
+    want, want_owners = [], []
+    largest = []
+    for i, x in enumerate(m):
+        n, labels = cv2.connectedComponents(x, connectivity=connectivity)
+        want += [labels == k for k in range(1, n)]
+        want_owners += [i] * (n - 1)
+        sizes = [np.count_nonzero(labels == k) for k in range(1, n)]
+        largest.append(labels == int(np.argmax(sizes)) + 1 if sizes else np.zeros_like(x, bool))
+    assert owners.tolist() == want_owners
+    if want:
+        same(comps, np.stack(want))
+    same(b.largest_component(connectivity), np.stack(largest))
+
+
+@settings(max_examples=150, deadline=None)
+@given(salted(), st.sampled_from([1, 2, 3, 5, 10.5, 100]), st.sampled_from(["islands", "holes"]))
+def test_remove_small_regions_equals_sam(m: np.ndarray, thresh: float, mode: str) -> None:
+    from _sam_reference import remove_small_regions
+
+    got, changed = RleBatch.from_masks(m).remove_small_regions(thresh, mode)
+    assert changed.dtype == np.bool_ and changed.shape == (len(m),)
+    for g, c, x in zip(got.decode(), changed, m, strict=True):
+        want, want_changed = remove_small_regions(x.astype(bool), thresh, mode)
+        np.testing.assert_array_equal(g, want)
+        assert c == want_changed
+
+
+@settings(max_examples=150, deadline=None)
+@given(salted())
+def test_fill_holes_equals_scipy(m: np.ndarray) -> None:
+    from scipy.ndimage import binary_fill_holes
+
+    same(RleBatch.from_masks(m).fill_holes(), np.stack([binary_fill_holes(x) for x in m]))
+
+
+def test_component_arguments() -> None:
+    b = RleBatch.from_masks(np.ones((2, 4, 5), np.uint8))
+    for bad in (0, 6, 9):
+        with pytest.raises(ValueError, match=f"^connectivity must be 4 or 8, not {bad}$"):
+            b.components(bad)
+    with pytest.raises(ValueError, match=r"^mode must be \"islands\" or \"holes\""):
+        b.remove_small_regions(3, "both")
+    with pytest.raises(ValueError, match="NaN"):
+        b.remove_small_regions(float("nan"))
+    empty = RleBatch.from_masks(np.zeros((2, 4, 5), np.uint8))
+    comps, owners = empty.components()
+    assert len(comps) == 0 and comps.shape == (0, 4, 5) and owners.shape == (0,)
+    assert empty.largest_component() == empty
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_thousands_of_components(connectivity: int) -> None:
+    """Salt noise on an SA-1B-sized mask: thousands of components in OpenCV's order (its
+    8-connected labels follow a scan of 2x2 blocks, not of pixels)."""
+    import cv2
+
+    rng = np.random.default_rng(11)
+    m = (rng.random((1, 300, 450)) < 0.25).astype(np.uint8)
+    n, labels = cv2.connectedComponents(m[0], connectivity=connectivity)
+    assert n > 3000
+    comps, owners = RleBatch.from_masks(m).components(connectivity, threads=2)
+    assert len(comps) == n - 1 and (owners == 0).all()
+    got = comps.decode()
+    for k in (0, 1, 2, n // 2, n - 2):
+        np.testing.assert_array_equal(got[k], labels == k + 1)
+    np.testing.assert_array_equal(comps.area(), np.bincount(labels.ravel())[1:])

@@ -220,6 +220,24 @@ class RleBatch:
         self, radius: int, shape: str = "square", *, threads: int | None = None
     ) -> RleBatch:
         """Each mask dilated, then eroded."""
+    def components(
+        self, connectivity: int | None = None, *, threads: int | None = None
+    ) -> tuple[RleBatch, npt.NDArray[np.int64]]:
+        """Every connected component of every mask (``connectivity`` 8, the default, or
+        4): ``(RleBatch of the K components, owners int64 (K,))``, each mask's components
+        in OpenCV's label order (by first pixel in a row-major scan)."""
+    def largest_component(
+        self, connectivity: int | None = None, *, threads: int | None = None
+    ) -> RleBatch:
+        """Each mask's largest connected component (ties: the first in OpenCV's label
+        order; an empty mask stays empty)."""
+    def remove_small_regions(
+        self, area_thresh: float, mode: str = "islands", *, threads: int | None = None
+    ) -> tuple[RleBatch, npt.NDArray[np.bool_]]:
+        """segment-anything's ``amg.remove_small_regions`` mask by mask (8-connectivity;
+        ``mode`` ``"islands"`` or ``"holes"``): ``(RleBatch, changed bool (N,))``."""
+    def fill_holes(self, *, threads: int | None = None) -> RleBatch:
+        """Each mask with its holes filled (``scipy.ndimage.binary_fill_holes``)."""
     def centroid(self, *, threads: int | None = None) -> npt.NDArray[np.float64]:
         """Each mask's centroid ``[x, y]``, float64 ``(N, 2)`` (NaN for an empty mask)."""
     def boundary(self, dilation_ratio: float = 0.02, *, threads: int | None = None) -> RleBatch:

@@ -46,6 +46,21 @@ impl PyRleBatch {
     }
 }
 
+/// A `connectivity=` argument: 8 (the default) or 4; whether it is 8.
+fn eight_arg(connectivity: Option<Int>) -> PyResult<bool> {
+    match connectivity
+        .as_ref()
+        .map(|c| c.in_range("connectivity", 4, 8))
+    {
+        None | Some(Ok(8)) => Ok(true),
+        Some(Ok(4)) => Ok(false),
+        Some(_) => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "connectivity must be 4 or 8, not {}",
+            connectivity.map_or(String::new(), |c| c.to_string())
+        ))),
+    }
+}
+
 /// A non-negative size argument (a `ValueError` naming it otherwise).
 fn size_arg(v: &Int, name: &str) -> PyResult<u64> {
     v.in_range(name, 0, i64::from(u32::MAX)).map(|n| n as u64)
@@ -235,6 +250,80 @@ impl PyRleBatch {
         threads: Option<Int>,
     ) -> PyResult<PyRleBatch> {
         self.morph(py, Morphology::Close, &radius, shape, threads)
+    }
+
+    /// Every connected component of every mask: `(RleBatch, owners int64 (K,))`, each
+    /// mask's components in `OpenCV`'s label order (first pixel in a row-major scan).
+    #[pyo3(signature = (connectivity=None, *, threads=None))]
+    fn components<'py>(
+        &self,
+        py: Python<'py>,
+        connectivity: Option<Int>,
+        threads: Option<Int>,
+    ) -> PyResult<(PyRleBatch, Bound<'py, PyAny>)> {
+        let eight = eight_arg(connectivity)?;
+        let threads = threads_arg(threads)?;
+        let b = self.inner();
+        let (batch, owners) = py
+            .detach(|| b.components(eight, threads))
+            .map_err(|e| to_pyerr(&e))?;
+        Ok((
+            PyRleBatch::wrap(batch),
+            crate::convert::array_1d(py, owners),
+        ))
+    }
+
+    /// Each mask's largest connected component (ties: the first in label order).
+    #[pyo3(signature = (connectivity=None, *, threads=None))]
+    fn largest_component(
+        &self,
+        py: Python<'_>,
+        connectivity: Option<Int>,
+        threads: Option<Int>,
+    ) -> PyResult<PyRleBatch> {
+        let eight = eight_arg(connectivity)?;
+        let threads = threads_arg(threads)?;
+        let b = self.inner();
+        py.detach(|| b.largest_component(eight, threads))
+            .map(PyRleBatch::wrap)
+            .map_err(|e| to_pyerr(&e))
+    }
+
+    /// segment-anything's `remove_small_regions` mask by mask: `(RleBatch, changed bool
+    /// (N,))`.
+    #[pyo3(signature = (area_thresh, mode="islands", *, threads=None))]
+    fn remove_small_regions<'py>(
+        &self,
+        py: Python<'py>,
+        area_thresh: f64,
+        mode: &str,
+        threads: Option<Int>,
+    ) -> PyResult<(PyRleBatch, Bound<'py, PyAny>)> {
+        if area_thresh.is_nan() {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "area_thresh must be a number, not NaN",
+            ));
+        }
+        let holes = crate::errors::choice("mode", mode, &["islands", "holes"])? == 1;
+        let threads = threads_arg(threads)?;
+        let b = self.inner();
+        let (batch, changed) = py
+            .detach(|| b.remove_small_regions(area_thresh, holes, threads))
+            .map_err(|e| to_pyerr(&e))?;
+        Ok((
+            PyRleBatch::wrap(batch),
+            crate::convert::array_1d(py, changed),
+        ))
+    }
+
+    /// Each mask with its holes filled (`scipy.ndimage.binary_fill_holes`).
+    #[pyo3(signature = (*, threads=None))]
+    fn fill_holes(&self, py: Python<'_>, threads: Option<Int>) -> PyResult<PyRleBatch> {
+        let threads = threads_arg(threads)?;
+        let b = self.inner();
+        py.detach(|| b.fill_holes(threads))
+            .map(PyRleBatch::wrap)
+            .map_err(|e| to_pyerr(&e))
     }
 
     /// Each mask's centroid `[x, y]` (float64 `(N, 2)`, NaN for an empty mask).

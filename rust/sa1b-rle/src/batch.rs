@@ -822,6 +822,124 @@ impl RleBatch {
         })
     }
 
+    /// Every connected component of every mask (`eight`: 8-connectivity, else 4), each
+    /// mask's in `OpenCV`'s label order (by first pixel in a row-major scan), with the
+    /// index of the mask each comes from.
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`].
+    pub fn components(&self, eight: bool, threads: Option<usize>) -> Result<(RleBatch, Vec<i64>)> {
+        let (h, w) = (self.height, self.width);
+        let work = self.total_runs() * 20;
+        let blocks = pool::map_blocks(pool::for_work(threads, work), self.len(), |range| {
+            let (mut runs, mut ends, mut owners) = (Vec::new(), Vec::new(), Vec::new());
+            for i in range {
+                let c = crate::ops::components(h, w, self.runs(i), eight);
+                c.each(h, w, &mut runs, &mut ends);
+                owners.resize(ends.len(), i as i64);
+            }
+            (runs, ends, owners)
+        });
+        let mut out = RleBatch::new(h, w)?;
+        let mut owners = Vec::new();
+        for (runs, ends, own) in blocks {
+            out.push_many(&runs, &ends)?;
+            owners.extend(own);
+        }
+        Ok((out, owners))
+    }
+
+    /// Each mask's largest connected component (ties: the first in label order; an empty
+    /// mask stays empty).
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`].
+    pub fn largest_component(&self, eight: bool, threads: Option<usize>) -> Result<RleBatch> {
+        let (h, w) = (self.height, self.width);
+        self.map_masks(h, w, threads, |i, _, out| {
+            let c = crate::ops::components(h, w, self.runs(i), eight);
+            let best = (0..c.len()).fold(None, |best: Option<usize>, k| match best {
+                Some(b) if c.areas[b] >= c.areas[k] => Some(b),
+                _ => Some(k),
+            });
+            c.union(h, w, |k| Some(k) == best, out);
+            Ok(())
+        })
+    }
+
+    /// segment-anything's `remove_small_regions` of each mask: with `holes`, the
+    /// 8-connected components of the background smaller than `area_thresh` filled, else
+    /// the mask's components smaller than it removed (all of them small: the largest
+    /// kept); with whether anything was small (SAM's `changed`).
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`].
+    pub fn remove_small_regions(
+        &self,
+        area_thresh: f64,
+        holes: bool,
+        threads: Option<usize>,
+    ) -> Result<(RleBatch, Vec<bool>)> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let (h, w) = (self.height, self.width);
+        let changed: Vec<AtomicBool> = (0..self.len()).map(|_| AtomicBool::new(false)).collect();
+        let out = self.map_masks(h, w, threads, |i, s, out| {
+            let mut work = std::mem::take(&mut s.spare);
+            if holes {
+                crate::ops::invert(self.runs(i), h * w, &mut work);
+            } else {
+                work.clear();
+                work.extend_from_slice(self.runs(i));
+            }
+            let c = crate::ops::components(h, w, &work, true);
+            let small: Vec<bool> = c.areas.iter().map(|&a| (a as f64) < area_thresh).collect();
+            if small.iter().any(|&x| x) {
+                changed[i].store(true, Ordering::Relaxed);
+                if holes {
+                    // The mask and its small holes.
+                    let mut filled = Vec::new();
+                    c.union(h, w, |k| small[k], &mut filled);
+                    crate::ops::combine(self.runs(i), &filled, h * w, crate::ops::SetOp::Or, out)?;
+                } else if small.iter().all(|&x| x) {
+                    // Every island small: SAM keeps the largest (the first of equals).
+                    let best =
+                        (0..c.len()).fold(0, |b, k| if c.areas[k] > c.areas[b] { k } else { b });
+                    c.union(h, w, |k| k == best, out);
+                } else {
+                    c.union(h, w, |k| !small[k], out);
+                }
+            } else {
+                out.clear();
+                out.extend_from_slice(self.runs(i));
+            }
+            s.spare = work;
+            Ok(())
+        })?;
+        Ok((
+            out,
+            changed.into_iter().map(AtomicBool::into_inner).collect(),
+        ))
+    }
+
+    /// Each mask with its holes filled: the 4-connected background components that do
+    /// not touch the border (`scipy.ndimage.binary_fill_holes`).
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`].
+    pub fn fill_holes(&self, threads: Option<usize>) -> Result<RleBatch> {
+        let (h, w) = (self.height, self.width);
+        self.map_masks(h, w, threads, |i, s, out| {
+            let mut back = std::mem::take(&mut s.spare);
+            crate::ops::invert(self.runs(i), h * w, &mut back);
+            let c = crate::ops::components(h, w, &back, false);
+            let mut inside = Vec::new();
+            c.union(h, w, |k| !c.border[k], &mut inside);
+            crate::ops::combine(self.runs(i), &inside, h * w, crate::ops::SetOp::Or, out)?;
+            s.spare = back;
+            Ok(())
+        })
+    }
+
     /// Each mask's centroid `[x, y]` (the mean of its pixels' column and row indices),
     /// `None` for an empty mask.
     #[must_use]

@@ -494,6 +494,173 @@ pub fn morph(
     Ok(())
 }
 
+/// The connected components of a mask: its column intervals, each one's component
+/// (numbered in `OpenCV`'s label order: by the first pixel of a row-major scan with
+/// 4-connectivity, by the first 2x2 block of a row-major scan of blocks with 8), each
+/// component's area and whether it touches the image border.
+pub struct Components {
+    lines: Lines,
+    /// Per interval of `lines`, its component.
+    pub(crate) of: Vec<u32>,
+    /// Per component: pixels.
+    pub areas: Vec<u64>,
+    /// Per component: whether it touches the image border.
+    pub border: Vec<bool>,
+}
+
+fn find(parent: &mut [u32], mut i: u32) -> u32 {
+    while parent[i as usize] != i {
+        let p = parent[i as usize];
+        parent[i as usize] = parent[p as usize];
+        i = p;
+    }
+    i
+}
+
+/// Labels the components of a mask (`eight`: 8-connectivity, else 4): a union of the
+/// intervals of neighbouring columns that touch (diagonally too with 8), found by one
+/// walk of each column pair; no dense label image.
+#[must_use]
+pub fn components(height: u64, width: u64, runs: &[u32], eight: bool) -> Components {
+    let mut lines = Lines::default();
+    columns_of(runs, height, width, &mut lines);
+    let n = lines.iv.len();
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    let t = u32::from(eight);
+    for x in 1..width as usize {
+        let (mut i, mut j) = (lines.start[x - 1], lines.start[x]);
+        let (i_end, j_end) = (lines.start[x], lines.start[x + 1]);
+        while i < i_end && j < j_end {
+            let ((a, b), (c, d)) = (lines.iv[i], lines.iv[j]);
+            if c < b + t && a < d + t {
+                let (ri, rj) = (find(&mut parent, i as u32), find(&mut parent, j as u32));
+                if ri != rj {
+                    parent[ri.max(rj) as usize] = ri.min(rj);
+                }
+            }
+            if b < d {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+    }
+    // OpenCV's label order: with 4-connectivity (SAUF, a scan of pixels) by each
+    // component's first pixel in a row-major scan; with 8 (a scan of 2x2 blocks, one
+    // component per block) by its first block in a row-major scan of blocks.
+    let (row_unit, col_unit) = if eight { (2, 2) } else { (1, 1) };
+    let mut key: Vec<(u32, u32, u32)> = Vec::new();
+    let mut root_index = vec![u32::MAX; n];
+    let mut col = 0usize;
+    for k in 0..n {
+        while lines.start[col + 1] <= k {
+            col += 1;
+        }
+        let r = find(&mut parent, k as u32) as usize;
+        let entry = (lines.iv[k].0 / row_unit, col as u32 / col_unit, r as u32);
+        if root_index[r] == u32::MAX {
+            root_index[r] = key.len() as u32;
+            key.push(entry);
+        } else {
+            let e = &mut key[root_index[r] as usize];
+            if (entry.0, entry.1) < (e.0, e.1) {
+                *e = entry;
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..key.len()).collect();
+    order.sort_unstable_by_key(|&c| (key[c].0, key[c].1));
+    let mut label = vec![0u32; key.len()];
+    for (l, &c) in order.iter().enumerate() {
+        label[c] = l as u32;
+    }
+    let mut of = Vec::with_capacity(n);
+    let mut areas = vec![0u64; key.len()];
+    let mut border = vec![false; key.len()];
+    let mut col = 0usize;
+    for k in 0..n {
+        while lines.start[col + 1] <= k {
+            col += 1;
+        }
+        let c = label[root_index[find(&mut parent, k as u32) as usize] as usize];
+        of.push(c);
+        let (a, b) = lines.iv[k];
+        areas[c as usize] += u64::from(b - a);
+        border[c as usize] |=
+            a == 0 || u64::from(b) == height || col == 0 || col + 1 == width as usize;
+    }
+    Components {
+        lines,
+        of,
+        areas,
+        border,
+    }
+}
+
+impl Components {
+    /// The number of components.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.areas.len()
+    }
+
+    /// Whether there is none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.areas.is_empty()
+    }
+
+    /// The runs of the union of the components `keep` says yes to.
+    pub fn union(&self, height: u64, width: u64, keep: impl Fn(usize) -> bool, out: &mut Vec<u32>) {
+        let mut w = Writer::new(out);
+        for x in 0..width as usize {
+            let base = x as u64 * height;
+            for k in self.lines.start[x]..self.lines.start[x + 1] {
+                if keep(self.of[k] as usize) {
+                    let (a, b) = self.lines.iv[k];
+                    w.fg(base + u64::from(a), base + u64::from(b));
+                }
+            }
+        }
+        w.finish(height * width);
+    }
+
+    /// Each component's runs, one after the other (`ends[c]`: the end of component `c`'s).
+    pub fn each(&self, height: u64, width: u64, runs: &mut Vec<u32>, ends: &mut Vec<usize>) {
+        // The intervals grouped by component (stable: column-major within each).
+        let k = self.len();
+        let mut count = vec![0usize; k + 1];
+        for &c in &self.of {
+            count[c as usize + 1] += 1;
+        }
+        for c in 0..k {
+            count[c + 1] += count[c];
+        }
+        let mut slot = count.clone();
+        let mut grouped = vec![(0u64, 0u64); self.of.len()];
+        let mut col = 0usize;
+        for (i, &c) in self.of.iter().enumerate() {
+            while self.lines.start[col + 1] <= i {
+                col += 1;
+            }
+            let base = col as u64 * height;
+            let (a, b) = self.lines.iv[i];
+            grouped[slot[c as usize]] = (base + u64::from(a), base + u64::from(b));
+            slot[c as usize] += 1;
+        }
+        let mut one = Vec::new();
+        for c in 0..k {
+            let mut w = Writer::new(&mut one);
+            for &(a, b) in &grouped[count[c]..count[c + 1]] {
+                w.fg(a, b);
+            }
+            w.finish(height * width);
+            runs.extend_from_slice(&one);
+            ends.push(runs.len());
+        }
+    }
+}
+
 /// The mean `[x, y]` of the mask's pixels (pixel centres at integer coordinates, as
 /// numpy's indices), `None` for an empty mask. Sums of whole intervals, in integers.
 #[must_use]
