@@ -36,3 +36,15 @@ def remove_small_regions(
             fill_labels = [int(np.argmax(sizes)) + 1]
     mask = np.isin(regions, fill_labels)
     return mask, True
+
+
+def calculate_stability_score(masks, mask_threshold: float, threshold_offset: float):
+    """segment-anything's calculate_stability_score (utils/amg.py), transcribed from torch
+    to numpy with its dtypes: per-row int16 sums, int32 totals, float32 division (torch
+    divides two int32 tensors as float32)."""
+    intersections = (
+        (masks > (mask_threshold + threshold_offset)).sum(-1, dtype=np.int16).sum(-1, dtype=np.int32)
+    )
+    unions = (masks > (mask_threshold - threshold_offset)).sum(-1, dtype=np.int16).sum(-1, dtype=np.int32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return intersections.astype(np.float32) / unions.astype(np.float32)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import sa1b_rle
 from sa1b_rle import RleBatch
 
 
@@ -255,3 +256,40 @@ def test_thousands_of_components(connectivity: int) -> None:
     for k in (0, 1, 2, n // 2, n - 2):
         np.testing.assert_array_equal(got[k], labels == k + 1)
     np.testing.assert_array_equal(comps.area(), np.bincount(labels.ravel())[1:])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from(["float16", "float32", "float64"]),
+    st.integers(1, 3),
+    st.integers(1, 20),
+    st.integers(1, 20),
+    st.sampled_from([0.0, 0.5, -1.0, 0.1, 1e-3]),
+    st.integers(0, 2**32 - 1),
+)
+def test_logits(dtype: str, n: int, h: int, w: int, threshold: float, seed: int) -> None:
+    """from_logits = from_masks(logits > threshold); stability_score = SAM's."""
+    from _sam_reference import calculate_stability_score
+
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 2, (n, h, w)).astype(dtype)
+    logits[0, 0, 0] = np.nan
+    logits.flat[-1] = threshold  # (equal to the threshold: not above it)
+    same(RleBatch.from_logits(logits, threshold), logits > threshold)
+    same(RleBatch.from_logits(logits[0], threshold), (logits[0] > threshold)[None])
+    same(RleBatch.from_logits(np.asfortranarray(logits), threshold), logits > threshold)
+    got = sa1b_rle.stability_score(logits, threshold, 1.0)
+    want = calculate_stability_score(logits, threshold, 1.0)
+    assert got.dtype == np.float32 and got.shape == (n,)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_logits_arguments() -> None:
+    with pytest.raises(TypeError, match=r"^logits must be float16, float32 or float64, not int64$"):
+        RleBatch.from_logits(np.zeros((2, 3, 3), np.int64))
+    with pytest.raises(ValueError, match=r"^logits must have shape \(N, H, W\) or \(H, W\)"):
+        sa1b_rle.stability_score(np.zeros(5, np.float32))
+    empty = np.zeros((0, 4, 4), np.float32)
+    assert RleBatch.from_logits(empty).shape == (0, 4, 4)
+    assert sa1b_rle.stability_score(empty).shape == (0,)
+    assert np.isnan(sa1b_rle.stability_score(np.full((1, 2, 2), -5.0, np.float32))).all()

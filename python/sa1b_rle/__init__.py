@@ -23,7 +23,7 @@ from sa1b_rle._batch import (
     max_threads,
     set_num_threads,
 )
-from sa1b_rle._core import RleError, __version__, box_nms, threads_env_problem
+from sa1b_rle._core import RleError, __version__, box_nms, stability_score, threads_env_problem
 
 if TYPE_CHECKING:
     from sa1b_rle import coco, cocoeval, kaggle, lvis, mask, sa1b
@@ -96,5 +96,6 @@ __all__ = [
     "max_threads",
     "sa1b",
     "set_num_threads",
+    "stability_score",
     "to_polygons",
 ]

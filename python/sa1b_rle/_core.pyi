@@ -55,6 +55,7 @@ __all__ = [
     "sa1b_columns",
     "sa1b_parse",
     "set_num_threads",
+    "stability_score",
     "threads_env_problem",
     "to_bbox",
 ]
@@ -238,6 +239,14 @@ class RleBatch:
         ``mode`` ``"islands"`` or ``"holes"``): ``(RleBatch, changed bool (N,))``."""
     def fill_holes(self, *, threads: int | None = None) -> RleBatch:
         """Each mask with its holes filled (``scipy.ndimage.binary_fill_holes``)."""
+    @staticmethod
+    def from_logits(
+        logits: npt.ArrayLike, threshold: float = 0.0, *, threads: int | None = None
+    ) -> RleBatch:
+        """One mask per ``(H, W)`` of ``logits`` (``(N, H, W)`` or ``(H, W)``; float16,
+        float32 or float64; numpy arrays or CPU torch tensors): ``from_masks(logits >
+        threshold)`` without the boolean array (the threshold cast to the logits' dtype,
+        as numpy compares)."""
     def centroid(self, *, threads: int | None = None) -> npt.NDArray[np.float64]:
         """Each mask's centroid ``[x, y]``, float64 ``(N, 2)`` (NaN for an empty mask)."""
     def boundary(self, dilation_ratio: float = 0.02, *, threads: int | None = None) -> RleBatch:
@@ -432,6 +441,17 @@ def kaggle_decode(
 
 def kaggle_encode(batch: RleBatch, *, column_major: bool, one_indexed: bool) -> str:
     """The Kaggle string of the one mask of ``batch``."""
+
+def stability_score(
+    logits: npt.ArrayLike,
+    mask_threshold: float = 0.0,
+    offset: float = 1.0,
+    *,
+    threads: int | None = None,
+) -> npt.NDArray[np.float32]:
+    """segment-anything's ``calculate_stability_score``: per mask, the pixels above
+    ``mask_threshold + offset`` over those above ``mask_threshold - offset`` (float32
+    ``(N,)``; NaN where none is above the lower one), counted in one pass."""
 
 def box_nms(
     boxes: npt.ArrayLike,

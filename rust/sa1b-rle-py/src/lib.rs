@@ -13,6 +13,7 @@ mod errors;
 mod eval;
 mod images;
 mod kaggle;
+mod logits;
 mod mask;
 mod ops;
 mod sa1b;
@@ -47,6 +48,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sa1b::sa1b_columns, m)?)?;
     m.add_function(wrap_pyfunction!(batch::batch_from_counts_buffers, m)?)?;
     m.add_function(wrap_pyfunction!(batch::box_nms, m)?)?;
+    m.add_function(wrap_pyfunction!(logits::stability_score, m)?)?;
     m.add_function(wrap_pyfunction!(eval::coco_evaluate, m)?)?;
     m.add_class::<coco::PyCocoColumns>()?;
     m.add_function(wrap_pyfunction!(coco::coco_parse_dataset, m)?)?;

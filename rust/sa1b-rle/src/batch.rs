@@ -190,6 +190,85 @@ impl RleBatch {
         Self::collect(height, width, encoded)
     }
 
+    /// One mask per `height x width` block of `scores` (row-major, mask after mask):
+    /// foreground where `above(score)`, thresholded into a reused per-thread buffer of one
+    /// mask (never a boolean array of all of them), in parallel.
+    ///
+    /// # Errors
+    /// [`Error::BufferSize`] when `scores` is not a whole number of masks;
+    /// [`Error::SizeTooLarge`].
+    pub fn from_scores<T: Copy + Sync>(
+        height: u64,
+        width: u64,
+        scores: &[T],
+        above: impl Fn(T) -> bool + Sync,
+        threads: Option<usize>,
+    ) -> Result<RleBatch> {
+        let pixels = pixel_count(height, width)? as usize;
+        let n = scores.len().checked_div(pixels).unwrap_or(0);
+        if n * pixels != scores.len() {
+            return Err(Error::BufferSize {
+                expected: n.saturating_add(1) * pixels,
+                actual: scores.len(),
+            });
+        }
+        let work = scores.len() / 4;
+        let blocks = pool::map_blocks(pool::for_work(threads, work), n, |range| {
+            let mut mask = vec![0u8; pixels];
+            let (mut runs, mut ends) = (Vec::new(), Vec::new());
+            for i in range {
+                for (m, &v) in mask.iter_mut().zip(&scores[i * pixels..(i + 1) * pixels]) {
+                    *m = u8::from(above(v));
+                }
+                let rle = encode(&mask, height, width, Order::RowMajor).map_err(|e| e.at(i))?;
+                crate::alloc::reserve(&mut runs, rle.counts().len(), "run lengths")?;
+                runs.extend_from_slice(rle.counts());
+                ends.push(runs.len());
+            }
+            Ok::<_, Error>((runs, ends))
+        });
+        let mut out = RleBatch::new(height, width)?;
+        for block in blocks {
+            let (runs, ends) = block?;
+            out.push_many(&runs, &ends)?;
+        }
+        Ok(out)
+    }
+
+    /// Per `height x width` block of `scores`: how many are `above_hi` and how many
+    /// `above_lo` (segment-anything's stability score is their ratio), in one pass.
+    ///
+    /// # Errors
+    /// [`Error::BufferSize`] when `scores` is not a whole number of masks.
+    pub fn count_above<T: Copy + Sync>(
+        height: u64,
+        width: u64,
+        scores: &[T],
+        above_hi: impl Fn(T) -> bool + Sync,
+        above_lo: impl Fn(T) -> bool + Sync,
+        threads: Option<usize>,
+    ) -> Result<Vec<(u64, u64)>> {
+        let pixels = pixel_count(height, width)? as usize;
+        let n = scores.len().checked_div(pixels).unwrap_or(0);
+        if n * pixels != scores.len() {
+            return Err(Error::BufferSize {
+                expected: n.saturating_add(1) * pixels,
+                actual: scores.len(),
+            });
+        }
+        Ok(pool::map_range(
+            pool::for_work(threads, scores.len() / 4),
+            n,
+            |i| {
+                scores[i * pixels..(i + 1) * pixels]
+                    .iter()
+                    .fold((0u64, 0u64), |(a, b), &v| {
+                        (a + u64::from(above_hi(v)), b + u64::from(above_lo(v)))
+                    })
+            },
+        ))
+    }
+
     /// Rasterises one mask per entry of `polygons` (each a list of flat polygons
     /// `[x0, y0, x1, y1, ...]`, merged as COCO's `annToRLE` merges the parts), in
     /// parallel. A mask with no polygon is empty.
