@@ -55,6 +55,9 @@ pub fn dilation(height: u64, width: u64, ratio: f64) -> Result<u64> {
 pub(crate) struct Lines {
     pub(crate) iv: Vec<(u32, u32)>,
     pub(crate) start: Vec<usize>,
+    /// The lines with intervals, ascending (the walks visit only these: a mask has far
+    /// fewer intervals than columns).
+    pub(crate) nonempty: Vec<u32>,
 }
 
 impl Lines {
@@ -74,6 +77,7 @@ pub struct Scratch {
     loose: Vec<(u32, u32, u32)>,
     open: Vec<u32>,
     count: Vec<usize>,
+    steps: Vec<usize>,
     /// Runs between two steps of a composed operation.
     pub(crate) spare: Vec<u32>,
     /// See `spare` (for the steps of a sequence of operations).
@@ -86,35 +90,51 @@ pub(crate) fn columns_of(runs: &[u32], height: u64, width: u64, out: &mut Lines)
     out.iv.clear();
     out.start.clear();
     out.start.push(0);
+    out.nonempty.clear();
     let h = height;
     let mut pos = 0u64;
+    // The current column and its first position, moved forward by steps (a division
+    // only for a long jump: most foreground runs start in the next column).
+    let (mut x, mut base) = (0u64, 0u64);
     for (i, &r) in runs.iter().enumerate() {
         let (s, e) = (pos, pos + u64::from(r));
         pos = e;
         if i.is_multiple_of(2) || s == e {
             continue;
         }
-        let mut x = s / h;
+        if s >= base + 4 * h {
+            x = s / h;
+            base = x * h;
+        }
+        while s >= base + h {
+            x += 1;
+            base += h;
+        }
         let mut from = s;
         while from < e {
-            let col_end = (x + 1) * h;
-            let to = e.min(col_end);
-            while (out.start.len() as u64) <= x {
-                out.start.push(out.iv.len());
+            let to = e.min(base + h);
+            let xi = x as usize;
+            if out.start.len() <= xi {
+                out.start.resize(xi + 1, out.iv.len());
             }
-            let (a, b) = ((from - x * h) as u32, (to - x * h) as u32);
-            let in_this_col = out.iv.len() > out.start[x as usize];
-            match out.iv.last_mut() {
-                Some(last) if in_this_col && last.1 == a => last.1 = b,
-                _ => out.iv.push((a, b)),
+            let (a, b) = ((from - base) as u32, (to - base) as u32);
+            if out.iv.len() > out.start[xi] {
+                match out.iv.last_mut() {
+                    Some(last) if last.1 == a => last.1 = b,
+                    _ => out.iv.push((a, b)),
+                }
+            } else {
+                out.nonempty.push(x as u32);
+                out.iv.push((a, b));
             }
             from = to;
-            x += 1;
+            if to == base + h {
+                x += 1;
+                base += h;
+            }
         }
     }
-    while (out.start.len() as u64) <= width {
-        out.start.push(out.iv.len());
-    }
+    out.start.resize(width as usize + 1, out.iv.len());
 }
 
 /// Each interval of `src` shrunk by `d` at both ends (dropped when nothing is left).
@@ -122,15 +142,22 @@ fn shrink(src: &Lines, d: u64, out: &mut Lines) {
     out.iv.clear();
     out.start.clear();
     out.start.push(0);
-    for i in 0..src.start.len() - 1 {
+    out.nonempty.clear();
+    for &x in &src.nonempty {
+        let i = x as usize;
+        out.start.resize(i + 1, out.iv.len());
+        let before = out.iv.len();
         for &(a, b) in src.line(i) {
             let (a, b) = (u64::from(a) + d, u64::from(b).saturating_sub(d));
             if a < b {
                 out.iv.push((a as u32, b as u32));
             }
         }
-        out.start.push(out.iv.len());
+        if out.iv.len() > before {
+            out.nonempty.push(x);
+        }
     }
+    out.start.resize(src.start.len(), out.iv.len());
 }
 
 /// Calls `f(lo, hi, in_a, in_b)` for the pieces of `[0, inf)` where membership in the
@@ -179,10 +206,20 @@ pub(crate) fn transpose(
     out: &mut Lines,
 ) {
     s.loose.clear();
-    s.open.clear();
-    s.open.resize(len, 0);
+    if s.open.len() < len {
+        // (Each row's entry is written when it enters, before it is read.)
+        s.open.resize(len, 0);
+    }
     let empty: &[(u32, u32)] = &[];
-    for x in 0..=lines {
+    // Membership changes only at a line with intervals and the line after one.
+    s.steps.clear();
+    for (k, &c) in src.nonempty.iter().enumerate() {
+        s.steps.push(c as usize);
+        if src.nonempty.get(k + 1) != Some(&(c + 1)) {
+            s.steps.push(c as usize + 1);
+        }
+    }
+    for &x in &s.steps {
         let prev = if x == 0 { empty } else { src.line(x - 1) };
         let cur = if x == lines { empty } else { src.line(x) };
         let (open, loose) = (&mut s.open, &mut s.loose);
@@ -202,18 +239,40 @@ pub(crate) fn transpose(
             }
         });
     }
-    // Grouped by position (a counting sort, stable: each position's in order).
+    // Grouped by position, each position's in order: sorted when they are few, else
+    // by a counting sort over the positions.
+    out.iv.clear();
+    out.start.clear();
+    out.start.push(0);
+    out.nonempty.clear();
+    if s.loose.len() * 16 < len {
+        s.loose.sort_unstable_by_key(|&(y, a, _)| (y, a));
+        for &(y, a, b) in &s.loose {
+            let y = y as usize;
+            if out.start.len() <= y {
+                out.start.resize(y + 1, out.iv.len());
+            }
+            if out.nonempty.last() != Some(&(y as u32)) {
+                out.nonempty.push(y as u32);
+            }
+            out.iv.push((a, b));
+        }
+        out.start.resize(len + 1, out.iv.len());
+        return;
+    }
     s.count.clear();
     s.count.resize(len + 1, 0);
     for &(y, _, _) in &s.loose {
         s.count[y as usize + 1] += 1;
     }
     for y in 0..len {
+        if s.count[y + 1] > 0 {
+            out.nonempty.push(y as u32);
+        }
         s.count[y + 1] += s.count[y];
     }
     out.start.clear();
     out.start.extend_from_slice(&s.count);
-    out.iv.clear();
     out.iv.resize(s.loose.len(), (0, 0));
     for &(y, a, b) in &s.loose {
         let k = &mut s.count[y as usize];
@@ -273,7 +332,8 @@ pub fn boundary_runs(
     // and ones alternating, a foreground piece that continues the last one (across a
     // column) joining it.
     let mut pos = 0u64;
-    for x in 0..w {
+    for &x in &mask.nonempty {
+        let x = x as usize;
         let base = x as u64 * height;
         differences(mask.line(x), back.line(x), |lo, hi, _| {
             let (a, b) = (base + u64::from(lo), base + u64::from(hi));

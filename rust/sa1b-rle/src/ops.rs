@@ -128,9 +128,9 @@ pub fn invert(runs: &[u32], pixels: u64, out: &mut Vec<u32>) {
 /// Writes the column intervals `lines` (`width` columns of `height` rows) as runs.
 pub(crate) fn write_columns(lines: &Lines, height: u64, width: u64, out: &mut Vec<u32>) {
     let mut w = Writer::new(out);
-    for x in 0..width as usize {
-        let base = x as u64 * height;
-        for &(a, b) in lines.line(x) {
+    for &x in &lines.nonempty {
+        let base = u64::from(x) * height;
+        for &(a, b) in lines.line(x as usize) {
             w.fg(base + u64::from(a), base + u64::from(b));
         }
     }
@@ -142,7 +142,8 @@ pub fn flip_rows(height: u64, width: u64, runs: &[u32], s: &mut Scratch, out: &m
     let mut lines = std::mem::take(&mut s.mask);
     columns_of(runs, height, width, &mut lines);
     let h = height as u32;
-    for x in 0..width as usize {
+    for &x in &lines.nonempty {
+        let x = x as usize;
         let (from, to) = (lines.start[x], lines.start[x + 1]);
         let col = &mut lines.iv[from..to];
         col.reverse();
@@ -159,9 +160,9 @@ pub fn flip_columns(height: u64, width: u64, runs: &[u32], s: &mut Scratch, out:
     let mut lines = std::mem::take(&mut s.mask);
     columns_of(runs, height, width, &mut lines);
     let mut w = Writer::new(out);
-    for x in 0..width as usize {
-        let base = x as u64 * height;
-        for &(a, b) in lines.line(width as usize - 1 - x) {
+    for &src in lines.nonempty.iter().rev() {
+        let base = (width - 1 - u64::from(src)) * height;
+        for &(a, b) in lines.line(src as usize) {
             w.fg(base + u64::from(a), base + u64::from(b));
         }
     }
@@ -192,9 +193,14 @@ pub fn crop(
     let mut lines = std::mem::take(&mut s.mask);
     columns_of(runs, height, width, &mut lines);
     let mut wr = Writer::new(out);
-    for cx in 0..w {
+    let first = lines.nonempty.partition_point(|&c| u64::from(c) < x);
+    for &col in lines.nonempty[first..]
+        .iter()
+        .take_while(|&&c| u64::from(c) < x + w)
+    {
+        let cx = u64::from(col) - x;
         let base = cx * h;
-        for &(a, b) in lines.line((x + cx) as usize) {
+        for &(a, b) in lines.line(col as usize) {
             let (a, b) = (u64::from(a).max(y), u64::from(b).min(y + h));
             if a < b {
                 wr.fg(base + a - y, base + b - y);
@@ -218,9 +224,9 @@ pub fn pad(
     columns_of(runs, height, width, &mut lines);
     let h2 = height + top + bottom;
     let mut wr = Writer::new(out);
-    for x in 0..width as usize {
-        let base = (x as u64 + left) * h2 + top;
-        for &(a, b) in lines.line(x) {
+    for &x in &lines.nonempty {
+        let base = (u64::from(x) + left) * h2 + top;
+        for &(a, b) in lines.line(x as usize) {
             wr.fg(base + u64::from(a), base + u64::from(b));
         }
     }
@@ -243,9 +249,9 @@ pub fn shift(
     columns_of(runs, height, width, &mut lines);
     let (h, w) = (height as i64, width as i64);
     let mut wr = Writer::new(out);
-    for x in 0..w {
-        let src = x.saturating_sub(dx);
-        if !(0..w).contains(&src) {
+    for &src in &lines.nonempty {
+        let x = i64::from(src).saturating_add(dx);
+        if !(0..w).contains(&x) {
             continue;
         }
         let base = x as u64 * height;
@@ -353,7 +359,8 @@ fn vertical(
     let mut lines = std::mem::take(&mut s.mask);
     columns_of(runs, height, width, &mut lines);
     let mut wr = Writer::new(out);
-    for x in 0..width as usize {
+    for &x in &lines.nonempty {
+        let x = x as usize;
         let base = x as u64 * height;
         let mut open: Option<(u64, u64)> = None;
         for &(a, b) in lines.line(x) {
@@ -508,6 +515,16 @@ pub struct Components {
     pub border: Vec<bool>,
 }
 
+/// Each interval's column.
+fn column_of_each(lines: &Lines) -> Vec<u32> {
+    let mut out = Vec::with_capacity(lines.iv.len());
+    for &x in &lines.nonempty {
+        let x = x as usize;
+        out.resize(lines.start[x + 1], x as u32);
+    }
+    out
+}
+
 fn find(parent: &mut [u32], mut i: u32) -> u32 {
     while parent[i as usize] != i {
         let p = parent[i as usize];
@@ -527,7 +544,11 @@ pub fn components(height: u64, width: u64, runs: &[u32], eight: bool) -> Compone
     let n = lines.iv.len();
     let mut parent: Vec<u32> = (0..n as u32).collect();
     let t = u32::from(eight);
-    for x in 1..width as usize {
+    for pair in lines.nonempty.windows(2) {
+        if pair[1] != pair[0] + 1 {
+            continue;
+        }
+        let x = pair[1] as usize;
         let (mut i, mut j) = (lines.start[x - 1], lines.start[x]);
         let (i_end, j_end) = (lines.start[x], lines.start[x + 1]);
         while i < i_end && j < j_end {
@@ -551,11 +572,9 @@ pub fn components(height: u64, width: u64, runs: &[u32], eight: bool) -> Compone
     let (row_unit, col_unit) = if eight { (2, 2) } else { (1, 1) };
     let mut key: Vec<(u32, u32, u32)> = Vec::new();
     let mut root_index = vec![u32::MAX; n];
-    let mut col = 0usize;
-    for k in 0..n {
-        while lines.start[col + 1] <= k {
-            col += 1;
-        }
+    let column = column_of_each(&lines);
+    for (k, &col) in column.iter().enumerate() {
+        let col = col as usize;
         let r = find(&mut parent, k as u32) as usize;
         let entry = (lines.iv[k].0 / row_unit, col as u32 / col_unit, r as u32);
         if root_index[r] == u32::MAX {
@@ -577,11 +596,8 @@ pub fn components(height: u64, width: u64, runs: &[u32], eight: bool) -> Compone
     let mut of = Vec::with_capacity(n);
     let mut areas = vec![0u64; key.len()];
     let mut border = vec![false; key.len()];
-    let mut col = 0usize;
-    for k in 0..n {
-        while lines.start[col + 1] <= k {
-            col += 1;
-        }
+    for (k, &col) in column.iter().enumerate() {
+        let col = col as usize;
         let c = label[root_index[find(&mut parent, k as u32) as usize] as usize];
         of.push(c);
         let (a, b) = lines.iv[k];
@@ -613,7 +629,8 @@ impl Components {
     /// The runs of the union of the components `keep` says yes to.
     pub fn union(&self, height: u64, width: u64, keep: impl Fn(usize) -> bool, out: &mut Vec<u32>) {
         let mut w = Writer::new(out);
-        for x in 0..width as usize {
+        for &x in &self.lines.nonempty {
+            let x = x as usize;
             let base = x as u64 * height;
             for k in self.lines.start[x]..self.lines.start[x + 1] {
                 if keep(self.of[k] as usize) {
@@ -638,11 +655,9 @@ impl Components {
         }
         let mut slot = count.clone();
         let mut grouped = vec![(0u64, 0u64); self.of.len()];
-        let mut col = 0usize;
+        let column = column_of_each(&self.lines);
         for (i, &c) in self.of.iter().enumerate() {
-            while self.lines.start[col + 1] <= i {
-                col += 1;
-            }
+            let col = column[i] as usize;
             let base = col as u64 * height;
             let (a, b) = self.lines.iv[i];
             grouped[slot[c as usize]] = (base + u64::from(a), base + u64::from(b));
