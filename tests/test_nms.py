@@ -100,3 +100,20 @@ def test_bad_arguments() -> None:
         box_nms(np.zeros((2, 3)), [1.0, 2.0], 0.5)
     assert b.nms([1.0, 2.0], 0.5).tolist() == [1]
     assert box_nms(np.zeros((0, 4)), [], 0.5).tolist() == []
+
+
+def test_many_masks_take_the_linear_memory_path() -> None:
+    """Past 2,048 masks each mask is compared with the kept ones only (no N x N matrix):
+    the same choice as the greedy rule over the full IoU matrix."""
+    rng = np.random.default_rng(5)
+    m = (rng.random((2200, 6, 6)) < 0.3).astype(np.uint8)
+    b = RleBatch.from_masks(m)
+    scores = rng.integers(0, 20, len(m)) / 20  # ties
+    iou = b.iou(b)
+    order = sorted(range(len(m)), key=lambda i: (-scores[i], i))
+    for thr in (0.2, 0.5):
+        kept: list[int] = []
+        for i in order:
+            if not kept or not (iou[kept, i] > thr).any():
+                kept.append(i)
+        assert b.nms(scores, thr).tolist() == kept

@@ -10,6 +10,11 @@ use std::cmp::Ordering;
 
 use crate::batch::RleBatch;
 use crate::error::{Error, Result};
+use crate::iou::IouMask;
+
+/// The most masks whose NMS computes the whole IoU matrix (8 bytes per pair: 32 MB);
+/// beyond, each mask is compared with the kept ones only, so memory stays O(N).
+const MATRIX_LIMIT: usize = 2048;
 
 /// The order NMS visits `n` candidates in: score descending, ties by index.
 fn order(scores: &[f64], n: usize) -> Result<Vec<usize>> {
@@ -60,7 +65,7 @@ impl RleBatch {
     ///
     /// # Errors
     /// [`Error::ArgumentLength`] when `scores` does not have one entry per mask,
-    /// [`Error::NanScore`]; [`Error::OutOfMemory`] for the IoU matrix.
+    /// [`Error::NanScore`]; [`Error::OutOfMemory`].
     ///
     /// # Examples
     /// ```
@@ -78,13 +83,55 @@ impl RleBatch {
         max_keep: Option<usize>,
         threads: Option<usize>,
     ) -> Result<Vec<usize>> {
+        self.nms_with(scores, iou_threshold, max_keep, threads, MATRIX_LIMIT)
+    }
+
+    /// [`RleBatch::nms`], by the IoU matrix up to `matrix_limit` masks.
+    pub(crate) fn nms_with(
+        &self,
+        scores: &[f64],
+        iou_threshold: f64,
+        max_keep: Option<usize>,
+        threads: Option<usize>,
+        matrix_limit: usize,
+    ) -> Result<Vec<usize>> {
         let order = order(scores, self.len())?;
         let n = self.len();
-        // One triangle of the symmetric matrix, by the IoU engine.
-        let iou = self.iou(self, &[], threads)?;
-        Ok(greedy(&order, max_keep, |k, i| {
-            iou[k * n + i] > iou_threshold
-        }))
+        if n <= matrix_limit {
+            // Few masks: the IoU matrix (one triangle, by the engine, in parallel).
+            let iou = self.iou(self, &[], threads)?;
+            return Ok(greedy(&order, max_keep, |k, i| {
+                iou[k * n + i] > iou_threshold
+            }));
+        }
+        let (h, w) = (self.height(), self.width());
+        // Each candidate compared only with the masks already kept (memory O(N), not
+        // the N x N matrix), their boxes first: masks whose boxes do not overlap have IoU
+        // exactly 0, as in the IoU engine; otherwise the engine's pair kernel.
+        let boxes = self.bbox(threads);
+        let mut kept: Vec<usize> = Vec::new();
+        let mut prepared: Vec<IouMask> = Vec::new();
+        for &i in &order {
+            if max_keep.is_some_and(|m| kept.len() >= m) {
+                break;
+            }
+            let mask = IouMask::from_runs(h, w, self.runs(i));
+            let suppressed = kept.iter().zip(&prepared).any(|(&k, kept_mask)| {
+                let iou = if crate::iou::box_pair_iou(&boxes[k], &boxes[i], false) > 0.0 {
+                    crate::iou::mask_pair_iou(kept_mask, &mask, h, false)
+                } else {
+                    0.0
+                };
+                iou > iou_threshold
+            });
+            if !suppressed {
+                crate::alloc::reserve(&mut kept, 1, "NMS")?;
+                crate::alloc::reserve(&mut prepared, 1, "NMS")?;
+                kept.push(i);
+                prepared.push(mask);
+            }
+        }
+        Ok(kept)
     }
 }
 
@@ -136,7 +183,7 @@ mod tests {
             let b = random_batch(&mut rnd, h, w, n);
             // Ties on purpose: scores from a few levels.
             let scores: Vec<f64> = (0..n).map(|_| (rnd(5) as f64) / 4.0).collect();
-            let thr = [0.0, 0.3, 0.5, 0.7, 1.0][round % 5];
+            let thr = [0.0, 0.3, 0.5, 0.7, 1.0, -0.5][round % 6];
             let max_keep = (round % 3 == 0).then(|| rnd(5) as usize);
             // Brute force: pairwise IoU one pair at a time, candidates by a stable sort.
             let rle = |i: usize| b.rle(i).unwrap();
@@ -153,6 +200,8 @@ mod tests {
                 }
             }
             assert_eq!(b.nms(&scores, thr, max_keep, None).unwrap(), want);
+            // The O(N)-memory path (used past MATRIX_LIMIT masks) gives the same.
+            assert_eq!(b.nms_with(&scores, thr, max_keep, None, 0).unwrap(), want);
         }
     }
 
