@@ -357,6 +357,7 @@ pub fn boundary_runs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::runs_of;
     use proptest::prelude::*;
 
     /// The definition on a dense column-major mask: a pixel of the mask is on the
@@ -376,21 +377,6 @@ mod tests {
             }
         }
         out
-    }
-
-    fn runs_of(m: &[u8]) -> Vec<u32> {
-        let mut runs = vec![0u32];
-        let mut cur = 0u8;
-        for &v in m {
-            let v = u8::from(v != 0);
-            if v == cur {
-                *runs.last_mut().unwrap() += 1;
-            } else {
-                runs.push(1);
-                cur = v;
-            }
-        }
-        runs
     }
 
     proptest! {

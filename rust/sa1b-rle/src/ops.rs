@@ -112,12 +112,16 @@ pub fn combine(a: &[u32], b: &[u32], pixels: u64, op: SetOp, out: &mut Vec<u32>)
 
 /// The complement of a mask of `pixels` pixels.
 pub fn invert(runs: &[u32], pixels: u64, out: &mut Vec<u32>) {
-    out.clear();
+    write_runs(runs, pixels, false, out);
+}
+
+/// Canonical runs of the foreground of `runs` (`foreground`) or of its background.
+fn write_runs(runs: &[u32], pixels: u64, foreground: bool, out: &mut Vec<u32>) {
     let mut w = Writer::new(out);
     let mut pos = 0u64;
     for (i, &r) in runs.iter().enumerate() {
         let end = pos + u64::from(r);
-        if i % 2 == 0 {
+        if (i % 2 == 1) == foreground {
             w.fg(pos, end);
         }
         pos = end;
@@ -446,17 +450,7 @@ pub fn morph(
     // (A radius past the image's larger side acts as that side.)
     let r = r.min(height.max(width));
     if r == 0 || pixels == 0 {
-        out.clear();
-        let mut w = Writer::new(out);
-        let mut pos = 0u64;
-        for (i, &n) in runs.iter().enumerate() {
-            let end = pos + u64::from(n);
-            if i % 2 == 1 {
-                w.fg(pos, end);
-            }
-            pos = end;
-        }
-        w.finish(pixels);
+        write_runs(runs, pixels, true, out);
         return Ok(());
     }
     let mut a = Vec::new();
@@ -694,22 +688,8 @@ pub fn centroid(height: u64, runs: &[u32]) -> Option<[f64; 2]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::runs_of;
     use proptest::prelude::*;
-
-    fn runs_of(m: &[u8]) -> Vec<u32> {
-        let mut runs = vec![0u32];
-        let mut cur = 0u8;
-        for &v in m {
-            let v = u8::from(v != 0);
-            if v == cur {
-                *runs.last_mut().unwrap() += 1;
-            } else {
-                runs.push(1);
-                cur = v;
-            }
-        }
-        runs
-    }
 
     /// Column-major `h x w` from a row-major closure.
     fn dense(h: usize, w: usize, f: impl Fn(usize, usize) -> bool) -> Vec<u8> {

@@ -71,3 +71,19 @@ pub(crate) fn random_batch(rnd: &mut impl FnMut(u64) -> u64, h: u64, w: u64, n: 
     }
     b
 }
+
+/// The column-major runs of a dense mask (any nonzero byte is foreground), canonical.
+pub(crate) fn runs_of(m: &[u8]) -> Vec<u32> {
+    let mut runs = vec![0u32];
+    let mut cur = 0u8;
+    for &v in m {
+        let v = u8::from(v != 0);
+        if v == cur {
+            *runs.last_mut().unwrap() += 1;
+        } else {
+            runs.push(1);
+            cur = v;
+        }
+    }
+    runs
+}
