@@ -228,6 +228,14 @@ impl RleBatch {
             Ok::<_, Error>((runs, ends))
         });
         let mut out = RleBatch::new(height, width)?;
+        let mut blocks = blocks.into_iter();
+        if let Some(first) = blocks.next() {
+            // The first block's buffer becomes the batch's (no copy).
+            let (runs, ends) = first?;
+            out.runs = runs;
+            crate::alloc::reserve(&mut out.offsets, ends.len(), "mask offsets")?;
+            out.offsets.extend_from_slice(&ends);
+        }
         for block in blocks {
             let (runs, ends) = block?;
             out.push_many(&runs, &ends)?;
@@ -705,6 +713,10 @@ impl RleBatch {
         let blocks = pool::map_blocks(pool::for_work(threads, work), n, |range| {
             let mut scratch = crate::boundary::Scratch::default();
             let (mut runs, mut ends, mut one) = (Vec::new(), Vec::new(), Vec::new());
+            // The input's size as a first guess (growth reallocates and faults in pages).
+            let guess = self.offsets[range.end] - self.offsets[range.start] + 2 * range.len();
+            crate::alloc::reserve(&mut runs, guess, "run lengths")?;
+            crate::alloc::reserve(&mut ends, range.len(), "mask offsets")?;
             for i in range {
                 f(i, &mut scratch, &mut one).map_err(|e| e.at(i))?;
                 crate::alloc::reserve(&mut runs, one.len(), "run lengths")?;
@@ -714,6 +726,14 @@ impl RleBatch {
             Ok::<_, Error>((runs, ends))
         });
         let mut out = RleBatch::new(height, width)?;
+        let mut blocks = blocks.into_iter();
+        if let Some(first) = blocks.next() {
+            // The first block's buffer becomes the batch's (no copy).
+            let (runs, ends) = first?;
+            out.runs = runs;
+            crate::alloc::reserve(&mut out.offsets, ends.len(), "mask offsets")?;
+            out.offsets.extend_from_slice(&ends);
+        }
         for block in blocks {
             let (runs, ends) = block?;
             out.push_many(&runs, &ends)?;
@@ -778,7 +798,7 @@ impl RleBatch {
     /// [`Error::InvalidArgument`] for a crop box outside the image; [`Error::SizeTooLarge`]
     /// for a result over 2**32 - 1 pixels; [`Error::OutOfMemory`].
     pub fn geometry(&self, g: Geometry, threads: Option<usize>) -> Result<RleBatch> {
-        use crate::ops::{crop, flip_columns, flip_rows, pad, shift, transpose};
+        use crate::ops::{crop, flip_columns, flip_rows, pad, rot90, shift, transpose};
         let (h, w) = (self.height, self.width);
         let (h2, w2) = match g {
             Geometry::FlipUd | Geometry::FlipLr | Geometry::Shift { .. } => (h, w),
@@ -838,30 +858,7 @@ impl RleBatch {
                 Geometry::Resize { mode, .. } => {
                     crate::ops::resize(h, w, runs, (h2, w2), mode, s, out);
                 }
-                Geometry::Rot90(k) => {
-                    // numpy's rot90 over axes (1, 2): k = 1 flips the columns then
-                    // transposes, k = 3 transposes then flips the columns.
-                    let mut tmp = std::mem::take(&mut s.spare);
-                    match k.rem_euclid(4) {
-                        0 => {
-                            out.clear();
-                            out.extend_from_slice(runs);
-                        }
-                        1 => {
-                            flip_columns(h, w, runs, s, &mut tmp);
-                            transpose(h, w, &tmp, s, out);
-                        }
-                        2 => {
-                            flip_rows(h, w, runs, s, &mut tmp);
-                            flip_columns(h, w, &tmp, s, out);
-                        }
-                        _ => {
-                            transpose(h, w, runs, s, &mut tmp);
-                            flip_columns(w, h, &tmp, s, out);
-                        }
-                    }
-                    s.spare = tmp;
-                }
+                Geometry::Rot90(k) => rot90(h, w, runs, k, s, out),
             }
             Ok(())
         })
@@ -912,17 +909,29 @@ impl RleBatch {
         let work = self.total_runs() * 20;
         let blocks = pool::map_blocks(pool::for_work(threads, work), self.len(), |range| {
             let (mut runs, mut ends, mut owners) = (Vec::new(), Vec::new(), Vec::new());
+            // (Each component is a whole mask: twice the input's runs as a first guess.)
+            let guess = 2 * (self.offsets[range.end] - self.offsets[range.start]);
+            crate::alloc::reserve(&mut runs, guess, "run lengths")?;
+            let mut c = crate::ops::Components::default();
             for i in range {
-                let c = crate::ops::components(h, w, self.runs(i), eight);
+                c.label(h, w, self.runs(i), eight);
                 c.each(h, w, &mut runs, &mut ends);
                 owners.resize(ends.len(), i as i64);
             }
-            (runs, ends, owners)
+            Ok::<_, Error>((runs, ends, owners))
         });
         let mut out = RleBatch::new(h, w)?;
         let mut owners = Vec::new();
-        for (runs, ends, own) in blocks {
-            out.push_many(&runs, &ends)?;
+        for block in blocks {
+            let (runs, ends, own) = block?;
+            if out.is_empty() {
+                // The first block's buffer becomes the batch's (no copy).
+                out.runs = runs;
+                crate::alloc::reserve(&mut out.offsets, ends.len(), "mask offsets")?;
+                out.offsets.extend_from_slice(&ends);
+            } else {
+                out.push_many(&runs, &ends)?;
+            }
             owners.extend(own);
         }
         Ok((out, owners))
@@ -935,8 +944,9 @@ impl RleBatch {
     /// [`Error::OutOfMemory`].
     pub fn largest_component(&self, eight: bool, threads: Option<usize>) -> Result<RleBatch> {
         let (h, w) = (self.height, self.width);
-        self.map_masks(h, w, threads, |i, _, out| {
-            let c = crate::ops::components(h, w, self.runs(i), eight);
+        self.map_masks(h, w, threads, |i, s, out| {
+            let c = &mut s.components;
+            c.label(h, w, self.runs(i), eight);
             let best = (0..c.len()).fold(None, |best: Option<usize>, k| match best {
                 Some(b) if c.areas[b] >= c.areas[k] => Some(b),
                 _ => Some(k),
@@ -970,7 +980,8 @@ impl RleBatch {
                 work.clear();
                 work.extend_from_slice(self.runs(i));
             }
-            let c = crate::ops::components(h, w, &work, true);
+            let c = &mut s.components;
+            c.label(h, w, &work, true);
             let small: Vec<bool> = c.areas.iter().map(|&a| (a as f64) < area_thresh).collect();
             if small.iter().any(|&x| x) {
                 changed[i].store(true, Ordering::Relaxed);
@@ -1010,7 +1021,8 @@ impl RleBatch {
         self.map_masks(h, w, threads, |i, s, out| {
             let mut back = std::mem::take(&mut s.spare);
             crate::ops::invert(self.runs(i), h * w, &mut back);
-            let c = crate::ops::components(h, w, &back, false);
+            let c = &mut s.components;
+            c.label(h, w, &back, false);
             let mut inside = Vec::new();
             c.union(h, w, |k| !c.border[k], &mut inside);
             crate::ops::combine(self.runs(i), &inside, h * w, crate::ops::SetOp::Or, out)?;

@@ -70,11 +70,15 @@ impl Lines {
 #[derive(Default)]
 pub struct Scratch {
     pub(crate) mask: Lines,
-    shrunk: Lines,
+    pub(crate) shrunk: Lines,
     pub(crate) eroded: Lines,
-    back: Lines,
+    pub(crate) back: Lines,
     /// `(line, a, b)` intervals before they are grouped by line.
-    loose: Vec<(u32, u32, u32)>,
+    pub(crate) loose: Vec<(u32, u32, u32)>,
+    /// One column's intervals.
+    pub(crate) column: Vec<(u32, u32)>,
+    /// The last mask's components (their buffers reused).
+    pub(crate) components: crate::ops::Components,
     open: Vec<u32>,
     count: Vec<usize>,
     steps: Vec<usize>,
@@ -91,54 +95,29 @@ pub(crate) fn columns_of(runs: &[u32], height: u64, width: u64, out: &mut Lines)
     out.start.clear();
     out.start.push(0);
     out.nonempty.clear();
-    let h = height;
-    let mut pos = 0u64;
-    // The current column and its first position, moved forward by steps (a division
-    // only for a long jump: most foreground runs start in the next column).
-    let (mut x, mut base) = (0u64, 0u64);
-    for (i, &r) in runs.iter().enumerate() {
-        let (s, e) = (pos, pos + u64::from(r));
-        pos = e;
-        if i.is_multiple_of(2) || s == e {
-            continue;
-        }
-        if s >= base + 4 * h {
-            x = s / h;
-            base = x * h;
-        }
-        while s >= base + h {
-            x += 1;
-            base += h;
-        }
-        let mut from = s;
-        while from < e {
-            let to = e.min(base + h);
-            let xi = x as usize;
-            if out.start.len() <= xi {
-                out.start.resize(xi + 1, out.iv.len());
+    // The column of the last interval pushed (`u64::MAX`: none yet), kept in a register
+    // rather than read back from `start`.
+    let mut last_col = u64::MAX;
+    crate::rle::for_each_column_piece(height, runs, |x, a, b| {
+        let (a, b) = (a as u32, b as u32);
+        if x == last_col {
+            // (Only a non-canonical empty background run makes two pieces touch.)
+            match out.iv.last_mut() {
+                Some(last) if last.1 == a => last.1 = b,
+                _ => out.iv.push((a, b)),
             }
-            let (a, b) = ((from - base) as u32, (to - base) as u32);
-            if out.iv.len() > out.start[xi] {
-                match out.iv.last_mut() {
-                    Some(last) if last.1 == a => last.1 = b,
-                    _ => out.iv.push((a, b)),
-                }
-            } else {
-                out.nonempty.push(x as u32);
-                out.iv.push((a, b));
-            }
-            from = to;
-            if to == base + h {
-                x += 1;
-                base += h;
-            }
+        } else {
+            out.start.resize(x as usize + 1, out.iv.len());
+            out.nonempty.push(x as u32);
+            out.iv.push((a, b));
+            last_col = x;
         }
-    }
+    });
     out.start.resize(width as usize + 1, out.iv.len());
 }
 
 /// Each interval of `src` shrunk by `d` at both ends (dropped when nothing is left).
-fn shrink(src: &Lines, d: u64, out: &mut Lines) {
+pub(crate) fn shrink(src: &Lines, d: u64, out: &mut Lines) {
     out.iv.clear();
     out.start.clear();
     out.start.push(0);
@@ -160,35 +139,79 @@ fn shrink(src: &Lines, d: u64, out: &mut Lines) {
     out.start.resize(src.start.len(), out.iv.len());
 }
 
-/// Calls `f(lo, hi, in_a, in_b)` for the pieces of `[0, inf)` where membership in the
-/// interval lists `a` and `b` is constant and differs (`in_a != in_b`), in order.
+/// Each interval of `src` (lines of `len` positions) grown by `d` at both ends, clamped
+/// to `0..len`, overlapping or touching ones joined.
+pub(crate) fn grow(src: &Lines, d: u64, len: u64, out: &mut Lines) {
+    out.iv.clear();
+    out.start.clear();
+    out.start.push(0);
+    out.nonempty.clear();
+    for &x in &src.nonempty {
+        let i = x as usize;
+        out.start.resize(i + 1, out.iv.len());
+        out.nonempty.push(x);
+        let first = out.iv.len();
+        for &(a, b) in src.line(i) {
+            let a = u64::from(a).saturating_sub(d) as u32;
+            let b = (u64::from(b) + d).min(len) as u32;
+            let joins = out.iv.len() > first;
+            match out.iv.last_mut() {
+                Some(last) if joins && a <= last.1 => last.1 = last.1.max(b),
+                _ => out.iv.push((a, b)),
+            }
+        }
+    }
+    out.start.resize(src.start.len(), out.iv.len());
+}
+
+/// Calls `f(lo, hi, in_b)` for the pieces where membership in the interval lists `a`
+/// and `b` differs (`a` minus `b`: `in_b` false; `b` minus `a`: true), in order: one
+/// walk of both lists, each interval's not yet handled part held in registers.
+#[inline]
 fn differences(a: &[(u32, u32)], b: &[(u32, u32)], mut f: impl FnMut(u32, u32, bool)) {
-    // The boundary points of both lists, merged; between two, membership is constant.
     let (mut i, mut j) = (0usize, 0usize);
-    let (mut in_a, mut in_b) = (false, false);
-    let point = |l: &[(u32, u32)], k: usize| -> Option<u32> {
-        l.get(k / 2)
-            .map(|iv| if k.is_multiple_of(2) { iv.0 } else { iv.1 })
-    };
-    let mut at = 0u32;
-    loop {
-        let (pa, pb) = (point(a, i), point(b, j));
-        let next = match (pa, pb) {
-            (None, None) => return,
-            (Some(p), None) | (None, Some(p)) => p,
-            (Some(p), Some(q)) => p.min(q),
-        };
-        if in_a != in_b && at < next {
-            f(at, next, in_b);
-        }
-        at = next;
-        if pa == Some(next) {
-            in_a = !in_a;
+    let (mut al, mut ah) = a.first().copied().unwrap_or((0, 0));
+    let (mut bl, mut bh) = b.first().copied().unwrap_or((0, 0));
+    while i < a.len() && j < b.len() {
+        if ah <= bl {
+            f(al, ah, false);
             i += 1;
-        }
-        if pb == Some(next) {
-            in_b = !in_b;
+            (al, ah) = a.get(i).copied().unwrap_or((0, 0));
+        } else if bh <= al {
+            f(bl, bh, true);
             j += 1;
+            (bl, bh) = b.get(j).copied().unwrap_or((0, 0));
+        } else {
+            // They overlap: the part before the later start is one side's alone, the
+            // common part up to the earlier end is dropped.
+            if al < bl {
+                f(al, bl, false);
+            } else if bl < al {
+                f(bl, al, true);
+            }
+            let m = ah.min(bh);
+            (al, bl) = (m, m);
+            if al == ah {
+                i += 1;
+                (al, ah) = a.get(i).copied().unwrap_or((0, 0));
+            }
+            if bl == bh {
+                j += 1;
+                (bl, bh) = b.get(j).copied().unwrap_or((0, 0));
+            }
+        }
+    }
+    // What is left of one list.
+    if i < a.len() {
+        f(al, ah, false);
+        for &(p, q) in &a[i + 1..] {
+            f(p, q, false);
+        }
+    }
+    if j < b.len() {
+        f(bl, bh, true);
+        for &(p, q) in &b[j + 1..] {
+            f(p, q, true);
         }
     }
 }
@@ -224,16 +247,15 @@ pub(crate) fn transpose(
         let cur = if x == lines { empty } else { src.line(x) };
         let (open, loose) = (&mut s.open, &mut s.loose);
         differences(prev, cur, |lo, hi, entering| {
-            for y in lo..hi {
-                if entering {
-                    open[y as usize] = x as u32;
-                } else {
-                    let (a, b) = (
-                        u64::from(open[y as usize]) + d,
-                        (x as u64).saturating_sub(d),
-                    );
-                    if a < b {
-                        loose.push((y, a as u32, b as u32));
+            let rows = lo as usize..hi as usize;
+            if entering {
+                open[rows].fill(x as u32);
+            } else {
+                let end = (x as u64).saturating_sub(d);
+                for (y, &o) in rows.clone().zip(&open[rows]) {
+                    let a = u64::from(o) + d;
+                    if a < end {
+                        loose.push((y as u32, a as u32, end as u32));
                     }
                 }
             }
@@ -260,22 +282,42 @@ pub(crate) fn transpose(
         out.start.resize(len + 1, out.iv.len());
         return;
     }
-    s.count.clear();
-    s.count.resize(len + 1, 0);
-    for &(y, _, _) in &s.loose {
-        s.count[y as usize + 1] += 1;
+    // A counting sort over the rows `lo..hi` that have intervals (a mask spans few of
+    // the image's rows): counts, their running totals (in a register: adding each entry
+    // to the one before it would wait on the store just made), then each interval put
+    // at its row's next slot.
+    if s.loose.is_empty() {
+        out.start.resize(len + 1, 0);
+        return;
     }
-    for y in 0..len {
-        if s.count[y + 1] > 0 {
-            out.nonempty.push(y as u32);
-        }
-        s.count[y + 1] += s.count[y];
+    let (mut lo, mut hi) = (u32::MAX, 0u32);
+    for &(y, _, _) in &s.loose {
+        lo = lo.min(y);
+        hi = hi.max(y + 1);
+    }
+    let (lo, hi) = (lo as usize, hi as usize);
+    s.count.clear();
+    s.count.resize(hi - lo, 0);
+    for &(y, _, _) in &s.loose {
+        s.count[y as usize - lo] += 1;
     }
     out.start.clear();
-    out.start.extend_from_slice(&s.count);
+    out.start.resize(lo + 1, 0);
+    let mut total = 0usize;
+    for (k, c) in s.count.iter_mut().enumerate() {
+        if *c > 0 {
+            out.nonempty.push((lo + k) as u32);
+        }
+        // `c` becomes the row's first slot; the row ends at the new total.
+        let n = *c;
+        *c = total;
+        total += n;
+        out.start.push(total);
+    }
+    out.start.resize(len + 1, total);
     out.iv.resize(s.loose.len(), (0, 0));
     for &(y, a, b) in &s.loose {
-        let k = &mut s.count[y as usize];
+        let k = &mut s.count[y as usize - lo];
         out.iv[*k] = (a, b);
         *k += 1;
     }

@@ -56,17 +56,6 @@ pub enum SetOp {
     AndNot,
 }
 
-impl SetOp {
-    fn apply(self, a: bool, b: bool) -> bool {
-        match self {
-            SetOp::Or => a | b,
-            SetOp::And => a & b,
-            SetOp::Xor => a ^ b,
-            SetOp::AndNot => a && !b,
-        }
-    }
-}
-
 /// `op` of two masks of `pixels` pixels, into `out`.
 ///
 /// # Errors
@@ -81,33 +70,55 @@ pub fn combine(a: &[u32], b: &[u32], pixels: u64, op: SetOp, out: &mut Vec<u32>)
             });
         }
     }
-    let mut w = Writer::new(out);
-    let (mut i, mut j) = (0usize, 0usize);
-    // Remaining lengths of the current runs and their values.
-    let (mut ra, mut rb) = (0u64, 0u64);
-    let (mut va, mut vb) = (true, true);
-    let mut pos = 0u64;
-    while pos < pixels {
-        while ra == 0 {
-            ra = u64::from(a[i]);
-            va = i % 2 == 1;
-            i += 1;
-        }
-        while rb == 0 {
-            rb = u64::from(b[j]);
-            vb = j % 2 == 1;
-            j += 1;
-        }
-        let step = ra.min(rb);
-        if op.apply(va, vb) {
-            w.fg(pos, pos + step);
-        }
-        pos += step;
-        ra -= step;
-        rb -= step;
+    // One instance of the walk per operation (the test inlined).
+    match op {
+        SetOp::Or => merge(a, b, pixels, |x, y| x | y, out),
+        SetOp::And => merge(a, b, pixels, |x, y| x & y, out),
+        SetOp::Xor => merge(a, b, pixels, |x, y| x ^ y, out),
+        SetOp::AndNot => merge(a, b, pixels, |x, y| x && !y, out),
     }
-    w.finish(pixels);
     Ok(())
+}
+
+/// The walk of [`combine`] over the two lists' run ends (both cover `pixels`): the
+/// result changes only where one of the inputs does, and a run ends where it changes.
+#[inline]
+fn merge(a: &[u32], b: &[u32], pixels: u64, f: impl Fn(bool, bool) -> bool, out: &mut Vec<u32>) {
+    out.clear();
+    if pixels == 0 {
+        out.push(0);
+        return;
+    }
+    // `ea`: where `a`'s current run (value `va`, index `ia`) ends; likewise for `b`. An
+    // empty run ends where it starts and is stepped over by the next turn.
+    let (mut ia, mut ib) = (0usize, 0usize);
+    let (mut ea, mut eb) = (u64::from(a[0]), u64::from(b[0]));
+    let (mut va, mut vb) = (false, false);
+    let mut cur = false;
+    let mut last = 0u64;
+    loop {
+        let next = ea.min(eb);
+        if next >= pixels {
+            break;
+        }
+        if ea == next {
+            ia += 1;
+            va = !va;
+            ea += u64::from(a[ia]);
+        }
+        if eb == next {
+            ib += 1;
+            vb = !vb;
+            eb += u64::from(b[ib]);
+        }
+        let v = f(va, vb);
+        if v != cur {
+            out.push((next - last) as u32);
+            last = next;
+            cur = v;
+        }
+    }
+    out.push((pixels - last) as u32);
 }
 
 /// The complement of a mask of `pixels` pixels.
@@ -141,46 +152,147 @@ pub(crate) fn write_columns(lines: &Lines, height: u64, width: u64, out: &mut Ve
     w.finish(height * width);
 }
 
-/// Each column's rows reversed (numpy's `flipud` of the mask).
+/// Each column's rows reversed (numpy's `flipud` of the mask): one walk of the runs,
+/// a column's pieces held until the column ends and written back reversed.
 pub fn flip_rows(height: u64, width: u64, runs: &[u32], s: &mut Scratch, out: &mut Vec<u32>) {
-    let mut lines = std::mem::take(&mut s.mask);
-    columns_of(runs, height, width, &mut lines);
-    let h = height as u32;
-    for &x in &lines.nonempty {
-        let x = x as usize;
-        let (from, to) = (lines.start[x], lines.start[x + 1]);
-        let col = &mut lines.iv[from..to];
-        col.reverse();
-        for iv in col.iter_mut() {
-            *iv = (h - iv.1, h - iv.0);
+    let h = height;
+    let mut pieces = std::mem::take(&mut s.column);
+    pieces.clear();
+    let mut w = Writer::new(out);
+    // The column being collected and its first pixel's index (none yet: `col_end` 0).
+    let (mut col_start, mut col_end) = (0u64, 0u64);
+    let mut pos = 0u64;
+    for pair in runs.chunks_exact(2) {
+        let mut a = pos + u64::from(pair[0]);
+        let e = a + u64::from(pair[1]);
+        pos = e;
+        while a < e {
+            if a >= col_end {
+                // Written reversed: row y goes to h - 1 - y.
+                for &(p, q) in pieces.iter().rev() {
+                    w.fg(col_end - u64::from(q), col_end - u64::from(p));
+                }
+                pieces.clear();
+                col_start = a - a % h;
+                col_end = col_start + h;
+            }
+            let b = e.min(col_end);
+            pieces.push(((a - col_start) as u32, (b - col_start) as u32));
+            a = b;
         }
     }
-    write_columns(&lines, height, width, out);
-    s.mask = lines;
-}
-
-/// The columns in reverse order (numpy's `fliplr` of the mask).
-pub fn flip_columns(height: u64, width: u64, runs: &[u32], s: &mut Scratch, out: &mut Vec<u32>) {
-    let mut lines = std::mem::take(&mut s.mask);
-    columns_of(runs, height, width, &mut lines);
-    let mut w = Writer::new(out);
-    for &src in lines.nonempty.iter().rev() {
-        let base = (width - 1 - u64::from(src)) * height;
-        for &(a, b) in lines.line(src as usize) {
-            w.fg(base + u64::from(a), base + u64::from(b));
-        }
+    for &(p, q) in pieces.iter().rev() {
+        w.fg(col_end - u64::from(q), col_end - u64::from(p));
     }
     w.finish(height * width);
-    s.mask = lines;
+    s.column = pieces;
+}
+
+/// The columns in reverse order (numpy's `fliplr` of the mask): one walk of the runs
+/// from the end, so the columns come last first; a column's pieces (bottom first) are
+/// held until it ends and written top first.
+pub fn flip_columns(height: u64, width: u64, runs: &[u32], s: &mut Scratch, out: &mut Vec<u32>) {
+    let (h, pixels) = (height, height * width);
+    let mut pieces = std::mem::take(&mut s.column);
+    pieces.clear();
+    let mut w = Writer::new(out);
+    // The first pixel of the column being collected (`u64::MAX`: none yet, so the first
+    // piece starts one).
+    let mut col_start = u64::MAX;
+    let flush = |w: &mut Writer<'_>, col_start: u64, pieces: &[(u32, u32)]| {
+        let base = pixels - h - col_start;
+        for &(p, q) in pieces.iter().rev() {
+            w.fg(base + u64::from(p), base + u64::from(q));
+        }
+    };
+    let mut pos = pixels;
+    for (i, &r) in runs.iter().enumerate().rev() {
+        let (a, mut b) = (pos - u64::from(r), pos);
+        pos = a;
+        if i % 2 == 0 {
+            continue;
+        }
+        while b > a {
+            if b <= col_start {
+                if !pieces.is_empty() {
+                    flush(&mut w, col_start, &pieces);
+                    pieces.clear();
+                }
+                col_start = (b - 1) - (b - 1) % h;
+            }
+            let p = a.max(col_start);
+            pieces.push(((p - col_start) as u32, (b - col_start) as u32));
+            b = p;
+        }
+    }
+    if !pieces.is_empty() {
+        flush(&mut w, col_start, &pieces);
+    }
+    w.finish(pixels);
+    s.column = pieces;
 }
 
 /// The transposed mask (`width x height`): the rows' intervals become its columns'.
 pub fn transpose(height: u64, width: u64, runs: &[u32], s: &mut Scratch, out: &mut Vec<u32>) {
+    rotate(height, width, runs, 0, s, out);
+}
+
+/// numpy's `rot90(mask, k)` (counter-clockwise quarter turns): a half turn reverses the
+/// column-major pixel order, so it is the run list reversed; a quarter turn is the
+/// transposition written with its columns' rows reversed (`k = 1`: numpy's
+/// `m[:, ::-1].T`, the transpose flipped upside down) or its columns reversed (`k = 3`),
+/// in the same pass that writes the transposed intervals.
+pub fn rot90(height: u64, width: u64, runs: &[u32], k: i64, s: &mut Scratch, out: &mut Vec<u32>) {
+    match k.rem_euclid(4) {
+        0 => {
+            out.clear();
+            out.extend_from_slice(runs);
+        }
+        2 => {
+            out.clear();
+            // The run list read backwards starts with foreground when it has an even
+            // length (then an empty background run comes first); a leading empty run
+            // would end it (dropped).
+            if runs.len().is_multiple_of(2) {
+                out.push(0);
+            }
+            let keep = usize::from(runs.len() > 1 && runs[0] == 0);
+            out.extend(runs[keep..].iter().rev());
+        }
+        q => rotate(height, width, runs, q, s, out),
+    }
+}
+
+/// The transposition (`k` 0), or it with its columns' rows reversed (1) or its columns
+/// reversed (3).
+fn rotate(height: u64, width: u64, runs: &[u32], k: i64, s: &mut Scratch, out: &mut Vec<u32>) {
     let mut lines = std::mem::take(&mut s.mask);
     let mut rows = std::mem::take(&mut s.eroded);
     columns_of(runs, height, width, &mut lines);
     crate::boundary::transpose(&lines, width as usize, height as usize, 0, s, &mut rows);
-    write_columns(&rows, width, height, out);
+    // The result has `width` rows and `height` columns.
+    let (h, w) = (width, height);
+    if k == 0 {
+        write_columns(&rows, h, w, out);
+    } else {
+        let mut wr = Writer::new(out);
+        if k == 1 {
+            for &x in &rows.nonempty {
+                let end = (u64::from(x) + 1) * h;
+                for &(a, b) in rows.line(x as usize).iter().rev() {
+                    wr.fg(end - u64::from(b), end - u64::from(a));
+                }
+            }
+        } else {
+            for &x in rows.nonempty.iter().rev() {
+                let base = (w - 1 - u64::from(x)) * h;
+                for &(a, b) in rows.line(x as usize) {
+                    wr.fg(base + u64::from(a), base + u64::from(b));
+                }
+            }
+        }
+        wr.finish(h * w);
+    }
     (s.mask, s.eroded) = (lines, rows);
 }
 
@@ -396,7 +508,8 @@ fn vertical(
     s.mask = lines;
 }
 
-/// Each row's intervals grown or shrunk by `k` (the transpose's columns).
+/// Each row's intervals grown or shrunk by `k`: the column intervals transposed into
+/// row intervals (shrunk on the way), grown if so, and transposed back, written once.
 fn horizontal(
     height: u64,
     width: u64,
@@ -406,12 +519,52 @@ fn horizontal(
     s: &mut Scratch,
     out: &mut Vec<u32>,
 ) {
-    let mut t = std::mem::take(&mut s.spare);
-    let mut u = Vec::new();
-    transpose(height, width, runs, s, &mut t);
-    vertical(width, height, &t, k, grow, s, &mut u);
-    transpose(width, height, &u, s, out);
-    s.spare = t;
+    let mut cols = std::mem::take(&mut s.mask);
+    columns_of(runs, height, width, &mut cols);
+    rows_pass(&mut cols, height, width, k, grow, s);
+    write_columns(&cols, height, width, out);
+    s.mask = cols;
+}
+
+/// [`horizontal`] on column intervals, in place.
+fn rows_pass(cols: &mut Lines, height: u64, width: u64, k: u64, grow: bool, s: &mut Scratch) {
+    let (h, w) = (height as usize, width as usize);
+    let mut rows = std::mem::take(&mut s.eroded);
+    if grow {
+        let mut grown = std::mem::take(&mut s.shrunk);
+        crate::boundary::transpose(cols, w, h, 0, s, &mut rows);
+        crate::boundary::grow(&rows, k, width, &mut grown);
+        crate::boundary::transpose(&grown, h, w, 0, s, cols);
+        s.shrunk = grown;
+    } else {
+        crate::boundary::transpose(cols, w, h, k, s, &mut rows);
+        crate::boundary::transpose(&rows, h, w, 0, s, cols);
+    }
+    s.eroded = rows;
+}
+
+/// The `(2k+1)` square: each column's intervals grown or shrunk by `k`, then each
+/// row's, on intervals from the first split of the runs to the one write.
+fn square(
+    height: u64,
+    width: u64,
+    runs: &[u32],
+    k: u64,
+    grow: bool,
+    s: &mut Scratch,
+    out: &mut Vec<u32>,
+) {
+    let mut cols = std::mem::take(&mut s.mask);
+    let mut moved = std::mem::take(&mut s.back);
+    columns_of(runs, height, width, &mut cols);
+    if grow {
+        crate::boundary::grow(&cols, k, height, &mut moved);
+    } else {
+        crate::boundary::shrink(&cols, k, &mut moved);
+    }
+    rows_pass(&mut moved, height, width, k, grow, s);
+    write_columns(&moved, height, width, out);
+    (s.mask, s.back) = (cols, moved);
 }
 
 /// `OpenCV`'s ellipse half-widths: row `dy` (0..=r) of a `(2r+1)` `MORPH_ELLIPSE` spans
@@ -455,10 +608,7 @@ pub fn morph(
     }
     let mut a = Vec::new();
     match shape {
-        Shape::Square => {
-            vertical(height, width, runs, r, dilate, s, &mut a);
-            horizontal(height, width, &a, r, dilate, s, out);
-        }
+        Shape::Square => square(height, width, runs, r, dilate, s, out),
         Shape::Cross => {
             let mut b = Vec::new();
             vertical(height, width, runs, r, dilate, s, &mut a);
@@ -498,25 +648,30 @@ pub fn morph(
 /// The connected components of a mask: its column intervals, each one's component
 /// (numbered in `OpenCV`'s label order: by the first pixel of a row-major scan with
 /// 4-connectivity, by the first 2x2 block of a row-major scan of blocks with 8), each
-/// component's area and whether it touches the image border.
+/// component's area and whether it touches the image border. [`Components::label`]
+/// reuses the buffers of the last mask labelled.
+#[derive(Default)]
 pub struct Components {
     lines: Lines,
-    /// Per interval of `lines`, its component.
-    pub(crate) of: Vec<u32>,
+    /// Per interval of `lines`: its column, and its component.
+    column: Vec<u32>,
+    /// Per interval: its component's slot (first-seen order); `rank[slot]` is the
+    /// component's label.
+    slot: Vec<u32>,
     /// Per component: pixels.
     pub areas: Vec<u64>,
     /// Per component: whether it touches the image border.
     pub border: Vec<bool>,
-}
-
-/// Each interval's column.
-fn column_of_each(lines: &Lines) -> Vec<u32> {
-    let mut out = Vec::with_capacity(lines.iv.len());
-    for &x in &lines.nonempty {
-        let x = x as usize;
-        out.resize(lines.start[x + 1], x as u32);
-    }
-    out
+    // Buffers of the labelling and of `each`.
+    key: Vec<(u32, u32)>,
+    // Per slot: area and border contact (`areas`, `border` are per label).
+    slot_areas: Vec<u64>,
+    slot_border: Vec<bool>,
+    order: Vec<u32>,
+    rank: Vec<u32>,
+    count: Vec<usize>,
+    grouped: Vec<(u64, u64)>,
+    one: Vec<u32>,
 }
 
 fn find(parent: &mut [u32], mut i: u32) -> u32 {
@@ -528,86 +683,101 @@ fn find(parent: &mut [u32], mut i: u32) -> u32 {
     i
 }
 
-/// Labels the components of a mask (`eight`: 8-connectivity, else 4): a union of the
-/// intervals of neighbouring columns that touch (diagonally too with 8), found by one
-/// walk of each column pair; no dense label image.
+/// Labels the components of a mask (`eight`: 8-connectivity, else 4): see
+/// [`Components::label`].
 #[must_use]
 pub fn components(height: u64, width: u64, runs: &[u32], eight: bool) -> Components {
-    let mut lines = Lines::default();
-    columns_of(runs, height, width, &mut lines);
-    let n = lines.iv.len();
-    let mut parent: Vec<u32> = (0..n as u32).collect();
-    let t = u32::from(eight);
-    for pair in lines.nonempty.windows(2) {
-        if pair[1] != pair[0] + 1 {
-            continue;
-        }
-        let x = pair[1] as usize;
-        let (mut i, mut j) = (lines.start[x - 1], lines.start[x]);
-        let (i_end, j_end) = (lines.start[x], lines.start[x + 1]);
-        while i < i_end && j < j_end {
-            let ((a, b), (c, d)) = (lines.iv[i], lines.iv[j]);
-            if c < b + t && a < d + t {
-                let (ri, rj) = (find(&mut parent, i as u32), find(&mut parent, j as u32));
-                if ri != rj {
-                    parent[ri.max(rj) as usize] = ri.min(rj);
-                }
-            }
-            if b < d {
-                i += 1;
-            } else {
-                j += 1;
-            }
-        }
-    }
-    // OpenCV's label order: with 4-connectivity (SAUF, a scan of pixels) by each
-    // component's first pixel in a row-major scan; with 8 (a scan of 2x2 blocks, one
-    // component per block) by its first block in a row-major scan of blocks.
-    let (row_unit, col_unit) = if eight { (2, 2) } else { (1, 1) };
-    let mut key: Vec<(u32, u32, u32)> = Vec::new();
-    let mut root_index = vec![u32::MAX; n];
-    let column = column_of_each(&lines);
-    for (k, &col) in column.iter().enumerate() {
-        let col = col as usize;
-        let r = find(&mut parent, k as u32) as usize;
-        let entry = (lines.iv[k].0 / row_unit, col as u32 / col_unit, r as u32);
-        if root_index[r] == u32::MAX {
-            root_index[r] = key.len() as u32;
-            key.push(entry);
-        } else {
-            let e = &mut key[root_index[r] as usize];
-            if (entry.0, entry.1) < (e.0, e.1) {
-                *e = entry;
-            }
-        }
-    }
-    let mut order: Vec<usize> = (0..key.len()).collect();
-    order.sort_unstable_by_key(|&c| (key[c].0, key[c].1));
-    let mut label = vec![0u32; key.len()];
-    for (l, &c) in order.iter().enumerate() {
-        label[c] = l as u32;
-    }
-    let mut of = Vec::with_capacity(n);
-    let mut areas = vec![0u64; key.len()];
-    let mut border = vec![false; key.len()];
-    for (k, &col) in column.iter().enumerate() {
-        let col = col as usize;
-        let c = label[root_index[find(&mut parent, k as u32) as usize] as usize];
-        of.push(c);
-        let (a, b) = lines.iv[k];
-        areas[c as usize] += u64::from(b - a);
-        border[c as usize] |=
-            a == 0 || u64::from(b) == height || col == 0 || col + 1 == width as usize;
-    }
-    Components {
-        lines,
-        of,
-        areas,
-        border,
-    }
+    let mut c = Components::default();
+    c.label(height, width, runs, eight);
+    c
 }
 
 impl Components {
+    /// Labels the components of a mask (`eight`: 8-connectivity, else 4): a union of
+    /// the intervals of neighbouring columns that touch (diagonally too with 8), found
+    /// by one walk of each column pair; no dense label image.
+    pub fn label(&mut self, height: u64, width: u64, runs: &[u32], eight: bool) {
+        let lines = &mut self.lines;
+        columns_of(runs, height, width, lines);
+        let n = lines.iv.len();
+        self.column.clear();
+        for &x in &lines.nonempty {
+            self.column.resize(lines.start[x as usize + 1], x);
+        }
+        let parent = &mut self.slot;
+        parent.clear();
+        parent.extend(0..n as u32);
+        let t = u32::from(eight);
+        for pair in lines.nonempty.windows(2) {
+            if pair[1] != pair[0] + 1 {
+                continue;
+            }
+            let x = pair[1] as usize;
+            let (mut i, mut j) = (lines.start[x - 1], lines.start[x]);
+            let (i_end, j_end) = (lines.start[x], lines.start[x + 1]);
+            while i < i_end && j < j_end {
+                let ((a, b), (c, d)) = (lines.iv[i], lines.iv[j]);
+                if c < b + t && a < d + t {
+                    let (ri, rj) = (find(parent, i as u32), find(parent, j as u32));
+                    if ri != rj {
+                        parent[ri.max(rj) as usize] = ri.min(rj);
+                    }
+                }
+                if b < d {
+                    i += 1;
+                } else {
+                    j += 1;
+                }
+            }
+        }
+        // One pass in index order turns `parent` into each interval's component slot,
+        // numbered by first interval (a root has the smallest index of its set, so it
+        // comes before the rest, which point to smaller indices, already turned), while
+        // each slot's OpenCV sort key, area and border contact are gathered. OpenCV's
+        // label order: with 4-connectivity (SAUF, a scan of pixels) by each component's
+        // first pixel in a row-major scan; with 8 (a scan of 2x2 blocks, one component
+        // per block) by its first block in a row-major scan of blocks.
+        let (row_unit, col_unit) = if eight { (2, 2) } else { (1, 1) };
+        let key = &mut self.key;
+        key.clear();
+        let (areas, border) = (&mut self.slot_areas, &mut self.slot_border);
+        areas.clear();
+        border.clear();
+        for k in 0..n {
+            let p = parent[k] as usize;
+            let slot = if p == k {
+                key.push((u32::MAX, u32::MAX));
+                areas.push(0);
+                border.push(false);
+                key.len() - 1
+            } else {
+                parent[p] as usize
+            };
+            parent[k] = slot as u32;
+            let (a, b) = lines.iv[k];
+            let col = self.column[k];
+            let entry = (a / row_unit, col / col_unit);
+            key[slot] = key[slot].min(entry);
+            areas[slot] += u64::from(b - a);
+            border[slot] |=
+                a == 0 || u64::from(b) == height || col == 0 || u64::from(col) + 1 == width;
+        }
+        let order = &mut self.order;
+        order.clear();
+        order.extend(0..key.len() as u32);
+        order.sort_unstable_by_key(|&c| key[c as usize]);
+        let rank = &mut self.rank;
+        rank.clear();
+        rank.resize(key.len(), 0);
+        self.areas.clear();
+        self.border.clear();
+        for (l, &c) in order.iter().enumerate() {
+            rank[c as usize] = l as u32;
+            self.areas.push(areas[c as usize]);
+            self.border.push(border[c as usize]);
+        }
+    }
+
     /// The number of components.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -623,48 +793,48 @@ impl Components {
     /// The runs of the union of the components `keep` says yes to.
     pub fn union(&self, height: u64, width: u64, keep: impl Fn(usize) -> bool, out: &mut Vec<u32>) {
         let mut w = Writer::new(out);
-        for &x in &self.lines.nonempty {
-            let x = x as usize;
-            let base = x as u64 * height;
-            for k in self.lines.start[x]..self.lines.start[x + 1] {
-                if keep(self.of[k] as usize) {
-                    let (a, b) = self.lines.iv[k];
-                    w.fg(base + u64::from(a), base + u64::from(b));
-                }
+        for (k, &(a, b)) in self.lines.iv.iter().enumerate() {
+            if keep(self.rank[self.slot[k] as usize] as usize) {
+                let base = u64::from(self.column[k]) * height;
+                w.fg(base + u64::from(a), base + u64::from(b));
             }
         }
         w.finish(height * width);
     }
 
     /// Each component's runs, one after the other (`ends[c]`: the end of component `c`'s).
-    pub fn each(&self, height: u64, width: u64, runs: &mut Vec<u32>, ends: &mut Vec<usize>) {
+    pub fn each(&mut self, height: u64, width: u64, runs: &mut Vec<u32>, ends: &mut Vec<usize>) {
         // The intervals grouped by component (stable: column-major within each).
         let k = self.len();
-        let mut count = vec![0usize; k + 1];
-        for &c in &self.of {
-            count[c as usize + 1] += 1;
+        let count = &mut self.count;
+        count.clear();
+        count.resize(k + 1, 0);
+        let label = |i: usize| self.rank[self.slot[i] as usize] as usize;
+        for i in 0..self.slot.len() {
+            count[label(i) + 1] += 1;
         }
         for c in 0..k {
             count[c + 1] += count[c];
         }
-        let mut slot = count.clone();
-        let mut grouped = vec![(0u64, 0u64); self.of.len()];
-        let column = column_of_each(&self.lines);
-        for (i, &c) in self.of.iter().enumerate() {
-            let col = column[i] as usize;
-            let base = col as u64 * height;
+        self.grouped.clear();
+        self.grouped.resize(self.slot.len(), (0, 0));
+        for i in 0..self.slot.len() {
+            let base = u64::from(self.column[i]) * height;
             let (a, b) = self.lines.iv[i];
-            grouped[slot[c as usize]] = (base + u64::from(a), base + u64::from(b));
-            slot[c as usize] += 1;
+            let slot = &mut count[label(i)];
+            self.grouped[*slot] = (base + u64::from(a), base + u64::from(b));
+            *slot += 1;
         }
-        let mut one = Vec::new();
-        for c in 0..k {
-            let mut w = Writer::new(&mut one);
-            for &(a, b) in &grouped[count[c]..count[c + 1]] {
+        // (`count[c]` is now where component `c` ends.)
+        let mut from = 0;
+        for &end in &count[..k] {
+            let mut w = Writer::new(&mut self.one);
+            for &(a, b) in &self.grouped[from..end] {
                 w.fg(a, b);
             }
             w.finish(height * width);
-            runs.extend_from_slice(&one);
+            from = end;
+            runs.extend_from_slice(&self.one);
             ends.push(runs.len());
         }
     }
@@ -674,13 +844,20 @@ impl Components {
 /// numpy's indices), `None` for an empty mask. Sums of whole intervals, in integers.
 #[must_use]
 pub fn centroid(height: u64, runs: &[u32]) -> Option<[f64; 2]> {
-    let (mut n, mut sx, mut sy) = (0u128, 0u128, 0u128);
+    // Every sum fits 64 bits: over all of an image's at most 2**32 - 1 pixels the sum of
+    // the columns is `h * w (w - 1) / 2 < 2**63`, and likewise for the rows.
+    let (mut n, mut sx, mut sy) = (0u64, 0u64, 0u64);
     crate::rle::for_each_column_piece(height, runs, |x, a, b| {
-        let len = u128::from(b - a);
+        let len = b - a;
         n += len;
-        sx += u128::from(x) * len;
-        // a + (a+1) + ... + (b-1)
-        sy += (u128::from(a) + u128::from(b) - 1) * len / 2;
+        sx += x * len;
+        // a + (a+1) + ... + (b-1) = len (a + b - 1) / 2, halving the even factor.
+        let s = a + b - 1;
+        sy += if len % 2 == 0 {
+            len / 2 * s
+        } else {
+            s / 2 * len
+        };
     });
     (n > 0).then(|| [sx as f64 / n as f64, sy as f64 / n as f64])
 }
@@ -794,6 +971,17 @@ mod tests {
             prop_assert_eq!(&out, &runs_of(&dense(h, w, |y, x| at(y, w - 1 - x))));
             transpose(hh, ww, &runs, &mut s, &mut out);
             prop_assert_eq!(&out, &runs_of(&dense(w, h, |y, x| at(x, y))));
+            // numpy's rot90: k = 1 reads m[j, w-1-i], 2 m[h-1-i, w-1-j], 3 m[h-1-j, i].
+            for k in [-3i64, -1, 0, 1, 2, 3, 4, 6] {
+                rot90(hh, ww, &runs, k, &mut s, &mut out);
+                let want = match k.rem_euclid(4) {
+                    0 => dense(h, w, at),
+                    1 => dense(w, h, |i, j| at(j, w - 1 - i)),
+                    2 => dense(h, w, |i, j| at(h - 1 - i, w - 1 - j)),
+                    _ => dense(w, h, |i, j| at(h - 1 - j, i)),
+                };
+                prop_assert_eq!(&out, &runs_of(&want), "k {}", k);
+            }
             let (bx, by) = (box_.0 % w, box_.1 % h);
             let (bw, bh) = (box_.2 % (w - bx + 1), box_.3 % (h - by + 1));
             crop(hh, ww, &runs, [bx as u64, by as u64, bw as u64, bh as u64], &mut s, &mut out);
