@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pycocotools.mask as pm
 import pytest
@@ -117,3 +120,54 @@ def test_many_masks_take_the_linear_memory_path() -> None:
             if not kept or not (iou[kept, i] > thr).any():
                 kept.append(i)
         assert b.nms(scores, thr).tolist() == kept
+
+
+def test_box_nms_at_scale_equals_the_greedy_rule() -> None:
+    """3,000 boxes of every size (kept boxes looked up by position), with inverted,
+    empty and infinite boxes among them: the greedy rule's answer, computed here by
+    a vectorised brute force (each candidate against every box kept before it)."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    xy = rng.uniform(0, 2000, (n, 2))
+    boxes = np.concatenate([xy, xy + np.exp(rng.uniform(0, 7, (n, 2)))], axis=1)
+    boxes[rng.integers(0, n, 30)] = [5.0, 5.0, 1.0, 9.0]  # inverted
+    boxes[rng.integers(0, n, 30), 2] = boxes[0, 0]  # mostly inverted or empty
+    boxes[rng.integers(0, n, 10), 3] = np.inf
+    boxes[rng.integers(0, n, 10), 0] = -np.inf
+    scores = rng.integers(0, 100, n).astype(float)  # ties
+    order = sorted(range(n), key=lambda i: (-scores[i], i))
+    for thr in (0.0, 0.3, 0.7, -0.5):
+        kept: list[int] = []
+        for i in order:
+            if kept:
+                k = boxes[kept]
+                b = boxes[i]
+                with np.errstate(invalid="ignore", over="ignore"):
+                    w = np.maximum(np.minimum(k[:, 2], b[2]) - np.maximum(k[:, 0], b[0]), 0.0)
+                    h = np.maximum(np.minimum(k[:, 3], b[3]) - np.maximum(k[:, 1], b[1]), 0.0)
+                    inter = w * h
+                    area = (k[:, 2] - k[:, 0]) * (k[:, 3] - k[:, 1])
+                    iou = inter / (area + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+                if (iou > thr).any():
+                    continue
+            kept.append(i)
+        assert box_nms(boxes, scores, thr).tolist() == kept, thr
+
+
+def test_box_nms_can_be_interrupted() -> None:
+    """A long box NMS (300,000 empty boxes, all kept: every pair's IoU is NaN) stops on
+    Ctrl-C with KeyboardInterrupt instead of running to the end."""
+    code = (
+        "import os, signal, threading, time, numpy as np, sa1b_rle\n"
+        "threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
+        "t = time.perf_counter()\n"
+        "try:\n"
+        "    sa1b_rle.box_nms(np.zeros((300_000, 4)), np.ones(300_000), -1.0)\n"
+        "    print('finished')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', time.perf_counter() - t)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.split()
+    assert out[0] == "interrupted" and float(out[1]) < 30, out

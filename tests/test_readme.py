@@ -138,6 +138,7 @@ def user_data(workdir: Path) -> dict[str, Any]:
         "good": rles[0],
         "anns": [{"segmentation": r} for r in image.masks.to_coco()],
         "other": other,
+        "batch": image.masks,
         "crowd_flags": [False] * len(other),
         "buffer": np.empty((len(image), h, w), np.uint8),
         "areas": image.area,

@@ -460,7 +460,9 @@ def box_nms(
     *,
     max_keep: int | None = None,
 ) -> npt.NDArray[np.int64]:
-    """Greedy NMS of [x0, y0, x1, y1] boxes with torchvision's IoU: indices kept."""
+    """Greedy NMS of [x0, y0, x1, y1] boxes with torchvision's IoU: int64 indices kept,
+    highest score first. Kept boxes are looked up by position (a pair suppresses only
+    when the boxes overlap), and Ctrl-C interrupts it (KeyboardInterrupt)."""
 
 @final
 class CocoColumns:

@@ -616,9 +616,22 @@ pub fn box_nms<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let (scores, max_keep) = nms_args(scores, iou_threshold, max_keep)?;
     let bx = crate::convert::boxes_arg(boxes)?;
-    let kept = py
-        .detach(|| sa1b_rle::box_nms(&bx, &scores, iou_threshold, max_keep))
-        .map_err(|e| to_pyerr(&e))?;
+    // Signals (Ctrl-C) are looked at every few thousand candidates, with the GIL taken
+    // back for the look; the handler's exception (KeyboardInterrupt) is raised.
+    let mut signal: Option<PyErr> = None;
+    let kept = py.detach(|| {
+        sa1b_rle::box_nms_checked(&bx, &scores, iou_threshold, max_keep, || {
+            // (The method itself does not fit: its lifetime is not general enough.)
+            #[allow(clippy::redundant_closure_for_method_calls)]
+            let checked = Python::attach(|py| py.check_signals());
+            signal = checked.err();
+            signal.is_some()
+        })
+    });
+    if let Some(e) = signal {
+        return Err(e);
+    }
+    let kept = kept.map_err(|e| to_pyerr(&e))?;
     Ok(array_1d(py, kept.into_iter().map(|i| i as i64).collect()))
 }
 

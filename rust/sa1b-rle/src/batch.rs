@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::input::RleRef;
 use crate::iou::IouMask;
 use crate::merge::merge_runs;
+use crate::ops::Components;
 use crate::polygon::{fr_bbox, fr_poly};
 use crate::pool;
 use crate::rle::{area_of_runs, bbox_of_runs, pixel_count, Rle};
@@ -707,18 +708,30 @@ impl RleBatch {
         threads: Option<usize>,
         f: impl Fn(usize, &mut crate::boundary::Scratch, &mut Vec<u32>) -> Result<()> + Sync,
     ) -> Result<RleBatch> {
+        self.map_masks_with(height, width, threads, |i, s, (), out| f(i, s, out))
+    }
+
+    /// [`RleBatch::map_masks`] with a `T` of each block's own, reused from mask to mask.
+    pub(crate) fn map_masks_with<T: Default>(
+        &self,
+        height: u64,
+        width: u64,
+        threads: Option<usize>,
+        f: impl Fn(usize, &mut crate::boundary::Scratch, &mut T, &mut Vec<u32>) -> Result<()> + Sync,
+    ) -> Result<RleBatch> {
         pixel_count(height, width)?;
         let n = self.len();
         let work = self.total_runs() * 20 + n * (width as usize);
         let blocks = pool::map_blocks(pool::for_work(threads, work), n, |range| {
             let mut scratch = crate::boundary::Scratch::default();
+            let mut own = T::default();
             let (mut runs, mut ends, mut one) = (Vec::new(), Vec::new(), Vec::new());
             // The input's size as a first guess (growth reallocates and faults in pages).
             let guess = self.offsets[range.end] - self.offsets[range.start] + 2 * range.len();
             crate::alloc::reserve(&mut runs, guess, "run lengths")?;
             crate::alloc::reserve(&mut ends, range.len(), "mask offsets")?;
             for i in range {
-                f(i, &mut scratch, &mut one).map_err(|e| e.at(i))?;
+                f(i, &mut scratch, &mut own, &mut one).map_err(|e| e.at(i))?;
                 crate::alloc::reserve(&mut runs, one.len(), "run lengths")?;
                 runs.extend_from_slice(&one);
                 ends.push(runs.len());
@@ -912,7 +925,7 @@ impl RleBatch {
             // (Each component is a whole mask: twice the input's runs as a first guess.)
             let guess = 2 * (self.offsets[range.end] - self.offsets[range.start]);
             crate::alloc::reserve(&mut runs, guess, "run lengths")?;
-            let mut c = crate::ops::Components::default();
+            let mut c = Components::default();
             for i in range {
                 c.label(h, w, self.runs(i), eight);
                 c.each(h, w, &mut runs, &mut ends);
@@ -944,8 +957,7 @@ impl RleBatch {
     /// [`Error::OutOfMemory`].
     pub fn largest_component(&self, eight: bool, threads: Option<usize>) -> Result<RleBatch> {
         let (h, w) = (self.height, self.width);
-        self.map_masks(h, w, threads, |i, s, out| {
-            let c = &mut s.components;
+        self.map_masks_with(h, w, threads, |i, _, c: &mut Components, out| {
             c.label(h, w, self.runs(i), eight);
             let best = (0..c.len()).fold(None, |best: Option<usize>, k| match best {
                 Some(b) if c.areas[b] >= c.areas[k] => Some(b),
@@ -972,7 +984,7 @@ impl RleBatch {
         use std::sync::atomic::{AtomicBool, Ordering};
         let (h, w) = (self.height, self.width);
         let changed: Vec<AtomicBool> = (0..self.len()).map(|_| AtomicBool::new(false)).collect();
-        let out = self.map_masks(h, w, threads, |i, s, out| {
+        let out = self.map_masks_with(h, w, threads, |i, s, c: &mut Components, out| {
             let mut work = std::mem::take(&mut s.spare);
             if holes {
                 crate::ops::invert(self.runs(i), h * w, &mut work);
@@ -980,7 +992,6 @@ impl RleBatch {
                 work.clear();
                 work.extend_from_slice(self.runs(i));
             }
-            let c = &mut s.components;
             c.label(h, w, &work, true);
             let small: Vec<bool> = c.areas.iter().map(|&a| (a as f64) < area_thresh).collect();
             if small.iter().any(|&x| x) {
@@ -1018,10 +1029,9 @@ impl RleBatch {
     /// [`Error::OutOfMemory`].
     pub fn fill_holes(&self, threads: Option<usize>) -> Result<RleBatch> {
         let (h, w) = (self.height, self.width);
-        self.map_masks(h, w, threads, |i, s, out| {
+        self.map_masks_with(h, w, threads, |i, s, c: &mut Components, out| {
             let mut back = std::mem::take(&mut s.spare);
             crate::ops::invert(self.runs(i), h * w, &mut back);
-            let c = &mut s.components;
             c.label(h, w, &back, false);
             let mut inside = Vec::new();
             c.union(h, w, |k| !c.border[k], &mut inside);

@@ -77,8 +77,6 @@ pub struct Scratch {
     pub(crate) loose: Vec<(u32, u32, u32)>,
     /// One column's intervals.
     pub(crate) column: Vec<(u32, u32)>,
-    /// The last mask's components (their buffers reused).
-    pub(crate) components: crate::ops::Components,
     open: Vec<u32>,
     count: Vec<usize>,
     steps: Vec<usize>,

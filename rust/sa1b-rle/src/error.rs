@@ -160,6 +160,9 @@ pub enum Error {
         /// Its index.
         index: usize,
     },
+    /// A long operation stopped because its caller asked (the binding: a signal such as
+    /// Ctrl-C arrived).
+    Interrupted,
     /// An image that cannot be decoded or encoded (unsupported format, truncated or
     /// corrupt data, larger than the decoding limits).
     Image {
@@ -363,6 +366,7 @@ impl fmt::Display for Error {
             ),
             Error::Inconsistent { message } => write!(f, "inconsistent inputs: {message}"),
             Error::NanScore { index } => write!(f, "score {index} is NaN"),
+            Error::Interrupted => write!(f, "interrupted"),
             Error::Image { message } => write!(f, "image: {message}"),
             Error::ImageSize { expected, actual } => write!(
                 f,

@@ -62,7 +62,7 @@ pub use encode::{encode, Order};
 pub use error::{Error, Result};
 pub use iou::{bbox_iou, IouMask};
 pub use merge::merge;
-pub use nms::box_nms;
+pub use nms::{box_nms, box_nms_checked};
 pub use polygon::{fr_bbox, fr_poly};
 pub use rle::{
     area_of_counts_str, bbox_of_counts_str, common_size, common_size_of, pixel_count, Rle,
