@@ -926,9 +926,18 @@ impl RleBatch {
             let guess = 2 * (self.offsets[range.end] - self.offsets[range.start]);
             crate::alloc::reserve(&mut runs, guess, "run lengths")?;
             let mut c = Components::default();
+            let mut one = Vec::new();
             for i in range {
                 c.label(h, w, self.runs(i), eight);
-                c.each(h, w, &mut runs, &mut ends);
+                if c.len() == 1 {
+                    // One component: the mask itself.
+                    crate::ops::canonical(self.runs(i), h * w, &mut one);
+                    crate::alloc::reserve(&mut runs, one.len(), "run lengths")?;
+                    runs.extend_from_slice(&one);
+                    ends.push(runs.len());
+                } else {
+                    c.each(h, w, &mut runs, &mut ends);
+                }
                 owners.resize(ends.len(), i as i64);
             }
             Ok::<_, Error>((runs, ends, owners))
@@ -959,6 +968,11 @@ impl RleBatch {
         let (h, w) = (self.height, self.width);
         self.map_masks_with(h, w, threads, |i, _, c: &mut Components, out| {
             c.label(h, w, self.runs(i), eight);
+            if c.len() <= 1 {
+                // One component (or none): the mask itself.
+                crate::ops::canonical(self.runs(i), h * w, out);
+                return Ok(());
+            }
             let best = (0..c.len()).fold(None, |best: Option<usize>, k| match best {
                 Some(b) if c.areas[b] >= c.areas[k] => Some(b),
                 _ => Some(k),
@@ -1010,8 +1024,7 @@ impl RleBatch {
                     c.union(h, w, |k| !small[k], out);
                 }
             } else {
-                out.clear();
-                out.extend_from_slice(self.runs(i));
+                crate::ops::canonical(self.runs(i), h * w, out);
             }
             s.spare = work;
             Ok(())

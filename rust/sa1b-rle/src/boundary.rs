@@ -77,9 +77,9 @@ pub struct Scratch {
     pub(crate) loose: Vec<(u32, u32, u32)>,
     /// One column's intervals.
     pub(crate) column: Vec<(u32, u32)>,
+
     open: Vec<u32>,
-    count: Vec<usize>,
-    steps: Vec<usize>,
+    count: Vec<u32>,
     /// Runs between two steps of a composed operation.
     pub(crate) spare: Vec<u32>,
     /// See `spare` (for the steps of a sequence of operations).
@@ -96,20 +96,33 @@ pub(crate) fn columns_of(runs: &[u32], height: u64, width: u64, out: &mut Lines)
     // The column of the last interval pushed (`u64::MAX`: none yet), kept in a register
     // rather than read back from `start`.
     let mut last_col = u64::MAX;
+    out.start.reserve(width as usize + 1);
+    // The end of the last interval pushed, in a register too.
+    let mut last_end = 0u32;
     crate::rle::for_each_column_piece(height, runs, |x, a, b| {
         let (a, b) = (a as u32, b as u32);
         if x == last_col {
             // (Only a non-canonical empty background run makes two pieces touch.)
-            match out.iv.last_mut() {
-                Some(last) if last.1 == a => last.1 = b,
-                _ => out.iv.push((a, b)),
+            if a == last_end {
+                if let Some(last) = out.iv.last_mut() {
+                    last.1 = b;
+                }
+            } else {
+                out.iv.push((a, b));
             }
         } else {
-            out.start.resize(x as usize + 1, out.iv.len());
+            let (x, n) = (x as usize, out.iv.len());
+            // (Most columns follow the last one: one entry.)
+            if out.start.len() == x {
+                out.start.push(n);
+            } else {
+                out.start.resize(x + 1, n);
+            }
             out.nonempty.push(x as u32);
             out.iv.push((a, b));
-            last_col = x;
+            last_col = x as u64;
         }
+        last_end = b;
     });
     out.start.resize(width as usize + 1, out.iv.len());
 }
@@ -214,6 +227,149 @@ fn differences(a: &[(u32, u32)], b: &[(u32, u32)], mut f: impl FnMut(u32, u32, b
     }
 }
 
+/// One step of the sweeps of [`transpose`] and [`transpose_runs`] at line `x`: the
+/// positions in `cur` and not in `prev` (line `x - 1`) open a transposed interval at
+/// `x`, those in `prev` and not in `cur` close theirs, kept in `loose` when still
+/// non-empty after shrinking by `d` at both ends.
+#[inline]
+fn sweep_step(
+    open: &mut [u32],
+    loose: &mut Vec<(u32, u32, u32)>,
+    d: u64,
+    x: usize,
+    prev: &[(u32, u32)],
+    cur: &[(u32, u32)],
+) {
+    differences(prev, cur, |lo, hi, entering| {
+        let rows = lo as usize..hi as usize;
+        if entering {
+            open[rows].fill(x as u32);
+        } else if d == 0 {
+            let x = x as u32;
+            loose.extend(
+                rows.clone()
+                    .zip(&open[rows])
+                    .map(|(y, &o)| (y as u32, o, x)),
+            );
+        } else {
+            let end = (x as u64).saturating_sub(d);
+            for (y, &o) in rows.clone().zip(&open[rows]) {
+                let a = u64::from(o) + d;
+                if a < end {
+                    loose.push((y as u32, a as u32, end as u32));
+                }
+            }
+        }
+    });
+}
+
+/// The foreground intervals of column-major runs, one at a time (`(u64::MAX, u64::MAX)`
+/// past the last).
+struct Foreground<'a> {
+    runs: &'a [u32],
+    k: usize,
+    pos: u64,
+}
+
+impl<'a> Foreground<'a> {
+    fn new(runs: &'a [u32]) -> Foreground<'a> {
+        Foreground { runs, k: 0, pos: 0 }
+    }
+
+    #[inline]
+    fn next(&mut self) -> (u64, u64) {
+        while self.k + 1 < self.runs.len() {
+            let a = self.pos + u64::from(self.runs[self.k]);
+            let b = a + u64::from(self.runs[self.k + 1]);
+            self.k += 2;
+            self.pos = b;
+            if a < b {
+                return (a, b);
+            }
+        }
+        (u64::MAX, u64::MAX)
+    }
+
+    /// The next interval moved by `by` (`u64::MAX` stays).
+    #[inline]
+    fn next_moved(&mut self, by: u64) -> (u64, u64) {
+        let (a, b) = self.next();
+        (a.saturating_add(by), b.saturating_add(by))
+    }
+}
+
+/// The transposed intervals of a mask given by column-major `runs` (columns of
+/// `height`), straight from the runs: a pixel differs from its left neighbour exactly
+/// where the mask differs from itself moved one column right, so one merge of the
+/// foreground intervals with themselves shifted by `height` gives, column by column, the
+/// rows that turn on (foreground, left neighbour not) and off (the reverse; the column
+/// past the last one closes what is open), as the sweep of [`transpose`] does.
+pub(crate) fn transpose_runs(runs: &[u32], height: u64, s: &mut Scratch, out: &mut Lines) {
+    let h = height;
+    let len = h as usize;
+    s.loose.clear();
+    if s.open.len() < len {
+        // (Each row's entry is written when it turns on, before it is read.)
+        s.open.resize(len, 0);
+    }
+    let (open, loose) = (&mut s.open, &mut s.loose);
+    // Pixels `lo..hi` turn their rows on (`on`) or off, column by column.
+    let mut emit = |lo: u64, hi: u64, on: bool| {
+        let mut p = lo;
+        while p < hi {
+            let base = p - p % h;
+            let x = (base / h) as u32;
+            let end = hi.min(base + h);
+            let rows = (p - base) as usize..(end - base) as usize;
+            if on {
+                open[rows].fill(x);
+            } else {
+                loose.extend(
+                    rows.clone()
+                        .zip(&open[rows])
+                        .map(|(y, &o)| (y as u32, o, x)),
+                );
+            }
+            p = end;
+        }
+    };
+    // The symmetric difference of the foreground intervals (a: on) and the same moved
+    // by `h` (b: off), two cursors over the runs, as in `differences` (each interval's
+    // unhandled part in registers; an exhausted list reads `u64::MAX`).
+    let (mut ca, mut cb) = (Foreground::new(runs), Foreground::new(runs));
+    let (mut al, mut ah) = ca.next();
+    let (mut bl, mut bh) = cb.next_moved(h);
+    while al != u64::MAX {
+        if ah <= bl {
+            emit(al, ah, true);
+            (al, ah) = ca.next();
+        } else if bh <= al {
+            emit(bl, bh, false);
+            (bl, bh) = cb.next_moved(h);
+        } else {
+            if al < bl {
+                emit(al, bl, true);
+            } else if bl < al {
+                emit(bl, al, false);
+            }
+            let m = ah.min(bh);
+            (al, bl) = (m, m);
+            if al == ah {
+                (al, ah) = ca.next();
+            }
+            if bl == bh {
+                (bl, bh) = cb.next_moved(h);
+            }
+        }
+    }
+    // What is left of b (a ends first: b is a moved later).
+    while bl != u64::MAX {
+        emit(bl, bh, false);
+        (bl, bh) = cb.next_moved(h);
+    }
+    group(s, len, out);
+}
+
 /// Transposes `src` (intervals along one axis, grouped by `lines` lines of the other)
 /// into intervals grouped by the `len` positions of the first axis, each shrunk by `d`
 /// (0: as they are). Visits only the positions whose membership changes from line to
@@ -233,32 +389,25 @@ pub(crate) fn transpose(
     }
     let empty: &[(u32, u32)] = &[];
     // Membership changes only at a line with intervals and the line after one.
-    s.steps.clear();
     for (k, &c) in src.nonempty.iter().enumerate() {
-        s.steps.push(c as usize);
+        let x = c as usize;
+        let prev = if x == 0 { empty } else { src.line(x - 1) };
+        sweep_step(&mut s.open, &mut s.loose, d, x, prev, src.line(x));
         if src.nonempty.get(k + 1) != Some(&(c + 1)) {
-            s.steps.push(c as usize + 1);
+            let cur = if x + 1 == lines {
+                empty
+            } else {
+                src.line(x + 1)
+            };
+            sweep_step(&mut s.open, &mut s.loose, d, x + 1, src.line(x), cur);
         }
     }
-    for &x in &s.steps {
-        let prev = if x == 0 { empty } else { src.line(x - 1) };
-        let cur = if x == lines { empty } else { src.line(x) };
-        let (open, loose) = (&mut s.open, &mut s.loose);
-        differences(prev, cur, |lo, hi, entering| {
-            let rows = lo as usize..hi as usize;
-            if entering {
-                open[rows].fill(x as u32);
-            } else {
-                let end = (x as u64).saturating_sub(d);
-                for (y, &o) in rows.clone().zip(&open[rows]) {
-                    let a = u64::from(o) + d;
-                    if a < end {
-                        loose.push((y as u32, a as u32, end as u32));
-                    }
-                }
-            }
-        });
-    }
+    group(s, len, out);
+}
+
+/// `s.loose`'s `(position, a, b)` intervals grouped by position (`len` of them) into
+/// `out`, each position's in the order given.
+fn group(s: &mut Scratch, len: usize, out: &mut Lines) {
     // Grouped by position, each position's in order: sorted when they are few, else
     // by a counting sort over the positions.
     out.iv.clear();
@@ -301,7 +450,8 @@ pub(crate) fn transpose(
     }
     out.start.clear();
     out.start.resize(lo + 1, 0);
-    let mut total = 0usize;
+    // (Slots in 32 bits: a mask has fewer than 2**32 row intervals.)
+    let mut total = 0u32;
     for (k, c) in s.count.iter_mut().enumerate() {
         if *c > 0 {
             out.nonempty.push((lo + k) as u32);
@@ -310,13 +460,13 @@ pub(crate) fn transpose(
         let n = *c;
         *c = total;
         total += n;
-        out.start.push(total);
+        out.start.push(total as usize);
     }
-    out.start.resize(len + 1, total);
+    out.start.resize(len + 1, total as usize);
     out.iv.resize(s.loose.len(), (0, 0));
     for &(y, a, b) in &s.loose {
         let k = &mut s.count[y as usize - lo];
-        out.iv[*k] = (a, b);
+        out.iv[*k as usize] = (a, b);
         *k += 1;
     }
 }

@@ -126,6 +126,17 @@ pub fn invert(runs: &[u32], pixels: u64, out: &mut Vec<u32>) {
     write_runs(runs, pixels, false, out);
 }
 
+/// The mask's runs as they are when canonical (no empty run but the first), else
+/// rewritten so.
+pub(crate) fn canonical(runs: &[u32], pixels: u64, out: &mut Vec<u32>) {
+    if runs.len() > 1 && runs[1..].contains(&0) {
+        write_runs(runs, pixels, true, out);
+    } else {
+        out.clear();
+        out.extend_from_slice(runs);
+    }
+}
+
 /// Canonical runs of the foreground of `runs` (`foreground`) or of its background.
 fn write_runs(runs: &[u32], pixels: u64, foreground: bool, out: &mut Vec<u32>) {
     let mut w = Writer::new(out);
@@ -266,10 +277,8 @@ pub fn rot90(height: u64, width: u64, runs: &[u32], k: i64, s: &mut Scratch, out
 /// The transposition (`k` 0), or it with its columns' rows reversed (1) or its columns
 /// reversed (3).
 fn rotate(height: u64, width: u64, runs: &[u32], k: i64, s: &mut Scratch, out: &mut Vec<u32>) {
-    let mut lines = std::mem::take(&mut s.mask);
     let mut rows = std::mem::take(&mut s.eroded);
-    columns_of(runs, height, width, &mut lines);
-    crate::boundary::transpose(&lines, width as usize, height as usize, 0, s, &mut rows);
+    crate::boundary::transpose_runs(runs, height, s, &mut rows);
     // The result has `width` rows and `height` columns.
     let (h, w) = (width, height);
     if k == 0 {
@@ -293,7 +302,7 @@ fn rotate(height: u64, width: u64, runs: &[u32], k: i64, s: &mut Scratch, out: &
         }
         wr.finish(h * w);
     }
-    (s.mask, s.eroded) = (lines, rows);
+    s.eroded = rows;
 }
 
 /// The part of the mask in the box at column `x`, row `y`, `w` columns by `h` rows
@@ -508,8 +517,8 @@ fn vertical(
     s.mask = lines;
 }
 
-/// Each row's intervals grown or shrunk by `k`: the column intervals transposed into
-/// row intervals (shrunk on the way), grown if so, and transposed back, written once.
+/// Each row's intervals grown or shrunk by `k`: the runs transposed into row intervals,
+/// grown or shrunk, transposed back and written once.
 fn horizontal(
     height: u64,
     width: u64,
@@ -519,11 +528,20 @@ fn horizontal(
     s: &mut Scratch,
     out: &mut Vec<u32>,
 ) {
-    let mut cols = std::mem::take(&mut s.mask);
-    columns_of(runs, height, width, &mut cols);
-    rows_pass(&mut cols, height, width, k, grow, s);
+    let (mut rows, mut moved, mut cols) = (
+        std::mem::take(&mut s.eroded),
+        std::mem::take(&mut s.shrunk),
+        std::mem::take(&mut s.mask),
+    );
+    crate::boundary::transpose_runs(runs, height, s, &mut rows);
+    if grow {
+        crate::boundary::grow(&rows, k, width, &mut moved);
+    } else {
+        crate::boundary::shrink(&rows, k, &mut moved);
+    }
+    crate::boundary::transpose(&moved, height as usize, width as usize, 0, s, &mut cols);
     write_columns(&cols, height, width, out);
-    s.mask = cols;
+    (s.eroded, s.shrunk, s.mask) = (rows, moved, cols);
 }
 
 /// [`horizontal`] on column intervals, in place.
@@ -653,8 +671,6 @@ pub fn morph(
 #[derive(Default)]
 pub struct Components {
     lines: Lines,
-    /// Per interval of `lines`: its column, and its component.
-    column: Vec<u32>,
     /// Per interval: its component's slot (first-seen order); `rank[slot]` is the
     /// component's label.
     slot: Vec<u32>,
@@ -700,10 +716,6 @@ impl Components {
         let lines = &mut self.lines;
         columns_of(runs, height, width, lines);
         let n = lines.iv.len();
-        self.column.clear();
-        for &x in &lines.nonempty {
-            self.column.resize(lines.start[x as usize + 1], x);
-        }
         let parent = &mut self.slot;
         parent.clear();
         parent.extend(0..n as u32);
@@ -743,24 +755,43 @@ impl Components {
         let (areas, border) = (&mut self.slot_areas, &mut self.slot_border);
         areas.clear();
         border.clear();
-        for k in 0..n {
-            let p = parent[k] as usize;
-            let slot = if p == k {
-                key.push((u32::MAX, u32::MAX));
-                areas.push(0);
-                border.push(false);
-                key.len() - 1
-            } else {
-                parent[p] as usize
-            };
-            parent[k] = slot as u32;
-            let (a, b) = lines.iv[k];
-            let col = self.column[k];
-            let entry = (a / row_unit, col / col_unit);
-            key[slot] = key[slot].min(entry);
-            areas[slot] += u64::from(b - a);
-            border[slot] |=
-                a == 0 || u64::from(b) == height || col == 0 || u64::from(col) + 1 == width;
+        // The current slot's key, area and border contact are summed in registers and
+        // stored when the slot changes (consecutive intervals are mostly one
+        // component's: summing in memory would wait on the store just made each time).
+        let mut cur = usize::MAX;
+        let (mut c_key, mut c_area, mut c_border) = ((u32::MAX, u32::MAX), 0u64, false);
+        for &col in &lines.nonempty {
+            let (from, to) = (lines.start[col as usize], lines.start[col as usize + 1]);
+            let side = col == 0 || u64::from(col) + 1 == width;
+            for k in from..to {
+                let p = parent[k] as usize;
+                let slot = if p == k {
+                    key.push((u32::MAX, u32::MAX));
+                    areas.push(0);
+                    border.push(false);
+                    key.len() - 1
+                } else {
+                    parent[p] as usize
+                };
+                parent[k] = slot as u32;
+                if slot != cur {
+                    if cur != usize::MAX {
+                        key[cur] = key[cur].min(c_key);
+                        areas[cur] += c_area;
+                        border[cur] |= c_border;
+                    }
+                    (cur, c_key, c_area, c_border) = (slot, (u32::MAX, u32::MAX), 0, false);
+                }
+                let (a, b) = lines.iv[k];
+                c_key = c_key.min((a / row_unit, col / col_unit));
+                c_area += u64::from(b - a);
+                c_border |= side || a == 0 || u64::from(b) == height;
+            }
+        }
+        if cur != usize::MAX {
+            key[cur] = key[cur].min(c_key);
+            areas[cur] += c_area;
+            border[cur] |= c_border;
         }
         let order = &mut self.order;
         order.clear();
@@ -793,10 +824,14 @@ impl Components {
     /// The runs of the union of the components `keep` says yes to.
     pub fn union(&self, height: u64, width: u64, keep: impl Fn(usize) -> bool, out: &mut Vec<u32>) {
         let mut w = Writer::new(out);
-        for (k, &(a, b)) in self.lines.iv.iter().enumerate() {
-            if keep(self.rank[self.slot[k] as usize] as usize) {
-                let base = u64::from(self.column[k]) * height;
-                w.fg(base + u64::from(a), base + u64::from(b));
+        let lines = &self.lines;
+        for &col in &lines.nonempty {
+            let base = u64::from(col) * height;
+            for k in lines.start[col as usize]..lines.start[col as usize + 1] {
+                if keep(self.rank[self.slot[k] as usize] as usize) {
+                    let (a, b) = lines.iv[k];
+                    w.fg(base + u64::from(a), base + u64::from(b));
+                }
             }
         }
         w.finish(height * width);
@@ -818,12 +853,14 @@ impl Components {
         }
         self.grouped.clear();
         self.grouped.resize(self.slot.len(), (0, 0));
-        for i in 0..self.slot.len() {
-            let base = u64::from(self.column[i]) * height;
-            let (a, b) = self.lines.iv[i];
-            let slot = &mut count[label(i)];
-            self.grouped[*slot] = (base + u64::from(a), base + u64::from(b));
-            *slot += 1;
+        for &col in &self.lines.nonempty {
+            let base = u64::from(col) * height;
+            for i in self.lines.start[col as usize]..self.lines.start[col as usize + 1] {
+                let (a, b) = self.lines.iv[i];
+                let slot = &mut count[label(i)];
+                self.grouped[*slot] = (base + u64::from(a), base + u64::from(b));
+                *slot += 1;
+            }
         }
         // (`count[c]` is now where component `c` ends.)
         let mut from = 0;
