@@ -670,7 +670,12 @@ pub fn morph(
 /// reuses the buffers of the last mask labelled.
 #[derive(Default)]
 pub struct Components {
-    lines: Lines,
+    /// The column intervals, column by column.
+    iv: Vec<(u32, u32)>,
+    /// The columns with intervals, ascending, and where each one's intervals end in
+    /// `iv` (they start where the last column's end).
+    cols: Vec<u32>,
+    ends: Vec<usize>,
     /// Per interval: its component's slot (first-seen order); `rank[slot]` is the
     /// component's label.
     slot: Vec<u32>,
@@ -713,22 +718,21 @@ impl Components {
     /// the intervals of neighbouring columns that touch (diagonally too with 8), found
     /// by one walk of each column pair; no dense label image.
     pub fn label(&mut self, height: u64, width: u64, runs: &[u32], eight: bool) {
-        let lines = &mut self.lines;
-        columns_of(runs, height, width, lines);
-        let n = lines.iv.len();
+        self.split(height, runs);
+        let (iv, cols, ends) = (&self.iv, &self.cols, &self.ends);
+        let n = iv.len();
         let parent = &mut self.slot;
         parent.clear();
         parent.extend(0..n as u32);
         let t = u32::from(eight);
-        for pair in lines.nonempty.windows(2) {
-            if pair[1] != pair[0] + 1 {
+        for k in 1..cols.len() {
+            if cols[k] != cols[k - 1] + 1 {
                 continue;
             }
-            let x = pair[1] as usize;
-            let (mut i, mut j) = (lines.start[x - 1], lines.start[x]);
-            let (i_end, j_end) = (lines.start[x], lines.start[x + 1]);
+            let (mut i, mut j) = (if k > 1 { ends[k - 2] } else { 0 }, ends[k - 1]);
+            let (i_end, j_end) = (ends[k - 1], ends[k]);
             while i < i_end && j < j_end {
-                let ((a, b), (c, d)) = (lines.iv[i], lines.iv[j]);
+                let ((a, b), (c, d)) = (iv[i], iv[j]);
                 if c < b + t && a < d + t {
                     let (ri, rj) = (find(parent, i as u32), find(parent, j as u32));
                     if ri != rj {
@@ -760,10 +764,10 @@ impl Components {
         // component's: summing in memory would wait on the store just made each time).
         let mut cur = usize::MAX;
         let (mut c_key, mut c_area, mut c_border) = ((u32::MAX, u32::MAX), 0u64, false);
-        for &col in &lines.nonempty {
-            let (from, to) = (lines.start[col as usize], lines.start[col as usize + 1]);
+        let mut from = 0;
+        for (&col, &to) in cols.iter().zip(ends) {
             let side = col == 0 || u64::from(col) + 1 == width;
-            for k in from..to {
+            for k in std::mem::replace(&mut from, to)..to {
                 let p = parent[k] as usize;
                 let slot = if p == k {
                     key.push((u32::MAX, u32::MAX));
@@ -782,7 +786,7 @@ impl Components {
                     }
                     (cur, c_key, c_area, c_border) = (slot, (u32::MAX, u32::MAX), 0, false);
                 }
-                let (a, b) = lines.iv[k];
+                let (a, b) = iv[k];
                 c_key = c_key.min((a / row_unit, col / col_unit));
                 c_area += u64::from(b - a);
                 c_border |= side || a == 0 || u64::from(b) == height;
@@ -809,6 +813,38 @@ impl Components {
         }
     }
 
+    /// The column intervals of `runs` (columns of `height`) into `iv`, `cols`, `ends`
+    /// (touching pieces, split by an empty background run, joined).
+    fn split(&mut self, height: u64, runs: &[u32]) {
+        let (iv, cols, ends) = (&mut self.iv, &mut self.cols, &mut self.ends);
+        iv.clear();
+        cols.clear();
+        ends.clear();
+        // The last interval's column (`u64::MAX`: none yet) and end, in registers.
+        let (mut last_col, mut last_end) = (u64::MAX, 0u32);
+        crate::rle::for_each_column_piece(height, runs, |x, a, b| {
+            let (a, b) = (a as u32, b as u32);
+            if x != last_col {
+                if last_col != u64::MAX {
+                    ends.push(iv.len());
+                }
+                cols.push(x as u32);
+                iv.push((a, b));
+                last_col = x;
+            } else if a == last_end {
+                if let Some(last) = iv.last_mut() {
+                    last.1 = b;
+                }
+            } else {
+                iv.push((a, b));
+            }
+            last_end = b;
+        });
+        if last_col != u64::MAX {
+            ends.push(iv.len());
+        }
+    }
+
     /// The number of components.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -824,12 +860,12 @@ impl Components {
     /// The runs of the union of the components `keep` says yes to.
     pub fn union(&self, height: u64, width: u64, keep: impl Fn(usize) -> bool, out: &mut Vec<u32>) {
         let mut w = Writer::new(out);
-        let lines = &self.lines;
-        for &col in &lines.nonempty {
+        let mut from = 0;
+        for (&col, &to) in self.cols.iter().zip(&self.ends) {
             let base = u64::from(col) * height;
-            for k in lines.start[col as usize]..lines.start[col as usize + 1] {
+            for k in std::mem::replace(&mut from, to)..to {
                 if keep(self.rank[self.slot[k] as usize] as usize) {
-                    let (a, b) = lines.iv[k];
+                    let (a, b) = self.iv[k];
                     w.fg(base + u64::from(a), base + u64::from(b));
                 }
             }
@@ -853,10 +889,11 @@ impl Components {
         }
         self.grouped.clear();
         self.grouped.resize(self.slot.len(), (0, 0));
-        for &col in &self.lines.nonempty {
+        let mut from = 0;
+        for (&col, &to) in self.cols.iter().zip(&self.ends) {
             let base = u64::from(col) * height;
-            for i in self.lines.start[col as usize]..self.lines.start[col as usize + 1] {
-                let (a, b) = self.lines.iv[i];
+            for i in std::mem::replace(&mut from, to)..to {
+                let (a, b) = self.iv[i];
                 let slot = &mut count[label(i)];
                 self.grouped[*slot] = (base + u64::from(a), base + u64::from(b));
                 *slot += 1;
