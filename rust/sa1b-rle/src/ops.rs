@@ -1,9 +1,23 @@
 //! Operations on one mask's runs (COCO's column-major run lengths, zeros first), never
-//! a dense mask: set operations walk the two run lists side by side; flips, crops, pads
-//! and shifts move each column's foreground intervals; the transpose turns column
-//! intervals into row intervals by one sweep over the columns that visits only the rows
-//! whose membership changes ([`crate::boundary`]). Every result is canonical, as
-//! pycocotools' `encode` gives it (no empty run but the first).
+//! a dense mask. How each walks the runs (memory: the runs in and out, plus buffers the
+//! size of the intervals, and of one image side at most):
+//!
+//! - set operations: one walk over both run lists' run ends;
+//! - `flipud`: one walk of the runs, a column's pieces held until it ends and written
+//!   back reversed; `fliplr`: the same walk from the last run, so columns come last
+//!   first; `rot90` by 2: the run list reversed;
+//! - crops, pads, shifts and resizes: each column's foreground intervals moved;
+//! - the transpose and quarter turns: the foreground merged with itself moved one
+//!   column gives the rows that turn on and off, column by column
+//!   (`boundary::transpose_runs`), grouped by row;
+//! - morphology: column intervals grown or shrunk, transposed into row intervals (a
+//!   sweep over the columns visiting only rows whose membership changes), grown or
+//!   shrunk, transposed back, written once;
+//! - components: a union-find over the intervals of neighbouring columns;
+//! - centroid: sums over whole intervals.
+//!
+//! Every result is canonical, as pycocotools' `encode` gives it (no empty run but the
+//! first).
 
 use crate::boundary::{columns_of, Lines, Scratch};
 use crate::error::{Error, Result};
