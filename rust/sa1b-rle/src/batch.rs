@@ -967,16 +967,13 @@ impl RleBatch {
     pub fn largest_component(&self, eight: bool, threads: Option<usize>) -> Result<RleBatch> {
         let (h, w) = (self.height, self.width);
         self.map_masks_with(h, w, threads, |i, _, c: &mut Components, out| {
-            c.label(h, w, self.runs(i), eight);
+            c.label_unordered(h, w, self.runs(i), eight);
             if c.len() <= 1 {
                 // One component (or none): the mask itself.
                 crate::ops::canonical(self.runs(i), h * w, out);
                 return Ok(());
             }
-            let best = (0..c.len()).fold(None, |best: Option<usize>, k| match best {
-                Some(b) if c.areas[b] >= c.areas[k] => Some(b),
-                _ => Some(k),
-            });
+            let best = c.first_largest(eight);
             c.union(h, w, |k| Some(k) == best, out);
             Ok(())
         })
@@ -1006,7 +1003,7 @@ impl RleBatch {
                 work.clear();
                 work.extend_from_slice(self.runs(i));
             }
-            c.label(h, w, &work, true);
+            c.label_unordered(h, w, &work, true);
             let small: Vec<bool> = c.areas.iter().map(|&a| (a as f64) < area_thresh).collect();
             if small.iter().any(|&x| x) {
                 changed[i].store(true, Ordering::Relaxed);
@@ -1017,9 +1014,8 @@ impl RleBatch {
                     crate::ops::combine(self.runs(i), &filled, h * w, crate::ops::SetOp::Or, out)?;
                 } else if small.iter().all(|&x| x) {
                     // Every island small: SAM keeps the largest (the first of equals).
-                    let best =
-                        (0..c.len()).fold(0, |b, k| if c.areas[k] > c.areas[b] { k } else { b });
-                    c.union(h, w, |k| k == best, out);
+                    let best = c.first_largest(true);
+                    c.union(h, w, |k| Some(k) == best, out);
                 } else {
                     c.union(h, w, |k| !small[k], out);
                 }
@@ -1045,7 +1041,7 @@ impl RleBatch {
         self.map_masks_with(h, w, threads, |i, s, c: &mut Components, out| {
             let mut back = std::mem::take(&mut s.spare);
             crate::ops::invert(self.runs(i), h * w, &mut back);
-            c.label(h, w, &back, false);
+            c.label_unordered(h, w, &back, false);
             let mut inside = Vec::new();
             c.union(h, w, |k| !c.border[k], &mut inside);
             crate::ops::combine(self.runs(i), &inside, h * w, crate::ops::SetOp::Or, out)?;

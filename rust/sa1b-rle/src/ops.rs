@@ -732,6 +732,17 @@ impl Components {
     /// the intervals of neighbouring columns that touch (diagonally too with 8), found
     /// by one walk of each column pair; no dense label image.
     pub fn label(&mut self, height: u64, width: u64, runs: &[u32], eight: bool) {
+        self.label_with(height, width, runs, eight, true);
+    }
+
+    /// [`Components::label`] without `OpenCV`'s order: components numbered by their
+    /// first interval in column-major order (no sort keys gathered); see
+    /// [`Components::first_largest`] for the one tie-break that needs the order.
+    pub(crate) fn label_unordered(&mut self, height: u64, width: u64, runs: &[u32], eight: bool) {
+        self.label_with(height, width, runs, eight, false);
+    }
+
+    fn label_with(&mut self, height: u64, width: u64, runs: &[u32], eight: bool, ordered: bool) {
         self.split(height, runs);
         let (iv, cols, ends) = (&self.iv, &self.cols, &self.ends);
         let n = iv.len();
@@ -767,7 +778,9 @@ impl Components {
         // label order: with 4-connectivity (SAUF, a scan of pixels) by each component's
         // first pixel in a row-major scan; with 8 (a scan of 2x2 blocks, one component
         // per block) by its first block in a row-major scan of blocks.
-        let (row_unit, col_unit) = if eight { (2, 2) } else { (1, 1) };
+        // (Blocks of 2 as a shift: a division by a unit known only at run time costs
+        // more than the rest of the pass.)
+        let unit = u32::from(eight);
         let key = &mut self.key;
         key.clear();
         let (areas, border) = (&mut self.slot_areas, &mut self.slot_border);
@@ -801,7 +814,9 @@ impl Components {
                     (cur, c_key, c_area, c_border) = (slot, (u32::MAX, u32::MAX), 0, false);
                 }
                 let (a, b) = iv[k];
-                c_key = c_key.min((a / row_unit, col / col_unit));
+                if ordered {
+                    c_key = c_key.min((a >> unit, col >> unit));
+                }
                 c_area += u64::from(b - a);
                 c_border |= side || a == 0 || u64::from(b) == height;
             }
@@ -814,7 +829,9 @@ impl Components {
         let order = &mut self.order;
         order.clear();
         order.extend(0..key.len() as u32);
-        order.sort_unstable_by_key(|&c| key[c as usize]);
+        if ordered {
+            order.sort_unstable_by_key(|&c| key[c as usize]);
+        }
         let rank = &mut self.rank;
         rank.clear();
         rank.resize(key.len(), 0);
@@ -825,6 +842,29 @@ impl Components {
             self.areas.push(areas[c as usize]);
             self.border.push(border[c as usize]);
         }
+    }
+
+    /// The largest component (ties: the first in `OpenCV`'s label order), `None` when
+    /// there is none; the sort keys of the tied ones are gathered only when there is a
+    /// tie.
+    pub(crate) fn first_largest(&self, eight: bool) -> Option<usize> {
+        let max = *self.areas.iter().max()?;
+        let tied: Vec<usize> = (0..self.len()).filter(|&c| self.areas[c] == max).collect();
+        if tied.len() == 1 {
+            return Some(tied[0]);
+        }
+        // The labels' order is OpenCV's when labelled in order; otherwise the tied
+        // ones' keys decide (see `label_with`).
+        let unit = u32::from(eight);
+        let mut key = vec![(u32::MAX, u32::MAX); self.len()];
+        let mut from = 0;
+        for (&col, &to) in self.cols.iter().zip(&self.ends) {
+            for k in std::mem::replace(&mut from, to)..to {
+                let c = self.rank[self.slot[k] as usize] as usize;
+                key[c] = key[c].min((self.iv[k].0 >> unit, col >> unit));
+            }
+        }
+        tied.into_iter().min_by_key(|&c| (key[c], c))
     }
 
     /// The column intervals of `runs` (columns of `height`) into `iv`, `cols`, `ends`
