@@ -113,6 +113,19 @@ impl RleBatch {
         Ok(())
     }
 
+    /// Appends a block of masks made side by side ([`RleBatch::push_many`]'s layout); a
+    /// batch without masks takes the block's buffer as its own (no copy: a fresh copy
+    /// of a large result faults its pages in again).
+    pub(crate) fn append_block(&mut self, runs: Vec<u32>, ends: &[usize]) -> Result<()> {
+        if self.offsets.len() > 1 {
+            return self.push_many(&runs, ends);
+        }
+        self.runs = runs;
+        crate::alloc::reserve(&mut self.offsets, ends.len(), "mask offsets")?;
+        self.offsets.extend_from_slice(ends);
+        Ok(())
+    }
+
     /// A batch of the given masks, which must all have size `height` x `width`.
     ///
     /// # Errors
@@ -229,17 +242,9 @@ impl RleBatch {
             Ok::<_, Error>((runs, ends))
         });
         let mut out = RleBatch::new(height, width)?;
-        let mut blocks = blocks.into_iter();
-        if let Some(first) = blocks.next() {
-            // The first block's buffer becomes the batch's (no copy).
-            let (runs, ends) = first?;
-            out.runs = runs;
-            crate::alloc::reserve(&mut out.offsets, ends.len(), "mask offsets")?;
-            out.offsets.extend_from_slice(&ends);
-        }
         for block in blocks {
             let (runs, ends) = block?;
-            out.push_many(&runs, &ends)?;
+            out.append_block(runs, &ends)?;
         }
         Ok(out)
     }
@@ -739,17 +744,9 @@ impl RleBatch {
             Ok::<_, Error>((runs, ends))
         });
         let mut out = RleBatch::new(height, width)?;
-        let mut blocks = blocks.into_iter();
-        if let Some(first) = blocks.next() {
-            // The first block's buffer becomes the batch's (no copy).
-            let (runs, ends) = first?;
-            out.runs = runs;
-            crate::alloc::reserve(&mut out.offsets, ends.len(), "mask offsets")?;
-            out.offsets.extend_from_slice(&ends);
-        }
         for block in blocks {
             let (runs, ends) = block?;
-            out.push_many(&runs, &ends)?;
+            out.append_block(runs, &ends)?;
         }
         Ok(out)
     }
@@ -946,14 +943,7 @@ impl RleBatch {
         let mut owners = Vec::new();
         for block in blocks {
             let (runs, ends, own) = block?;
-            if out.is_empty() {
-                // The first block's buffer becomes the batch's (no copy).
-                out.runs = runs;
-                crate::alloc::reserve(&mut out.offsets, ends.len(), "mask offsets")?;
-                out.offsets.extend_from_slice(&ends);
-            } else {
-                out.push_many(&runs, &ends)?;
-            }
+            out.append_block(runs, &ends)?;
             owners.extend(own);
         }
         Ok((out, owners))

@@ -175,23 +175,25 @@ pub(crate) fn grow(src: &Lines, d: u64, len: u64, out: &mut Lines) {
     out.start.resize(src.start.len(), out.iv.len());
 }
 
-/// Calls `f(lo, hi, in_b)` for the pieces where membership in the interval lists `a`
-/// and `b` differs (`a` minus `b`: `in_b` false; `b` minus `a`: true), in order: one
-/// walk of both lists, each interval's not yet handled part held in registers.
+/// Calls `f(lo, hi, in_b)` for the pieces where membership in two ascending lists of
+/// disjoint intervals differs (in `a` only: `in_b` false; in `b` only: true), in order:
+/// one walk of both, each interval's unhandled part held in registers. `next_a` and
+/// `next_b` give the intervals one at a time, `END` past the last.
 #[inline]
-fn differences(a: &[(u32, u32)], b: &[(u32, u32)], mut f: impl FnMut(u32, u32, bool)) {
-    let (mut i, mut j) = (0usize, 0usize);
-    let (mut al, mut ah) = a.first().copied().unwrap_or((0, 0));
-    let (mut bl, mut bh) = b.first().copied().unwrap_or((0, 0));
-    while i < a.len() && j < b.len() {
+fn symmetric_difference(
+    mut next_a: impl FnMut() -> (u64, u64),
+    mut next_b: impl FnMut() -> (u64, u64),
+    mut f: impl FnMut(u64, u64, bool),
+) {
+    let (mut al, mut ah) = next_a();
+    let (mut bl, mut bh) = next_b();
+    while al != END.0 && bl != END.0 {
         if ah <= bl {
             f(al, ah, false);
-            i += 1;
-            (al, ah) = a.get(i).copied().unwrap_or((0, 0));
+            (al, ah) = next_a();
         } else if bh <= al {
             f(bl, bh, true);
-            j += 1;
-            (bl, bh) = b.get(j).copied().unwrap_or((0, 0));
+            (bl, bh) = next_b();
         } else {
             // They overlap: the part before the later start is one side's alone, the
             // common part up to the earlier end is dropped.
@@ -203,28 +205,36 @@ fn differences(a: &[(u32, u32)], b: &[(u32, u32)], mut f: impl FnMut(u32, u32, b
             let m = ah.min(bh);
             (al, bl) = (m, m);
             if al == ah {
-                i += 1;
-                (al, ah) = a.get(i).copied().unwrap_or((0, 0));
+                (al, ah) = next_a();
             }
             if bl == bh {
-                j += 1;
-                (bl, bh) = b.get(j).copied().unwrap_or((0, 0));
+                (bl, bh) = next_b();
             }
         }
     }
-    // What is left of one list.
-    if i < a.len() {
+    while al != END.0 {
         f(al, ah, false);
-        for &(p, q) in &a[i + 1..] {
-            f(p, q, false);
-        }
+        (al, ah) = next_a();
     }
-    if j < b.len() {
+    while bl != END.0 {
         f(bl, bh, true);
-        for &(p, q) in &b[j + 1..] {
-            f(p, q, true);
-        }
+        (bl, bh) = next_b();
     }
+}
+
+/// What the interval sources of [`symmetric_difference`] give past their last.
+const END: (u64, u64) = (u64::MAX, u64::MAX);
+
+/// [`symmetric_difference`] of two interval lists of one line.
+#[inline]
+fn differences(a: &[(u32, u32)], b: &[(u32, u32)], mut f: impl FnMut(u32, u32, bool)) {
+    let (mut ia, mut ib) = (a.iter(), b.iter());
+    let wide = |iv: Option<&(u32, u32)>| iv.map_or(END, |&(p, q)| (u64::from(p), u64::from(q)));
+    symmetric_difference(
+        || wide(ia.next()),
+        || wide(ib.next()),
+        |lo, hi, in_b| f(lo as u32, hi as u32, in_b),
+    );
 }
 
 /// One step of the sweeps of [`transpose`] and [`transpose_runs`] at line `x`: the
@@ -263,8 +273,7 @@ fn sweep_step(
     });
 }
 
-/// The foreground intervals of column-major runs, one at a time (`(u64::MAX, u64::MAX)`
-/// past the last).
+/// The foreground intervals of column-major runs, one at a time (`END` past the last).
 struct Foreground<'a> {
     runs: &'a [u32],
     k: usize,
@@ -287,7 +296,7 @@ impl<'a> Foreground<'a> {
                 return (a, b);
             }
         }
-        (u64::MAX, u64::MAX)
+        END
     }
 
     /// The next interval moved by `by` (`u64::MAX` stays).
@@ -333,40 +342,14 @@ pub(crate) fn transpose_runs(runs: &[u32], height: u64, s: &mut Scratch, out: &m
             p = end;
         }
     };
-    // The symmetric difference of the foreground intervals (a: on) and the same moved
-    // by `h` (b: off), two cursors over the runs, as in `differences` (each interval's
-    // unhandled part in registers; an exhausted list reads `u64::MAX`).
+    // The foreground intervals (on) and the same moved by `h` (off), two cursors over
+    // the runs.
     let (mut ca, mut cb) = (Foreground::new(runs), Foreground::new(runs));
-    let (mut al, mut ah) = ca.next();
-    let (mut bl, mut bh) = cb.next_moved(h);
-    while al != u64::MAX {
-        if ah <= bl {
-            emit(al, ah, true);
-            (al, ah) = ca.next();
-        } else if bh <= al {
-            emit(bl, bh, false);
-            (bl, bh) = cb.next_moved(h);
-        } else {
-            if al < bl {
-                emit(al, bl, true);
-            } else if bl < al {
-                emit(bl, al, false);
-            }
-            let m = ah.min(bh);
-            (al, bl) = (m, m);
-            if al == ah {
-                (al, ah) = ca.next();
-            }
-            if bl == bh {
-                (bl, bh) = cb.next_moved(h);
-            }
-        }
-    }
-    // What is left of b (a ends first: b is a moved later).
-    while bl != u64::MAX {
-        emit(bl, bh, false);
-        (bl, bh) = cb.next_moved(h);
-    }
+    symmetric_difference(
+        || ca.next(),
+        || cb.next_moved(h),
+        |lo, hi, off| emit(lo, hi, !off),
+    );
     group(s, len, out);
 }
 
