@@ -127,8 +127,10 @@ pub(crate) fn columns_of(runs: &[u32], height: u64, width: u64, out: &mut Lines)
     out.start.resize(width as usize + 1, out.iv.len());
 }
 
-/// Each interval of `src` shrunk by `d` at both ends (dropped when nothing is left).
-pub(crate) fn shrink(src: &Lines, d: u64, out: &mut Lines) {
+/// Each interval of `src` (lines of `len` positions) grown (`grow`) or shrunk by `d` at
+/// both ends, clamped to `0..len`: dropped when nothing is left, joined with the one
+/// before when they overlap or touch (only grown ones can).
+pub(crate) fn grow_or_shrink(src: &Lines, d: u64, len: u64, grow: bool, out: &mut Lines) {
     out.iv.clear();
     out.start.clear();
     out.start.push(0);
@@ -136,40 +138,26 @@ pub(crate) fn shrink(src: &Lines, d: u64, out: &mut Lines) {
     for &x in &src.nonempty {
         let i = x as usize;
         out.start.resize(i + 1, out.iv.len());
-        let before = out.iv.len();
-        for &(a, b) in src.line(i) {
-            let (a, b) = (u64::from(a) + d, u64::from(b).saturating_sub(d));
-            if a < b {
-                out.iv.push((a as u32, b as u32));
-            }
-        }
-        if out.iv.len() > before {
-            out.nonempty.push(x);
-        }
-    }
-    out.start.resize(src.start.len(), out.iv.len());
-}
-
-/// Each interval of `src` (lines of `len` positions) grown by `d` at both ends, clamped
-/// to `0..len`, overlapping or touching ones joined.
-pub(crate) fn grow(src: &Lines, d: u64, len: u64, out: &mut Lines) {
-    out.iv.clear();
-    out.start.clear();
-    out.start.push(0);
-    out.nonempty.clear();
-    for &x in &src.nonempty {
-        let i = x as usize;
-        out.start.resize(i + 1, out.iv.len());
-        out.nonempty.push(x);
         let first = out.iv.len();
         for &(a, b) in src.line(i) {
-            let a = u64::from(a).saturating_sub(d) as u32;
-            let b = (u64::from(b) + d).min(len) as u32;
+            let (a, b) = (u64::from(a), u64::from(b));
+            let (a, b) = if grow {
+                (a.saturating_sub(d), (b + d).min(len))
+            } else {
+                (a + d, b.saturating_sub(d))
+            };
+            if a >= b {
+                continue;
+            }
+            let (a, b) = (a as u32, b as u32);
             let joins = out.iv.len() > first;
             match out.iv.last_mut() {
                 Some(last) if joins && a <= last.1 => last.1 = last.1.max(b),
                 _ => out.iv.push((a, b)),
             }
+        }
+        if out.iv.len() > first {
+            out.nonempty.push(x);
         }
     }
     out.start.resize(src.start.len(), out.iv.len());
@@ -498,7 +486,7 @@ pub fn boundary_runs(
     columns_of(runs, height, width, &mut mask);
     // Vertical erosion (columns), horizontal (rows, by the transposition), back to
     // columns.
-    shrink(&mask, d, &mut shrunk);
+    grow_or_shrink(&mask, d, height, false, &mut shrunk);
     transpose(&shrunk, w, h, d, s, &mut eroded);
     transpose(&eroded, h, w, 0, s, &mut back);
     // The mask minus its erosion (a subset of it), column by column, as runs: zeros

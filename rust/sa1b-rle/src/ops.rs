@@ -19,7 +19,7 @@
 //! Every result is canonical, as pycocotools' `encode` gives it (no empty run but the
 //! first).
 
-use crate::boundary::{columns_of, Lines, Scratch};
+use crate::boundary::{columns_of, grow_or_shrink, Lines, Scratch};
 use crate::error::{Error, Result};
 
 /// Canonical runs from foreground intervals given in ascending order (touching ones
@@ -495,40 +495,11 @@ fn vertical(
     s: &mut Scratch,
     out: &mut Vec<u32>,
 ) {
-    let mut lines = std::mem::take(&mut s.mask);
-    columns_of(runs, height, width, &mut lines);
-    let mut wr = Writer::new(out);
-    for &x in &lines.nonempty {
-        let x = x as usize;
-        let base = x as u64 * height;
-        let mut open: Option<(u64, u64)> = None;
-        for &(a, b) in lines.line(x) {
-            let (a, b) = if grow {
-                (
-                    u64::from(a).saturating_sub(k),
-                    (u64::from(b) + k).min(height),
-                )
-            } else {
-                (u64::from(a) + k, u64::from(b).saturating_sub(k))
-            };
-            if a >= b {
-                continue;
-            }
-            match open {
-                Some((oa, ob)) if a <= ob => open = Some((oa, ob.max(b))),
-                Some((oa, ob)) => {
-                    wr.fg(base + oa, base + ob);
-                    open = Some((a, b));
-                }
-                None => open = Some((a, b)),
-            }
-        }
-        if let Some((oa, ob)) = open {
-            wr.fg(base + oa, base + ob);
-        }
-    }
-    wr.finish(height * width);
-    s.mask = lines;
+    let (mut cols, mut moved) = (std::mem::take(&mut s.mask), std::mem::take(&mut s.back));
+    columns_of(runs, height, width, &mut cols);
+    grow_or_shrink(&cols, k, height, grow, &mut moved);
+    write_columns(&moved, height, width, out);
+    (s.mask, s.back) = (cols, moved);
 }
 
 /// Each row's intervals grown or shrunk by `k`: the runs transposed into row intervals,
@@ -548,11 +519,7 @@ fn horizontal(
         std::mem::take(&mut s.mask),
     );
     crate::boundary::transpose_runs(runs, height, s, &mut rows);
-    if grow {
-        crate::boundary::grow(&rows, k, width, &mut moved);
-    } else {
-        crate::boundary::shrink(&rows, k, &mut moved);
-    }
+    grow_or_shrink(&rows, k, width, grow, &mut moved);
     crate::boundary::transpose(&moved, height as usize, width as usize, 0, s, &mut cols);
     write_columns(&cols, height, width, out);
     (s.eroded, s.shrunk, s.mask) = (rows, moved, cols);
@@ -565,7 +532,7 @@ fn rows_pass(cols: &mut Lines, height: u64, width: u64, k: u64, grow: bool, s: &
     if grow {
         let mut grown = std::mem::take(&mut s.shrunk);
         crate::boundary::transpose(cols, w, h, 0, s, &mut rows);
-        crate::boundary::grow(&rows, k, width, &mut grown);
+        grow_or_shrink(&rows, k, width, true, &mut grown);
         crate::boundary::transpose(&grown, h, w, 0, s, cols);
         s.shrunk = grown;
     } else {
@@ -589,11 +556,7 @@ fn square(
     let mut cols = std::mem::take(&mut s.mask);
     let mut moved = std::mem::take(&mut s.back);
     columns_of(runs, height, width, &mut cols);
-    if grow {
-        crate::boundary::grow(&cols, k, height, &mut moved);
-    } else {
-        crate::boundary::shrink(&cols, k, &mut moved);
-    }
+    grow_or_shrink(&cols, k, height, grow, &mut moved);
     rows_pass(&mut moved, height, width, k, grow, s);
     write_columns(&moved, height, width, out);
     (s.mask, s.back) = (cols, moved);
