@@ -74,7 +74,7 @@ pub struct Scratch {
     pub(crate) eroded: Lines,
     pub(crate) back: Lines,
     /// `(line, a, b)` intervals before they are grouped by line.
-    pub(crate) loose: Vec<(u32, u32, u32)>,
+    loose: Vec<(u32, u32, u32)>,
     /// One column's intervals.
     pub(crate) column: Vec<(u32, u32)>,
 
