@@ -963,7 +963,7 @@ impl RleBatch {
                 crate::ops::canonical(self.runs(i), h * w, out);
                 return Ok(());
             }
-            let best = c.first_largest(eight);
+            let best = c.first_largest(h, eight);
             c.union(h, w, |k| Some(k) == best, out);
             Ok(())
         })
@@ -1004,7 +1004,7 @@ impl RleBatch {
                     crate::ops::combine(self.runs(i), &filled, h * w, crate::ops::SetOp::Or, out)?;
                 } else if small.iter().all(|&x| x) {
                     // Every island small: SAM keeps the largest (the first of equals).
-                    let best = c.first_largest(true);
+                    let best = c.first_largest(h, true);
                     c.union(h, w, |k| Some(k) == best, out);
                 } else {
                     c.union(h, w, |k| !small[k], out);

@@ -13,7 +13,8 @@
 //! - morphology: column intervals grown or shrunk, transposed into row intervals (a
 //!   sweep over the columns visiting only rows whose membership changes), grown or
 //!   shrunk, transposed back, written once;
-//! - components: a union-find over the intervals of neighbouring columns;
+//! - components: the column intervals, then one walk over them, each labelled from
+//!   the intervals of the column before that it touches (a union-find over labels);
 //! - centroid: sums over whole intervals.
 //!
 //! Every result is canonical, as pycocotools' `encode` gives it (no empty run but the
@@ -647,29 +648,43 @@ pub fn morph(
 /// reuses the buffers of the last mask labelled.
 #[derive(Default)]
 pub struct Components {
-    /// The column intervals, column by column.
-    iv: Vec<(u32, u32)>,
-    /// The columns with intervals, ascending, and where each one's intervals end in
-    /// `iv` (they start where the last column's end).
-    cols: Vec<u32>,
-    ends: Vec<usize>,
-    /// Per interval: its component's slot (first-seen order); `rank[slot]` is the
-    /// component's label.
-    slot: Vec<u32>,
+    /// The column intervals in column-major order, as `[start, end)` indices of an
+    /// image two rows taller (`col * (height + 2) + row`: intervals of neighbouring
+    /// columns compare as intervals of one line once the earlier is moved by a
+    /// column, and those two columns apart stay apart), and each one's column.
+    iv: Vec<(u64, u64)>,
+    col: Vec<u32>,
+    /// Per interval: its provisional label (a union-find node, one per interval that
+    /// touched nothing in the column before; far fewer than the intervals).
+    lab: Vec<u32>,
+    /// Per provisional label: its parent in the union-find (never above itself), then,
+    /// once labelled, its component.
+    parent: Vec<u32>,
     /// Per component: pixels.
     pub areas: Vec<u64>,
     /// Per component: whether it touches the image border.
     pub border: Vec<bool>,
-    // Buffers of the labelling and of `each`.
-    key: Vec<(u32, u32)>,
-    // Per slot: area and border contact (`areas`, `border` are per label).
+    // Per provisional label, then per slot (components in first-seen order): the
+    // `OpenCV` sort key, area and border contact.
+    l_key: Vec<u64>,
+    l_area: Vec<u64>,
+    l_border: Vec<bool>,
+    key: Vec<u64>,
     slot_areas: Vec<u64>,
     slot_border: Vec<bool>,
     order: Vec<u32>,
     rank: Vec<u32>,
+    // Buffers of `each`.
     count: Vec<usize>,
     grouped: Vec<(u64, u64)>,
     one: Vec<u32>,
+}
+
+/// `OpenCV`'s sort key of a component's pixels in column `col` from row `a` down: row
+/// then column, in blocks of 2 when `unit` is 1 (8-connectivity; see
+/// [`Components::label`]), as one integer (its minimum without branches).
+fn sort_key(a: u64, col: u32, unit: u32) -> u64 {
+    ((a >> unit) << 32) | u64::from(col >> unit)
 }
 
 fn find(parent: &mut [u32], mut i: u32) -> u32 {
@@ -691,9 +706,11 @@ pub fn components(height: u64, width: u64, runs: &[u32], eight: bool) -> Compone
 }
 
 impl Components {
-    /// Labels the components of a mask (`eight`: 8-connectivity, else 4): a union of
-    /// the intervals of neighbouring columns that touch (diagonally too with 8), found
-    /// by one walk of each column pair; no dense label image.
+    /// Labels the components of a mask (`eight`: 8-connectivity, else 4): its column
+    /// intervals, then one walk over them in column-major order, each interval given
+    /// the label of the intervals of the column before that it touches (diagonally too
+    /// with 8), joining those labels when there are several (a union-find over labels,
+    /// not intervals); no dense label image.
     pub fn label(&mut self, height: u64, width: u64, runs: &[u32], eight: bool) {
         self.label_with(height, width, runs, eight, true);
     }
@@ -707,88 +724,41 @@ impl Components {
 
     fn label_with(&mut self, height: u64, width: u64, runs: &[u32], eight: bool, ordered: bool) {
         self.split(height, runs);
-        let (iv, cols, ends) = (&self.iv, &self.cols, &self.ends);
-        let n = iv.len();
-        let parent = &mut self.slot;
-        parent.clear();
-        parent.extend(0..n as u32);
-        let t = u32::from(eight);
-        for k in 1..cols.len() {
-            if cols[k] != cols[k - 1] + 1 {
-                continue;
-            }
-            let (mut i, mut j) = (if k > 1 { ends[k - 2] } else { 0 }, ends[k - 1]);
-            let (i_end, j_end) = (ends[k - 1], ends[k]);
-            while i < i_end && j < j_end {
-                let ((a, b), (c, d)) = (iv[i], iv[j]);
-                if c < b + t && a < d + t {
-                    let (ri, rj) = (find(parent, i as u32), find(parent, j as u32));
-                    if ri != rj {
-                        parent[ri.max(rj) as usize] = ri.min(rj);
-                    }
-                }
-                if b < d {
-                    i += 1;
-                } else {
-                    j += 1;
-                }
-            }
-        }
-        // One pass in index order turns `parent` into each interval's component slot,
-        // numbered by first interval (a root has the smallest index of its set, so it
-        // comes before the rest, which point to smaller indices, already turned), while
-        // each slot's OpenCV sort key, area and border contact are gathered. OpenCV's
-        // label order: with 4-connectivity (SAUF, a scan of pixels) by each component's
-        // first pixel in a row-major scan; with 8 (a scan of 2x2 blocks, one component
-        // per block) by its first block in a row-major scan of blocks.
-        // (Blocks of 2 as a shift: a division by a unit known only at run time costs
-        // more than the rest of the pass.)
-        let unit = u32::from(eight);
-        let key = &mut self.key;
+        self.walk(height, width, eight, ordered);
+        // One pass over the labels in order gives each its component's slot (numbered
+        // by first label, so by first interval in column-major order): a root comes
+        // before the rest of its set, which point to smaller labels, already turned.
+        let Components {
+            parent,
+            l_key,
+            l_area,
+            l_border,
+            key,
+            slot_areas,
+            slot_border,
+            ..
+        } = self;
         key.clear();
-        let (areas, border) = (&mut self.slot_areas, &mut self.slot_border);
-        areas.clear();
-        border.clear();
-        // The current slot's key, area and border contact are summed in registers and
-        // stored when the slot changes (consecutive intervals are mostly one
-        // component's: summing in memory would wait on the store just made each time).
-        let mut cur = usize::MAX;
-        let (mut c_key, mut c_area, mut c_border) = ((u32::MAX, u32::MAX), 0u64, false);
-        let mut from = 0;
-        for (&col, &to) in cols.iter().zip(ends) {
-            let side = col == 0 || u64::from(col) + 1 == width;
-            for k in std::mem::replace(&mut from, to)..to {
-                let p = parent[k] as usize;
-                let slot = if p == k {
-                    key.push((u32::MAX, u32::MAX));
-                    areas.push(0);
-                    border.push(false);
-                    key.len() - 1
-                } else {
-                    parent[p] as usize
-                };
-                parent[k] = slot as u32;
-                if slot != cur {
-                    if cur != usize::MAX {
-                        key[cur] = key[cur].min(c_key);
-                        areas[cur] += c_area;
-                        border[cur] |= c_border;
-                    }
-                    (cur, c_key, c_area, c_border) = (slot, (u32::MAX, u32::MAX), 0, false);
-                }
-                let (a, b) = iv[k];
-                if ordered {
-                    c_key = c_key.min((a >> unit, col >> unit));
-                }
-                c_area += u64::from(b - a);
-                c_border |= side || a == 0 || u64::from(b) == height;
-            }
+        slot_areas.clear();
+        slot_border.clear();
+        for l in 0..parent.len() {
+            let p = parent[l] as usize;
+            let s = if p == l {
+                key.push(u64::MAX);
+                slot_areas.push(0);
+                slot_border.push(false);
+                key.len() - 1
+            } else {
+                parent[p] as usize
+            };
+            parent[l] = s as u32;
+            key[s] = key[s].min(l_key[l]);
+            slot_areas[s] += l_area[l];
+            slot_border[s] |= l_border[l];
         }
-        if cur != usize::MAX {
-            key[cur] = key[cur].min(c_key);
-            areas[cur] += c_area;
-            border[cur] |= c_border;
-        }
+        // OpenCV's label order: with 4-connectivity (SAUF, a scan of pixels) by each
+        // component's first pixel in a row-major scan; with 8 (a scan of 2x2 blocks,
+        // one component per block) by its first block in a row-major scan of blocks.
         let order = &mut self.order;
         order.clear();
         order.extend(0..key.len() as u32);
@@ -802,15 +772,123 @@ impl Components {
         self.border.clear();
         for (l, &c) in order.iter().enumerate() {
             rank[c as usize] = l as u32;
-            self.areas.push(areas[c as usize]);
-            self.border.push(border[c as usize]);
+            self.areas.push(slot_areas[c as usize]);
+            self.border.push(slot_border[c as usize]);
         }
+        for p in &mut self.parent {
+            *p = rank[*p as usize];
+        }
+    }
+
+    /// The column intervals of `runs` (columns of `height`) into `iv` and `col`
+    /// (touching pieces, split by an empty background run, joined).
+    fn split(&mut self, height: u64, runs: &[u32]) {
+        let (iv, cols) = (&mut self.iv, &mut self.col);
+        iv.clear();
+        cols.clear();
+        let hp = height + 2;
+        // (A piece continues the last one only in its column: columns are apart.)
+        let mut last_end = u64::MAX;
+        for (x, a, b) in crate::rle::column_pieces(height, runs) {
+            let base = x * hp;
+            if base + a == last_end {
+                if let Some(last) = iv.last_mut() {
+                    last.1 = base + b;
+                }
+            } else {
+                iv.push((base + a, base + b));
+                cols.push(x as u32);
+            }
+            last_end = base + b;
+        }
+    }
+
+    /// The walk of [`Components::label`] over the intervals of [`Components::split`]:
+    /// each one's provisional label into `lab`, the labels' union-find into `parent`,
+    /// their sort keys (when `ordered`), areas and border contact.
+    fn walk(&mut self, height: u64, width: u64, eight: bool, ordered: bool) {
+        let Components {
+            iv,
+            col,
+            lab,
+            parent,
+            l_key,
+            l_area,
+            l_border,
+            ..
+        } = self;
+        parent.clear();
+        l_key.clear();
+        l_area.clear();
+        l_border.clear();
+        lab.clear();
+        lab.resize(iv.len(), 0);
+        let (t, unit, hp) = (u64::from(eight), u32::from(eight), height + 2);
+        let last_col = width.saturating_sub(1);
+        // The intervals moved one column on: `iv[j] + hp`, the first of them that may
+        // touch the current interval or a later one (each is passed once it ends
+        // before the current one's reach; mostly exactly one is passed per interval).
+        let mut j = 0;
+        for i in 0..iv.len() {
+            let (a, b) = iv[i];
+            let reach = a.saturating_sub(hp + t);
+            if j < i && iv[j].1 <= reach {
+                j += 1;
+                while j < i && iv[j].1 <= reach {
+                    j += 1;
+                }
+            }
+            let mut l = u32::MAX;
+            if j < i && iv[j].0 + hp < b + t {
+                l = find(parent, lab[j]);
+                let mut k = j + 1;
+                while k < i && iv[k].0 + hp < b + t {
+                    let r = find(parent, lab[k]);
+                    if r != l {
+                        parent[r.max(l) as usize] = r.min(l);
+                        l = r.min(l);
+                    }
+                    k += 1;
+                }
+            }
+            if l == u32::MAX {
+                l = parent.len() as u32;
+                parent.push(l);
+                l_key.push(u64::MAX);
+                l_area.push(0);
+                l_border.push(false);
+            }
+            lab[i] = l;
+            let (c, k) = (col[i], l as usize);
+            let base = u64::from(c) * hp;
+            if ordered {
+                l_key[k] = l_key[k].min(sort_key(a - base, c, unit));
+            }
+            l_area[k] += b - a;
+            // (Not lazy: a branch per test mispredicts more than the tests cost.)
+            #[allow(clippy::needless_bitwise_bool)]
+            let edge = (a == base) | (b == base + height) | (c == 0) | (u64::from(c) == last_col);
+            l_border[k] |= edge;
+        }
+    }
+
+    /// Interval `k`'s component.
+    fn component(&self, k: usize) -> usize {
+        self.parent[self.lab[k] as usize] as usize
+    }
+
+    /// Interval `k` as `[start, end)` pixel indices (column-major, `height` rows).
+    fn pixels(&self, k: usize) -> (u64, u64) {
+        // (Two rows fewer per column before it.)
+        let (a, b) = self.iv[k];
+        let skip = 2 * u64::from(self.col[k]);
+        (a - skip, b - skip)
     }
 
     /// The largest component (ties: the first in `OpenCV`'s label order), `None` when
     /// there is none; the sort keys of the tied ones are gathered only when there is a
     /// tie.
-    pub(crate) fn first_largest(&self, eight: bool) -> Option<usize> {
+    pub(crate) fn first_largest(&self, height: u64, eight: bool) -> Option<usize> {
         let max = *self.areas.iter().max()?;
         let tied: Vec<usize> = (0..self.len()).filter(|&c| self.areas[c] == max).collect();
         if tied.len() == 1 {
@@ -819,47 +897,13 @@ impl Components {
         // The labels' order is OpenCV's when labelled in order; otherwise the tied
         // ones' keys decide (see `label_with`).
         let unit = u32::from(eight);
-        let mut key = vec![(u32::MAX, u32::MAX); self.len()];
-        let mut from = 0;
-        for (&col, &to) in self.cols.iter().zip(&self.ends) {
-            for k in std::mem::replace(&mut from, to)..to {
-                let c = self.rank[self.slot[k] as usize] as usize;
-                key[c] = key[c].min((self.iv[k].0 >> unit, col >> unit));
-            }
+        let mut key = vec![u64::MAX; self.len()];
+        for k in 0..self.iv.len() {
+            let c = self.component(k);
+            let row = self.iv[k].0 - u64::from(self.col[k]) * (height + 2);
+            key[c] = key[c].min(sort_key(row, self.col[k], unit));
         }
         tied.into_iter().min_by_key(|&c| (key[c], c))
-    }
-
-    /// The column intervals of `runs` (columns of `height`) into `iv`, `cols`, `ends`
-    /// (touching pieces, split by an empty background run, joined).
-    fn split(&mut self, height: u64, runs: &[u32]) {
-        let (iv, cols, ends) = (&mut self.iv, &mut self.cols, &mut self.ends);
-        iv.clear();
-        cols.clear();
-        ends.clear();
-        // The last interval's column (`u64::MAX`: none yet) and end, in registers.
-        let (mut last_col, mut last_end) = (u64::MAX, 0u32);
-        crate::rle::for_each_column_piece(height, runs, |x, a, b| {
-            let (a, b) = (a as u32, b as u32);
-            if x != last_col {
-                if last_col != u64::MAX {
-                    ends.push(iv.len());
-                }
-                cols.push(x as u32);
-                iv.push((a, b));
-                last_col = x;
-            } else if a == last_end {
-                if let Some(last) = iv.last_mut() {
-                    last.1 = b;
-                }
-            } else {
-                iv.push((a, b));
-            }
-            last_end = b;
-        });
-        if last_col != u64::MAX {
-            ends.push(iv.len());
-        }
     }
 
     /// The number of components.
@@ -877,14 +921,10 @@ impl Components {
     /// The runs of the union of the components `keep` says yes to.
     pub fn union(&self, height: u64, width: u64, keep: impl Fn(usize) -> bool, out: &mut Vec<u32>) {
         let mut w = Writer::new(out);
-        let mut from = 0;
-        for (&col, &to) in self.cols.iter().zip(&self.ends) {
-            let base = u64::from(col) * height;
-            for k in std::mem::replace(&mut from, to)..to {
-                if keep(self.rank[self.slot[k] as usize] as usize) {
-                    let (a, b) = self.iv[k];
-                    w.fg(base + u64::from(a), base + u64::from(b));
-                }
+        for k in 0..self.iv.len() {
+            if keep(self.component(k)) {
+                let (a, b) = self.pixels(k);
+                w.fg(a, b);
             }
         }
         w.finish(height * width);
@@ -894,33 +934,28 @@ impl Components {
     pub fn each(&mut self, height: u64, width: u64, runs: &mut Vec<u32>, ends: &mut Vec<usize>) {
         // The intervals grouped by component (stable: column-major within each).
         let k = self.len();
-        let count = &mut self.count;
+        let mut count = std::mem::take(&mut self.count);
         count.clear();
         count.resize(k + 1, 0);
-        let label = |i: usize| self.rank[self.slot[i] as usize] as usize;
-        for i in 0..self.slot.len() {
-            count[label(i) + 1] += 1;
+        for i in 0..self.lab.len() {
+            count[self.component(i) + 1] += 1;
         }
         for c in 0..k {
             count[c + 1] += count[c];
         }
-        self.grouped.clear();
-        self.grouped.resize(self.slot.len(), (0, 0));
-        let mut from = 0;
-        for (&col, &to) in self.cols.iter().zip(&self.ends) {
-            let base = u64::from(col) * height;
-            for i in std::mem::replace(&mut from, to)..to {
-                let (a, b) = self.iv[i];
-                let slot = &mut count[label(i)];
-                self.grouped[*slot] = (base + u64::from(a), base + u64::from(b));
-                *slot += 1;
-            }
+        let mut grouped = std::mem::take(&mut self.grouped);
+        grouped.clear();
+        grouped.resize(self.lab.len(), (0, 0));
+        for i in 0..self.lab.len() {
+            let slot = &mut count[self.component(i)];
+            grouped[*slot] = self.pixels(i);
+            *slot += 1;
         }
         // (`count[c]` is now where component `c` ends.)
         let mut from = 0;
         for &end in &count[..k] {
             let mut w = Writer::new(&mut self.one);
-            for &(a, b) in &self.grouped[from..end] {
+            for &(a, b) in &grouped[from..end] {
                 w.fg(a, b);
             }
             w.finish(height * width);
@@ -928,6 +963,8 @@ impl Components {
             runs.extend_from_slice(&self.one);
             ends.push(runs.len());
         }
+        self.count = count;
+        self.grouped = grouped;
     }
 }
 

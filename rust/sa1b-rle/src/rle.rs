@@ -264,18 +264,46 @@ impl ColumnTracker {
 /// list of a mask with `height > 0` rows: the foreground runs split at column boundaries,
 /// in column order (and top to bottom within a column).
 pub(crate) fn for_each_column_piece(height: u64, runs: &[u32], mut f: impl FnMut(u64, u64, u64)) {
-    let mut columns = ColumnTracker::new(height);
-    let mut pos = 0u64;
-    for pair in runs.chunks_exact(2) {
-        let start = pos + u64::from(pair[0]);
-        pos = start + u64::from(pair[1]);
-        let mut s = start;
-        while s < pos {
-            let (col, col_start) = columns.locate(s);
-            let e = pos.min(col_start + height);
-            f(col, s - col_start, e - col_start);
-            s = e;
+    for (col, a, b) in column_pieces(height, runs) {
+        f(col, a, b);
+    }
+}
+
+/// The pieces of [`for_each_column_piece`] as an iterator (for loops whose state should
+/// stay in registers: a closure called per piece keeps it in memory when not inlined).
+pub(crate) fn column_pieces(height: u64, runs: &[u32]) -> ColumnPieces<'_> {
+    ColumnPieces {
+        runs: runs.chunks_exact(2),
+        columns: ColumnTracker::new(height),
+        pos: 0,
+        next: 0,
+    }
+}
+
+/// See [`column_pieces`].
+pub(crate) struct ColumnPieces<'a> {
+    runs: std::slice::ChunksExact<'a, u32>,
+    columns: ColumnTracker,
+    /// The end of the current foreground run, and where its next piece starts.
+    pos: u64,
+    next: u64,
+}
+
+impl Iterator for ColumnPieces<'_> {
+    type Item = (u64, u64, u64);
+
+    #[inline]
+    fn next(&mut self) -> Option<(u64, u64, u64)> {
+        while self.next >= self.pos {
+            let pair = self.runs.next()?;
+            self.next = self.pos + u64::from(pair[0]);
+            self.pos = self.next + u64::from(pair[1]);
         }
+        let (col, col_start) = self.columns.locate(self.next);
+        let e = self.pos.min(col_start + self.columns.h);
+        let piece = (col, self.next - col_start, e - col_start);
+        self.next = e;
+        Some(piece)
     }
 }
 
