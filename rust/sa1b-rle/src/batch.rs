@@ -925,7 +925,7 @@ impl RleBatch {
             let mut c = Components::default();
             let mut one = Vec::new();
             for i in range {
-                c.label(h, w, self.runs(i), eight);
+                c.label(h, self.runs(i), eight);
                 if c.len() == 1 {
                     // One component: the mask itself.
                     crate::ops::canonical(self.runs(i), h * w, &mut one);
@@ -957,7 +957,7 @@ impl RleBatch {
     pub fn largest_component(&self, eight: bool, threads: Option<usize>) -> Result<RleBatch> {
         let (h, w) = (self.height, self.width);
         self.map_masks_with(h, w, threads, |i, _, c: &mut Components, out| {
-            c.label_unordered(h, w, self.runs(i), eight);
+            c.label_unordered(h, self.runs(i), eight);
             if c.len() <= 1 {
                 // One component (or none): the mask itself.
                 crate::ops::canonical(self.runs(i), h * w, out);
@@ -987,27 +987,35 @@ impl RleBatch {
         let changed: Vec<AtomicBool> = (0..self.len()).map(|_| AtomicBool::new(false)).collect();
         let out = self.map_masks_with(h, w, threads, |i, s, c: &mut Components, out| {
             let mut work = std::mem::take(&mut s.spare);
-            if holes {
+            let runs = if holes {
                 crate::ops::invert(self.runs(i), h * w, &mut work);
+                &work
             } else {
-                work.clear();
-                work.extend_from_slice(self.runs(i));
-            }
-            c.label_unordered(h, w, &work, true);
-            let small: Vec<bool> = c.areas.iter().map(|&a| (a as f64) < area_thresh).collect();
-            if small.iter().any(|&x| x) {
+                self.runs(i)
+            };
+            c.label_unordered(h, runs, true);
+            let small = |k: usize| (c.areas[k] as f64) < area_thresh;
+            if (0..c.len()).any(small) {
                 changed[i].store(true, Ordering::Relaxed);
                 if holes {
                     // The mask and its small holes.
-                    let mut filled = Vec::new();
-                    c.union(h, w, |k| small[k], &mut filled);
-                    crate::ops::combine(self.runs(i), &filled, h * w, crate::ops::SetOp::Or, out)?;
-                } else if small.iter().all(|&x| x) {
+                    let mut filled = std::mem::take(&mut s.spare2);
+                    c.union(h, w, small, &mut filled);
+                    let done = crate::ops::combine(
+                        self.runs(i),
+                        &filled,
+                        h * w,
+                        crate::ops::SetOp::Or,
+                        out,
+                    );
+                    s.spare2 = filled;
+                    done?;
+                } else if (0..c.len()).all(small) {
                     // Every island small: SAM keeps the largest (the first of equals).
                     let best = c.first_largest(h, true);
                     c.union(h, w, |k| Some(k) == best, out);
                 } else {
-                    c.union(h, w, |k| !small[k], out);
+                    c.union(h, w, |k| !small(k), out);
                 }
             } else {
                 crate::ops::canonical(self.runs(i), h * w, out);
@@ -1031,9 +1039,10 @@ impl RleBatch {
         self.map_masks_with(h, w, threads, |i, s, c: &mut Components, out| {
             let mut back = std::mem::take(&mut s.spare);
             crate::ops::invert(self.runs(i), h * w, &mut back);
-            c.label_unordered(h, w, &back, false);
+            c.label_unordered(h, &back, false);
             let mut inside = Vec::new();
-            c.union(h, w, |k| !c.border[k], &mut inside);
+            let border = c.touching_border(h, w);
+            c.union(h, w, |k| !border[k], &mut inside);
             crate::ops::combine(self.runs(i), &inside, h * w, crate::ops::SetOp::Or, out)?;
             s.spare = back;
             Ok(())

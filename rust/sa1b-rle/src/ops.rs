@@ -643,8 +643,8 @@ pub fn morph(
 
 /// The connected components of a mask: its column intervals, each one's component
 /// (numbered in `OpenCV`'s label order: by the first pixel of a row-major scan with
-/// 4-connectivity, by the first 2x2 block of a row-major scan of blocks with 8), each
-/// component's area and whether it touches the image border. [`Components::label`]
+/// 4-connectivity, by the first 2x2 block of a row-major scan of blocks with 8) and
+/// each component's area. [`Components::label`]
 /// reuses the buffers of the last mask labelled.
 #[derive(Default)]
 pub struct Components {
@@ -662,16 +662,12 @@ pub struct Components {
     parent: Vec<u32>,
     /// Per component: pixels.
     pub areas: Vec<u64>,
-    /// Per component: whether it touches the image border.
-    pub border: Vec<bool>,
     // Per provisional label, then per slot (components in first-seen order): the
-    // `OpenCV` sort key, area and border contact.
+    // `OpenCV` sort key and area.
     l_key: Vec<u64>,
     l_area: Vec<u64>,
-    l_border: Vec<bool>,
     key: Vec<u64>,
     slot_areas: Vec<u64>,
-    slot_border: Vec<bool>,
     order: Vec<u32>,
     rank: Vec<u32>,
     // Buffers of `each`.
@@ -699,9 +695,9 @@ fn find(parent: &mut [u32], mut i: u32) -> u32 {
 /// Labels the components of a mask (`eight`: 8-connectivity, else 4): see
 /// [`Components::label`].
 #[must_use]
-pub fn components(height: u64, width: u64, runs: &[u32], eight: bool) -> Components {
+pub fn components(height: u64, runs: &[u32], eight: bool) -> Components {
     let mut c = Components::default();
-    c.label(height, width, runs, eight);
+    c.label(height, runs, eight);
     c
 }
 
@@ -711,20 +707,20 @@ impl Components {
     /// the label of the intervals of the column before that it touches (diagonally too
     /// with 8), joining those labels when there are several (a union-find over labels,
     /// not intervals); no dense label image.
-    pub fn label(&mut self, height: u64, width: u64, runs: &[u32], eight: bool) {
-        self.label_with(height, width, runs, eight, true);
+    pub fn label(&mut self, height: u64, runs: &[u32], eight: bool) {
+        self.label_with(height, runs, eight, true);
     }
 
     /// [`Components::label`] without `OpenCV`'s order: components numbered by their
     /// first interval in column-major order (no sort keys gathered); see
     /// [`Components::first_largest`] for the one tie-break that needs the order.
-    pub(crate) fn label_unordered(&mut self, height: u64, width: u64, runs: &[u32], eight: bool) {
-        self.label_with(height, width, runs, eight, false);
+    pub(crate) fn label_unordered(&mut self, height: u64, runs: &[u32], eight: bool) {
+        self.label_with(height, runs, eight, false);
     }
 
-    fn label_with(&mut self, height: u64, width: u64, runs: &[u32], eight: bool, ordered: bool) {
+    fn label_with(&mut self, height: u64, runs: &[u32], eight: bool, ordered: bool) {
         self.split(height, runs);
-        self.walk(height, width, eight, ordered);
+        self.walk(height, eight, ordered);
         // One pass over the labels in order gives each its component's slot (numbered
         // by first label, so by first interval in column-major order): a root comes
         // before the rest of its set, which point to smaller labels, already turned.
@@ -732,21 +728,17 @@ impl Components {
             parent,
             l_key,
             l_area,
-            l_border,
             key,
             slot_areas,
-            slot_border,
             ..
         } = self;
         key.clear();
         slot_areas.clear();
-        slot_border.clear();
         for l in 0..parent.len() {
             let p = parent[l] as usize;
             let s = if p == l {
                 key.push(u64::MAX);
                 slot_areas.push(0);
-                slot_border.push(false);
                 key.len() - 1
             } else {
                 parent[p] as usize
@@ -754,7 +746,6 @@ impl Components {
             parent[l] = s as u32;
             key[s] = key[s].min(l_key[l]);
             slot_areas[s] += l_area[l];
-            slot_border[s] |= l_border[l];
         }
         // OpenCV's label order: with 4-connectivity (SAUF, a scan of pixels) by each
         // component's first pixel in a row-major scan; with 8 (a scan of 2x2 blocks,
@@ -769,11 +760,9 @@ impl Components {
         rank.clear();
         rank.resize(key.len(), 0);
         self.areas.clear();
-        self.border.clear();
         for (l, &c) in order.iter().enumerate() {
             rank[c as usize] = l as u32;
             self.areas.push(slot_areas[c as usize]);
-            self.border.push(slot_border[c as usize]);
         }
         for p in &mut self.parent {
             *p = rank[*p as usize];
@@ -806,7 +795,7 @@ impl Components {
     /// The walk of [`Components::label`] over the intervals of [`Components::split`]:
     /// each one's provisional label into `lab`, the labels' union-find into `parent`,
     /// their sort keys (when `ordered`), areas and border contact.
-    fn walk(&mut self, height: u64, width: u64, eight: bool, ordered: bool) {
+    fn walk(&mut self, height: u64, eight: bool, ordered: bool) {
         let Components {
             iv,
             col,
@@ -814,17 +803,14 @@ impl Components {
             parent,
             l_key,
             l_area,
-            l_border,
             ..
         } = self;
         parent.clear();
         l_key.clear();
         l_area.clear();
-        l_border.clear();
         lab.clear();
         lab.resize(iv.len(), 0);
         let (t, unit, hp) = (u64::from(eight), u32::from(eight), height + 2);
-        let last_col = width.saturating_sub(1);
         // The intervals moved one column on: `iv[j] + hp`, the first of them that may
         // touch the current interval or a later one (each is passed once it ends
         // before the current one's reach; mostly exactly one is passed per interval).
@@ -840,15 +826,20 @@ impl Components {
             }
             let mut l = u32::MAX;
             if j < i && iv[j].0 + hp < b + t {
-                l = find(parent, lab[j]);
+                // One touching: its label as it is (any label of the set will do);
+                // more: their roots joined.
+                l = lab[j];
                 let mut k = j + 1;
-                while k < i && iv[k].0 + hp < b + t {
-                    let r = find(parent, lab[k]);
-                    if r != l {
-                        parent[r.max(l) as usize] = r.min(l);
-                        l = r.min(l);
+                if k < i && iv[k].0 + hp < b + t {
+                    l = find(parent, l);
+                    while k < i && iv[k].0 + hp < b + t {
+                        let r = find(parent, lab[k]);
+                        if r != l {
+                            parent[r.max(l) as usize] = r.min(l);
+                            l = r.min(l);
+                        }
+                        k += 1;
                     }
-                    k += 1;
                 }
             }
             if l == u32::MAX {
@@ -856,7 +847,6 @@ impl Components {
                 parent.push(l);
                 l_key.push(u64::MAX);
                 l_area.push(0);
-                l_border.push(false);
             }
             lab[i] = l;
             let (c, k) = (col[i], l as usize);
@@ -865,11 +855,22 @@ impl Components {
                 l_key[k] = l_key[k].min(sort_key(a - base, c, unit));
             }
             l_area[k] += b - a;
-            // (Not lazy: a branch per test mispredicts more than the tests cost.)
-            #[allow(clippy::needless_bitwise_bool)]
-            let edge = (a == base) | (b == base + height) | (c == 0) | (u64::from(c) == last_col);
-            l_border[k] |= edge;
         }
+    }
+
+    /// Per component: whether it touches the image border (one pass over the
+    /// intervals).
+    #[must_use]
+    pub fn touching_border(&self, height: u64, width: u64) -> Vec<bool> {
+        let mut border = vec![false; self.len()];
+        let hp = height + 2;
+        for (k, (&(a, b), &c)) in self.iv.iter().zip(&self.col).enumerate() {
+            let base = u64::from(c) * hp;
+            if a == base || b == base + height || c == 0 || u64::from(c) + 1 == width {
+                border[self.component(k)] = true;
+            }
+        }
+        border
     }
 
     /// Interval `k`'s component.
