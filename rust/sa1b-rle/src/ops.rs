@@ -1152,4 +1152,98 @@ mod tests {
             }
         }
     }
+
+    /// The components of a column-major mask by flood fill: each one's pixels
+    /// (column-major indices, ascending), in `OpenCV`'s label order.
+    fn dense_components(h: usize, w: usize, m: &[u8], eight: bool) -> Vec<Vec<usize>> {
+        let mut seen = vec![false; h * w];
+        let mut comps = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                if m[x * h + y] == 0 || seen[x * h + y] {
+                    continue;
+                }
+                let (mut stack, mut pixels) = (vec![(y, x)], Vec::new());
+                seen[x * h + y] = true;
+                while let Some((y, x)) = stack.pop() {
+                    pixels.push(x * h + y);
+                    for dy in -1i64..=1 {
+                        for dx in -1i64..=1 {
+                            let (ny, nx) = (y as i64 + dy, x as i64 + dx);
+                            if (dy == 0 && dx == 0)
+                                || (!eight && dy != 0 && dx != 0)
+                                || !(0..h as i64).contains(&ny)
+                                || !(0..w as i64).contains(&nx)
+                            {
+                                continue;
+                            }
+                            let k = nx as usize * h + ny as usize;
+                            if m[k] != 0 && !seen[k] {
+                                seen[k] = true;
+                                stack.push((ny as usize, nx as usize));
+                            }
+                        }
+                    }
+                }
+                pixels.sort_unstable();
+                comps.push(pixels);
+            }
+        }
+        // OpenCV: by first pixel in a row-major scan (4), by first 2x2 block (8).
+        let u = usize::from(eight);
+        comps.sort_by_key(|p| p.iter().map(|&k| ((k % h) >> u, (k / h) >> u)).min());
+        comps
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #[test]
+        fn components_equal_a_flood_fill(
+            (h, w, m) in (1usize..14, 1usize..14).prop_flat_map(|(h, w)| {
+                (Just(h), Just(w), proptest::collection::vec(0u8..2, h * w))
+            }),
+            eight: bool,
+        ) {
+            let (hh, ww) = (h as u64, w as u64);
+            let runs = runs_of(&m);
+            let want = dense_components(h, w, &m, eight);
+            let mut c = components(hh, &runs, eight);
+            prop_assert_eq!(c.len(), want.len());
+            let areas: Vec<u64> = want.iter().map(|p| p.len() as u64).collect();
+            prop_assert_eq!(&c.areas, &areas);
+            let border: Vec<bool> = want
+                .iter()
+                .map(|p| p.iter().any(|&k| k % h == 0 || k % h == h - 1 || k / h == 0 || k / h == w - 1))
+                .collect();
+            prop_assert_eq!(c.touching_border(hh, ww), border);
+            let (mut all, mut ends) = (Vec::new(), Vec::new());
+            c.each(hh, ww, &mut all, &mut ends);
+            let mut from = 0;
+            for (p, &end) in want.iter().zip(&ends) {
+                let mut d = vec![0u8; h * w];
+                for &k in p {
+                    d[k] = 1;
+                }
+                prop_assert_eq!(&all[from..end], &runs_of(&d)[..]);
+                from = end;
+            }
+            // Unordered: the same components, and the first largest is OpenCV's.
+            c.label_unordered(hh, &runs, eight);
+            let mut got: Vec<u64> = c.areas.clone();
+            got.sort_unstable();
+            let mut sorted = areas.clone();
+            sorted.sort_unstable();
+            prop_assert_eq!(got, sorted);
+            let max = areas.iter().max();
+            let first = areas.iter().position(|a| Some(a) == max);
+            let best = c.first_largest(hh, eight);
+            let mut out = Vec::new();
+            c.union(hh, ww, |k| Some(k) == best, &mut out);
+            let mut d = vec![0u8; h * w];
+            for &k in first.map_or(&[][..], |f| &want[f][..]) {
+                d[k] = 1;
+            }
+            prop_assert_eq!(out, runs_of(&d));
+        }
+    }
 }
