@@ -727,18 +727,18 @@ impl RleBatch {
         pixel_count(height, width)?;
         let n = self.len();
         let work = self.total_runs() * 20 + n * (width as usize);
-        let blocks = pool::map_blocks(pool::for_work(threads, work), n, |range| {
-            let mut scratch = crate::boundary::Scratch::default();
-            let mut own = T::default();
-            let (mut runs, mut ends, mut one) = (Vec::new(), Vec::new(), Vec::new());
+        let threads = pool::for_work(threads, work);
+        let blocks = pool::map_blocks_with(threads, n, |range, state: &mut (_, T, _)| {
+            let (scratch, own, one) = state;
+            let (mut runs, mut ends) = (Vec::new(), Vec::new());
             // The input's size as a first guess (growth reallocates and faults in pages).
             let guess = self.offsets[range.end] - self.offsets[range.start] + 2 * range.len();
             crate::alloc::reserve(&mut runs, guess, "run lengths")?;
             crate::alloc::reserve(&mut ends, range.len(), "mask offsets")?;
             for i in range {
-                f(i, &mut scratch, &mut own, &mut one).map_err(|e| e.at(i))?;
+                f(i, scratch, own, one).map_err(|e| e.at(i))?;
                 crate::alloc::reserve(&mut runs, one.len(), "run lengths")?;
-                runs.extend_from_slice(&one);
+                runs.extend_from_slice(one);
                 ends.push(runs.len());
             }
             Ok::<_, Error>((runs, ends))
@@ -917,20 +917,20 @@ impl RleBatch {
     pub fn components(&self, eight: bool, threads: Option<usize>) -> Result<(RleBatch, Vec<i64>)> {
         let (h, w) = (self.height, self.width);
         let work = self.total_runs() * 20;
-        let blocks = pool::map_blocks(pool::for_work(threads, work), self.len(), |range| {
+        let threads = pool::for_work(threads, work);
+        let blocks = pool::map_blocks_with(threads, self.len(), |range, state| {
+            let (c, one): &mut (Components, Vec<u32>) = state;
             let (mut runs, mut ends, mut owners) = (Vec::new(), Vec::new(), Vec::new());
             // (Each component is a whole mask: twice the input's runs as a first guess.)
             let guess = 2 * (self.offsets[range.end] - self.offsets[range.start]);
             crate::alloc::reserve(&mut runs, guess, "run lengths")?;
-            let mut c = Components::default();
-            let mut one = Vec::new();
             for i in range {
                 c.label(h, self.runs(i), eight);
                 if c.len() == 1 {
                     // One component: the mask itself.
-                    crate::ops::canonical(self.runs(i), h * w, &mut one);
+                    crate::ops::canonical(self.runs(i), h * w, one);
                     crate::alloc::reserve(&mut runs, one.len(), "run lengths")?;
-                    runs.extend_from_slice(&one);
+                    runs.extend_from_slice(one);
                     ends.push(runs.len());
                 } else {
                     c.each(h, w, &mut runs, &mut ends);
