@@ -37,16 +37,18 @@ impl<'a> Writer<'a> {
     }
 
     /// Foreground `[a, b)` (`a >= ` the end of the last one).
+    #[inline]
     pub(crate) fn fg(&mut self, a: u64, b: u64) {
         if a >= b {
             return;
         }
-        match self.out.last_mut() {
-            Some(last) if a == self.pos => *last += (b - a) as u32,
-            _ => {
-                self.out.push((a - self.pos) as u32);
-                self.out.push((b - a) as u32);
-            }
+        // (Past the start, something was written: `out` is not empty.)
+        if a == self.pos && a > 0 {
+            let n = self.out.len();
+            self.out[n - 1] += (b - a) as u32;
+        } else {
+            self.out
+                .extend_from_slice(&[(a - self.pos) as u32, (b - a) as u32]);
         }
         self.pos = b;
     }
@@ -222,29 +224,36 @@ pub fn flip_columns(height: u64, width: u64, runs: &[u32], s: &mut Scratch, out:
     let mut pieces = std::mem::take(&mut s.column);
     pieces.clear();
     let mut w = Writer::new(out);
-    // The first pixel of the column being collected (`u64::MAX`: none yet, so the first
-    // piece starts one).
-    let mut col_start = u64::MAX;
+    // The first pixel of the column being collected (`pixels` at first: past the last
+    // column, with no pieces).
+    let mut col_start = pixels;
     let flush = |w: &mut Writer<'_>, col_start: u64, pieces: &[(u32, u32)]| {
         let base = pixels - h - col_start;
         for &(p, q) in pieces.iter().rev() {
             w.fg(base + u64::from(p), base + u64::from(q));
         }
     };
-    let mut pos = pixels;
-    for (i, &r) in runs.iter().enumerate().rev() {
-        let (a, mut b) = (pos - u64::from(r), pos);
-        pos = a;
-        if i % 2 == 0 {
-            continue;
-        }
+    // (Pairs of background and foreground runs from the last, after the trailing
+    // background run if any.)
+    let even = runs.len() & !1;
+    let mut pos = pixels - runs[even..].iter().map(|&r| u64::from(r)).sum::<u64>();
+    for pair in runs[..even].chunks_exact(2).rev() {
+        let (a, mut b) = (pos - u64::from(pair[1]), pos);
+        pos = a - u64::from(pair[0]);
         while b > a {
             if b <= col_start {
                 if !pieces.is_empty() {
                     flush(&mut w, col_start, &pieces);
                     pieces.clear();
                 }
-                col_start = (b - 1) - (b - 1) % h;
+                // Down to the column of `b - 1` (divided only for a jump of columns).
+                if col_start - b >= 4 * h {
+                    col_start = (b - 1) - (b - 1) % h;
+                } else {
+                    while col_start >= b {
+                        col_start -= h;
+                    }
+                }
             }
             let p = a.max(col_start);
             pieces.push(((p - col_start) as u32, (b - col_start) as u32));
