@@ -310,12 +310,14 @@ pub(crate) fn transpose_runs(runs: &[u32], height: u64, s: &mut Scratch, out: &m
         s.open.resize(len, 0);
     }
     let (open, loose) = (&mut s.open, &mut s.loose);
-    // Pixels `lo..hi` turn their rows on (`on`) or off, column by column.
+    // Pixels `lo..hi` turn their rows on (`on`) or off, column by column (they come
+    // in ascending order: their columns tracked, not divided for).
+    let mut columns = crate::rle::ColumnTracker::new(h);
     let mut emit = |lo: u64, hi: u64, on: bool| {
         let mut p = lo;
         while p < hi {
-            let base = p - p % h;
-            let x = (base / h) as u32;
+            let (x, base) = columns.locate(p);
+            let x = x as u32;
             let end = hi.min(base + h);
             let rows = (p - base) as usize..(end - base) as usize;
             if on {

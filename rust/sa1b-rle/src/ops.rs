@@ -106,28 +106,66 @@ fn merge(a: &[u32], b: &[u32], pixels: u64, f: impl Fn(bool, bool) -> bool, out:
         out.push(0);
         return;
     }
-    // `ea`: where `a`'s current run (value `va`, index `ia`) ends; likewise for `b`. An
-    // empty run ends where it starts and is stepped over by the next turn.
+    // `ea`: where `a`'s current run (value `va`, index `ia`) ends; likewise for `b`;
+    // `cur` = `f(va, vb)` is the output's value, and `last` where its run started.
     let (mut ia, mut ib) = (0usize, 0usize);
     let (mut ea, mut eb) = (u64::from(a[0]), u64::from(b[0]));
     let (mut va, mut vb) = (false, false);
     let mut cur = false;
     let mut last = 0u64;
     loop {
-        let next = ea.min(eb);
+        // While one side stays as it is, the output either follows the other's every
+        // turn or stays as it is too: a tight loop over the other's runs (a union of
+        // masks that meet in few columns is mostly that).
+        if ea < eb {
+            if f(true, vb) == f(false, vb) {
+                while ea < eb {
+                    ia += 1;
+                    va = !va;
+                    ea += u64::from(a[ia]);
+                }
+            } else {
+                while ea < eb {
+                    out.push((ea - last) as u32);
+                    last = ea;
+                    ia += 1;
+                    va = !va;
+                    ea += u64::from(a[ia]);
+                }
+                cur = f(va, vb);
+            }
+            continue;
+        }
+        if eb < ea {
+            if f(va, true) == f(va, false) {
+                while eb < ea {
+                    ib += 1;
+                    vb = !vb;
+                    eb += u64::from(b[ib]);
+                }
+            } else {
+                while eb < ea {
+                    out.push((eb - last) as u32);
+                    last = eb;
+                    ib += 1;
+                    vb = !vb;
+                    eb += u64::from(b[ib]);
+                }
+                cur = f(va, vb);
+            }
+            continue;
+        }
+        // Both turn here (an empty run ends where it starts: stepped over next turn).
+        let next = ea;
         if next >= pixels {
             break;
         }
-        if ea == next {
-            ia += 1;
-            va = !va;
-            ea += u64::from(a[ia]);
-        }
-        if eb == next {
-            ib += 1;
-            vb = !vb;
-            eb += u64::from(b[ib]);
-        }
+        ia += 1;
+        va = !va;
+        ea += u64::from(a[ia]);
+        ib += 1;
+        vb = !vb;
+        eb += u64::from(b[ib]);
         let v = f(va, vb);
         if v != cur {
             out.push((next - last) as u32);
