@@ -462,7 +462,9 @@ def box_nms(
 ) -> npt.NDArray[np.int64]:
     """Greedy NMS of [x0, y0, x1, y1] boxes with torchvision's IoU: int64 indices kept,
     highest score first. Kept boxes are looked up by position (a pair suppresses only
-    when the boxes overlap), and Ctrl-C interrupts it (KeyboardInterrupt)."""
+    when the boxes overlap), and Ctrl-C interrupts it (KeyboardInterrupt). A NaN
+    coordinate is ignored by the IoU's min/max (the other box's is taken), where
+    torchvision's kernel takes one by argument order: such boxes can differ from it."""
 
 @final
 class CocoColumns:

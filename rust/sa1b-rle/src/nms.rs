@@ -145,7 +145,9 @@ fn box_iou_xyxy(a: &[f64; 4], b: &[f64; 4]) -> f64 {
 }
 
 /// Greedy box NMS on `[x0, y0, x1, y1]` boxes with torchvision's IoU (a pair whose IoU
-/// is NaN does not suppress): the indices kept, in the order kept.
+/// is NaN does not suppress): the indices kept, in the order kept. A NaN coordinate is
+/// passed over by the IoU's `min`/`max` (the other box's is taken); torchvision's
+/// kernel (`std::max`) takes one by argument order, so such boxes may differ from it.
 ///
 /// # Errors
 /// [`Error::ArgumentLength`], [`Error::NanScore`], [`Error::OutOfMemory`].
