@@ -15,6 +15,12 @@ opencv-python-headless``::
 
 from __future__ import annotations
 
+import os
+
+# numpy's OpenBLAS threads spin on the other core after the dense route's calls and
+# slow the two-thread column; no operation measured here uses BLAS.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import statistics
 import time
