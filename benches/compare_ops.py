@@ -66,6 +66,7 @@ def main() -> None:
     n_cut = len(cut.components(8)[0])
     k3 = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
     k7 = cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7))
+    e7 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
     border = {"borderType": cv2.BORDER_CONSTANT, "borderValue": 0}
 
     def dense_route(f: Any) -> Any:
@@ -76,6 +77,14 @@ def main() -> None:
         sizes = stats[1:, -1]
         keep = [i + 1 for i, s in enumerate(sizes) if s >= 400] or [int(np.argmax(sizes)) + 1]
         return np.isin(lab, keep).astype(np.uint8)
+
+    def sam_holes(m: np.ndarray) -> np.ndarray:
+        # segment-anything's remove_small_regions(mask, 400, "holes").
+        work = (1 - m).astype(np.uint8)
+        _, lab, stats, _ = cv2.connectedComponentsWithStats(work, 8)
+        sizes = stats[1:, -1]
+        small = [i + 1 for i, s in enumerate(sizes) if s < 400]
+        return (1 - (work & ~np.isin(lab, small))).astype(np.uint8)
 
     def cc_dense() -> list[Any]:
         out = []
@@ -90,6 +99,36 @@ def main() -> None:
             "union a \\| b (30 pairs)",
             lambda t: (sa1b_rle.set_num_threads(t), a | b)[1],
             lambda: [x | y for x, y in zip(rl[:half], rl[half:], strict=False)],
+            None,
+        ),
+        (
+            "intersection a & b (30 pairs)",
+            lambda t: (sa1b_rle.set_num_threads(t), a & b)[1],
+            lambda: [x & y for x, y in zip(rl[:half], rl[half:], strict=False)],
+            None,
+        ),
+        (
+            "difference a - b (30 pairs)",
+            lambda t: (sa1b_rle.set_num_threads(t), a - b)[1],
+            lambda: [x - y for x, y in zip(rl[:half], rl[half:], strict=False)],
+            None,
+        ),
+        (
+            "xor a ^ b (30 pairs)",
+            lambda t: (sa1b_rle.set_num_threads(t), a ^ b)[1],
+            lambda: [x ^ y for x, y in zip(rl[:half], rl[half:], strict=False)],
+            None,
+        ),
+        (
+            "complement ~m",
+            lambda t: (sa1b_rle.set_num_threads(t), ~batch)[1],
+            lambda: [~m for m in rl],
+            dense_route(lambda m: 1 - m),
+        ),
+        (
+            "shift 7 down, 5 left",
+            lambda t: batch.shift(7, -5, threads=t),
+            lambda: [m.shift([7, -5]) for m in rl],
             None,
         ),
         (
@@ -159,6 +198,24 @@ def main() -> None:
             dense_route(lambda m: cv2.erode(m, k7, **border)),
         ),
         (
+            "dilate disk r=3 (rlemasklib: circle 7)",
+            lambda t: batch.dilate(3, "disk", threads=t),
+            lambda: [m.dilate("circle", 7) for m in rl],
+            dense_route(lambda m: cv2.dilate(m, e7, **border)),
+        ),
+        (
+            "opening 7x7",
+            lambda t: batch.opening(3, threads=t),
+            lambda: [m.opening("square", 7) for m in rl],
+            dense_route(lambda m: cv2.morphologyEx(m, cv2.MORPH_OPEN, k7, **border)),
+        ),
+        (
+            "closing 7x7",
+            lambda t: batch.closing(3, threads=t),
+            lambda: [m.closing("square", 7) for m in rl],
+            dense_route(lambda m: cv2.morphologyEx(m, cv2.MORPH_CLOSE, k7, **border)),
+        ),
+        (
             "components (8)",
             lambda t: batch.components(8, threads=t),
             lambda: [m.connected_components(connectivity=8) for m in rl],
@@ -175,6 +232,12 @@ def main() -> None:
             lambda t: batch.remove_small_regions(400, "islands", threads=t),
             lambda: [m.remove_small_components(400, connectivity=8) for m in rl],
             dense_route(sam_islands),
+        ),
+        (
+            "remove_small_regions 400 (holes; rlemasklib: fill_small_holes)",
+            lambda t: batch.remove_small_regions(400, "holes", threads=t),
+            lambda: [m.fill_small_holes(400, connectivity=8) for m in rl],
+            dense_route(sam_holes),
         ),
         (
             f"components (8), cut masks ({n_cut} components)",

@@ -178,6 +178,18 @@ fn merge(a: &[u32], b: &[u32], pixels: u64, f: impl Fn(bool, bool) -> bool, out:
 
 /// The complement of a mask of `pixels` pixels.
 pub fn invert(runs: &[u32], pixels: u64, out: &mut Vec<u32>) {
+    if pixels > 0 && !runs.is_empty() && !runs[1..].contains(&0) {
+        // Canonical: the same runs with the roles swapped, an empty first run added or
+        // taken away.
+        out.clear();
+        if runs[0] == 0 {
+            out.extend_from_slice(&runs[1..]);
+        } else {
+            out.push(0);
+            out.extend_from_slice(runs);
+        }
+        return;
+    }
     write_runs(runs, pixels, false, out);
 }
 
