@@ -179,6 +179,11 @@ def salted(draw: Any) -> np.ndarray:
             x[1:-1, 1:-1] = 1
             x[2:-2, 2:-2] = 0  # a ring with a hole
             x[x.shape[0] // 2, x.shape[1] // 2] = 1  # an island inside
+        if draw(st.booleans()):
+            # Foreground in a band of columns only (holes are looked for near it).
+            lo, hi = sorted(draw(st.lists(st.integers(0, x.shape[1]), min_size=2, max_size=2)))
+            x[:, :lo] = 0
+            x[:, hi:] = 0
     return m
 
 
@@ -215,6 +220,26 @@ def test_remove_small_regions_equals_sam(m: np.ndarray, thresh: float, mode: str
         want, want_changed = remove_small_regions(x.astype(bool), thresh, mode)
         np.testing.assert_array_equal(g, want)
         assert c == want_changed
+
+
+def test_notches_open_to_the_side_are_not_holes() -> None:
+    """Background pixels in the first and last columns of the foreground, open to the
+    empty columns beside them: part of the outer background, not holes (holes are
+    looked for in the foreground's columns only)."""
+    from _sam_reference import remove_small_regions
+    from scipy.ndimage import binary_fill_holes
+
+    m = np.zeros((1, 10, 8), np.uint8)
+    m[0, :, 2:6] = 1
+    m[0, 5, 2] = 0  # a notch open to the left
+    m[0, 3:5, 5] = 0  # and one open to the right
+    m[0, 7, 3] = 0  # a real hole
+    got, changed = RleBatch.from_masks(m).remove_small_regions(5, "holes")
+    want, want_changed = remove_small_regions(m[0].astype(bool), 5, "holes")
+    np.testing.assert_array_equal(got.decode()[0], want)
+    assert changed[0] == want_changed
+    assert want[5, 2] == 0 and want[3, 5] == 0 and want[7, 3] == 1
+    same(RleBatch.from_masks(m).fill_holes(), binary_fill_holes(m[0])[None])
 
 
 @settings(max_examples=150, deadline=None)

@@ -985,13 +985,18 @@ impl RleBatch {
         use std::sync::atomic::{AtomicBool, Ordering};
         let (h, w) = (self.height, self.width);
         let changed: Vec<AtomicBool> = (0..self.len()).map(|_| AtomicBool::new(false)).collect();
+        // Holes: the background labelled in the columns it can have holes in, when a
+        // whole column (`h` pixels) is not small (see `hole_background`).
+        let whole = (h as f64) < area_thresh;
         let out = self.map_masks_with(h, w, threads, |i, s, c: &mut Components, out| {
-            let mut work = std::mem::take(&mut s.spare);
-            let runs = if holes {
-                crate::ops::invert(self.runs(i), h * w, &mut work);
-                &work
+            let (mut canon, mut back) =
+                (std::mem::take(&mut s.spare), std::mem::take(&mut s.spare2));
+            let (runs, window) = if holes {
+                let window =
+                    crate::ops::hole_background(h, w, self.runs(i), whole, &mut canon, &mut back);
+                (&back[..], window)
             } else {
-                self.runs(i)
+                (self.runs(i), (0, w))
             };
             c.label_unordered(h, runs, true);
             let small = |k: usize| (c.areas[k] as f64) < area_thresh;
@@ -999,17 +1004,10 @@ impl RleBatch {
                 changed[i].store(true, Ordering::Relaxed);
                 if holes {
                     // The mask and its small holes.
-                    let mut filled = std::mem::take(&mut s.spare2);
-                    c.union(h, w, small, &mut filled);
-                    let done = crate::ops::combine(
-                        self.runs(i),
-                        &filled,
-                        h * w,
-                        crate::ops::SetOp::Or,
-                        out,
-                    );
-                    s.spare2 = filled;
-                    done?;
+                    let mut filled = Vec::new();
+                    c.union(h, window.1, small, &mut filled);
+                    crate::ops::widen(h, w, window, &mut filled);
+                    crate::ops::combine(self.runs(i), &filled, h * w, crate::ops::SetOp::Or, out)?;
                 } else if (0..c.len()).all(small) {
                     // Every island small: SAM keeps the largest (the first of equals).
                     let best = c.first_largest(h, true);
@@ -1020,7 +1018,7 @@ impl RleBatch {
             } else {
                 crate::ops::canonical(self.runs(i), h * w, out);
             }
-            s.spare = work;
+            (s.spare, s.spare2) = (canon, back);
             Ok(())
         })?;
         Ok((
@@ -1037,14 +1035,18 @@ impl RleBatch {
     pub fn fill_holes(&self, threads: Option<usize>) -> Result<RleBatch> {
         let (h, w) = (self.height, self.width);
         self.map_masks_with(h, w, threads, |i, s, c: &mut Components, out| {
-            let mut back = std::mem::take(&mut s.spare);
-            crate::ops::invert(self.runs(i), h * w, &mut back);
+            // (Components reaching the side columns of the window touch the border.)
+            let (mut canon, mut back) =
+                (std::mem::take(&mut s.spare), std::mem::take(&mut s.spare2));
+            let window =
+                crate::ops::hole_background(h, w, self.runs(i), false, &mut canon, &mut back);
             c.label_unordered(h, &back, false);
             let mut inside = Vec::new();
-            let border = c.touching_border(h, w);
-            c.union(h, w, |k| !border[k], &mut inside);
+            let border = c.touching_border(h, window.1);
+            c.union(h, window.1, |k| !border[k], &mut inside);
+            crate::ops::widen(h, w, window, &mut inside);
             crate::ops::combine(self.runs(i), &inside, h * w, crate::ops::SetOp::Or, out)?;
-            s.spare = back;
+            (s.spare, s.spare2) = (canon, back);
             Ok(())
         })
     }

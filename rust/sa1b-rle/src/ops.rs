@@ -15,6 +15,7 @@
 //!   shrunk, transposed back, written once;
 //! - components: the column intervals, then one walk over them, each labelled from
 //!   the intervals of the column before that it touches (a union-find over labels);
+//!   holes: the background in the foreground's columns and one more on each side;
 //! - centroid: sums over whole intervals.
 //!
 //! Every result is canonical, as pycocotools' `encode` gives it (no empty run but the
@@ -57,6 +58,63 @@ impl<'a> Writer<'a> {
         if self.out.is_empty() || self.pos < pixels {
             self.out.push((pixels - self.pos) as u32);
         }
+    }
+}
+
+/// The background a mask's holes can lie in, as runs of a `height x cols` mask into
+/// `out`; returns `(first, cols)`: the columns of the foreground and one more on each
+/// side where the image has one (`whole`: every column; a mask without foreground: every
+/// column too). A background component that reaches a column outside holds that whole
+/// column (`height` pixels, touching the top and bottom), so the components inside are
+/// the image's own and those reaching the side columns are at least `height` pixels and
+/// touch the border. `scratch` holds the canonical runs.
+pub(crate) fn hole_background(
+    height: u64,
+    width: u64,
+    runs: &[u32],
+    whole: bool,
+    scratch: &mut Vec<u32>,
+    out: &mut Vec<u32>,
+) -> (u64, u64) {
+    let pixels = height * width;
+    canonical(runs, pixels, scratch);
+    let n = scratch.len();
+    if whole || n < 2 {
+        invert(scratch, pixels, out);
+        return (0, width);
+    }
+    // (Canonical with two runs or more: foreground from `scratch[0]` to the trailing
+    // background run, if any.)
+    let trailing = if n % 2 == 1 {
+        u64::from(scratch[n - 1])
+    } else {
+        0
+    };
+    let first = (u64::from(scratch[0]) / height).saturating_sub(1);
+    let last = ((pixels - trailing - 1) / height + 1).min(width - 1);
+    let (before, after) = (first * height, (width - 1 - last) * height);
+    scratch[0] -= before as u32;
+    if n % 2 == 1 {
+        scratch[n - 1] -= after as u32;
+        if scratch[n - 1] == 0 {
+            scratch.pop();
+        }
+    }
+    let cols = last - first + 1;
+    invert(scratch, height * cols, out);
+    (first, cols)
+}
+
+/// The runs of a `height x cols` mask whose columns are the image's from `first` on, as
+/// runs of the whole `height x width` image (background around it).
+pub(crate) fn widen(height: u64, width: u64, (first, cols): (u64, u64), runs: &mut Vec<u32>) {
+    let (before, after) = (first * height, (width - first - cols) * height);
+    runs[0] += before as u32;
+    if runs.len() % 2 == 1 {
+        let n = runs.len();
+        runs[n - 1] += after as u32;
+    } else if after > 0 {
+        runs.push(after as u32);
     }
 }
 
