@@ -176,41 +176,15 @@ fn merge(a: &[u32], b: &[u32], pixels: u64, f: impl Fn(bool, bool) -> bool, out:
         // turn or stays as it is too: a tight loop over the other's runs (a union of
         // masks that meet in few columns is mostly that).
         if ea < eb {
-            if f(true, vb) == f(false, vb) {
-                while ea < eb {
-                    ia += 1;
-                    va = !va;
-                    ea += u64::from(a[ia]);
-                }
-            } else {
-                while ea < eb {
-                    out.push((ea - last) as u32);
-                    last = ea;
-                    ia += 1;
-                    va = !va;
-                    ea += u64::from(a[ia]);
-                }
-                cur = f(va, vb);
-            }
+            let follows = f(true, vb) != f(false, vb);
+            walk_side(a, (&mut ia, &mut va, &mut ea), eb, follows, &mut last, out);
+            cur = f(va, vb);
             continue;
         }
         if eb < ea {
-            if f(va, true) == f(va, false) {
-                while eb < ea {
-                    ib += 1;
-                    vb = !vb;
-                    eb += u64::from(b[ib]);
-                }
-            } else {
-                while eb < ea {
-                    out.push((eb - last) as u32);
-                    last = eb;
-                    ib += 1;
-                    vb = !vb;
-                    eb += u64::from(b[ib]);
-                }
-                cur = f(va, vb);
-            }
+            let follows = f(va, true) != f(va, false);
+            walk_side(b, (&mut ib, &mut vb, &mut eb), ea, follows, &mut last, out);
+            cur = f(va, vb);
             continue;
         }
         // Both turn here (an empty run ends where it starts: stepped over next turn).
@@ -232,6 +206,30 @@ fn merge(a: &[u32], b: &[u32], pixels: u64, f: impl Fn(bool, bool) -> bool, out:
         }
     }
     out.push((pixels - last) as u32);
+}
+
+/// One side of [`merge`] stepped over its turns before `until` (the other side's next),
+/// its run index, value and current run's end in `side`; each turn written to `out` when
+/// the output follows this side there (`follows`).
+#[inline]
+fn walk_side(
+    runs: &[u32],
+    side: (&mut usize, &mut bool, &mut u64),
+    until: u64,
+    follows: bool,
+    last: &mut u64,
+    out: &mut Vec<u32>,
+) {
+    let (i, v, e) = side;
+    while *e < until {
+        if follows {
+            out.push((*e - *last) as u32);
+            *last = *e;
+        }
+        *i += 1;
+        *v = !*v;
+        *e += u64::from(runs[*i]);
+    }
 }
 
 /// The complement of a mask of `pixels` pixels.
