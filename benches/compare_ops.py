@@ -279,7 +279,45 @@ def main() -> None:
         cells += [f"{tr / t1:.2f}x", f"{td / t1:.0f}x" if td else "-"]
         print(f"| {name} | {' | '.join(cells)} |")
     sa1b_rle.set_num_threads(0)
+    logits_rows(batch[:8], args.repeat)
     box_nms_rows(args.repeat)
+
+
+def logits_rows(batch: Any, repeat: int) -> None:
+    """From model outputs: float32 logits of 8 of the masks (+-3 with noise, as SAM's
+    upscaled logits), thresholded into a batch and scored by stability, against numpy
+    (threshold, then encode; segment-anything's calculate_stability_score transcribed
+    to numpy with its dtypes)."""
+    rng = np.random.default_rng(0)
+    dense = batch.decode()
+    logits = (dense.astype(np.float32) * 6 - 3) + rng.normal(0, 1, dense.shape).astype(np.float32)
+    n, h, w = logits.shape
+
+    def sam_stability() -> Any:
+        inter = (logits > 1.0).sum(-1, dtype=np.int16).sum(-1, dtype=np.int32)
+        union = (logits > -1.0).sum(-1, dtype=np.int16).sum(-1, dtype=np.int32)
+        return inter.astype(np.float32) / union.astype(np.float32)
+
+    rows = [
+        (
+            "from_logits (> 0)",
+            lambda t: sa1b_rle.RleBatch.from_logits(logits, 0.0, threads=t),
+            lambda: sa1b_rle.encode(logits > 0, threads=1),
+        ),
+        (
+            "stability_score (offset 1)",
+            lambda t: sa1b_rle.stability_score(logits, 0.0, 1.0, threads=t),
+            sam_stability,
+        ),
+    ]
+    print(f"\nfrom model outputs: {n} float32 logit maps of {h}x{w} (median of {repeat}, ms)\n")
+    print("| operation | sa1b_rle 1 thread | 2 threads | numpy | numpy / ours |")
+    print("|---|---:|---:|---:|---:|")
+    for name, ours, theirs in rows:
+        t1, _ = timed(lambda f=ours: f(1), repeat)
+        t2, _ = timed(lambda f=ours: f(2), repeat)
+        tn, _ = timed(theirs, repeat)
+        print(f"| {name} | {t1:.2f} | {t2:.2f} | {tn:.2f} | {tn / t1:.1f}x |")
 
 
 def box_nms_rows(repeat: int) -> None:

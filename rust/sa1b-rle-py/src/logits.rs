@@ -102,9 +102,15 @@ pub fn stability_score<'py>(
         &a,
         |v| {
             let (hi, lo) = (hi as f32, lo as f32);
-            py.detach(|| sa1b_rle::RleBatch::count_above(h, w, v, |x| x > hi, |x| x > lo, threads))
+            py.detach(|| {
+                sa1b_rle::RleBatch::count_above(h, w, v, move |x| x > hi, move |x| x > lo, threads)
+            })
         },
-        |v| py.detach(|| sa1b_rle::RleBatch::count_above(h, w, v, |x| x > hi, |x| x > lo, threads)),
+        |v| {
+            py.detach(|| {
+                sa1b_rle::RleBatch::count_above(h, w, v, move |x| x > hi, move |x| x > lo, threads)
+            })
+        },
         |v| {
             let (hi, lo) = (hi as f32, lo as f32);
             py.detach(|| {
@@ -112,8 +118,8 @@ pub fn stability_score<'py>(
                     h,
                     w,
                     v,
-                    |x| f16_value(x) > hi,
-                    |x| f16_value(x) > lo,
+                    move |x| f16_value(x) > hi,
+                    move |x| f16_value(x) > lo,
                     threads,
                 )
             })
@@ -148,13 +154,13 @@ impl PyRleBatch {
             &a,
             |v| {
                 let t = t as f32;
-                py.detach(|| sa1b_rle::RleBatch::from_scores(h, w, v, |x| x > t, threads))
+                py.detach(|| sa1b_rle::RleBatch::from_scores(h, w, v, move |x| x > t, threads))
             },
-            |v| py.detach(|| sa1b_rle::RleBatch::from_scores(h, w, v, |x| x > t, threads)),
+            |v| py.detach(|| sa1b_rle::RleBatch::from_scores(h, w, v, move |x| x > t, threads)),
             |v| {
                 let t = t as f32;
                 py.detach(|| {
-                    sa1b_rle::RleBatch::from_scores(h, w, v, |x| f16_value(x) > t, threads)
+                    sa1b_rle::RleBatch::from_scores(h, w, v, move |x| f16_value(x) > t, threads)
                 })
             },
         )?;
