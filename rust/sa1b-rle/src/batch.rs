@@ -227,16 +227,30 @@ impl RleBatch {
             });
         }
         let work = scores.len() / 4;
+        let (h, w) = (height as usize, width as usize);
         let blocks = pool::map_blocks(pool::for_work(threads, work), n, |range| {
-            let mut mask = vec![0u8; pixels];
-            let (mut runs, mut ends) = (Vec::new(), Vec::new());
-            for i in range {
-                for (m, &v) in mask.iter_mut().zip(&scores[i * pixels..(i + 1) * pixels]) {
+            // Two thresholded rows at a time (and the first): the row-major encoder
+            // compares each row with the one above.
+            let (mut first, mut prev, mut row) = (vec![0u8; w], vec![0u8; w], vec![0u8; w]);
+            let threshold = |out: &mut [u8], y: usize, mask: &[T]| {
+                for (m, &v) in out.iter_mut().zip(&mask[y * w..(y + 1) * w]) {
                     *m = u8::from(above(v));
                 }
-                let rle = encode(&mask, height, width, Order::RowMajor).map_err(|e| e.at(i))?;
-                crate::alloc::reserve(&mut runs, rle.counts().len(), "run lengths")?;
-                runs.extend_from_slice(rle.counts());
+            };
+            let (mut runs, mut ends) = (Vec::new(), Vec::new());
+            for i in range {
+                let mask = &scores[i * pixels..(i + 1) * pixels];
+                let mut flips = crate::encode::RowFlips::new(w);
+                threshold(&mut first, 0, mask);
+                prev.copy_from_slice(&first);
+                for y in 1..h {
+                    threshold(&mut row, y, mask);
+                    flips.row(y, &prev, &row);
+                    std::mem::swap(&mut prev, &mut row);
+                }
+                let counts = flips.finish(h, &first, &prev);
+                crate::alloc::reserve(&mut runs, counts.len(), "run lengths")?;
+                runs.extend_from_slice(&counts);
                 ends.push(runs.len());
             }
             Ok::<_, Error>((runs, ends))

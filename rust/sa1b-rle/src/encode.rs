@@ -182,19 +182,38 @@ fn runs_column_major(data: &[u8]) -> Vec<u32> {
     }
 }
 
-/// Runs of a row-major buffer without transposing it: one pass compares each row with the
-/// one above and records the columns where the value flips (sparse: about two per object
-/// per row), then the flips are bucketed by column, which is COCO's run order.
+/// Runs of a row-major buffer without transposing it: see [`RowFlips`].
 fn runs_row_major(data: &[u8], h: usize, w: usize) -> Vec<u32> {
     if h == 0 || w == 0 {
         return vec![0];
     }
-    // Flips inside columns, found row by row: (x, y) with y >= 1.
-    let mut flips: Vec<(u32, u32)> = Vec::new();
-    let mut per_column = vec![0u32; w];
+    let mut flips = RowFlips::new(w);
     for y in 1..h {
-        let above = &data[(y - 1) * w..y * w];
-        let row = &data[y * w..(y + 1) * w];
+        flips.row(y, &data[(y - 1) * w..y * w], &data[y * w..(y + 1) * w]);
+    }
+    flips.finish(h, &data[..w], &data[(h - 1) * w..])
+}
+
+/// The runs of a row-major mask of `width` columns given row by row (nonzero bytes are
+/// foreground): each row compared with the one above records the columns where the value
+/// flips (sparse: about two per object per row), then the flips are bucketed by column,
+/// which is COCO's run order. Only two rows need to exist at a time.
+pub(crate) struct RowFlips {
+    /// Flips inside columns: `(x, y)` with `y >= 1`.
+    flips: Vec<(u32, u32)>,
+    per_column: Vec<u32>,
+}
+
+impl RowFlips {
+    pub(crate) fn new(width: usize) -> RowFlips {
+        RowFlips {
+            flips: Vec::new(),
+            per_column: vec![0; width],
+        }
+    }
+
+    /// Row `y >= 1` after row `y - 1` (`above`).
+    pub(crate) fn row(&mut self, y: usize, above: &[u8], row: &[u8]) {
         for (c, (a, b)) in above.chunks(BLOCK).zip(row.chunks(BLOCK)).enumerate() {
             // Identical bytes cannot flip; only blocks that differ are looked at closely.
             if a.len() == BLOCK && blocks_equal(a, b) {
@@ -203,55 +222,60 @@ fn runs_row_major(data: &[u8], h: usize, w: usize) -> Vec<u32> {
             for (k, (&p, &q)) in a.iter().zip(b).enumerate() {
                 if (p != 0) != (q != 0) {
                     let x = c * BLOCK + k;
-                    flips.push((x as u32, y as u32));
-                    per_column[x] += 1;
+                    self.flips.push((x as u32, y as u32));
+                    self.per_column[x] += 1;
                 }
             }
         }
     }
-    // Flips at the top of a column: against the bottom pixel of the previous column
-    // (column-major order runs on from one column into the next).
-    let last_row = &data[(h - 1) * w..];
-    let mut top_flip = vec![false; w];
-    for x in 0..w {
-        let before = x > 0 && last_row[x - 1] != 0;
-        if (data[x] != 0) != before {
-            top_flip[x] = true;
-            per_column[x] += 1;
+
+    /// The runs of the `h`-row mask whose rows were given, from its first and last rows.
+    pub(crate) fn finish(mut self, h: usize, first_row: &[u8], last_row: &[u8]) -> Vec<u32> {
+        let w = self.per_column.len();
+        let per_column = &mut self.per_column;
+        // Flips at the top of a column: against the bottom pixel of the previous column
+        // (column-major order runs on from one column into the next).
+        let mut top_flip = vec![false; w];
+        for x in 0..w {
+            let before = x > 0 && last_row[x - 1] != 0;
+            if (first_row[x] != 0) != before {
+                top_flip[x] = true;
+                per_column[x] += 1;
+            }
         }
-    }
-    // Bucket by column (stable: rows stay in increasing order).
-    let mut start = Vec::with_capacity(w + 1);
-    let mut total = 0usize;
-    for &n in &per_column {
+        // Bucket by column (stable: rows stay in increasing order).
+        let mut start = Vec::with_capacity(w + 1);
+        let mut total = 0usize;
+        for &n in per_column.iter() {
+            start.push(total);
+            total += n as usize;
+        }
         start.push(total);
-        total += n as usize;
-    }
-    start.push(total);
-    let mut cursor = start.clone();
-    let mut rows = vec![0u32; total];
-    for (x, &top) in top_flip.iter().enumerate() {
-        if top {
-            rows[cursor[x]] = 0;
+        let mut cursor = start.clone();
+        let mut rows = vec![0u32; total];
+        for (x, &top) in top_flip.iter().enumerate() {
+            if top {
+                rows[cursor[x]] = 0;
+                cursor[x] += 1;
+            }
+        }
+        for &(x, y) in &self.flips {
+            let x = x as usize;
+            rows[cursor[x]] = y;
             cursor[x] += 1;
         }
-    }
-    for &(x, y) in &flips {
-        let x = x as usize;
-        rows[cursor[x]] = y;
-        cursor[x] += 1;
-    }
-    let mut counts = Vec::with_capacity(total + 1);
-    let mut last = 0u64;
-    for x in 0..w {
-        for &y in &rows[start[x]..start[x + 1]] {
-            let p = (x * h) as u64 + u64::from(y);
-            counts.push((p - last) as u32);
-            last = p;
+        let mut counts = Vec::with_capacity(total + 1);
+        let mut last = 0u64;
+        for x in 0..w {
+            for &y in &rows[start[x]..start[x + 1]] {
+                let p = (x * h) as u64 + u64::from(y);
+                counts.push((p - last) as u32);
+                last = p;
+            }
         }
+        counts.push(((h * w) as u64 - last) as u32);
+        counts
     }
-    counts.push(((h * w) as u64 - last) as u32);
-    counts
 }
 
 #[cfg(test)]
