@@ -73,6 +73,8 @@ fn threshold_row<T: Copy>(out: &mut [u8], row: &[T], above: &impl Fn(T) -> bool)
     threshold_row_plain(out, row, above);
 }
 
+// (Always inlined: into `threshold_row_avx2` it must be, to be compiled with AVX2.)
+#[allow(clippy::inline_always)]
 #[inline(always)]
 fn threshold_row_plain<T: Copy>(out: &mut [u8], row: &[T], above: &impl Fn(T) -> bool) {
     for (m, &v) in out.iter_mut().zip(row) {
