@@ -117,12 +117,15 @@ fn map_each<T: Send>(
     f: impl Fn(&RleRef<'_>, &mut Vec<u32>) -> Result<T> + Sync,
 ) -> Result<Vec<T>> {
     let work = items.iter().map(|r| r.counts.work()).sum();
-    pool::map_blocks(pool::for_work(threads, work), items.len(), |range| {
-        let mut scratch = Vec::new();
-        range
-            .map(|i| f(&items[i], &mut scratch).map_err(|e| e.at(i)))
-            .collect::<Vec<_>>()
-    })
+    pool::map_blocks_with(
+        pool::for_work(threads, work),
+        items.len(),
+        |range, scratch: &mut Vec<u32>| {
+            range
+                .map(|i| f(&items[i], scratch).map_err(|e| e.at(i)))
+                .collect::<Vec<_>>()
+        },
+    )
     .into_iter()
     .flatten()
     .collect()
