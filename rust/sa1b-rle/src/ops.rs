@@ -600,24 +600,6 @@ pub enum Shape {
     Disk,
 }
 
-/// Each column's intervals grown (`grow`) or shrunk by `k`, clamped to `0..height`,
-/// touching ones joined, as runs.
-fn vertical(
-    height: u64,
-    width: u64,
-    runs: &[u32],
-    k: u64,
-    grow: bool,
-    s: &mut Scratch,
-    out: &mut Vec<u32>,
-) {
-    let (mut cols, mut moved) = (std::mem::take(&mut s.mask), std::mem::take(&mut s.back));
-    columns_of(runs, height, width, &mut cols);
-    grow_or_shrink(&cols, k, height, grow, &mut moved);
-    write_columns(&moved, height, width, out);
-    (s.mask, s.back) = (cols, moved);
-}
-
 /// Each row's intervals grown or shrunk by `k`: the runs transposed into row intervals,
 /// grown or shrunk, transposed back and written once.
 fn horizontal(
@@ -658,14 +640,17 @@ fn rows_pass(cols: &mut Lines, height: u64, width: u64, k: u64, grow: bool, s: &
     s.eroded = rows;
 }
 
-/// The `(2k+1)` square: each column's intervals grown or shrunk by `k`, then each
-/// row's, on intervals from the first split of the runs to the one write.
-fn square(
+/// Each column's intervals grown (`grow`) or shrunk by `k`, clamped to `0..height`,
+/// touching ones joined; then, with `rows` (the `(2k+1)` square), each row's the same
+/// way; on intervals from the first split of the runs to the one write.
+#[allow(clippy::too_many_arguments)]
+fn columns_then_rows(
     height: u64,
     width: u64,
     runs: &[u32],
     k: u64,
     grow: bool,
+    rows: bool,
     s: &mut Scratch,
     out: &mut Vec<u32>,
 ) {
@@ -673,7 +658,9 @@ fn square(
     let mut moved = std::mem::take(&mut s.back);
     columns_of(runs, height, width, &mut cols);
     grow_or_shrink(&cols, k, height, grow, &mut moved);
-    rows_pass(&mut moved, height, width, k, grow, s);
+    if rows {
+        rows_pass(&mut moved, height, width, k, grow, s);
+    }
     write_columns(&moved, height, width, out);
     (s.mask, s.back) = (cols, moved);
 }
@@ -719,10 +706,10 @@ pub fn morph(
     }
     let mut a = Vec::new();
     match shape {
-        Shape::Square => square(height, width, runs, r, dilate, s, out),
+        Shape::Square => columns_then_rows(height, width, runs, r, dilate, true, s, out),
         Shape::Cross => {
             let mut b = Vec::new();
-            vertical(height, width, runs, r, dilate, s, &mut a);
+            columns_then_rows(height, width, runs, r, dilate, false, s, &mut a);
             horizontal(height, width, runs, r, dilate, s, &mut b);
             let op = if dilate { SetOp::Or } else { SetOp::And };
             combine(&a, &b, pixels, op, out)?;
