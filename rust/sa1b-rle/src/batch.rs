@@ -259,7 +259,12 @@ impl RleBatch {
         let blocks = pool::map_blocks(pool::for_work(threads, work), n, |range| {
             // Two thresholded rows at a time (and the first): the row-major encoder
             // compares each row with the one above.
-            let (mut first, mut prev, mut row) = (vec![0u8; w], vec![0u8; w], vec![0u8; w]);
+            let mut rows = [Vec::new(), Vec::new(), Vec::new()];
+            for r in &mut rows {
+                crate::alloc::reserve(r, w, "logit rows")?;
+                r.resize(w, 0);
+            }
+            let [mut first, mut prev, mut row] = rows;
             let threshold = |out: &mut [u8], y: usize, mask: &[T]| {
                 threshold_row(out, &mask[y * w..(y + 1) * w], &above);
             };
